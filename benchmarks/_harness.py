@@ -1,0 +1,134 @@
+"""Benchmark harness: ours and the peers in the same process, interleaved, medians.
+
+Import this module *before* numpy/cv2/numba in a benchmark script: it pins every
+library to a single thread (the comparisons in the README are single-threaded).
+
+Usage::
+
+    from _harness import Bench
+    bench = Bench("canny", size="512x512")
+    bench.add("cvgeo", lambda: canny(img, sigma=1.0))
+    bench.add("skimage", lambda: skimage.feature.canny(img, sigma=1.0))
+    bench.run(repeats=9)           # interleaved: A B C A B C ...
+    bench.report(ours="cvgeo")     # prints medians and ours/peer ratios
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
+             "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+RESULTS = Path(__file__).with_name("results")
+
+
+def single_thread() -> None:
+    """Pin OpenCV and torch (when imported) to one thread too."""
+    try:
+        import cv2
+
+        cv2.setNumThreads(1)
+    except ImportError:
+        pass
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
+
+
+def machine() -> str:
+    """The CPU model and core count, for the README table."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+class Bench:
+    """One comparison: several callables timed interleaved, reported as medians."""
+
+    def __init__(self, name: str, **params: object) -> None:
+        self.name = name
+        self.params = params
+        self.cases: dict[str, Callable[[], object]] = {}
+        self.times: dict[str, list[float]] = {}
+
+    def add(self, label: str, fn: Callable[[], object]) -> None:
+        self.cases[label] = fn
+
+    def run(self, repeats: int = 7, number: int = 1, warmup: int = 1) -> dict[str, float]:
+        single_thread()
+        for fn in self.cases.values():
+            for _ in range(warmup):
+                fn()
+        self.times = {k: [] for k in self.cases}
+        for _ in range(repeats):
+            for label, fn in self.cases.items():
+                t0 = time.perf_counter()
+                for _ in range(number):
+                    fn()
+                self.times[label].append((time.perf_counter() - t0) / number)
+        return self.medians()
+
+    def medians(self) -> dict[str, float]:
+        return {k: statistics.median(v) for k, v in self.times.items()}
+
+    def report(self, ours: str = "cvgeo") -> list[dict]:
+        med = self.medians()
+        params = ", ".join(f"{k}={v}" for k, v in self.params.items())
+        print(f"\n## {self.name}" + (f" ({params})" if params else ""))
+        print(f"{'implementation':<28}{'median ms':>12}{'ours / it':>12}")
+        rows = []
+        for label, t in med.items():
+            ratio = med[ours] / t if ours in med and t > 0 else float("nan")
+            mark = "" if label == ours else f"{ratio:>12.2f}"
+            print(f"{label:<28}{t * 1e3:>12.3f}{mark}")
+            rows.append({"bench": self.name, "params": params, "impl": label,
+                         "median_ms": t * 1e3, "ours_over_it": None if label == ours else ratio})
+        self.save(rows)
+        return rows
+
+    def save(self, rows: list[dict]) -> None:
+        RESULTS.mkdir(exist_ok=True)
+        path = RESULTS / f"{self.name}.jsonl"
+        with path.open("a") as fh:
+            for r in rows:
+                fh.write(json.dumps({**r, "machine": machine()}) + "\n")
+
+
+def compile_times(snippet: str) -> dict[str, float]:
+    """Seconds for a first call in a fresh process: cold (empty numba cache) and cached.
+
+    ``snippet`` imports what it needs and makes the first call; it runs twice in new
+    interpreters sharing one fresh ``NUMBA_CACHE_DIR``. The difference between the two is
+    the compile time that the on-disk cache saves every later process.
+    """
+    code = ("import time, numpy\n" + "t0 = time.perf_counter()\n" + snippet +
+            "\nprint(time.perf_counter() - t0)\n")
+    out = {}
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        root = str(Path(__file__).resolve().parents[1])
+        env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+        for label in ("cold", "cached"):
+            res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                                 text=True, check=True)
+            out[label] = float(res.stdout.strip().splitlines()[-1])
+    print(f"first call in a new process: cold {out['cold']:.2f} s (numba compiles), "
+          f"cached {out['cached']:.2f} s (loaded from the disk cache)")
+    return out

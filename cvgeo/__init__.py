@@ -1,0 +1,20 @@
+"""cvgeo: classical computer vision and multi-view geometry from first principles.
+
+The public API is re-exported here, one block per module; ``__all__`` lists it and
+``tests/test_api_surface.py`` guards it. ``cvgeo`` never imports ``torch`` or ``deep``
+at module level.
+"""
+
+from cvgeo import image as _image
+from cvgeo._checks import DegenerateError
+from cvgeo.geometry import homogeneous as _homogeneous
+from cvgeo.geometry.homogeneous import *  # noqa: F403
+from cvgeo.image import *  # noqa: F403
+
+__version__ = "0.1.0"
+
+__all__ = sorted({
+    "DegenerateError",
+    *_image.__all__,
+    *_homogeneous.__all__,
+})

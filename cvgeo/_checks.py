@@ -1,0 +1,352 @@
+"""Shared input validation for every public ``cvgeo`` function.
+
+Every message has one shape: ``"{func}: {name} must be {expectation}, got {what}"``,
+for example ``canny: image must be (H, W) or (H, W, C), got shape (3,)``. Validation is
+called from here, never copied, and never done with ``assert``.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "DegenerateError",
+    "check_array_finite",
+    "check_choice",
+    "check_image",
+    "check_int",
+    "check_mask",
+    "check_matrix",
+    "check_points",
+    "check_points_xp",
+    "check_pair",
+    "check_probability",
+    "check_real",
+    "check_seed",
+    "check_shape2",
+    "describe",
+]
+
+#: dtypes an image may arrive in; computation happens in float32 in [0, 1].
+IMAGE_DTYPES = (np.uint8, np.uint16, np.bool_, np.float32, np.float64)
+
+
+class DegenerateError(ValueError):
+    """A configuration for which the requested geometry is not defined.
+
+    Raised, with the reason in the message, for too few points, coincident points,
+    collinear points for a homography, and similar cases. It subclasses
+    :class:`ValueError` so callers that already catch bad input catch it too.
+    """
+
+
+def describe(value: Any) -> str:
+    """A short description of what arrived, for error messages."""
+    if isinstance(value, np.ndarray):
+        return f"array of shape {value.shape} and dtype {value.dtype}"
+    if hasattr(value, "shape") and hasattr(value, "dtype"):  # torch and friends
+        return f"{type(value).__name__} of shape {tuple(value.shape)} and dtype {value.dtype}"
+    if isinstance(value, (str, bytes)):
+        return repr(value) if len(value) < 60 else f"{type(value).__name__} of length {len(value)}"
+    if isinstance(value, (list, tuple)) and len(value) > 8:
+        return f"{type(value).__name__} of length {len(value)}"
+    return repr(value) if isinstance(value, (numbers.Number, list, tuple, type(None))) else (
+        type(value).__name__
+    )
+
+
+def _non_finite_message(arr: np.ndarray) -> str:
+    n_nan = int(np.isnan(arr).sum())
+    n_inf = int(np.isinf(arr).sum())
+    parts = []
+    if n_nan:
+        parts.append(f"{n_nan} NaN")
+    if n_inf:
+        parts.append(f"{n_inf} inf")
+    return " and ".join(parts) + " value(s)"
+
+
+def check_array_finite(arr: np.ndarray, func: str, name: str) -> None:
+    """Raise ``ValueError`` if a floating array holds NaN or inf."""
+    if arr.dtype.kind in "fc" and arr.size and not np.isfinite(arr).all():
+        raise ValueError(f"{func}: {name} must be finite, got {_non_finite_message(arr)}")
+
+
+def check_image(
+    image: Any,
+    func: str,
+    name: str = "image",
+    *,
+    ndim: Sequence[int] = (2, 3),
+    channels: Sequence[int] | None = None,
+    min_size: int = 1,
+) -> np.ndarray:
+    """Validate an image and return it as a numpy array (never copied needlessly).
+
+    Parameters
+    ----------
+    image : array_like
+        Must be a numpy array of one of uint8, uint16, bool, float32, float64.
+    func, name : str
+        The calling function's name and the parameter's name, for the message.
+    ndim : sequence of int
+        Allowed numbers of dimensions: 2 is ``(H, W)``, 3 is ``(H, W, C)``.
+    channels : sequence of int, optional
+        Allowed ``C`` for 3-D images (for example ``(3,)`` for RGB-only functions).
+    min_size : int
+        Minimum height and width.
+
+    Raises
+    ------
+    TypeError
+        Not a numpy array, or a dtype outside the accepted set.
+    ValueError
+        Wrong number of dimensions, empty, too small, or NaN/inf values.
+    """
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"{func}: {name} must be a numpy array, got {describe(image)}")
+    if image.dtype.type not in IMAGE_DTYPES:
+        raise TypeError(
+            f"{func}: {name} must have dtype uint8, uint16, bool, float32 or float64, "
+            f"got {image.dtype}"
+        )
+    if image.ndim not in ndim:
+        shapes = " or ".join({2: "(H, W)", 3: "(H, W, C)"}.get(n, f"{n}-D") for n in ndim)
+        raise ValueError(f"{func}: {name} must be {shapes}, got shape {image.shape}")
+    if image.ndim == 3:
+        if channels is not None and image.shape[2] not in channels:
+            allowed = ", ".join(str(c) for c in channels)
+            raise ValueError(
+                f"{func}: {name} must have C in {{{allowed}}} channels, got shape {image.shape}"
+            )
+        if image.shape[2] == 0:
+            raise ValueError(f"{func}: {name} must have at least one channel, got shape "
+                             f"{image.shape}")
+    if image.shape[0] < min_size or image.shape[1] < min_size:
+        what = "non-empty" if min_size <= 1 else f"at least {min_size}x{min_size} pixels"
+        raise ValueError(f"{func}: {name} must be {what}, got shape {image.shape}")
+    check_array_finite(image, func, name)
+    return image
+
+
+def check_mask(mask: Any, func: str, shape: tuple[int, ...], name: str = "mask") -> np.ndarray:
+    """Validate a boolean mask of a given ``(H, W)`` shape and return it as bool."""
+    if not isinstance(mask, np.ndarray):
+        raise TypeError(f"{func}: {name} must be a numpy array, got {describe(mask)}")
+    if mask.shape != tuple(shape):
+        raise ValueError(f"{func}: {name} must have shape {tuple(shape)}, got shape {mask.shape}")
+    if mask.dtype != np.bool_:
+        if mask.dtype.kind not in "uif" or not np.isin(mask, (0, 1)).all():
+            raise ValueError(
+                f"{func}: {name} must be boolean (or 0/1 values), got dtype {mask.dtype}"
+            )
+        mask = mask.astype(bool)
+    return mask
+
+
+def check_points(
+    points: Any,
+    func: str,
+    name: str = "points",
+    *,
+    dim: int = 2,
+    min_count: int = 0,
+    dtype: Any = np.float64,
+) -> np.ndarray:
+    """Validate an ``(N, dim)`` point array and return it as a float64 numpy array.
+
+    Too few points raise :class:`DegenerateError`, since that is a geometric rather than
+    a typing problem.
+    """
+    if isinstance(points, (list, tuple)):
+        raise TypeError(
+            f"{func}: {name} must be a numpy array of shape (N, {dim}), got "
+            f"{type(points).__name__}; wrap it with numpy.asarray"
+        )
+    if not isinstance(points, np.ndarray):
+        raise TypeError(f"{func}: {name} must be a numpy array of shape (N, {dim}), got "
+                        f"{describe(points)}")
+    if points.ndim != 2 or points.shape[1] != dim:
+        raise ValueError(f"{func}: {name} must have shape (N, {dim}), got shape {points.shape}")
+    if points.dtype.kind not in "uif":
+        raise TypeError(f"{func}: {name} must be numeric, got dtype {points.dtype}")
+    out = points.astype(dtype, copy=False)
+    check_array_finite(out, func, name)
+    if points.shape[0] < min_count:
+        raise DegenerateError(
+            f"{func}: {name} must hold at least {min_count} points, got {points.shape[0]}"
+        )
+    return out
+
+
+def check_pair(src: np.ndarray, dst: np.ndarray, func: str,
+               names: tuple[str, str] = ("src", "dst")) -> None:
+    """Raise if two validated point arrays do not have the same number of points."""
+    if src.shape[0] != dst.shape[0]:
+        raise ValueError(
+            f"{func}: {names[0]} and {names[1]} must have the same number of points, got "
+            f"{src.shape[0]} and {dst.shape[0]}"
+        )
+
+
+def check_matrix(M: Any, func: str, name: str = "H", shape: tuple[int, int] = (3, 3)
+                 ) -> np.ndarray:
+    """Validate a finite matrix of a fixed shape and return it as float64."""
+    if not isinstance(M, np.ndarray):
+        raise TypeError(f"{func}: {name} must be a numpy array of shape {shape}, got "
+                        f"{describe(M)}")
+    if M.shape != tuple(shape):
+        raise ValueError(f"{func}: {name} must have shape {tuple(shape)}, got shape {M.shape}")
+    if M.dtype.kind not in "uif":
+        raise TypeError(f"{func}: {name} must be numeric, got dtype {M.dtype}")
+    out = M.astype(np.float64, copy=False)
+    check_array_finite(out, func, name)
+    return out
+
+
+def _range_text(low, high, low_inclusive, high_inclusive) -> str:
+    if low is not None and high is not None:
+        return f"in {'[' if low_inclusive else '('}{low}, {high}{']' if high_inclusive else ')'}"
+    if low is not None:
+        return f"{'>=' if low_inclusive else '>'} {low}"
+    if high is not None:
+        return f"{'<=' if high_inclusive else '<'} {high}"
+    return ""
+
+
+def check_real(
+    value: Any,
+    func: str,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_inclusive: bool = True,
+    high_inclusive: bool = True,
+) -> float:
+    """Validate a finite real number, optionally in a range, and return it as float."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{func}: {name} must be a real number, got {describe(value)}")
+    v = float(value)
+    rng = _range_text(low, high, low_inclusive, high_inclusive)
+    if not np.isfinite(v):
+        raise ValueError(f"{func}: {name} must be a finite number{' ' + rng if rng else ''}, "
+                         f"got {value!r}")
+    bad_low = low is not None and (v < low if low_inclusive else v <= low)
+    bad_high = high is not None and (v > high if high_inclusive else v >= high)
+    if bad_low or bad_high:
+        raise ValueError(f"{func}: {name} must be {rng}, got {value!r}")
+    return v
+
+
+def check_int(
+    value: Any,
+    func: str,
+    name: str,
+    *,
+    low: int | None = None,
+    high: int | None = None,
+) -> int:
+    """Validate an integer (bool refused), optionally in ``[low, high]``, and return it."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{func}: {name} must be an int, got {describe(value)}")
+    v = int(value)
+    if (low is not None and v < low) or (high is not None and v > high):
+        raise ValueError(f"{func}: {name} must be an int {_range_text(low, high, True, True)}, "
+                         f"got {v}")
+    return v
+
+
+def check_probability(value: Any, func: str, name: str) -> float:
+    """Validate a number in ``[0, 1]``."""
+    return check_real(value, func, name, low=0.0, high=1.0)
+
+
+def check_choice(value: Any, func: str, name: str, choices: Iterable[str]) -> str:
+    """Validate that ``value`` is one of ``choices`` (strings)."""
+    choices = tuple(choices)
+    if not isinstance(value, str) or value not in choices:
+        listed = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{func}: {name} must be one of {listed}, got {describe(value)}")
+    return value
+
+
+def check_shape2(value: Any, func: str, name: str = "output_shape") -> tuple[int, int]:
+    """Validate an ``(H, W)`` pair of positive ints."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise ValueError(f"{func}: {name} must be a pair (H, W) of positive ints, got "
+                         f"{describe(value)}")
+    h = check_int(value[0], func, f"{name}[0]", low=1)
+    w = check_int(value[1], func, f"{name}[1]", low=1)
+    return h, w
+
+
+def check_seed(seed: Any, func: str) -> np.random.Generator:
+    """Turn ``seed`` (int, Generator or None) into a ``numpy.random.Generator``.
+
+    ``None`` means fresh OS entropy; callers that promise reproducibility by default use
+    ``seed=0`` as their default instead of ``None``.
+    """
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None:
+        return np.random.default_rng()
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{func}: seed must be an int, a numpy.random.Generator or None, got "
+                        f"{describe(seed)}")
+    if int(seed) < 0:
+        raise ValueError(f"{func}: seed must be a non-negative int, got {int(seed)}")
+    return np.random.default_rng(int(seed))
+
+
+def check_points_xp(
+    points: Any,
+    func: str,
+    name: str = "points",
+    *,
+    dim: int = 2,
+    min_count: int = 0,
+    batched: bool = True,
+):
+    """Validate ``(..., N, dim)`` points given as a numpy array or a torch tensor.
+
+    Returns ``(points, xp)``: the points as a floating array of the same library
+    (numpy: float64; torch: its own floating dtype, integer tensors become float64) and
+    the array-API namespace to compute with. Gradients are kept.
+    """
+    from array_api_compat import array_namespace, is_numpy_array, is_torch_array
+
+    if isinstance(points, (list, tuple)):
+        raise TypeError(
+            f"{func}: {name} must be a numpy array or torch tensor of shape (N, {dim}), got "
+            f"{type(points).__name__}; wrap it with numpy.asarray"
+        )
+    if not (is_numpy_array(points) or is_torch_array(points)):
+        raise TypeError(f"{func}: {name} must be a numpy array or torch tensor of shape "
+                        f"(N, {dim}), got {describe(points)}")
+    shape = tuple(points.shape)
+    if len(shape) < 2 or shape[-1] != dim or (not batched and len(shape) != 2):
+        want = f"(..., N, {dim})" if batched else f"(N, {dim})"
+        raise ValueError(f"{func}: {name} must have shape {want}, got shape {shape}")
+    xp = array_namespace(points)
+    if is_numpy_array(points):
+        if points.dtype.kind not in "uif":
+            raise TypeError(f"{func}: {name} must be numeric, got dtype {points.dtype}")
+        points = points.astype(np.float64, copy=False)
+    elif not points.is_floating_point():
+        if points.is_complex() or points.dtype == __import__("torch").bool:
+            raise TypeError(f"{func}: {name} must be real-valued, got dtype {points.dtype}")
+        points = points.to(__import__("torch").float64)
+    finite = xp.isfinite(points)
+    if not bool(xp.all(finite)):
+        n_bad = int(xp.sum(xp.astype(~finite, xp.int64)))
+        raise ValueError(f"{func}: {name} must be finite, got {n_bad} NaN or inf value(s)")
+    if shape[-2] < min_count:
+        raise DegenerateError(
+            f"{func}: {name} must hold at least {min_count} points, got {shape[-2]}"
+        )
+    return points, xp

@@ -1,0 +1,107 @@
+"""Contract tests generated from one registry of public image functions.
+
+Every public function that takes an image is listed in ``CONTRACTS`` with a call that
+fixes its other arguments. Each is checked to: reject NaN/inf and a wrong number of
+dimensions with its own name in the message; give the same answer for a uint8 image and
+its float32 / 255 copy; never mutate its input; give the same answer twice.
+Add a line here when you add a public image function.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, is_dataclass
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+import skimage.data
+
+import cvgeo
+
+
+@dataclass(frozen=True)
+class Contract:
+    name: str                      # the function name the error message must carry
+    call: Callable[[np.ndarray], Any]
+    colour: bool = True            # accepts (H, W, 3) as well as (H, W)
+    atol: float = 1e-5             # uint8-vs-float tolerance for float outputs
+
+
+CONTRACTS = [
+    Contract("to_float", lambda im: cvgeo.to_float(im)),
+    Contract("to_gray", lambda im: cvgeo.to_gray(im)),
+    Contract("normalize", lambda im: cvgeo.normalize(im, 0.5, 0.25)),
+    Contract("resize", lambda im: cvgeo.resize(im, (37, 53))),
+    Contract("to_uint8", lambda im: cvgeo.to_uint8(im), atol=0),
+]
+
+IDS = [c.name for c in CONTRACTS]
+
+
+def _image(colour: bool) -> np.ndarray:
+    img = skimage.data.astronaut()[100:164, 180:260]  # real texture, (64, 80, 3)
+    return img if colour else img[..., 1].copy()
+
+
+def _outputs(result: Any) -> list[np.ndarray]:
+    """Every array in a result (an array, or a frozen dataclass of arrays)."""
+    if isinstance(result, np.ndarray):
+        return [result]
+    if is_dataclass(result):
+        return [v for f in fields(result) for v in _outputs(getattr(result, f.name))]
+    if isinstance(result, (list, tuple)):
+        return [v for r in result for v in _outputs(r)]
+    return [np.asarray(result)] if np.isscalar(result) else []
+
+
+@pytest.mark.parametrize("c", CONTRACTS, ids=IDS)
+def test_rejects_nan_and_inf(c: Contract):
+    for bad in (np.nan, np.inf):
+        img = cvgeo.to_float(_image(False))
+        img[5, 7] = bad
+        with pytest.raises(ValueError, match=rf"^{c.name}: .*finite"):
+            c.call(img)
+
+
+@pytest.mark.parametrize("c", CONTRACTS, ids=IDS)
+def test_rejects_wrong_ndim(c: Contract):
+    for bad in (np.zeros(5, np.float32), np.zeros((2, 4, 4, 3), np.float32)):
+        with pytest.raises(ValueError, match=rf"^{c.name}: .*got shape"):
+            c.call(bad)
+
+
+@pytest.mark.parametrize("c", CONTRACTS, ids=IDS)
+def test_rejects_non_array(c: Contract):
+    with pytest.raises(TypeError, match=rf"^{c.name}: "):
+        c.call([[0.0, 1.0], [1.0, 0.0]])
+
+
+@pytest.mark.parametrize("c", CONTRACTS, ids=IDS)
+@pytest.mark.parametrize("colour", [False, True], ids=["grey", "colour"])
+def test_uint8_and_float_agree(c: Contract, colour: bool):
+    if colour and not c.colour:
+        pytest.skip(f"{c.name} takes grey images only")
+    img8 = _image(colour)
+    a = _outputs(c.call(img8))
+    b = _outputs(c.call(img8.astype(np.float32) / np.float32(255)))
+    assert len(a) == len(b) > 0
+    for x, y in zip(a, b):
+        assert x.shape == y.shape
+        if c.name == "to_uint8":  # uint8 in, uint8 out: the identity; float in: rounded
+            np.testing.assert_array_equal(x, y)
+        elif x.dtype.kind in "biu":
+            # discrete outputs (edge maps, labels) may differ where a float32 tie flips
+            assert np.mean(x != y) <= 1e-3, f"{c.name}: {np.mean(x != y):.2%} differ"
+        else:
+            np.testing.assert_allclose(x, y, atol=c.atol, rtol=1e-5)
+
+
+@pytest.mark.parametrize("c", CONTRACTS, ids=IDS)
+def test_input_not_mutated_and_deterministic(c: Contract):
+    for img in (_image(c.colour), cvgeo.to_float(_image(c.colour))):
+        before = img.copy()
+        first = _outputs(c.call(img))
+        np.testing.assert_array_equal(img, before)
+        second = _outputs(c.call(img))
+        for x, y in zip(first, second):
+            np.testing.assert_array_equal(x, y)

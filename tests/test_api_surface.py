@@ -1,0 +1,36 @@
+"""Guard the public surface: removing or adding a public name needs this list edited too."""
+
+import cvgeo
+
+CVGEO_ALL = {
+    # _checks
+    "DegenerateError",
+    # image
+    "DEFAULT_MAX_PIXELS", "denormalize", "normalize", "read_image", "resize", "to_float",
+    "to_gray", "to_uint8", "write_image",
+    # geometry.homogeneous
+    "NormalizedPoints", "from_homogeneous", "hartley_normalize", "is_at_infinity",
+    "to_homogeneous",
+}
+
+
+def test_cvgeo_all_matches_checked_in_list():
+    assert set(cvgeo.__all__) == CVGEO_ALL
+    assert len(cvgeo.__all__) == len(set(cvgeo.__all__))
+
+
+def test_every_public_name_exists_and_is_documented():
+    for name in cvgeo.__all__:
+        obj = getattr(cvgeo, name)
+        if callable(obj):
+            assert obj.__doc__ and obj.__doc__.strip(), f"cvgeo.{name} has no docstring"
+
+
+def test_cvgeo_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, cvgeo; print('torch' in sys.modules, 'deep' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["False", "False"]

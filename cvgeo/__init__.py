@@ -6,7 +6,7 @@ at module level.
 """
 
 from cvgeo import image as _image
-from cvgeo._checks import DegenerateError
+from cvgeo._checks import DegenerateError as DegenerateError
 from cvgeo.geometry import homogeneous as _homogeneous
 from cvgeo.geometry.homogeneous import *  # noqa: F403
 from cvgeo.image import *  # noqa: F403

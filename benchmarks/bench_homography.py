@@ -15,10 +15,10 @@ Run: ``cd benchmarks && python bench_homography.py``.
 
 from __future__ import annotations
 
-import _harness  # noqa: F401  (first: pins threads)
-
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
+
+import _harness  # noqa: F401  (first: pins threads)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 

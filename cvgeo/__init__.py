@@ -11,6 +11,8 @@ from cvgeo.geometry import homogeneous as _homogeneous
 from cvgeo.geometry.homogeneous import *  # noqa: F403
 from cvgeo.geometry.ransac import *  # noqa: F403
 from cvgeo.geometry.ransac import __all__ as _ransac_all
+from cvgeo.geometry.transforms import *  # noqa: F403
+from cvgeo.geometry.transforms import __all__ as _transforms_all
 from cvgeo.geometry.warp import *  # noqa: F403
 from cvgeo.geometry.warp import __all__ as _warp_all
 from cvgeo.image import *  # noqa: F403
@@ -22,5 +24,6 @@ __all__ = sorted({
     *_image.__all__,
     *_homogeneous.__all__,
     *_ransac_all,
+    *_transforms_all,
     *_warp_all,
 })

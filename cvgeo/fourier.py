@@ -867,9 +867,10 @@ def downsample(image: np.ndarray, factor: int, *, rolloff: float = 0.5) -> np.nd
     """Shrink an image by an integer factor, low-passing below the new Nyquist first.
 
     Keeping every ``factor``-th pixel of a detailed image (``image[::f, ::f]``) folds
-    every frequency above the new Nyquist frequency ``1 / (2 f)`` cycles/pixel back into
-    the visible band as false patterns (aliasing). This function first removes those
-    frequencies, then keeps every ``factor``-th pixel.
+    every frequency above the new Nyquist frequency (``1 / (2 f)`` cycles/pixel of the
+    input) back into the visible band as false patterns (aliasing). This function
+    removes those frequencies first, then samples the band-limited image on the coarse
+    grid.
 
     Parameters
     ----------
@@ -878,15 +879,18 @@ def downsample(image: np.ndarray, factor: int, *, rolloff: float = 0.5) -> np.nd
         Shrink factor (>= 1; 1 returns a copy).
     rolloff : float
         Width of the filter's transition band as a fraction of the new Nyquist frequency
-        ``fN = 1 / (2 factor)``, in (0, 1]: the gain is 1 up to ``(1 - rolloff) fN``,
-        falls as a raised cosine, and is exactly 0 from ``fN`` on. Smaller is sharper but
-        rings more.
+        ``fN`` (``M / (2 N)`` cycles/pixel for an axis shrinking from N to M pixels,
+        ``1 / (2 factor)`` when ``factor`` divides N), in (0, 1]: the gain is 1 up to
+        ``(1 - rolloff) fN``, falls as a raised cosine, and is exactly 0 from ``fN`` on.
+        Smaller is sharper but rings more.
 
     Returns
     -------
     ndarray of float32, shape (ceil(H / factor), ceil(W / factor)[, C])
-        Samples at input pixels ``0, factor, 2 factor, ...`` (the same grid as
-        ``image[::factor, ::factor]``).
+        Output pixel ``i`` samples the filtered image at input coordinate
+        ``(i + 0.5) * N / M - 0.5`` (the convention of :func:`cvgeo.resize` and
+        ``cv2.resize``): the centre of its ``factor x factor`` block when ``factor``
+        divides the size.
 
     Raises
     ------
@@ -895,16 +899,22 @@ def downsample(image: np.ndarray, factor: int, *, rolloff: float = 0.5) -> np.nd
 
     Notes
     -----
-    The filter is separable (``G(fy) G(fx)``, matching the square band
-    ``|fx|, |fy| < fN`` that the coarser grid can represent) and is applied through the
-    DCT, i.e. on the half-sample symmetric extension of the image (see the module
-    notes), so it is exactly zero above ``fN`` and nothing wraps around.
+    Computed in the DCT domain (the half-sample symmetric extension of the image, see the
+    module notes, so nothing wraps around): take the type-II DCT of each axis, keep its
+    first M coefficients (frequencies ``k / (2 N)`` below ``fN``; the rest would alias),
+    multiply by the separable gain ``G(fy) G(fx)`` (separable to match the square band
+    ``|fx|, |fy| < fN`` the coarse grid can hold), and invert with a DCT of length M,
+    scaled by ``M / N``. Sampling a sum of cosines ``cos(pi k (n + 1/2) / N)`` at
+    ``n + 1/2 = (m + 1/2) N / M`` is exactly the length-M inverse DCT, so the output is
+    the band-limited image's exact samples, at the cost of one forward transform.
 
     Examples
     --------
     >>> x = np.random.default_rng(0).random((64, 48)).astype(np.float32)
     >>> downsample(x, 3).shape
     (22, 16)
+    >>> round(float(downsample(np.full((9, 9), 0.5), 2)[0, 0]), 6)
+    0.5
     """
     func = "downsample"
     x = as_float_image(image, func)
@@ -914,12 +924,16 @@ def downsample(image: np.ndarray, factor: int, *, rolloff: float = 0.5) -> np.nd
         return x.copy()
     planes = _planes(x)
     h, w = planes.shape[1:]
-    nyquist = 0.5 / factor
-    gy = _taper_gain(_dct_freqs(h), nyquist, rolloff)
-    gx = _taper_gain(_dct_freqs(w), nyquist, rolloff)
-    keep = (int(np.count_nonzero(gy)), int(np.count_nonzero(gx)))  # the gain is 0 from fN
-    out = _dct_filter(planes, gy, gx, 2, keep)
-    return _unplanes(out[:, ::factor, ::factor], x.ndim)
+    mh, mw = -(-h // factor), -(-w // factor)
+    gy = _taper_gain(_dct_freqs(h)[:mh], mh / (2.0 * h), rolloff) * (mh / h)
+    gx = _taper_gain(_dct_freqs(w)[:mw], mw / (2.0 * w), rolloff) * (mw / w)
+    c = sfft.dct(planes, type=2, axis=-1)[..., :mw]
+    c *= gx.astype(np.float32)
+    c = sfft.dct(c, type=2, axis=-2)[:, :mh]
+    c *= gy.astype(np.float32)[:, None]
+    c = sfft.idct(c, type=2, axis=-2, overwrite_x=True)
+    c = sfft.idct(c, type=2, axis=-1, overwrite_x=True)
+    return _unplanes(c, x.ndim)
 
 
 # ------------------------------------------------------------------- pyramids

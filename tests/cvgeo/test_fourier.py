@@ -380,50 +380,70 @@ def test_hybrid_scales_layout(astronaut):
 
 
 # ------------------------------------------------------------------ downsampling
-def zone_plate(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """cos(pi k r^2) zone plate, k chosen so the local frequency k r reaches 0.5
-    cycles/pixel at the corners; returns (image in [0, 1], local frequency map)."""
+def zone_plate(n: int, factor: int = 1):
+    """cos(pi k r^2) zone plate of size n, k chosen so the local frequency k r reaches 0.5
+    cycles/pixel at the corners. Returns (image in [0, 1] float32, function giving the
+    local frequency at input coordinates (y, x), function giving the pattern there)."""
     c = (n - 1) / 2
-    yy, xx = np.mgrid[0:n, 0:n] - c
-    r2 = xx ** 2 + yy ** 2
     k = 0.5 / np.sqrt(2 * c * c)
-    return (0.5 + 0.5 * np.cos(np.pi * k * r2)).astype(np.float32), k * np.sqrt(r2)
+
+    def pattern(y, x):
+        return 0.5 + 0.5 * np.cos(np.pi * k * ((y - c) ** 2 + (x - c) ** 2))
+
+    def local_frequency(y, x):
+        return k * np.hypot(y - c, x - c)
+
+    yy, xx = np.mgrid[0:n, 0:n].astype(np.float64)
+    return pattern(yy, xx).astype(np.float32), local_frequency, pattern
 
 
 @pytest.mark.parametrize("factor", [2, 3, 4])
 def test_zone_plate_aliasing_energy_at_least_10x_lower_than_naive(factor):
-    """Aliasing energy, defined: the zone plate's local frequency at pixel (y, x) is
-    f(y, x) = k r. An ideally band-limited downsample keeps the pattern where f is below
-    the new Nyquist fN = 1 / (2 factor) and is flat grey (0.5) where f > fN. So the
-    aliasing energy is sum((out - 0.5)^2) over the output pixels whose f >= 1.1 fN (10 %
-    margin for the pattern's local bandwidth): any structure there is a false pattern."""
-    img, f = zone_plate(256)
+    """Aliasing energy, defined. The zone plate's local frequency at input coordinate
+    (y, x) is f(y, x) = k r cycles/pixel. An ideally band-limited downsample keeps the
+    pattern where f is below the new Nyquist fN = 1 / (2 factor) and is flat grey (0.5)
+    where f > fN. So the aliasing energy of a downsampled image is
+    sum((out - 0.5)^2) over its pixels whose sample position has f >= 1.1 fN (a 10 %
+    margin for the pattern's local bandwidth): any structure there is a false pattern.
+    Naive subsampling samples input pixels 0, factor, 2 factor, ...; ours samples block
+    centres (i + 0.5) factor - 0.5; each is judged at its own sample positions."""
+    n = 256  # divisible by 2 and 4; 3 gives ceil(256 / 3) = 86
+    img, local_frequency, pattern = zone_plate(n)
     fn = 0.5 / factor
-    alias_region = f[::factor, ::factor] >= 1.1 * fn
     naive = img[::factor, ::factor]
     ours = downsample(img, factor)
-    assert ours.shape == naive.shape == alias_region.shape
+    assert ours.shape == naive.shape
 
-    def energy(y):
-        return float(((y - 0.5)[alias_region] ** 2).sum())
+    i = np.arange(ours.shape[0], dtype=np.float64)
+    naive_pos = np.meshgrid(i * factor, i * factor, indexing="ij")
+    centre = (i + 0.5) * n / ours.shape[0] - 0.5
+    ours_pos = np.meshgrid(centre, centre, indexing="ij")
 
-    e_naive, e_ours = energy(naive), energy(ours)
-    assert e_naive > 0.1 * alias_region.sum()  # the naive result is full of false rings
+    def alias_energy(y, pos):
+        region = local_frequency(*pos) >= 1.1 * fn
+        assert region.mean() > 0.3  # a large part of the image is above the new Nyquist
+        return float(((y - 0.5)[region] ** 2).sum()), int(region.sum())
+
+    e_naive, n_naive = alias_energy(naive, naive_pos)
+    e_ours, _ = alias_energy(ours, ours_pos)
+    assert e_naive > 0.05 * n_naive  # the naive result is full of false rings
     assert e_ours * 10 <= e_naive
-    # where the pattern is well below fN it is kept, close to the naive samples (the
-    # chirp's local bandwidth grows with the filter's length, hence the looser factor 4)
-    keep = f[::factor, ::factor] <= 0.3 * fn
-    np.testing.assert_allclose(ours[keep], naive[keep], atol=0.01 * factor)
+    # where the pattern is well below fN it is kept: compare with the pattern itself at
+    # the sample positions (the chirp's local bandwidth grows with the filter's length,
+    # hence the looser tolerance for larger factors)
+    keep = local_frequency(*ours_pos) <= 0.3 * fn
+    np.testing.assert_allclose(ours[keep], pattern(*ours_pos)[keep], atol=0.01 * factor)
 
 
 def test_downsample_keeps_low_and_removes_high_tones():
-    shape = (48, 96)
-    low = dct_cosine(shape, 10)  # f = 10/192 = 0.052 < (1 - 0.5) * 0.25
-    out = downsample(low, 2)
-    np.testing.assert_allclose(out, low[::2, ::2], atol=2e-6)
-    high = dct_cosine(shape, 120)  # f = 0.3125 > 0.25 = new Nyquist
-    np.testing.assert_allclose(downsample(high, 2), 0.5, atol=2e-6)
-    assert downsample(high, 1).shape == shape
+    # a DCT tone cos(pi k (n + 1/2) / N) sampled at block centres is the same tone on M
+    for shape in [(48, 96), (47, 95)]:
+        low = dct_cosine(shape, 10)  # f = 10 / (2 N) ~ 0.052, well below 0.25
+        np.testing.assert_allclose(downsample(low, 2), dct_cosine((24, 48), 10), atol=1e-6)
+    high = dct_cosine((48, 96), 120)  # f = 120 / 192 = 0.3125 > 0.25 = new Nyquist
+    np.testing.assert_allclose(downsample(high, 2), 0.5, atol=1e-6)
+    edge = dct_cosine((48, 96), 47)  # f = 0.245: just below fN, in the transition band
+    assert np.abs(downsample(edge, 2) - 0.5).max() < 0.01
 
 
 @pytest.mark.parametrize("shape", [(17, 30), (16, 16, 3), (1, 5)])

@@ -5,9 +5,13 @@ The public API is re-exported here, one block per module; ``__all__`` lists it a
 at module level.
 """
 
+from cvgeo import edges as _edges
+from cvgeo import filters as _filters
 from cvgeo import fourier as _fourier
 from cvgeo import image as _image
-from cvgeo._checks import DegenerateError
+from cvgeo._checks import DegenerateError as DegenerateError
+from cvgeo.edges import *  # noqa: F403
+from cvgeo.filters import *  # noqa: F403
 from cvgeo.fourier import *  # noqa: F403
 from cvgeo.geometry import homogeneous as _homogeneous
 from cvgeo.geometry.homogeneous import *  # noqa: F403
@@ -18,6 +22,8 @@ __version__ = "0.1.0"
 __all__ = sorted({
     "DegenerateError",
     *_image.__all__,
+    *_filters.__all__,
+    *_edges.__all__,
     *_fourier.__all__,
     *_homogeneous.__all__,
 })

@@ -8,6 +8,11 @@ CVGEO_ALL = {
     # image
     "DEFAULT_MAX_PIXELS", "denormalize", "normalize", "read_image", "resize", "to_float",
     "to_gray", "to_uint8", "write_image",
+    # filters
+    "BORDERS", "Gradient", "gaussian_filter", "gaussian_gradient", "gaussian_kernel",
+    "separable_convolve", "sobel",
+    # edges
+    "canny",
     # fourier
     "FrequencyFilter", "FrequencyGrid", "LaplacianPyramid", "Spectrum", "apply_filter",
     "downsample", "fft_convolve", "frequency_filter", "frequency_grid", "gaussian_blur",

@@ -30,6 +30,7 @@ import numpy as np
 import scipy.fft as sfft
 
 from cvgeo._checks import check_choice, check_int, check_real, check_shape2, describe
+from cvgeo.filters import BORDERS, gaussian_filter, gaussian_kernel
 from cvgeo.image import as_float_image
 
 __all__ = [
@@ -51,7 +52,6 @@ __all__ = [
 ]
 
 Border = Literal["constant", "edge", "reflect", "mirror", "wrap"]
-BORDERS = ("constant", "edge", "reflect", "mirror", "wrap")
 #: numpy.pad's names for cvgeo's border names.
 _NP_PAD = {"constant": "constant", "edge": "edge", "reflect": "symmetric", "mirror": "reflect",
            "wrap": "wrap"}
@@ -558,17 +558,6 @@ def fft_convolve(
 
 
 # ---------------------------------------------------------------- Gaussian blur
-def _gaussian_kernel1d(sigma: float, truncate: float) -> np.ndarray:
-    """Sampled, normalised Gaussian of radius ``int(truncate * sigma + 0.5)``, float64.
-
-    The same taps as ``scipy.ndimage.gaussian_filter`` and ``cvgeo.filters``.
-    """
-    radius = int(truncate * sigma + 0.5)
-    t = np.arange(-radius, radius + 1, dtype=np.float64)
-    g = np.exp(-0.5 * (t / sigma) ** 2)
-    return g / g.sum()
-
-
 @lru_cache(maxsize=64)
 def _kernel_gain(sigma: float, truncate: float, period: float, n: int) -> np.ndarray:
     """Gain of the truncated Gaussian kernel at frequencies ``k / period``, k = 0..n-1.
@@ -577,7 +566,7 @@ def _kernel_gain(sigma: float, truncate: float, period: float, n: int) -> np.nda
     ``g_0 + 2 sum_{j=1}^{r} g_j cos(2 pi j k / period)`` (its DFT on a circle of length
     ``period``). Returned read-only (it is cached).
     """
-    g = _gaussian_kernel1d(sigma, truncate)
+    g = gaussian_kernel(sigma, truncate=truncate).astype(np.float64)  # scipy's taps
     r = g.size // 2
     k = np.arange(n, dtype=np.float64)[:, None]
     j = np.arange(1, r + 1, dtype=np.float64)[None, :]
@@ -727,8 +716,6 @@ def gaussian_blur(
         method = "fft" if radius >= AUTO_FFT_RADIUS else "spatial"
     if method == "fft":
         return _gaussian_fft(x, sigma, truncate, border)
-    from cvgeo.filters import gaussian_filter
-
     return gaussian_filter(x, sigma, truncate=truncate, border=border)
 
 

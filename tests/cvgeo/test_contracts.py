@@ -49,6 +49,7 @@ CONTRACTS = [
     Contract("fft_convolve", lambda im: cvgeo.fft_convolve(
         im, np.arange(15.0).reshape(3, 5) / 105.0)),
     Contract("gaussian_blur", lambda im: cvgeo.gaussian_blur(im, 3.0, method="fft")),
+    Contract("gaussian_blur", lambda im: cvgeo.gaussian_blur(im, 1.5)),  # auto: spatial
     Contract("hybrid_image", lambda im: cvgeo.hybrid_image(
         im, im[::-1], low_cutoff=0.05, high_cutoff=0.1)),
     Contract("hybrid_scales", lambda im: cvgeo.hybrid_scales(im, 3)),

@@ -306,6 +306,34 @@ def test_gaussian_blur_fft_on_a_real_image_and_dct_sizes(camera):
             np.testing.assert_allclose(ours, ref, atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("border", ["constant", "edge", "reflect", "mirror", "wrap"])
+def test_gaussian_blur_spatial_and_auto_agree_with_fft_and_scipy(astronaut, border):
+    img = astronaut[:96, :128]
+    x = img.astype(np.float64) / 255
+    for sigma in (1.0, 2.0, 5.0):  # auto: radius 4, 8 spatial; 20 fft
+        ref = ndi.gaussian_filter(x, (sigma, sigma, 0), mode=NDI_MODE[border])
+        outs = [gaussian_blur(img, sigma, method=m, border=border)
+                for m in ("auto", "spatial", "fft")]
+        for out in outs:
+            assert np.abs(out - ref).max() <= 1e-4  # the documented default accuracy
+        np.testing.assert_allclose(outs[1], outs[2], atol=1e-5)
+
+
+def test_gaussian_blur_auto_picks_by_radius(monkeypatch, rng):
+    import cvgeo.fourier as fourier
+
+    calls = []
+    monkeypatch.setattr(fourier, "gaussian_filter",
+                        lambda *a, **k: calls.append("spatial") or a[0].copy())
+    monkeypatch.setattr(fourier, "_gaussian_fft",
+                        lambda x, *a: calls.append("fft") or x.copy())
+    x = rng.random((32, 32)).astype(np.float32)
+    below = (fourier.AUTO_FFT_RADIUS - 1) / 4  # radius AUTO_FFT_RADIUS - 1
+    gaussian_blur(x, below)
+    gaussian_blur(x, fourier.AUTO_FFT_RADIUS / 4)
+    assert calls == ["spatial", "fft"]
+
+
 def test_gaussian_blur_truncate_and_zero_sigma(rng):
     x = rng.random((20, 30)).astype(np.float32)
     ref = ndi.gaussian_filter(x.astype(np.float64), 2.5, truncate=2.0)

@@ -168,8 +168,12 @@ class Spectrum:
 
     @property
     def log_magnitude(self) -> np.ndarray:
-        """Display image: ``log(1 + |F|)`` scaled so its maximum is 1, float32 in [0, 1]."""
-        m = np.log1p(self.magnitude)
+        """Display image: ``log(1 + |fft2(image)|)`` scaled to a maximum of 1, float32.
+
+        Uses the *unnormalised* DFT magnitude (``|coefficients| * sqrt(H W)``, that of
+        ``numpy.fft.fft2``), the classic textbook display.
+        """
+        m = np.log1p(self.magnitude * np.sqrt(self.coefficients.size))
         top = m.max()
         return (m / top if top > 0 else m).astype(np.float32)
 
@@ -798,8 +802,10 @@ def hybrid_scales(
     """Show an image at ``n`` decreasing scales side by side (each half the last).
 
     The usual way to look at a hybrid image: the large copy shows the high-frequency
-    image, the small ones the low-frequency one. Each copy is made with
-    :func:`downsample` (anti-aliased) and they are bottom-aligned on one canvas.
+    image, the small ones the low-frequency one. Each copy is made from the previous one
+    with :func:`downsample` (anti-aliased) and clipped to the input's value range (the
+    band-limiting filter overshoots slightly at sharp edges); the copies are
+    bottom-aligned on one canvas.
 
     Parameters
     ----------
@@ -830,9 +836,10 @@ def hybrid_scales(
     if min(h, w) < 2 ** (n - 1):
         raise ValueError(f"{func}: n must be at most {int(math.log2(min(h, w))) + 1} for an "
                          f"image of shape {x.shape} (each copy halves it), got {n}")
+    lo, hi = float(x.min()), float(x.max())
     copies = [x]
     for _ in range(n - 1):
-        copies.append(downsample(copies[-1], 2))
+        copies.append(np.clip(downsample(copies[-1], 2), lo, hi))
     width = sum(c.shape[1] for c in copies) + gap * (n - 1)
     canvas = np.full((h, width) + x.shape[2:], background, dtype=np.float32)
     col = 0

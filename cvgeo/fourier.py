@@ -342,7 +342,7 @@ def frequency_filter(
                              f"{describe(cutoff)}")
         cut = (check_real(cutoff, func, "cutoff", low=0.0, low_inclusive=False),)
     else:
-        if not isinstance(cutoff, (tuple, list)) or len(cutoff) != 2:
+        if not isinstance(cutoff, (tuple, list, np.ndarray)) or len(cutoff) != 2:
             raise ValueError(f"{func}: cutoff must be a pair (low, high) in cycles/pixel for "
                              f"a {band} filter, got {describe(cutoff)}")
         low = check_real(cutoff[0], func, "cutoff[0] (low)", low=0.0, low_inclusive=False)

@@ -166,6 +166,21 @@ def test_reflect_equals_explicit_reflect_padding_and_fft(rng, kind, shape):
     np.testing.assert_allclose(apply_filter(x, filt), ref, atol=1e-5)
 
 
+@settings(max_examples=30, deadline=None)
+@given(h=st.integers(1, 24), w=st.integers(1, 24), seed=st.integers(0, 2**16),
+       kind=st.sampled_from(["ideal", "gaussian", "butterworth"]),
+       low=st.floats(0.01, 0.3), width=st.floats(0.01, 0.3),
+       border=st.sampled_from(["reflect", "wrap"]))
+def test_complementary_filters_sum_to_identity(h, w, seed, kind, low, width, border):
+    x = np.random.default_rng(seed).random((h, w)).astype(np.float32)
+    pairs = [("lowpass", "highpass", low), ("bandpass", "bandstop", (low, low + width))]
+    for a, b, cut in pairs:
+        fa = frequency_filter(a, cutoff=cut, kind=kind)
+        fb = frequency_filter(b, cutoff=cut, kind=kind)
+        total = apply_filter(x, fa, border=border) + apply_filter(x, fb, border=border)
+        np.testing.assert_allclose(total, x, atol=1e-5)
+
+
 def test_reflect_border_has_no_wrap_around():
     x = np.zeros((32, 32), np.float32)
     x[:, :8] = 1.0  # bright band on the left edge only
@@ -317,6 +332,17 @@ def test_gaussian_blur_spatial_and_auto_agree_with_fft_and_scipy(astronaut, bord
         for out in outs:
             assert np.abs(out - ref).max() <= 1e-4  # the documented default accuracy
         np.testing.assert_allclose(outs[1], outs[2], atol=1e-5)
+
+
+@settings(max_examples=30, deadline=None)
+@given(h=st.integers(1, 30), w=st.integers(1, 30), seed=st.integers(0, 2**16),
+       sigma=st.floats(0.3, 12.0), truncate=st.floats(1.0, 5.0),
+       border=st.sampled_from(["constant", "edge", "reflect", "mirror", "wrap"]))
+def test_gaussian_blur_fft_matches_spatial_property(h, w, seed, sigma, truncate, border):
+    x = np.random.default_rng(seed).random((h, w)).astype(np.float32)
+    fft = gaussian_blur(x, sigma, method="fft", border=border, truncate=truncate)
+    spatial = gaussian_blur(x, sigma, method="spatial", border=border, truncate=truncate)
+    np.testing.assert_allclose(fft, spatial, atol=1e-5)
 
 
 def test_gaussian_blur_auto_picks_by_radius(monkeypatch, rng):

@@ -50,6 +50,17 @@ def test_frequency_grid_matches_fftfreq():
     np.testing.assert_allclose(g.radius[0, 0], np.hypot(0.4, 0.5))
 
 
+def test_frequency_grid_errors_and_filter_transfer_layout():
+    with pytest.raises(ValueError, match=r"^frequency_grid: shape must be a pair \(H, W\)"):
+        frequency_grid((4,))
+    with pytest.raises(ValueError, match=r"^frequency_grid: shape\[0\] must be an int >= 1"):
+        frequency_grid((0, 4))
+    filt = frequency_filter("lowpass", cutoff=0.2, kind="ideal")
+    centred, raw = filt.transfer((8, 8)), filt.transfer((8, 8), centered=False)
+    np.testing.assert_array_equal(centred, np.fft.fftshift(raw))
+    assert centred[4, 4] == 1.0 and centred[0, 0] == 0.0 and raw[0, 0] == 1.0
+
+
 @pytest.mark.parametrize("shape", [(64, 80), (33, 47)])
 @pytest.mark.parametrize("window", ["none", "hann"])
 def test_spectrum_parseval(rng, shape, window, camera):

@@ -567,14 +567,16 @@ def _kernel_gain(sigma: float, truncate: float, period: float, n: int) -> np.nda
     """Gain of the truncated Gaussian kernel at frequencies ``k / period``, k = 0..n-1.
 
     For a symmetric kernel ``g`` of radius r this is the real number
-    ``g_0 + 2 sum_{j=1}^{r} g_j cos(2 pi j k / period)`` (its DFT on a circle of length
-    ``period``). Returned read-only (it is cached).
+    ``g_0 + 2 sum_{j=1}^{r} g_j cos(2 pi j k / period)``: the DFT of the kernel wrapped
+    onto a circle of ``period`` (an integer) samples, which is how it is computed (taps
+    beyond the circle add onto it, so any radius works). Returned read-only (cached).
     """
     g = gaussian_kernel(sigma, truncate=truncate).astype(np.float64)  # scipy's taps
     r = g.size // 2
-    k = np.arange(n, dtype=np.float64)[:, None]
-    j = np.arange(1, r + 1, dtype=np.float64)[None, :]
-    gain = g[r] + 2.0 * (np.cos(2.0 * np.pi * k * j / period) @ g[r + 1:])
+    p = int(period)
+    circle = np.zeros(p)
+    np.add.at(circle, np.arange(-r, r + 1) % p, g)
+    gain = np.ascontiguousarray(sfft.fft(circle).real[:n])
     gain.setflags(write=False)
     return gain
 

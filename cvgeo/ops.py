@@ -178,14 +178,8 @@ def _label_palette(n: int) -> np.ndarray:
     """``(n, 3)`` uint8 colours, fixed (golden-angle hues), label 0 first."""
     h = (np.arange(n) * 0.618033988749895) % 1.0
     s, v = 0.65, 0.95
-    i = np.floor(h * 6).astype(int) % 6
-    f = h * 6 - np.floor(h * 6)
-    p, q, t = v * (1 - s), v * (1 - s * f), v * (1 - s * (1 - f))
-    table = np.array([[v, t, p], [q, v, p], [p, v, t], [p, q, v], [t, p, v], [v, p, q]])
-    rgb = np.empty((n, 3))
-    for k in range(6):
-        sel = i == k
-        rgb[sel] = np.stack([np.broadcast_to(c, h.shape)[sel] for c in table[k]], axis=1)
+    k = (np.array([5.0, 3.0, 1.0])[None, :] + 6.0 * h[:, None]) % 6.0  # HSV -> R, G, B
+    rgb = v - v * s * np.clip(np.minimum(k, 4.0 - k), 0.0, 1.0)
     return np.round(rgb * 255).astype(np.uint8)
 
 

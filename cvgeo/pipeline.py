@@ -809,6 +809,19 @@ def load_pipeline(path: str | os.PathLike) -> Pipeline:
     return _from_dict(data, source)
 
 
+def _toml_string(s: str) -> str:
+    """A TOML basic string: backslash, quote and control characters escaped."""
+    out = []
+    for ch in s:
+        if ch in ('"', "\\"):
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
 def _toml_value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -821,7 +834,7 @@ def _toml_value(v: Any) -> str:
             return "inf" if v > 0 else "-inf"
         return repr(v)
     if isinstance(v, str):
-        return json.dumps(v)  # a JSON string is a valid TOML basic string
+        return _toml_string(v)
     if isinstance(v, list):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     raise ValueError(f"cannot write {describe(v)} in TOML")
@@ -857,8 +870,8 @@ def save_pipeline(pipeline: Pipeline, path: str | os.PathLike) -> Path:
                     raise ValueError(f"save_pipeline: step {step['name']!r} parameter {k!r} "
                                      f"is None, which TOML cannot hold; save as .json")
             params = ", ".join(f"{k} = {_toml_value(v)}" for k, v in step["params"].items())
-            lines += ["", "[[steps]]", f"name = {json.dumps(step['name'])}",
-                      f"op = {json.dumps(step['op'])}", f"params = {{ {params} }}"
+            lines += ["", "[[steps]]", f"name = {_toml_string(step['name'])}",
+                      f"op = {_toml_string(step['op'])}", f"params = {{ {params} }}"
                       if params else "params = {}"]
         text = "\n".join(lines) + "\n"
     p.parent.mkdir(parents=True, exist_ok=True)

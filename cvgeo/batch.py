@@ -121,7 +121,7 @@ def collect_inputs(inputs: Iterable[str | os.PathLike], outdir: str | os.PathLik
     return pairs
 
 
-def _process_one(pipeline: Any, src: str, dst: str) -> tuple[str, str, str | None]:
+def _process_one(src: str, dst: str, pipeline: Any) -> tuple[str, str, str | None]:
     """Read, run, write one image. Returns ``(src, dst, error or None)``; never raises
     for a bad input (the batch goes on)."""
     from cvgeo.image import read_image, write_image
@@ -222,12 +222,12 @@ def run_batch(
                 record(fut.result())
         elif jobs == 1 or len(todo) <= 1:
             for src, dst in todo:
-                record(_process_one(pipe, src, dst))
+                record(_process_one(src, dst, pipe))
         else:
             from concurrent.futures import ProcessPoolExecutor, as_completed
 
             with ProcessPoolExecutor(max_workers=min(jobs, len(todo))) as pool:
-                futs = [pool.submit(_process_one, pipe, s, d) for s, d in todo]
+                futs = [pool.submit(_process_one, s, d, pipe) for s, d in todo]
                 try:
                     for fut in as_completed(futs):
                         record(fut.result())

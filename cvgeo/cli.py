@@ -92,7 +92,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 _err("--dask needs dask.distributed (pip install 'cvgeo[dask]')")
                 return EXIT_USAGE
             try:
-                client = Client(args.dask, timeout="10s")
+                client = Client(args.dask, timeout=f"{args.dask_timeout}s")
             except (OSError, TimeoutError, ValueError) as exc:
                 _err(f"cannot connect to the Dask scheduler at {args.dask!r}: {exc}")
                 return EXIT_USAGE
@@ -150,6 +150,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="recompute outputs that already exist")
     p_run.add_argument("--dask", metavar="ADDRESS",
                        help="run on this Dask scheduler (e.g. tcp://host:8786)")
+    p_run.add_argument("--dask-timeout", type=float, default=10.0, metavar="SECONDS",
+                       help="how long to try connecting to the Dask scheduler (default 10)")
     p_run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p_run.set_defaults(func=_cmd_run)
 

@@ -468,6 +468,9 @@ class Pipeline:
         """
         out = []
         for name, step in self._checked_steps():
+            if isinstance(step, Pipeline):
+                raise ValueError(f"save_pipeline: step {name!r} is a nested pipeline; files "
+                                 f"hold a flat list of steps: flatten it to save it")
             if isinstance(step, Step):
                 op = step.op_name
                 what = f"function {step.name!r}"
@@ -481,6 +484,11 @@ class Pipeline:
                 raise ValueError(f"save_pipeline: step {name!r} has no get_params()")
             params = step.get_params(deep=False)
             defaults = op_parameters(op)
+            missing = [k for k, d in defaults.items() if d is inspect.Parameter.empty
+                       and k not in params]
+            if missing:
+                raise ValueError(f"save_pipeline: step {name!r} needs parameter(s) "
+                                 f"{', '.join(missing)} before it can be saved")
             entry = {}
             for k, v in params.items():
                 if v is None and defaults.get(k, inspect.Parameter.empty) is None:

@@ -290,6 +290,11 @@ def test_save_refuses_what_a_file_cannot_hold(tmp_path, test_ops):
                       tmp_path / "p.json")
     with pytest.raises(ValueError, match="must end in .json or .toml"):
         save_pipeline(gray_resize(), tmp_path / "p.yaml")
+    with pytest.raises(ValueError, match="step 'resize' needs parameter.*output_shape"):
+        save_pipeline(make_pipeline("resize"), tmp_path / "p.json")
+    with pytest.raises(ValueError, match="step 'pipeline' is a nested pipeline"):
+        save_pipeline(make_pipeline(gray_resize()), tmp_path / "p.json")
+    assert not list(tmp_path.iterdir())  # nothing written on error
 
 
 def test_learned_step_saves_parameters_and_loads(tmp_path, test_ops, img):

@@ -10,7 +10,7 @@ from cvgeo import gallery as _gallery
 from cvgeo import image as _image
 from cvgeo import ops as _ops
 from cvgeo import pipeline as _pipeline
-from cvgeo._checks import DegenerateError
+from cvgeo._checks import DegenerateError as DegenerateError
 from cvgeo.batch import *  # noqa: F403
 from cvgeo.gallery import *  # noqa: F403
 from cvgeo.geometry import homogeneous as _homogeneous

@@ -9,8 +9,9 @@ Add a line here when you add a public image function.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields, is_dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest

@@ -218,8 +218,12 @@ def run_batch(
 
             futures = client.map(_process_one, [s for s, _ in todo], [d for _, d in todo],
                                  pipeline=pipe, pure=False)
-            for fut in dask_completed(futures):
-                record(fut.result())
+            try:
+                for fut in dask_completed(futures):
+                    record(fut.result())
+            except BaseException:  # Ctrl-C: cancel what has not run
+                client.cancel(futures)
+                raise
         elif jobs == 1 or len(todo) <= 1:
             for src, dst in todo:
                 record(_process_one(src, dst, pipe))
@@ -231,8 +235,10 @@ def run_batch(
                 try:
                     for fut in as_completed(futs):
                         record(fut.result())
-                except BaseException:
-                    pool.shutdown(wait=False, cancel_futures=True)
+                except BaseException:  # Ctrl-C: stop queued work; running items finish
+                    for fut in futs:
+                        fut.cancel()
+                    pool.shutdown(wait=True, cancel_futures=True)
                     raise
     finally:
         bar.close()

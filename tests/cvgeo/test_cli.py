@@ -140,7 +140,30 @@ def test_kill_midway_then_rerun_does_only_the_rest(tmp_path):
         assert after[name].read_bytes() == expected_png(slow, src, tmp_path)
 
 
-def test_run_usage_errors_exit_2_and_run_nothing(tmp_path):
+def test_ctrl_c_exits_130_and_stops_the_workers(tmp_path):
+    make_images(tmp_path / "in", n=40, size=32, corrupt=None)
+    slow = cvgeo.make_pipeline(cvgeo.Step("resize", output_shape=(1024, 1024),
+                                          interpolation="bicubic"), "to_gray")
+    pipe_file = cvgeo.save_pipeline(slow, tmp_path / "slow.json")
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "cvgeo.cli", "run", str(pipe_file),
+                             str(tmp_path / "in"), "-o", str(out), "--jobs", "2", "-q"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while (len(outputs(out)) if out.exists() else 0) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C in a terminal: the whole group
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "error: interrupted; finished outputs are complete, re-run to do the rest" in err
+    n = len(outputs(out))
+    time.sleep(0.5)
+    assert 3 <= n < 40 and len(outputs(out)) == n  # nothing keeps running afterwards
+
+
+def test_run_usage_errors_exit_2_and_run_nothing(tmp_path, capsys):
     make_images(tmp_path / "in", n=3, corrupt=None)
     marker = tmp_path / "marker"
     bad = {
@@ -151,9 +174,14 @@ def test_run_usage_errors_exit_2_and_run_nothing(tmp_path):
     }
     for name, (text, message) in bad.items():
         (tmp_path / name).write_text(text)
-        r = cvgeo_cmd("run", tmp_path / name, tmp_path / "in", "-o", tmp_path / "out")
-        assert r.returncode == 2, (name, r.stderr)
-        lines = r.stderr.strip().splitlines()
+        args = ["run", str(tmp_path / name), str(tmp_path / "in"), "-o", str(tmp_path / "out")]
+        if name == "code.json":  # one through the real command
+            r = cvgeo_cmd(*args)
+            rc, err = r.returncode, r.stderr
+        else:
+            rc, err = main(args), capsys.readouterr().err
+        assert rc == 2, (name, err)
+        lines = err.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: load_pipeline: ")
         assert message in lines[0], (name, lines[0])
         assert not (tmp_path / "out").exists() and not marker.exists()

@@ -35,6 +35,7 @@ holds parameters only.
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import json
 import numbers
@@ -74,6 +75,13 @@ class PipelineFileError(ValueError):
 # ------------------------------------------------------------------- signatures
 def _params_of(obj: Any) -> tuple[list[inspect.Parameter], dict[str, Any]]:
     """Settable parameters of a function (all but its first, the data) or class, + hints."""
+    try:
+        return _params_cached(obj)
+    except TypeError:  # unhashable callable
+        return _params_uncached(obj)
+
+
+def _params_uncached(obj: Any) -> tuple[list[inspect.Parameter], dict[str, Any]]:
     sig = inspect.signature(obj)
     params = [p for p in sig.parameters.values()
               if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
@@ -85,6 +93,9 @@ def _params_of(obj: Any) -> tuple[list[inspect.Parameter], dict[str, Any]]:
     except Exception:  # unresolvable annotation: fall back on defaults only
         hints = {}
     return params, hints
+
+
+_params_cached = functools.lru_cache(maxsize=512)(_params_uncached)
 
 
 def op_parameters(name: str) -> dict[str, Any]:

@@ -22,8 +22,9 @@ Conventions
 -----------
 The function's first parameter is the data (the image); every other parameter is a
 step parameter. Only parameters whose values a file can hold (numbers, strings, bools,
-lists of those, and ``None`` in JSON) can be set from a pipeline file; the types are
-checked against the function's annotations and defaults when a file is loaded.
+lists of those, ``None`` in JSON, and small numeric arrays such as a 3x3 matrix or a
+mask, written as nested lists) can be set from a pipeline file; the types are checked
+against the function's annotations and defaults when a file is loaded.
 """
 
 from __future__ import annotations

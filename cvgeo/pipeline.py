@@ -65,6 +65,8 @@ __all__ = [
 
 FILE_FORMAT = "cvgeo-pipeline"
 FILE_VERSION = 1
+#: Largest array parameter a pipeline file holds (as nested lists), e.g. a 3x3 matrix.
+MAX_FILE_ARRAY_SIZE = 4096
 
 
 class PipelineFileError(ValueError):
@@ -581,8 +583,12 @@ def _plain(value: Any, where: str) -> Any:
         return value
     if isinstance(value, (list, tuple)):
         return [_plain(v, where) for v in value]
+    if (isinstance(value, np.ndarray) and value.dtype.kind in "biuf"
+            and value.size <= MAX_FILE_ARRAY_SIZE):
+        return value.tolist()  # a small numeric array (a 3x3 matrix) as nested lists
     raise ValueError(f"{where} is {describe(value)}; a pipeline file holds numbers, strings, "
-                     f"booleans, lists and null only")
+                     f"booleans, lists, null, and numeric arrays of at most "
+                     f"{MAX_FILE_ARRAY_SIZE} elements only")
 
 
 # ------------------------------------------------------------ type checking
@@ -598,6 +604,8 @@ def _hint_text(hint: Any) -> str:
         return " or ".join(_hint_text(a) for a in args)
     if origin is Literal:
         return "one of " + ", ".join(repr(a) for a in args)
+    if _is_array_hint(hint):
+        return "a numeric (nested) list"
     if origin is tuple:
         if len(args) == 2 and args[1] is Ellipsis:
             return f"a list of {_hint_text(args[0])}"
@@ -607,8 +615,43 @@ def _hint_text(hint: Any) -> str:
     return getattr(hint, "__name__", str(hint))
 
 
+def _is_array_hint(hint: Any) -> bool:
+    import numpy as np
+
+    h = typing.get_origin(hint) or hint
+    return h is np.ndarray or getattr(h, "__name__", "") in ("_SupportsArray", "NDArray")
+
+
+def _as_array(value: Any) -> Any:
+    """A nested list of numbers/booleans from a file as a numpy array, or raise _Mismatch."""
+    import numpy as np
+
+    if not isinstance(value, list):
+        raise _Mismatch
+
+    def flat(v):
+        for x in v:
+            if isinstance(x, list):
+                yield from flat(x)
+            elif isinstance(x, (bool, int, float)):
+                yield x
+            else:
+                raise _Mismatch
+
+    items = list(flat(value))
+    try:
+        arr = np.array(value)
+    except ValueError:  # ragged
+        raise _Mismatch from None
+    if arr.dtype.kind not in "biuf" or arr.size != len(items) or arr.size > MAX_FILE_ARRAY_SIZE:
+        raise _Mismatch
+    return arr
+
+
 def _coerce(value: Any, hint: Any) -> Any:
     """``value`` (from a parsed file) as the type ``hint`` asks for, or raise _Mismatch."""
+    if _is_array_hint(hint):
+        return _as_array(value)
     if hint is Any:
         return _plain_or_mismatch(value)
     if hint is type(None) or hint is None:
@@ -794,7 +837,9 @@ def load_pipeline(path: str | os.PathLike) -> Pipeline:
          "steps": [{"op": "to_gray"},
                    {"name": "edges", "op": "canny", "params": {"sigma": 2.0}}]}
 
-    ``name`` defaults to ``op``; ``format`` and ``version`` are optional.
+    ``name`` defaults to ``op``; ``format`` and ``version`` are optional. A parameter
+    annotated as an array (``np.ndarray``) takes a nested list of numbers or booleans of
+    at most :data:`MAX_FILE_ARRAY_SIZE` elements (a 3x3 matrix, a small mask).
 
     Raises
     ------

@@ -286,8 +286,10 @@ def test_save_refuses_what_a_file_cannot_hold(tmp_path, test_ops):
     with pytest.raises(ValueError, match="unregistered function 'flipud'"):
         save_pipeline(make_pipeline(np.flipud), tmp_path / "p.json")
     with pytest.raises(ValueError, match="parameter 'level' is array"):
-        save_pipeline(make_pipeline(Step("spy_threshold", level=np.zeros(3))),
+        save_pipeline(make_pipeline(Step("spy_threshold", level=np.zeros((100, 100)))),
                       tmp_path / "p.json")
+    with pytest.raises(ValueError, match="parameter 'label' is object"):
+        save_pipeline(make_pipeline(Step("spy_threshold", label=object())), tmp_path / "p.json")
     with pytest.raises(ValueError, match="must end in .json or .toml"):
         save_pipeline(gray_resize(), tmp_path / "p.yaml")
     with pytest.raises(ValueError, match="step 'resize' needs parameter.*output_shape"):
@@ -514,9 +516,26 @@ def test_canny_file_type_errors(tmp_path):
     for params, match in [
         ({"sigma": "3"}, r"steps\[1\] \(canny\): parameter 'sigma' must be float, got '3'"),
         ({"use_quantiles": "yes"}, r"'use_quantiles' must be bool, got 'yes'"),
-        ({"mask": [[1, 0]]}, r"'mask' must be ndarray or null, got \[\[1, 0\]\]"),
+        ({"mask": "all"}, r"'mask' must be a numeric \(nested\) list or null, got 'all'"),
+        ({"mask": [[1, 0], [1]]}, r"'mask' must be a numeric \(nested\) list or null"),
+        ({"mask": [[1, "a"]]}, r"'mask' must be a numeric \(nested\) list or null"),
     ]:
         path = _write(tmp_path, "e.json", _steps({"op": "to_gray"},
                                                  {"op": "canny", "params": params}))
         with pytest.raises(PipelineFileError, match=match):
             load_pipeline(path)
+
+
+@pytest.mark.parametrize("ext", [".json", ".toml"])
+def test_small_array_parameter_round_trips_as_nested_lists(tmp_path, camera, ext):
+    image = camera[200:248, 200:264]
+    mask = np.zeros((48, 64), bool)
+    mask[8:40, 8:56] = True
+    p = make_pipeline(cvgeo.to_gray, Step("canny", sigma=1.5, mask=mask))
+    q = load_pipeline(save_pipeline(p, tmp_path / f"m{ext}"))
+    got = q["canny"].params["mask"]
+    assert isinstance(got, np.ndarray) and got.dtype == np.bool_
+    np.testing.assert_array_equal(got, mask)
+    out = q(image)
+    np.testing.assert_array_equal(out, p(image))
+    assert out.any() and not out[~mask].any()

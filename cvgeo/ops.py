@@ -13,7 +13,13 @@ handed to the next step (and saved by ``cvgeo run``):
 * a field or property name of the result, e.g. ``OpSpec("cvgeo.filters:sobel",
   output="magnitude")``;
 * or ``"module:function"``: a function ``f(result, image) -> ndarray`` that also sees
-  the step's input image (to draw an overlay, or to colour segments by their mean).
+  the step's input image (to draw an overlay, or to colour segments by their mean);
+* or several of those chained with ``"|"``, applied left to right, e.g.
+  ``"accumulator|cvgeo.ops:stretch"`` (take the field, then stretch it to [0, 1]).
+
+Adaptors provided here: :func:`stretch` (any numeric array to float32 in [0, 1]),
+:func:`label_colours` (labels to fixed colours), :func:`label_mean_colour` (labels to the
+mean colour of the input over each segment).
 
 A target may also be a class with ``fit``/``predict`` (a learned step such as a k-means
 segmenter): the pipeline then builds it with the parameters and calls ``predict``.
@@ -53,7 +59,8 @@ class OpSpec:
         ``fit``/``predict``). Imported lazily.
     output : str or None
         Output adaptor: ``None`` (the result is the image), a field/property name of the
-        result, or ``"module:function"`` called as ``f(result, image)``.
+        result, or ``"module:function"`` called as ``f(result, image)``; several may be
+        chained with ``"|"``.
     """
 
     target: str
@@ -76,12 +83,22 @@ OPS: dict[str, OpSpec] = {
     "sobel": OpSpec("cvgeo.filters:sobel", output="magnitude"),
     "gaussian_gradient": OpSpec("cvgeo.filters:gaussian_gradient", output="magnitude"),
     "canny": OpSpec("cvgeo.edges:canny"),
-    # -- INTEGRATOR: add the other modules' ops below, one line each, e.g.
-    # "hough_lines": OpSpec("cvgeo.hough:hough_lines", output="cvgeo.ops:<adaptor>"),
-    # "kmeans_segment": OpSpec("cvgeo.segment.kmeans:<fn>", output="cvgeo.ops:label_mean_colour"),
+    # -- INTEGRATOR: add the other modules' ops here, one line each (uncomment as each
+    # -- module lands; `cvgeo ops` then lists them and the pipeline tests cover the table):
+    # "hough_lines": OpSpec("cvgeo.hough:hough_lines", output="accumulator|cvgeo.ops:stretch"),
+    # "hough_segments": OpSpec("cvgeo.hough:hough_segments",
+    #                          output="cvgeo.draw:overlay_segments"),
+    # "kmeans_segment": OpSpec("cvgeo.segment.kmeans:kmeans_segment",
+    #                          output="cvgeo.ops:label_mean_colour"),
+    # "kmeans_segmenter": OpSpec("cvgeo.segment.kmeans:KMeansSegmenter",
+    #                            output="cvgeo.ops:label_mean_colour"),
+    # "mean_shift_segment": OpSpec("cvgeo.segment.meanshift:mean_shift_segment",
+    #                              output="cvgeo.ops:label_mean_colour"),
     # "felzenszwalb": OpSpec("cvgeo.segment.felzenszwalb:felzenszwalb",
     #                        output="cvgeo.ops:label_mean_colour"),
-    # "gaussian_lowpass": OpSpec("cvgeo.fourier:<fn>"),
+    # "gaussian_blur": OpSpec("cvgeo.fourier:gaussian_blur"),
+    # "downsample": OpSpec("cvgeo.fourier:downsample"),
+    # "spectrum": OpSpec("cvgeo.fourier:spectrum", output="log_magnitude|cvgeo.ops:stretch"),
     # "warp": OpSpec("cvgeo.geometry.warp:warp"),
 }
 # ==================================================================== end of the table
@@ -169,9 +186,17 @@ def adapt_output(name: str | None, result: Any, image: Any) -> Any:
     spec = OPS.get(name) if name is not None else None
     if spec is None or spec.output is None:
         return result
-    if ":" in spec.output:
-        return _import_target(spec.output, f"output adaptor of op {name!r}")(result, image)
-    return getattr(result, spec.output)
+    for part in spec.output.split("|"):
+        part = part.strip()
+        if ":" in part:
+            result = _import_target(part, f"output adaptor of op {name!r}")(result, image)
+        else:
+            try:
+                result = getattr(result, part)
+            except AttributeError:
+                raise TypeError(f"output adaptor of op {name!r}: the result "
+                                f"({describe(result)}) has no field {part!r}") from None
+    return result
 
 
 # ------------------------------------------------------------------------- display
@@ -182,6 +207,25 @@ def _label_palette(n: int) -> np.ndarray:
     k = (np.array([5.0, 3.0, 1.0])[None, :] + 6.0 * h[:, None]) % 6.0  # HSV -> R, G, B
     rgb = v - v * s * np.clip(np.minimum(k, 4.0 - k), 0.0, 1.0)
     return np.round(rgb * 255).astype(np.uint8)
+
+
+def stretch(values: Any, image: Any = None) -> np.ndarray:
+    """Any finite numeric array as float32 stretched to [0, 1] by its min and max.
+
+    An output adaptor (``image`` is ignored), e.g. for a vote accumulator whose integer
+    dtype would otherwise be taken for labels. A constant array becomes 0.
+    """
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "biuf" or arr.ndim not in (2, 3):
+        raise ValueError(f"stretch: values must be a numeric (H, W) or (H, W, C) array, got "
+                         f"{describe(values)}")
+    x = arr.astype(np.float64)
+    if not np.isfinite(x).all():
+        raise ValueError("stretch: values must be finite, got NaN or inf")
+    lo, hi = float(x.min()), float(x.max())
+    if hi == lo:
+        return np.zeros(arr.shape, np.float32)
+    return ((x - lo) / (hi - lo)).astype(np.float32)
 
 
 def label_colours(labels: Any, image: Any = None) -> np.ndarray:
@@ -208,6 +252,7 @@ def label_mean_colour(labels: Any, image: Any) -> np.ndarray:
         raise ValueError(f"label_mean_colour: labels must be integer of shape {x.shape[:2]}, "
                          f"got {describe(labels)}")
     uniq, inv = np.unique(labels, return_inverse=True)
+    inv = inv.ravel()  # numpy 2 returns it in the labels' shape
     flat = x.reshape(inv.size, -1)
     counts = np.bincount(inv, minlength=len(uniq))[:, None]
     sums = np.stack([np.bincount(inv, weights=flat[:, c], minlength=len(uniq))

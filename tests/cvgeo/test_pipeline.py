@@ -539,3 +539,49 @@ def test_small_array_parameter_round_trips_as_nested_lists(tmp_path, camera, ext
     out = q(image)
     np.testing.assert_array_equal(out, p(image))
     assert out.any() and not out[~mask].any()
+
+
+# ------------------------------------------------------------- adaptors
+def two_regions(image: np.ndarray, *, level: float = 0.5) -> np.ndarray:
+    """Test op: int32 labels 3 (bright) and 9 (dark)."""
+    return np.where(cvgeo.to_gray(image) > level, 3, 9).astype(np.int32)
+
+
+@dataclass(frozen=True)
+class Votes:
+    accumulator: np.ndarray
+
+
+def vote_counts(image: np.ndarray, *, scale: int = 7) -> Votes:
+    """Test op: an integer accumulator inside a result dataclass."""
+    return Votes(cvgeo.to_uint8(cvgeo.to_gray(image)).astype(np.int32) * scale)
+
+
+def test_label_adaptors(test_ops, img):
+    register_op("regions", two_regions, output="cvgeo.ops:label_mean_colour")
+    register_op("regions_coloured", two_regions, output="cvgeo.ops:label_colours")
+    out = make_pipeline("regions")(img)
+    bright = cvgeo.to_gray(img) > 0.5
+    x = cvgeo.to_float(img)
+    assert out.shape == img.shape and out.dtype == np.float32
+    np.testing.assert_allclose(out[bright][0], x[bright].mean(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(out[~bright][0], x[~bright].mean(axis=0), rtol=1e-5)
+    assert len(np.unique(out.reshape(-1, 3), axis=0)) == 2
+    col = make_pipeline("regions_coloured")(img)
+    assert col.dtype == np.uint8 and len(np.unique(col.reshape(-1, 3), axis=0)) == 2
+    np.testing.assert_array_equal(col, to_display(two_regions(img)))
+    with pytest.raises(ValueError, match="label_mean_colour: labels must be integer of shape"):
+        from cvgeo.ops import label_mean_colour
+
+        label_mean_colour(np.zeros((3, 3), np.int32), img)
+
+
+def test_chained_adaptor_field_then_stretch(test_ops, img):
+    register_op("votes", vote_counts, output="accumulator|cvgeo.ops:stretch")
+    register_op("votes_bad", vote_counts, output="nope")
+    out = make_pipeline("votes")(img)
+    acc = vote_counts(img).accumulator
+    assert out.dtype == np.float32 and out.min() == 0.0 and out.max() == 1.0
+    np.testing.assert_allclose(out, (acc - acc.min()) / (acc.max() - acc.min()), atol=1e-6)
+    with pytest.raises(TypeError, match="output adaptor of op 'votes_bad'.*no field 'nope'"):
+        make_pipeline("votes_bad")(img)

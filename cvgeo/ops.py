@@ -87,7 +87,7 @@ OPS: dict[str, OpSpec] = {
     # -- module lands; `cvgeo ops` then lists them and the pipeline tests cover the table):
     # "hough_lines": OpSpec("cvgeo.hough:hough_lines", output="accumulator|cvgeo.ops:stretch"),
     # "hough_segments": OpSpec("cvgeo.hough:hough_segments",
-    #                          output="cvgeo.draw:overlay_segments"),
+    #                          output="cvgeo.ops:overlay_segments"),  # adaptor: see below
     # "kmeans_segment": OpSpec("cvgeo.segment.kmeans:kmeans_segment",
     #                          output="cvgeo.ops:label_mean_colour"),
     # "kmeans_segmenter": OpSpec("cvgeo.segment.kmeans:KMeansSegmenter",
@@ -100,6 +100,11 @@ OPS: dict[str, OpSpec] = {
     # "downsample": OpSpec("cvgeo.fourier:downsample"),
     # "spectrum": OpSpec("cvgeo.fourier:spectrum", output="log_magnitude|cvgeo.ops:stretch"),
     # "warp": OpSpec("cvgeo.geometry.warp:warp"),
+    #
+    # overlay_segments, to add to this module beside label_mean_colour when hough lands:
+    #     def overlay_segments(segments, image):
+    #         from cvgeo.draw import draw_segments
+    #         return draw_segments(image, segments)
 }
 # ==================================================================== end of the table
 

@@ -121,12 +121,23 @@ def collect_inputs(inputs: Iterable[str | os.PathLike], outdir: str | os.PathLik
     return pairs
 
 
+def _quiet_decoder() -> None:
+    """Silence OpenCV's own decoder warnings: a bad input is reported once, by us."""
+    try:
+        import cv2
+
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    except (ImportError, AttributeError):  # pragma: no cover  (other OpenCV builds)
+        pass
+
+
 def _process_one(src: str, dst: str, pipeline: Any) -> tuple[str, str, str | None]:
     """Read, run, write one image. Returns ``(src, dst, error or None)``; never raises
     for a bad input (the batch goes on)."""
     from cvgeo.image import read_image, write_image
     from cvgeo.ops import to_display
 
+    _quiet_decoder()
     try:
         image = read_image(src)
         write_image(dst, to_display(pipeline(image)))

@@ -131,12 +131,37 @@ def _quiet_decoder() -> None:
         pass
 
 
-def _process_one(src: str, dst: str, pipeline: Any) -> tuple[str, str, str | None]:
-    """Read, run, write one image. Returns ``(src, dst, error or None)``; never raises
-    for a bad input (the batch goes on)."""
-    from cvgeo.image import read_image, write_image
-    from cvgeo.ops import to_display
+def _ops_used(pipeline: Any) -> dict[str, Any]:
+    """The registry entries a pipeline's steps name (nested pipelines included)."""
+    from cvgeo.ops import OPS, op_name_of
+    from cvgeo.pipeline import Pipeline, Step
 
+    found: dict[str, Any] = {}
+    if isinstance(pipeline, Pipeline):
+        for _, step in pipeline.steps:
+            if isinstance(step, Pipeline):
+                found.update(_ops_used(step))
+                continue
+            name = step.op_name if isinstance(step, Step) else op_name_of(type(step))
+            if name in OPS:
+                found[name] = OPS[name]
+    return found
+
+
+def _process_one(src: str, dst: str, pipeline: Any, ops: dict[str, Any] | None = None
+                 ) -> tuple[str, str, str | None]:
+    """Read, run, write one image. Returns ``(src, dst, error or None)``; never raises
+    for a bad input (the batch goes on).
+
+    ``ops`` are the registry entries the pipeline uses, installed first: a fresh worker
+    process (spawned, or on a Dask cluster) knows only the static table, not ops
+    registered at run time with :func:`cvgeo.register_op`.
+    """
+    from cvgeo.image import read_image, write_image
+    from cvgeo.ops import OPS, to_display
+
+    if ops:
+        OPS.update(ops)
     _quiet_decoder()
     try:
         image = read_image(src)
@@ -179,8 +204,10 @@ def run_batch(
     outdir : path
         Where outputs go (created if needed).
     jobs : int
-        Local worker processes (``concurrent.futures.ProcessPoolExecutor``); 1 runs in
-        this process. Ignored when ``client`` is given.
+        Local worker processes (``concurrent.futures.ProcessPoolExecutor``, spawned);
+        1 runs in this process. Ignored when ``client`` is given. Ops registered at run
+        time with :func:`cvgeo.register_op` travel with the pipeline to every worker
+        (their functions must be importable there).
     force : bool
         Recompute inputs whose output already exists (default: skip them).
     client : dask.distributed.Client or None
@@ -212,6 +239,7 @@ def run_batch(
     skipped = [str(d) for s, d in pairs if not (force or not d.exists())]
     processed: list[str] = []
     failed: list[BatchFailure] = []
+    ops = _ops_used(pipe)
 
     def record(res: tuple[str, str, str | None]) -> None:
         src, dst, err = res
@@ -228,7 +256,7 @@ def run_batch(
             from distributed import as_completed as dask_completed
 
             futures = client.map(_process_one, [s for s, _ in todo], [d for _, d in todo],
-                                 pipeline=pipe, pure=False)
+                                 pipeline=pipe, ops=ops, pure=False)
             try:
                 for fut in dask_completed(futures):
                     record(fut.result())
@@ -239,10 +267,14 @@ def run_batch(
             for src, dst in todo:
                 record(_process_one(src, dst, pipe))
         else:
+            import multiprocessing
             from concurrent.futures import ProcessPoolExecutor, as_completed
 
-            with ProcessPoolExecutor(max_workers=min(jobs, len(todo))) as pool:
-                futs = [pool.submit(_process_one, s, d, pipe) for s, d in todo]
+            # spawn: the same behaviour on every platform, and no fork of a process that
+            # runs threads (a Dask client, tqdm's monitor)
+            with ProcessPoolExecutor(max_workers=min(jobs, len(todo)),
+                                     mp_context=multiprocessing.get_context("spawn")) as pool:
+                futs = [pool.submit(_process_one, s, d, pipe, ops) for s, d in todo]
                 try:
                     for fut in as_completed(futs):
                         record(fut.result())

@@ -129,7 +129,7 @@ def test_kill_midway_then_rerun_does_only_the_rest(tmp_path):
         assert cvgeo.read_image(p).shape == (16, 16)
     mtimes = {n: p.stat().st_mtime_ns for n, p in done.items()}
 
-    r = cvgeo_cmd("run", pipe_file, tmp_path / "in", "-o", out, "--jobs", "2", "-q")
+    r = cvgeo_cmd("run", pipe_file, tmp_path / "in", "-o", out, "-q")
     assert r.returncode == 0, r.stderr
     assert f"processed {50 - k}, skipped {k}, failed 0 (50 inputs)" in r.stdout
     after = outputs(out)
@@ -310,3 +310,44 @@ def test_gallery_reports_failing_figures_and_unavailable_sections(tmp_path):
     assert sorted(p.name for p in res.images) == ["input-coins.png", "mixed-00.png"]
     page = res.index.read_text()
     assert "1 figure(s) failed" in page and "unavailable in this install" in page
+
+
+# ------------------------------------------- ops registered at run time
+def invert(image: np.ndarray, *, amount: float = 1.0) -> np.ndarray:
+    """Test op registered at run time: ``amount - grey``."""
+    return np.clip(amount - cvgeo.to_gray(image), 0.0, 1.0)
+
+
+@pytest.fixture
+def runtime_op():
+    from cvgeo.ops import OPS
+
+    before = dict(OPS)
+    cvgeo.register_op("test_invert", invert)
+    yield
+    OPS.clear()
+    OPS.update(before)
+
+
+def test_runtime_registered_op_reaches_spawned_workers(tmp_path, runtime_op):
+    srcs = make_images(tmp_path / "in", n=3, corrupt=None)
+    pipe = cvgeo.make_pipeline(cvgeo.Step("test_invert", amount=0.8))
+    res = cvgeo.run_batch(pipe, tmp_path / "in", tmp_path / "out", jobs=2, progress=False)
+    assert res.ok and len(res.processed) == 3
+    for src in srcs:
+        assert (tmp_path / "out" / src.name).read_bytes() == expected_png(pipe, src, tmp_path)
+
+
+def test_worker_without_the_registration_gets_it_with_the_task(tmp_path, runtime_op):
+    from cvgeo.batch import _ops_used, _process_one
+    from cvgeo.ops import OPS
+
+    src = make_images(tmp_path / "in", n=1, corrupt=None)[0]
+    pipe = cvgeo.make_pipeline("to_gray", cvgeo.Step("test_invert"))
+    ops = _ops_used(pipe)
+    assert set(ops) == {"to_gray", "test_invert"}
+    del OPS["test_invert"]  # as in a fresh worker process or a Dask worker
+    _, _, err = _process_one(str(src), str(tmp_path / "a.png"), pipe)
+    assert "unknown op 'test_invert'" in err
+    assert _process_one(str(src), str(tmp_path / "b.png"), pipe, ops)[2] is None
+    assert (tmp_path / "b.png").read_bytes() == expected_png(pipe, src, tmp_path)

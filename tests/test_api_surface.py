@@ -20,6 +20,15 @@ CVGEO_ALL = {
     # geometry.homogeneous
     "NormalizedPoints", "from_homogeneous", "hartley_normalize", "is_at_infinity",
     "to_homogeneous",
+    # ops
+    "OpSpec", "register_op", "to_display",
+    # pipeline
+    "Pipeline", "PipelineFileError", "Step", "Trace", "TraceStep", "load_pipeline",
+    "make_pipeline", "op_parameters", "save_pipeline",
+    # batch
+    "BatchFailure", "BatchResult", "run_batch",
+    # gallery
+    "GalleryResult", "build_gallery",
 }
 
 

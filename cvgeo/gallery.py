@@ -152,10 +152,24 @@ def section_edges() -> Section:
     ), text="Separable Gaussian filtering, Sobel gradients, Canny (1986) with hysteresis.")
 
 
+def section_fourier() -> Section:
+    """Spectra, Gaussian blur in the frequency domain, anti-aliased downsampling."""
+    return Section("Fourier filtering", (
+        Figure("Centred log-magnitude spectrum (Hann window)", "camera",
+               make_pipeline(Step("spectrum", window="hann"))),
+        Figure("Gaussian blur, sigma 8, FFT path", "astronaut_small",
+               make_pipeline(Step("gaussian_blur", sigma=8.0, method="fft"))),
+        Figure("Downsample 4x, low-passed below the new Nyquist first", "camera",
+               make_pipeline(Step("downsample", factor=4))),
+    ), text="Convolution theorem with real transforms; downsampling that removes the "
+            "frequencies the new grid cannot hold before it samples.")
+
+
 #: The gallery's sections, in page order: one function per algorithm family.
 SECTIONS: list[Callable[[], Section]] = [
     section_image_basics,
     section_edges,
+    section_fourier,
     # INTEGRATOR: append the other families' sections here, e.g.
     # section_hough, section_segment, section_fourier, section_geometry,
     # section_epipolar, section_deep,

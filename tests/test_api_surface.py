@@ -8,6 +8,15 @@ CVGEO_ALL = {
     # image
     "DEFAULT_MAX_PIXELS", "denormalize", "normalize", "read_image", "resize", "to_float",
     "to_gray", "to_uint8", "write_image",
+    # filters
+    "BORDERS", "Gradient", "gaussian_filter", "gaussian_gradient", "gaussian_kernel",
+    "separable_convolve", "sobel",
+    # edges
+    "canny",
+    # fourier
+    "FrequencyFilter", "FrequencyGrid", "LaplacianPyramid", "Spectrum", "apply_filter",
+    "downsample", "fft_convolve", "frequency_filter", "frequency_grid", "gaussian_blur",
+    "gaussian_pyramid", "hybrid_image", "hybrid_scales", "laplacian_pyramid", "spectrum",
     # geometry.homogeneous
     "NormalizedPoints", "from_homogeneous", "hartley_normalize", "is_at_infinity",
     "to_homogeneous",
@@ -17,6 +26,15 @@ CVGEO_ALL = {
     "Affine", "Euclidean", "Projective", "Similarity", "Translation", "rotation_shears",
     # geometry.warp
     "warp",
+    # ops
+    "OpSpec", "register_op", "to_display",
+    # pipeline
+    "Pipeline", "PipelineFileError", "Step", "Trace", "TraceStep", "load_pipeline",
+    "make_pipeline", "op_parameters", "save_pipeline",
+    # batch
+    "BatchFailure", "BatchResult", "run_batch",
+    # gallery
+    "GalleryResult", "build_gallery",
 }
 
 

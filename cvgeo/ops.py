@@ -87,6 +87,8 @@ OPS: dict[str, OpSpec] = {
     "gaussian_blur": OpSpec("cvgeo.fourier:gaussian_blur"),
     "downsample": OpSpec("cvgeo.fourier:downsample"),
     "spectrum": OpSpec("cvgeo.fourier:spectrum", output="log_magnitude|cvgeo.ops:stretch"),
+    # geometry
+    "warp": OpSpec("cvgeo.geometry.warp:warp"),
     # -- INTEGRATOR: add the other modules' ops here, one line each (uncomment as each
     # -- module lands; `cvgeo ops` then lists them and the pipeline tests cover the table):
     # "hough_lines": OpSpec("cvgeo.hough:hough_lines", output="accumulator|cvgeo.ops:stretch"),
@@ -100,7 +102,6 @@ OPS: dict[str, OpSpec] = {
     #                              output="cvgeo.ops:label_mean_colour"),
     # "felzenszwalb": OpSpec("cvgeo.segment.felzenszwalb:felzenszwalb",
     #                        output="cvgeo.ops:label_mean_colour"),
-    # "warp": OpSpec("cvgeo.geometry.warp:warp"),
     #
     # overlay_segments, to add to this module beside label_mean_colour when hough lands:
     #     def overlay_segments(segments, image):

@@ -165,11 +165,37 @@ def section_fourier() -> Section:
             "frequencies the new grid cannot hold before it samples.")
 
 
+def section_geometry() -> Section:
+    """cvgeo.geometry: warping by transforms of the 2-D hierarchy."""
+    from cvgeo.geometry.transforms import Euclidean, Similarity, Translation
+
+    centre = Translation(translation=(255.5, 255.5))
+    rotate = centre @ Euclidean(rotation=0.35) @ centre.inverse()  # about the centre
+    zoom = (Translation(translation=(-3 * 200.0, -3 * 80.0))
+            @ Similarity(scale=3.0))  # 3x, the face in view
+    tilt = np.array([[0.85, -0.1, 60.0], [0.05, 0.8, 40.0], [-2e-4, -4e-4, 1.0]])
+    return Section("Geometry: warping", (
+        Figure("Rotation by 0.35 rad about the centre, bilinear, reflect border", "astronaut",
+               make_pipeline(Step("warp", H=rotate.matrix, output_shape=(512, 512),
+                                  border="reflect"))),
+        Figure("A homography (perspective tilt), bicubic", "astronaut",
+               make_pipeline(Step("warp", H=tilt, output_shape=(512, 512),
+                                  interpolation="bicubic"))),
+        Figure("3x zoom, nearest", "astronaut",
+               make_pipeline(Step("warp", H=zoom.matrix, output_shape=(256, 256),
+                                  interpolation="nearest"))),
+        Figure("3x zoom, bicubic", "astronaut",
+               make_pipeline(Step("warp", H=zoom.matrix, output_shape=(256, 256),
+                                  interpolation="bicubic"))),
+    ), text="Inverse mapping through H^-1 (numba); H maps source (x, y) to destination.")
+
+
 #: The gallery's sections, in page order: one function per algorithm family.
 SECTIONS: list[Callable[[], Section]] = [
     section_image_basics,
     section_edges,
     section_fourier,
+    section_geometry,
     # INTEGRATOR: append the other families' sections here, e.g.
     # section_hough, section_segment, section_fourier, section_geometry,
     # section_epipolar, section_deep,

@@ -146,7 +146,8 @@ class _Search:
     def _update_budget(self, res: np.ndarray) -> None:
         w = float(np.count_nonzero(res <= self.t)) / self.n
         k = required_trials(w, self.est.sample_size, self.confidence)
-        self.needed = int(min(self.max_trials, max(self.min_trials, math.ceil(k))))
+        k = self.max_trials if not k < self.max_trials else math.ceil(k)  # inf: clamp
+        self.needed = int(max(self.min_trials, k))
 
     def offer(self, model, res: np.ndarray, cost: float | None = None) -> bool:
         """Keep ``model`` if it beats the best MSAC cost; then optimise it locally."""

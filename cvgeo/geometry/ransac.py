@@ -170,7 +170,7 @@ class _Search:
                 return
             try:
                 model = self.est.fit(*(d[inl] for d in self.data))
-            except DegenerateError:
+            except (DegenerateError, np.linalg.LinAlgError):
                 return
             res = _as_residuals(self.est.residuals(model, *self.data), self.n)
             cost = self.cost(res)
@@ -352,7 +352,8 @@ def ransac(
 
     if search.best_model is None:
         raise DegenerateError(f"{func}: every one of the {n_trials} minimal samples was "
-                              f"degenerate (coincident or collinear points); no model found")
+                              f"degenerate (coincident or collinear points, or rejected by "
+                              f"the estimator's checks); no model found")
     search.refine(max(lo_iterations, 1))  # final refit on the inliers
     res = _as_residuals(estimator.residuals(search.best_model, *arrays), n)
     return RansacResult(model=search.best_model, inlier_mask=res <= t, n_trials=n_trials,

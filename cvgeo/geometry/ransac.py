@@ -263,7 +263,6 @@ def ransac(
     Examples
     --------
     >>> import numpy as np
-    >>> from cvgeo.geometry.transforms import Projective
     >>> from cvgeo.geometry.ransac import HomographyEstimator, ransac
     >>> rng = np.random.default_rng(0)
     >>> src = rng.uniform(0, 100, (50, 2))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from numba import njit
+from numba import njit, uint64
 
 from cvgeo._checks import DegenerateError, check_choice, check_matrix, check_real, check_shape2
 from cvgeo.image import as_float_image
@@ -83,7 +83,11 @@ def _warp_kernel(image, Hinv, out_h, out_w, interpolation, border, fill):
     ys = np.empty(out_w)
     fxs = np.empty(out_w, dtype=np.float32)
     fys = np.empty(out_w, dtype=np.float32)
-    taps = np.empty(out_w, dtype=np.int64)
+    taps = np.empty(out_w, dtype=np.uint64)
+    # unsigned offsets in the fast paths: numba skips its negative-index wraparound test
+    # for them (measured: the bilinear warp takes half the time)
+    ustride = uint64(row_stride)
+    uc = uint64(c)
     xlast = w - 1.0  # clamps keep int() defined; only in-range samples use these taps
     ylast = h - 1.0
     wx = np.empty(4, dtype=np.float32)
@@ -108,7 +112,7 @@ def _warp_kernel(image, Hinv, out_h, out_w, interpolation, border, fill):
                 i0 = max(min(int(yc), h - 2), 0)
                 fxs[q] = np.float32(xc - j0)
                 fys[q] = np.float32(yc - i0)
-                taps[q] = i0 * row_stride + j0 * c
+                taps[q] = uint64(i0 * row_stride + j0 * c)
         else:
             for q in range(out_w):
                 iw = 1.0 / (W0 + Hinv[2, 0] * q)
@@ -131,23 +135,28 @@ def _warp_kernel(image, Hinv, out_h, out_w, interpolation, border, fill):
                 w10 = gx * fy
                 w11 = fx * fy
                 b0 = taps[q]
-                b1 = b0 + row_stride
+                b1 = b0 + ustride
+                u = uint64(o)
                 if c == 3:
-                    dst[o] = (w00 * src[b0] + w01 * src[b0 + 3]
-                              + w10 * src[b1] + w11 * src[b1 + 3])
-                    dst[o + 1] = (w00 * src[b0 + 1] + w01 * src[b0 + 4]
-                                  + w10 * src[b1 + 1] + w11 * src[b1 + 4])
-                    dst[o + 2] = (w00 * src[b0 + 2] + w01 * src[b0 + 5]
-                                  + w10 * src[b1 + 2] + w11 * src[b1 + 5])
+                    dst[u] = (w00 * src[b0] + w01 * src[b0 + uint64(3)]
+                              + w10 * src[b1] + w11 * src[b1 + uint64(3)])
+                    dst[u + uint64(1)] = (w00 * src[b0 + uint64(1)] + w01 * src[b0 + uint64(4)]
+                                          + w10 * src[b1 + uint64(1)]
+                                          + w11 * src[b1 + uint64(4)])
+                    dst[u + uint64(2)] = (w00 * src[b0 + uint64(2)] + w01 * src[b0 + uint64(5)]
+                                          + w10 * src[b1 + uint64(2)]
+                                          + w11 * src[b1 + uint64(5)])
                 else:
                     for k in range(c):
-                        dst[o + k] = (w00 * src[b0 + k] + w01 * src[b0 + c + k]
-                                      + w10 * src[b1 + k] + w11 * src[b1 + c + k])
+                        uk = uint64(k)
+                        dst[u + uk] = (w00 * src[b0 + uk] + w01 * src[b0 + uc + uk]
+                                       + w10 * src[b1 + uk] + w11 * src[b1 + uc + uk])
                 continue
             if interpolation == 0 and x >= -0.5 and y >= -0.5 and x < w - 0.5 and y < h - 0.5:
-                base = int(y + 0.5) * row_stride + int(x + 0.5) * c  # round half up
+                base = uint64(int(y + 0.5) * row_stride + int(x + 0.5) * c)  # half up
+                u = uint64(o)
                 for k in range(c):
-                    dst[o + k] = src[base + k]
+                    dst[u + uint64(k)] = src[base + uint64(k)]
                 continue
             if interpolation == 2 and x >= 1.0 and y >= 1.0 and x < w - 2.0 and y < h - 2.0:
                 # bicubic, all sixteen taps inside
@@ -156,15 +165,16 @@ def _warp_kernel(image, Hinv, out_h, out_w, interpolation, border, fill):
                 for m in range(4):
                     wx[m] = _cubic_weight(x - j0 - (m - 1))
                     wy[m] = _cubic_weight(y - i0 - (m - 1))
-                b = (i0 - 1) * row_stride + (j0 - 1) * c
+                b = uint64((i0 - 1) * row_stride + (j0 - 1) * c)
                 for k in range(c):
                     acc = np.float32(0.0)
-                    bb = b + k
+                    bb = b + uint64(k)
                     for a in range(4):
-                        acc += wy[a] * (wx[0] * src[bb] + wx[1] * src[bb + c]
-                                        + wx[2] * src[bb + 2 * c] + wx[3] * src[bb + 3 * c])
-                        bb += row_stride
-                    dst[o + k] = acc
+                        acc += wy[a] * (wx[0] * src[bb] + wx[1] * src[bb + uc]
+                                        + wx[2] * src[bb + uint64(2) * uc]
+                                        + wx[3] * src[bb + uint64(3) * uc])
+                        bb += ustride
+                    dst[uint64(o) + uint64(k)] = acc
                 continue
             if x != x or y != y:  # from the line at infinity: nothing to sample
                 for k in range(c):

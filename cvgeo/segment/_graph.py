@@ -65,17 +65,19 @@ def _union(parent, size, ra, rb):  # pragma: no cover - numba
 
 
 @njit(cache=True)
-def _merge_small_kernel(parent, size, a, b, min_size):  # pragma: no cover - numba
+def _merge_small_kernel(parent, size, a, b, order, min_size):  # pragma: no cover - numba
     """Post-processing: join the two sides of each edge, in the given order, while
     either side is smaller than ``min_size`` pixels.
 
     Parameters
     ----------
     parent, size : (n,) int64, the forest (modified in place)
-    a, b : (m,) int64, edges in the order they should be considered
+    a, b : (m,) int64, edge endpoints
+    order : (m,) int64, the order in which edges are considered
     min_size : int
     """
-    for e in range(a.shape[0]):
+    for t in range(order.shape[0]):
+        e = order[t]
         ra = _find(parent, a[e])
         rb = _find(parent, b[e])
         if ra != rb and (size[ra] < min_size or size[rb] < min_size):

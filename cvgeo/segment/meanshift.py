@@ -544,5 +544,5 @@ def mean_shift_segment(
     if min_size > 1:
         diff = np.sqrt(((modes[a, 2:] - modes[b, 2:]) ** 2).sum(axis=1))
         order = np.argsort(diff, kind="stable")
-        _merge_small_kernel(parent, size, a[order], b[order], min_size)
+        _merge_small_kernel(parent, size, a, b, order.astype(np.int64), min_size)
     return _relabel_kernel(parent).reshape(h, w)

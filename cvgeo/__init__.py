@@ -8,12 +8,14 @@ at module level.
 from cvgeo import edges as _edges
 from cvgeo import filters as _filters
 from cvgeo import image as _image
+from cvgeo import segment as _segment
 from cvgeo._checks import DegenerateError as DegenerateError
 from cvgeo.edges import *  # noqa: F403
 from cvgeo.filters import *  # noqa: F403
 from cvgeo.geometry import homogeneous as _homogeneous
 from cvgeo.geometry.homogeneous import *  # noqa: F403
 from cvgeo.image import *  # noqa: F403
+from cvgeo.segment import *  # noqa: F403
 
 __version__ = "0.1.0"
 
@@ -23,4 +25,5 @@ __all__ = sorted({
     *_filters.__all__,
     *_edges.__all__,
     *_homogeneous.__all__,
+    *_segment.__all__,
 })

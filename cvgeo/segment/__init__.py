@@ -11,5 +11,10 @@ from cvgeo.segment.kmeans import *  # noqa: F403
 from cvgeo.segment.meanshift import *  # noqa: F403
 from cvgeo.segment.metrics import *  # noqa: F403
 
-__all__ = sorted({*_features.__all__, *_felzenszwalb.__all__, *_kmeans.__all__, *_meanshift.__all__,
-                  *_metrics.__all__})
+__all__ = sorted({
+    *_features.__all__,
+    *_kmeans.__all__,
+    *_meanshift.__all__,
+    *_felzenszwalb.__all__,
+    *_metrics.__all__,
+})

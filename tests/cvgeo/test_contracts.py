@@ -41,6 +41,11 @@ CONTRACTS = [
     Contract("sobel", lambda im: cvgeo.sobel(im), atol=1e-4),
     Contract("gaussian_gradient", lambda im: cvgeo.gaussian_gradient(im, 1.0)),
     Contract("canny", lambda im: cvgeo.canny(im, sigma=1.0)),
+    Contract("pixel_features", lambda im: cvgeo.pixel_features(im, spatial_weight=0.5)),
+    Contract("kmeans_segment", lambda im: cvgeo.kmeans_segment(im, 5, seed=0)),
+    Contract("mean_shift_segment",
+             lambda im: cvgeo.mean_shift_segment(im, spatial_bw=4, range_bw=0.1)),
+    Contract("felzenszwalb", lambda im: cvgeo.felzenszwalb(im, scale=100, sigma=0.8)),
 ]
 
 IDS = [c.name for c in CONTRACTS]

@@ -384,53 +384,61 @@ def _filter_kernel(img, hs, hr, max_iter, modes):  # pragma: no cover - numba
     modes : (H, W, 2 + C) float64, overwritten with each pixel's mode (row, col, colour)
     """
     h, w, nc = img.shape
-    y = np.empty(2 + nc)
-    acc = np.empty(2 + nc)
-    hs2 = hs * hs
-    hr2 = hr * hr
+    z = img.astype(np.float64) / hr  # colours in units of the range bandwidth
+    yc = np.empty(nc)
+    acc = np.empty(nc)
+    inv_hs2 = 1.0 / (hs * hs)
     rad = int(np.floor(hs)) + 1
     for r0 in range(h):
         for c0 in range(w):
-            y[0] = r0
-            y[1] = c0
+            y0 = float(r0)
+            y1 = float(c0)
             for ch in range(nc):
-                y[2 + ch] = img[r0, c0, ch]
+                yc[ch] = z[r0, c0, ch]
             for _ in range(max_iter):
                 acc[:] = 0.0
+                s0 = 0.0
+                s1 = 0.0
                 cnt = 0
-                yr = int(np.round(y[0]))
-                yc = int(np.round(y[1]))
+                yr = int(np.round(y0))
                 for r in range(max(0, yr - rad), min(h, yr + rad + 1)):
-                    dr = (r - y[0]) * (r - y[0]) / hs2
+                    dr = (r - y0) * (r - y0) * inv_hs2
                     if dr > 1.0:
                         continue
-                    for c in range(max(0, yc - rad), min(w, yc + rad + 1)):
-                        ds = dr + (c - y[1]) * (c - y[1]) / hs2
-                        if ds > 1.0:
-                            continue
+                    # the columns of this row inside the spatial disc
+                    half = hs * np.sqrt(1.0 - dr)
+                    c_lo = max(0, int(np.ceil(y1 - half)))
+                    c_hi = min(w - 1, int(np.floor(y1 + half)))
+                    for c in range(c_lo, c_hi + 1):
+                        budget = 1.0 - dr - (c - y1) * (c - y1) * inv_hs2
                         dc = 0.0
                         for ch in range(nc):
-                            t = img[r, c, ch] - y[2 + ch]
+                            t = z[r, c, ch] - yc[ch]
                             dc += t * t
-                        if ds + dc / hr2 > 1.0:
+                        if dc > budget:
                             continue
                         cnt += 1
-                        acc[0] += r
-                        acc[1] += c
+                        s0 += r
+                        s1 += c
                         for ch in range(nc):
-                            acc[2 + ch] += img[r, c, ch]
+                            acc[ch] += z[r, c, ch]
                 if cnt == 0:
                     break
-                shift = 0.0
-                for f in range(2 + nc):
-                    v = acc[f] / cnt
-                    t = (v - y[f]) ** 2
-                    shift += t / hs2 if f < 2 else t / hr2
-                    y[f] = v
-                if shift < 1e-6:  # moved less than 1e-3 bandwidths
+                n0 = s0 / cnt
+                n1 = s1 / cnt
+                shift = ((n0 - y0) * (n0 - y0) + (n1 - y1) * (n1 - y1)) * inv_hs2
+                y0 = n0
+                y1 = n1
+                for ch in range(nc):
+                    v = acc[ch] / cnt
+                    shift += (v - yc[ch]) * (v - yc[ch])
+                    yc[ch] = v
+                if shift < 1e-4:  # moved less than 0.01 bandwidths
                     break
-            for f in range(2 + nc):
-                modes[r0, c0, f] = y[f]
+            modes[r0, c0, 0] = y0
+            modes[r0, c0, 1] = y1
+            for ch in range(nc):
+                modes[r0, c0, 2 + ch] = yc[ch] * hr
 
 
 @njit(cache=True)

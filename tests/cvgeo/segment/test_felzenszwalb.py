@@ -168,3 +168,18 @@ def test_bad_input():
     img[2, 3] = np.nan
     with pytest.raises(ValueError, match="felzenszwalb: image must be finite"):
         felzenszwalb(img)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 3000), st.sampled_from([4, 1000, None]))
+def test_radix_sort_matches_stable_argsort(seed, n, levels):
+    """The edge sort against numpy's stable argsort, with many ties and zeros."""
+    from cvgeo.segment.felzenszwalb import _sorted_edges
+
+    rng = np.random.default_rng(seed)
+    w = rng.random(n).astype(np.float32) * 3
+    if levels is not None:
+        w = np.floor(w * levels).astype(np.float32) / levels
+    order, sorted_w = _sorted_edges(w)
+    np.testing.assert_array_equal(order, np.argsort(w, kind="stable"))
+    np.testing.assert_array_equal(sorted_w, np.sort(w))

@@ -375,7 +375,8 @@ def _filter_kernel(img, hs, hr, max_iter, modes):  # pragma: no cover - numba
     The kernel is flat on the ellipsoid ``|dx|^2/hs^2 + |dc|^2/hr^2 <= 1`` over pixel
     positions (spatial) and colours (range), so a step averages, over the pixels of
     the spatial disc of radius ``hs`` around the current position, those whose colour
-    is close enough too.
+    is close enough too. A pixel stops when a step is shorter than 0.01 in these
+    bandwidth-normalised units, or after ``max_iter`` steps.
 
     Parameters
     ----------
@@ -514,8 +515,9 @@ def mean_shift_segment(
     Following Comaniciu & Meer [1]_, section 4:
 
     1. Filtering: each pixel ``x_i = (position, colour)`` runs mean shift with a flat
-       kernel on the ellipsoid ``|dx|^2/h_s^2 + |dc|^2/h_r^2 <= 1`` and stores its
-       convergence point ``z_i``.
+       kernel on the ellipsoid ``|dx|^2/h_s^2 + |dc|^2/h_r^2 <= 1`` until a step is
+       shorter than 0.01 in these normalised units, and stores its convergence point
+       ``z_i``.
     2. Clustering: 8-neighbouring pixels whose ``z`` are closer than ``h_s`` in space
        and ``h_r`` in range are grouped (the region-fusion form used by EDISON, so
        segments are connected).

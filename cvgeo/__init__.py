@@ -13,6 +13,7 @@ from cvgeo import gallery as _gallery
 from cvgeo import image as _image
 from cvgeo import ops as _ops
 from cvgeo import pipeline as _pipeline
+from cvgeo import segment as _segment
 from cvgeo._checks import DegenerateError as DegenerateError
 from cvgeo.batch import *  # noqa: F403
 from cvgeo.edges import *  # noqa: F403
@@ -30,6 +31,7 @@ from cvgeo.geometry.warp import __all__ as _warp_all
 from cvgeo.image import *  # noqa: F403
 from cvgeo.ops import *  # noqa: F403
 from cvgeo.pipeline import *  # noqa: F403
+from cvgeo.segment import *  # noqa: F403
 
 __version__ = "0.1.0"
 
@@ -47,4 +49,5 @@ __all__ = sorted({
     *_pipeline.__all__,
     *_batch.__all__,
     *_gallery.__all__,
+    *_segment.__all__,
 })

@@ -83,6 +83,15 @@ OPS: dict[str, OpSpec] = {
     "sobel": OpSpec("cvgeo.filters:sobel", output="magnitude"),
     "gaussian_gradient": OpSpec("cvgeo.filters:gaussian_gradient", output="magnitude"),
     "canny": OpSpec("cvgeo.edges:canny"),
+    # segment (image -> int32 labels; shown painted with each segment's mean colour)
+    "kmeans_segment": OpSpec("cvgeo.segment.kmeans:kmeans_segment",
+                             output="cvgeo.ops:label_mean_colour"),
+    "kmeans_segmenter": OpSpec("cvgeo.segment.kmeans:KMeansSegmenter",
+                               output="cvgeo.ops:label_mean_colour"),
+    "mean_shift_segment": OpSpec("cvgeo.segment.meanshift:mean_shift_segment",
+                                 output="cvgeo.ops:label_mean_colour"),
+    "felzenszwalb": OpSpec("cvgeo.segment.felzenszwalb:felzenszwalb",
+                           output="cvgeo.ops:label_mean_colour"),
     # fourier
     "gaussian_blur": OpSpec("cvgeo.fourier:gaussian_blur"),
     "downsample": OpSpec("cvgeo.fourier:downsample"),
@@ -94,14 +103,6 @@ OPS: dict[str, OpSpec] = {
     # "hough_lines": OpSpec("cvgeo.hough:hough_lines", output="accumulator|cvgeo.ops:stretch"),
     # "hough_segments": OpSpec("cvgeo.hough:hough_segments",
     #                          output="cvgeo.ops:overlay_segments"),  # adaptor: see below
-    # "kmeans_segment": OpSpec("cvgeo.segment.kmeans:kmeans_segment",
-    #                          output="cvgeo.ops:label_mean_colour"),
-    # "kmeans_segmenter": OpSpec("cvgeo.segment.kmeans:KMeansSegmenter",
-    #                            output="cvgeo.ops:label_mean_colour"),
-    # "mean_shift_segment": OpSpec("cvgeo.segment.meanshift:mean_shift_segment",
-    #                              output="cvgeo.ops:label_mean_colour"),
-    # "felzenszwalb": OpSpec("cvgeo.segment.felzenszwalb:felzenszwalb",
-    #                        output="cvgeo.ops:label_mean_colour"),
     #
     # overlay_segments, to add to this module beside label_mean_colour when hough lands:
     #     def overlay_segments(segments, image):

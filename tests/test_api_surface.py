@@ -17,6 +17,11 @@ CVGEO_ALL = {
     "FrequencyFilter", "FrequencyGrid", "LaplacianPyramid", "Spectrum", "apply_filter",
     "downsample", "fft_convolve", "frequency_filter", "frequency_grid", "gaussian_blur",
     "gaussian_pyramid", "hybrid_image", "hybrid_scales", "laplacian_pyramid", "spectrum",
+    # segment
+    "KMeansResult", "KMeansSegmenter", "MeanShiftResult", "achievable_segmentation_accuracy",
+    "adjusted_rand_index", "boundary_recall", "estimate_bandwidth", "felzenszwalb", "kmeans",
+    "kmeans_segment", "mean_shift", "mean_shift_segment", "pixel_features", "rgb_to_lab",
+    "undersegmentation_error", "variation_of_information",
     # geometry.homogeneous
     "NormalizedPoints", "from_homogeneous", "hartley_normalize", "is_at_infinity",
     "to_homogeneous",

@@ -59,6 +59,11 @@ CONTRACTS = [
     Contract("downsample", lambda im: cvgeo.downsample(im, 3)),
     Contract("gaussian_pyramid", lambda im: cvgeo.gaussian_pyramid(im, levels=3)),
     Contract("laplacian_pyramid", lambda im: cvgeo.laplacian_pyramid(im, levels=3)),
+    Contract("pixel_features", lambda im: cvgeo.pixel_features(im, spatial_weight=0.5)),
+    Contract("kmeans_segment", lambda im: cvgeo.kmeans_segment(im, 5, seed=0)),
+    Contract("mean_shift_segment",
+             lambda im: cvgeo.mean_shift_segment(im, spatial_bw=4, range_bw=0.1)),
+    Contract("felzenszwalb", lambda im: cvgeo.felzenszwalb(im, scale=100, sigma=0.8)),
 ]
 
 IDS = [c.name for c in CONTRACTS]

@@ -6,9 +6,13 @@ at module level.
 """
 
 from cvgeo import image as _image
-from cvgeo._checks import DegenerateError
+from cvgeo._checks import DegenerateError as DegenerateError
 from cvgeo.geometry import homogeneous as _homogeneous
 from cvgeo.geometry.homogeneous import *  # noqa: F403
+from cvgeo.geometry.ransac import *  # noqa: F403
+from cvgeo.geometry.ransac import __all__ as _ransac_all
+from cvgeo.geometry.warp import *  # noqa: F403
+from cvgeo.geometry.warp import __all__ as _warp_all
 from cvgeo.image import *  # noqa: F403
 
 __version__ = "0.1.0"
@@ -17,4 +21,6 @@ __all__ = sorted({
     "DegenerateError",
     *_image.__all__,
     *_homogeneous.__all__,
+    *_ransac_all,
+    *_warp_all,
 })

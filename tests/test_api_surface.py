@@ -11,6 +11,10 @@ CVGEO_ALL = {
     # geometry.homogeneous
     "NormalizedPoints", "from_homogeneous", "hartley_normalize", "is_at_infinity",
     "to_homogeneous",
+    # geometry.ransac
+    "RansacResult", "ransac",
+    # geometry.warp
+    "warp",
 }
 
 

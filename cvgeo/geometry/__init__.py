@@ -1,0 +1,16 @@
+"""Geometry: homogeneous coordinates, 2-D transforms, robust estimation, warping.
+
+Note: the functions :func:`ransac` and :func:`warp` share their modules' names, so after
+``import cvgeo.geometry`` the attributes ``cvgeo.geometry.ransac`` and
+``cvgeo.geometry.warp`` are the functions; import from the modules
+(``from cvgeo.geometry.ransac import HomographyEstimator``) for anything else.
+"""
+
+from cvgeo.geometry.homogeneous import *  # noqa: F403
+from cvgeo.geometry.homogeneous import __all__ as _homogeneous_all
+from cvgeo.geometry.ransac import *  # noqa: F403
+from cvgeo.geometry.ransac import __all__ as _ransac_all
+from cvgeo.geometry.warp import *  # noqa: F403
+from cvgeo.geometry.warp import __all__ as _warp_all
+
+__all__ = sorted({*_homogeneous_all, *_ransac_all, *_warp_all})

@@ -9,8 +9,9 @@ Add a line here when you add a public image function.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields, is_dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -33,6 +34,9 @@ CONTRACTS = [
     Contract("normalize", lambda im: cvgeo.normalize(im, 0.5, 0.25)),
     Contract("resize", lambda im: cvgeo.resize(im, (37, 53))),
     Contract("to_uint8", lambda im: cvgeo.to_uint8(im), atol=0),
+    Contract("warp", lambda im: cvgeo.warp(im, np.array([[0.9, 0.1, 3.5], [-0.12, 1.05, -2.0],
+                                                         [4e-4, -3e-4, 1.0]]),
+                                           output_shape=(50, 70))),
 ]
 
 IDS = [c.name for c in CONTRACTS]

@@ -32,13 +32,14 @@ import numpy as np
 import torch
 
 import cvgeo
-from cvgeo._checks import check_int, check_real, check_seed, describe
+from cvgeo._checks import check_choice, check_int, check_real, check_seed, describe
+from cvgeo.geometry.warp import warp
 
 __all__ = [
     "Layout", "images_to_tensor", "tensor_to_images",
     "ArrayDataset", "DatasetSplit", "load_digits", "load_faces", "make_shapes",
     "stratified_split",
-    "Compose", "Normalize", "Resize",
+    "Compose", "Normalize", "Resize", "RandomAffine", "RandomHomography",
 ]
 
 Layout = Literal["HW", "HWC", "NHW", "NHWC"]
@@ -86,8 +87,9 @@ def images_to_tensor(images: np.ndarray, *, layout: Layout) -> torch.Tensor:
     """
     layout = _check_layout(layout, "images_to_tensor")
     if not isinstance(images, np.ndarray):
-        raise TypeError(f"images_to_tensor: images must be a numpy array, got "
-                        f"{describe(images)}; stack a list with numpy.stack first")
+        what = type(images).__name__ if isinstance(images, (list, tuple)) else describe(images)
+        raise TypeError(f"images_to_tensor: images must be a numpy array, got {what}; stack a "
+                        "list of images with numpy.stack first")
     if images.ndim != _LAYOUT_NDIM[layout]:
         raise ValueError(f"images_to_tensor: images must have {_LAYOUT_NDIM[layout]} dimensions "
                          f"for layout={layout!r}, got shape {images.shape}")
@@ -396,3 +398,136 @@ class Resize:
 
     def __repr__(self) -> str:
         return f"Resize({self.output_shape!r}, interpolation={self.interpolation!r})"
+
+
+def _about_centre(A: np.ndarray, shape: tuple[int, ...], shift=(0.0, 0.0)) -> np.ndarray:
+    """``T(c + shift) @ A @ T(-c)`` with ``c`` the image centre in (x, y) pixel coordinates."""
+    h, w = shape[:2]
+    cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
+    to_origin = np.array([[1.0, 0.0, -cx], [0.0, 1.0, -cy], [0.0, 0.0, 1.0]])
+    back = np.array([[1.0, 0.0, cx + shift[0]], [0.0, 1.0, cy + shift[1]], [0.0, 0.0, 1.0]])
+    return back @ A @ to_origin
+
+
+class _RandomWarp:
+    """Shared plumbing of the random geometric augmentations (warp onto the same canvas)."""
+
+    name = "_RandomWarp"
+
+    def __init__(self, *, interpolation: str, border: str, fill: float, seed):
+        self.interpolation = check_choice(interpolation, self.name, "interpolation",
+                                          ("nearest", "bilinear", "bicubic"))
+        self.border = check_choice(border, self.name, "border", ("constant", "edge", "reflect"))
+        self.fill = check_real(fill, self.name, "fill")
+        self.rng = check_seed(seed, self.name)
+
+    def sample_matrix(self, shape: tuple[int, ...]) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        H = self.sample_matrix(image.shape)
+        return warp(image, H, output_shape=image.shape[:2], interpolation=self.interpolation,
+                    border=self.border, fill=self.fill)
+
+
+class RandomAffine(_RandomWarp):
+    """Random rotation, scale, shear and translation about the image centre (cvgeo's warp).
+
+    Each call draws ``θ ~ U(-max_rotation, max_rotation)``, ``s ~ U(*scale)``,
+    ``φ ~ U(-max_shear, max_shear)`` and a shift ``t ~ U(-max_translation,
+    max_translation) · (W, H)``, and warps with
+    ``H = T(c + t) · R(θ) · Sh(φ) · diag(s, s, 1) · T(-c)`` (``c`` the image centre)
+    onto a canvas of the input's size.
+
+    Parameters
+    ----------
+    max_rotation : float
+        Radians (0.2 rad ≈ 11.5°).
+    max_translation : float
+        Fraction of the image width (x) and height (y).
+    scale : (float, float)
+        Range of the isotropic scale factor.
+    max_shear : float
+        Radians; ``Sh(φ) = [[1, tan φ, 0], [0, 1, 0], [0, 0, 1]]``.
+    interpolation, border, fill
+        Passed to :func:`cvgeo.geometry.warp.warp` (``fill`` in image units: use the
+        background value, e.g. 0 for digits before normalisation).
+    seed : int, numpy.random.Generator or None
+
+    Returns (when called)
+    ---------------------
+    ndarray of float32, the input's shape
+    """
+
+    name = "RandomAffine"
+
+    def __init__(self, *, max_rotation: float = 0.2, max_translation: float = 0.1,
+                 scale: tuple[float, float] = (0.9, 1.1), max_shear: float = 0.0,
+                 interpolation: str = "bilinear", border: str = "constant", fill: float = 0.0,
+                 seed=None):
+        super().__init__(interpolation=interpolation, border=border, fill=fill, seed=seed)
+        self.max_rotation = check_real(max_rotation, self.name, "max_rotation", low=0.0,
+                                       high=math.pi)
+        self.max_translation = check_real(max_translation, self.name, "max_translation",
+                                          low=0.0, high=1.0)
+        self.max_shear = check_real(max_shear, self.name, "max_shear", low=0.0,
+                                    high=math.pi / 2, high_inclusive=False)
+        if (not isinstance(scale, (tuple, list)) or len(scale) != 2):
+            raise ValueError(f"RandomAffine: scale must be a pair (low, high), got "
+                             f"{describe(scale)}")
+        lo = check_real(scale[0], self.name, "scale[0]", low=0.0, low_inclusive=False)
+        hi = check_real(scale[1], self.name, "scale[1]", low=lo)
+        self.scale = (lo, hi)
+
+    def sample_matrix(self, shape: tuple[int, ...]) -> np.ndarray:
+        """Draw one source-to-destination matrix for an image of this shape."""
+        h, w = shape[:2]
+        theta = self.rng.uniform(-self.max_rotation, self.max_rotation)
+        s = self.rng.uniform(*self.scale)
+        phi = self.rng.uniform(-self.max_shear, self.max_shear)
+        t = self.rng.uniform(-self.max_translation, self.max_translation, size=2) * (w, h)
+        c, sn = math.cos(theta), math.sin(theta)
+        R = np.array([[c, -sn, 0.0], [sn, c, 0.0], [0.0, 0.0, 1.0]])
+        Sh = np.array([[1.0, math.tan(phi), 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+        S = np.diag([s, s, 1.0])
+        return _about_centre(R @ Sh @ S, shape, shift=t)
+
+    def __repr__(self) -> str:
+        return (f"RandomAffine(max_rotation={self.max_rotation}, max_translation="
+                f"{self.max_translation}, scale={self.scale}, max_shear={self.max_shear})")
+
+
+class RandomHomography(_RandomWarp):
+    """Random perspective distortion about the image centre (cvgeo's warp).
+
+    Each call draws the projective row ``(g, h)`` with ``|g| · W / 2`` and ``|h| · H / 2``
+    up to ``max_perspective`` (the relative change of scale from the centre to the
+    image's edge) and warps with
+    ``H = T(c) · [[1, 0, 0], [0, 1, 0], [g, h, 1]] · T(-c)``: the centre stays fixed,
+    lines stay lines, parallel lines may converge.
+
+    Parameters
+    ----------
+    max_perspective : float in [0, 0.9]
+    interpolation, border, fill, seed
+        As :class:`RandomAffine`.
+    """
+
+    name = "RandomHomography"
+
+    def __init__(self, *, max_perspective: float = 0.1, interpolation: str = "bilinear",
+                 border: str = "constant", fill: float = 0.0, seed=None):
+        super().__init__(interpolation=interpolation, border=border, fill=fill, seed=seed)
+        self.max_perspective = check_real(max_perspective, self.name, "max_perspective",
+                                          low=0.0, high=0.9)
+
+    def sample_matrix(self, shape: tuple[int, ...]) -> np.ndarray:
+        """Draw one source-to-destination matrix for an image of this shape."""
+        h, w = shape[:2]
+        g = self.rng.uniform(-self.max_perspective, self.max_perspective) / max(w / 2, 0.5)
+        k = self.rng.uniform(-self.max_perspective, self.max_perspective) / max(h / 2, 0.5)
+        P = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [g, k, 1.0]])
+        return _about_centre(P, shape)
+
+    def __repr__(self) -> str:
+        return f"RandomHomography(max_perspective={self.max_perspective})"

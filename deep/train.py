@@ -197,6 +197,9 @@ def evaluate(model: nn.Module, data: Dataset, *, batch_size: int = 256,
             logits = model(x)  # (B, K)
         logits = logits.float()
         width = logits.shape[1]
+        if y.numel() and int(y.max()) >= width:
+            raise ValueError(f"evaluate: labels must be < the model's {width} logits, got label "
+                             f"{int(y.max())}")
         loss_sum += float(F.cross_entropy(logits, y, reduction="sum"))
         preds.append(logits.argmax(dim=1).cpu())
         targets.append(y.cpu())
@@ -391,9 +394,10 @@ def fit(model: nn.Module, train_data: Dataset, *, epochs: int = 10, batch_size: 
             scheduler.step()
             with torch.no_grad():
                 n = y.shape[0]
-                sums += torch.tensor([float(loss) * n, float((logits.argmax(1) == y).sum()), n],
+                batch_loss = float(loss.detach())
+                sums += torch.tensor([batch_loss * n, float((logits.argmax(1) == y).sum()), n],
                                      dtype=torch.float64, device=device)
-            bar.set_postfix(loss=f"{float(loss):.4f}")
+            bar.set_postfix(loss=f"{batch_loss:.4f}")
         if dist_info.world_size > 1:
             import torch.distributed as dist
 

@@ -99,6 +99,8 @@ def _init_distributed(device: torch.device) -> _Dist:
     if not dist.is_available():
         raise RuntimeError("fit: WORLD_SIZE > 1 but torch.distributed is not available")
     if not dist.is_initialized():
+        if device.type == "cuda":
+            torch.cuda.set_device(device)  # NCCL needs each rank on its own GPU
         dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
     return _Dist(rank=dist.get_rank(), world_size=dist.get_world_size())
 

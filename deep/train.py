@@ -91,11 +91,11 @@ class _Dist:
 
 def _init_distributed(device: torch.device) -> _Dist:
     """Join the process group torchrun described in the environment (if any)."""
-    import torch.distributed as dist
-
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1 or "RANK" not in os.environ:
         return _Dist()
+    import torch.distributed as dist  # only now: the import is slow (~1 s)
+
     if not dist.is_available():
         raise RuntimeError("fit: WORLD_SIZE > 1 but torch.distributed is not available")
     if not dist.is_initialized():

@@ -68,19 +68,19 @@ def test_fit_is_reproducible_and_learns(shapes):
     for _ in range(2):
         seed_everything(0)
         model = _tiny_vit(drop_path_rate=0.1)
-        res = fit(model, shapes, epochs=4, batch_size=8, lr=3e-3, seed=0, progress=False,
+        res = fit(model, shapes, epochs=3, batch_size=12, lr=3e-3, seed=0, progress=False,
                   eval_data=shapes)
         runs.append((_state(model), res))
     (s1, r1), (s2, r2) = runs
     assert all(torch.equal(s1[k], s2[k]) for k in s1)
     assert [h.train_loss for h in r1.history] == [h.train_loss for h in r2.history]
-    assert len(r1.history) == 4 and r1.device == "cpu" and r1.world_size == 1
+    assert len(r1.history) == 3 and r1.device == "cpu" and r1.world_size == 1
     assert r1.history[-1].train_loss < r1.history[0].train_loss
     assert r1.final.eval_accuracy is not None and 0.0 <= r1.final.eval_accuracy <= 1.0
     assert r1.history[-1].learning_rate < r1.history[0].learning_rate  # cosine decay
     seed_everything(0)
     other = _tiny_vit(drop_path_rate=0.1)
-    fit(other, shapes, epochs=1, batch_size=8, seed=1, progress=False)
+    fit(other, shapes, epochs=1, batch_size=12, seed=1, progress=False)
     s3 = _state(other)
     assert not all(torch.equal(s1[k], s3[k]) for k in s1)
 

@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import cvgeo
 from deep.data import (
@@ -215,3 +217,19 @@ def test_transform_errors():
         RandomHomography(border="wrap")
     with pytest.raises(TypeError, match="Compose: every transform must be callable"):
         Compose([1])
+
+
+@settings(max_examples=30, deadline=None)
+@given(layout=st.sampled_from(["HW", "HWC", "NHW", "NHWC"]),
+       n=st.integers(1, 3), h=st.integers(1, 6), w=st.integers(1, 6), c=st.integers(1, 4),
+       seed=st.integers(0, 2 ** 16))
+def test_round_trip_property(layout, n, h, w, c, seed):
+    shape = {"HW": (h, w), "HWC": (h, w, c), "NHW": (n, h, w), "NHWC": (n, h, w, c)}[layout]
+    images = np.random.default_rng(seed).integers(0, 256, shape).astype(np.uint8)
+    t = images_to_tensor(images, layout=layout)
+    assert t.shape == (n if "N" in layout else 1, c if "C" in layout else 1, h, w)
+    back = tensor_to_images(t, layout=layout)
+    np.testing.assert_array_equal(np.round(back * 255).astype(np.uint8), images)
+    # pixel (row r, col q, channel k) of image i lands at t[i, k, r, q]
+    full = images.reshape((t.shape[0], h, w, t.shape[1]))
+    assert t[-1, -1, h - 1, 0] == np.float32(full[-1, h - 1, 0, -1]) / np.float32(255)

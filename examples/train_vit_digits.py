@@ -5,6 +5,11 @@ writes a confusion matrix and attention maps (attention rollout and the last lay
 class-token attention) as PNGs, a checkpoint, and a metrics JSON.
 
     python examples/train_vit_digits.py [--out DIR] [--epochs N] [--threads T]
+
+Measured (AMD EPYC, 2 cores shared with other jobs, torch 2.13 CPU, --threads 1, seed 0):
+100 epochs, test accuracy 0.9777 (351/359), 97.8 s of CPU time for data + training
+(197 s wall under a load average of about 5). ``--epochs 20`` is a quick look (~20 s
+CPU, about 81 % accuracy).
 """
 
 from __future__ import annotations

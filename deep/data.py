@@ -454,9 +454,11 @@ class RandomAffine(_RandomWarp):
         background value, e.g. 0 for digits before normalisation).
     seed : int, numpy.random.Generator or None
 
-    Returns (when called)
-    ---------------------
-    ndarray of float32, the input's shape
+    Notes
+    -----
+    Calling the transform on an ``(H, W)`` or ``(H, W, C)`` image returns float32 of the
+    same shape; :meth:`sample_matrix` exposes the draw (source-to-destination, as
+    :func:`cvgeo.geometry.warp.warp` takes it).
     """
 
     name = "RandomAffine"

@@ -1,3 +1,21 @@
-"""deep: PyTorch models built on cvgeo's utilities (requires the ``deep`` extra: torch)."""
+"""deep: PyTorch models built on cvgeo's utilities (requires the ``deep`` extra: torch).
 
-__all__: list[str] = []
+The public API is re-exported here, one block per module; ``__all__`` lists it and
+``tests/test_api_surface.py`` guards it.
+"""
+
+from deep import data as _data
+from deep import layers as _layers
+from deep import models as _models
+from deep import train as _train
+from deep.data import *  # noqa: F403
+from deep.layers import *  # noqa: F403
+from deep.models import *  # noqa: F403
+from deep.train import *  # noqa: F403
+
+__all__ = sorted({
+    *_layers.__all__,
+    *_models.__all__,
+    *_data.__all__,
+    *_train.__all__,
+})

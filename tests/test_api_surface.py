@@ -63,3 +63,32 @@ def test_cvgeo_does_not_import_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["False", "False"]
+
+
+DEEP_ALL = {
+    # layers
+    "Attention", "AttentionOutput", "Block", "BlockOutput", "DropPath", "MoE", "Mlp",
+    "PatchEmbed", "RMSNorm", "Routing", "SwiGLU", "moe_aux_loss",
+    # models
+    "VIT_CONFIGS", "ViT", "ViTConfig", "create_vit", "list_vit_configs", "resample_pos_embed",
+    # data
+    "ArrayDataset", "Compose", "DatasetSplit", "Layout", "Normalize", "RandomAffine",
+    "RandomHomography", "Resize", "images_to_tensor", "load_digits", "load_faces", "make_shapes",
+    "stratified_split", "tensor_to_images",
+    # train
+    "Checkpoint", "DEFAULT_MAX_CHECKPOINT_BYTES", "EpochStats", "EvalResult", "FitResult",
+    "evaluate", "fit", "load_checkpoint", "save_checkpoint", "seed_everything", "select_device",
+}
+
+
+def test_deep_all_matches_checked_in_list():
+    import inspect
+
+    import deep
+
+    assert set(deep.__all__) == DEEP_ALL
+    assert len(deep.__all__) == len(set(deep.__all__))
+    for name in deep.__all__:
+        obj = getattr(deep, name)
+        if inspect.isclass(obj) or inspect.isfunction(obj):
+            assert obj.__doc__ and obj.__doc__.strip(), f"deep.{name} has no docstring"

@@ -1,0 +1,7 @@
+"""Models built from :mod:`deep.layers`."""
+
+from deep.models.configs import VIT_CONFIGS, ViTConfig, create_vit, list_vit_configs
+from deep.models.vit import ViT, resample_pos_embed
+
+__all__ = ["VIT_CONFIGS", "ViT", "ViTConfig", "create_vit", "list_vit_configs",
+           "resample_pos_embed"]

@@ -422,13 +422,51 @@ def hough_line_peaks(
 
 # --------------------------------------------------------------------------- segments
 @njit(cache=True)
-def _walk_setup(theta_cos, theta_sin):
-    """Unit step along the line with normal ``(cos, sin)``: the major axis moves by 1."""
-    dx = -theta_sin
-    dy = theta_cos
+def _walk_setup(dx, dy):
+    """Step along direction ``(dx, dy)`` that moves the major axis by exactly one pixel."""
     if abs(dx) >= abs(dy):
         return (1.0 if dx > 0 else -1.0), dy / abs(dx), True
     return dx / abs(dy), (1.0 if dy > 0 else -1.0), False
+
+
+@njit(cache=True)
+def _walk_end(state, x0, y0, sx, sy, x_major, max_gap):
+    """Walk from ``(x0, y0)`` by steps ``(sx, sy)`` through a 3-pixel corridor.
+
+    Returns the last edge pixel met before leaving the image or meeting more than
+    ``max_gap`` consecutive steps without one (the start pixel if none).
+    """
+    H, W = state.shape
+    ex, ey = x0, y0
+    gap = 0
+    t = 1
+    while True:
+        px = _round_half_away(x0 + t * sx)
+        py = _round_half_away(y0 + t * sy)
+        if px < 0 or px >= W or py < 0 or py >= H:
+            break
+        hit = False
+        for d in (0, -1, 1):
+            qx = px if x_major else px + d
+            qy = py + d if x_major else py
+            if 0 <= qx < W and 0 <= qy < H and state[qy, qx] != 0:
+                hit = True
+                ex, ey = qx, qy
+                break
+        if hit:
+            gap = 0
+        else:
+            gap += 1
+            if gap > max_gap:
+                break
+        t += 1
+    return ex, ey
+
+
+@njit(cache=True)
+def _unvote(acc, x, y, cos_t, sin_t, inv_rho_step, n_off):
+    for j in range(cos_t.shape[0]):
+        acc[j, _round_half_away((cos_t[j] * x + sin_t[j] * y) * inv_rho_step) + n_off] -= 1
 
 
 @njit(cache=True)
@@ -463,8 +501,10 @@ def _pph_kernel(state, order, cos_t, sin_t, inv_rho_step, n_off, n_rho, threshol
     Repeat while unvisited edge pixels remain:
     1. draw a random pixel; skip it if it was removed; vote it into the accumulator;
     2. if the largest bin it touched is below ``threshold``, draw again;
-    3. walk from the pixel along that line in both directions through a 3-pixel-wide
-       corridor, bridging gaps of up to ``max_gap`` pixels, to find the segment ends;
+    3. walk from the pixel along that bin's line in both directions through a
+       3-pixel-wide corridor, bridging gaps of up to ``max_gap`` pixels, to find the
+       segment's ends; walk again along the chord between those ends (a direction
+       finer than the accumulator's theta step) to settle them;
     4. if the segment is long enough, remove the corridor's pixels from the edge map,
        withdraw the votes of those that had voted, and output the segment.
     """
@@ -473,7 +513,6 @@ def _pph_kernel(state, order, cos_t, sin_t, inv_rho_step, n_off, n_rho, threshol
     acc = np.zeros((n_t, n_rho), dtype=np.int32)
     out = np.empty((16, 4), dtype=np.int64)
     n_out = 0
-    ends = np.zeros((2, 2), dtype=np.int64)
     for idx in order:
         y0 = idx // W
         x0 = idx - y0 * W
@@ -490,66 +529,37 @@ def _pph_kernel(state, order, cos_t, sin_t, inv_rho_step, n_off, n_rho, threshol
                 best_j = j
         if best_v < threshold:
             continue
-        sx, sy, x_major = _walk_setup(cos_t[best_j], sin_t[best_j])
-        # pass 1: find both ends
-        for k in range(2):
-            sgn = 1.0 if k == 0 else -1.0
-            ends[k, 0] = x0
-            ends[k, 1] = y0
-            gap = 0
-            t = 1
-            while True:
-                fx = x0 + sgn * t * sx
-                fy = y0 + sgn * t * sy
-                px = _round_half_away(fx)
-                py = _round_half_away(fy)
-                if px < 0 or px >= W or py < 0 or py >= H:
-                    break
-                hit = False
-                for d in (0, -1, 1):
-                    qx = px if x_major else px + d
-                    qy = py + d if x_major else py
-                    if 0 <= qx < W and 0 <= qy < H and state[qy, qx] != 0:
-                        hit = True
-                        ends[k, 0] = qx
-                        ends[k, 1] = qy
-                        break
-                if hit:
-                    gap = 0
-                else:
-                    gap += 1
-                    if gap > max_gap:
-                        break
-                t += 1
-        length = math.hypot(ends[0, 0] - ends[1, 0], ends[0, 1] - ends[1, 1])
-        if length < min_length:
+        # step 3: the ends along the bin's direction, then along the chord between them
+        sx, sy, x_major = _walk_setup(-sin_t[best_j], cos_t[best_j])
+        ax, ay = _walk_end(state, x0, y0, sx, sy, x_major, max_gap)
+        bx, by = _walk_end(state, x0, y0, -sx, -sy, x_major, max_gap)
+        if ax != bx or ay != by:
+            sx, sy, x_major = _walk_setup(float(ax - bx), float(ay - by))
+            ax, ay = _walk_end(state, x0, y0, sx, sy, x_major, max_gap)
+            bx, by = _walk_end(state, x0, y0, -sx, -sy, x_major, max_gap)
+        if math.hypot(ax - bx, ay - by) < min_length:
             continue
-        # pass 2: clear the corridor between the ends and withdraw its votes
-        for k in range(2):
-            sgn = 1.0 if k == 0 else -1.0
-            t_end = abs(ends[k, 0] - x0) if x_major else abs(ends[k, 1] - y0)
-            for t in range(0 if k == 0 else 1, t_end + 1):
-                px = _round_half_away(x0 + sgn * t * sx)
-                py = _round_half_away(y0 + sgn * t * sy)
-                for d in (-1, 0, 1):
-                    qx = px if x_major else px + d
-                    qy = py + d if x_major else py
-                    if qx < 0 or qx >= W or qy < 0 or qy >= H:
-                        continue
-                    if state[qy, qx] == 2:
-                        for j in range(n_t):
-                            r = _round_half_away((cos_t[j] * qx + sin_t[j] * qy)
-                                                 * inv_rho_step) + n_off
-                            acc[j, r] -= 1
-                    state[qy, qx] = 0
+        # step 4: clear the corridor from end b to end a, withdrawing cast votes
+        t_end = abs(ax - bx) if x_major else abs(ay - by)
+        for t in range(-1, t_end + 2):
+            px = _round_half_away(bx + t * sx)
+            py = _round_half_away(by + t * sy)
+            for d in (-1, 0, 1):
+                qx = px if x_major else px + d
+                qy = py + d if x_major else py
+                if qx < 0 or qx >= W or qy < 0 or qy >= H:
+                    continue
+                if state[qy, qx] == 2:
+                    _unvote(acc, qx, qy, cos_t, sin_t, inv_rho_step, n_off)
+                state[qy, qx] = 0
         if n_out == out.shape[0]:
             grown = np.empty((2 * n_out, 4), dtype=np.int64)
             grown[:n_out] = out
             out = grown
-        out[n_out, 0] = ends[1, 0]
-        out[n_out, 1] = ends[1, 1]
-        out[n_out, 2] = ends[0, 0]
-        out[n_out, 3] = ends[0, 1]
+        out[n_out, 0] = bx
+        out[n_out, 1] = by
+        out[n_out, 2] = ax
+        out[n_out, 3] = ay
         n_out += 1
     return out[:n_out]
 
@@ -597,7 +607,9 @@ def hough_segments(
     -----
     The pixels vote one at a time in random order; as soon as a bin reaches
     ``threshold`` the line is followed through the edge map (a corridor one pixel either
-    side of it) from the pixel just drawn, bridging gaps up to ``max_gap``. A long enough
+    side of it) from the pixel just drawn, bridging gaps up to ``max_gap``, and followed
+    once more along the chord between the two ends found (finer than ``theta_step``, so
+    long segments are not cut short by the accumulator's angular error). A long enough
     segment is output and its pixels leave both the edge map and the accumulator, so
     they cannot vote for another line. Only a fraction of the pixels ever vote, which is
     what makes the method fast on long lines. Unlike OpenCV's implementation, only the

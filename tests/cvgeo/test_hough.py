@@ -258,7 +258,10 @@ def test_property_any_single_line_is_recovered(rho, theta_deg):
     res = hough_lines(edges)
     p = hough_line_peaks(res, num_peaks=1)
     _, d_theta = line_distance(rho, theta, p.rhos[0], p.thetas[0])
-    assert d_theta <= DEG
+    # a short digital line cannot fix its angle to a degree (its votes tie across
+    # neighbouring columns): one step from 100 pixels on, two below (a sweep of 3000
+    # random lines found the worst at 94 pixels, 1.37 degrees off)
+    assert d_theta <= (DEG if edges.sum() >= 100 else 2 * DEG)
     # rho depends on theta through the line's position along itself, so compare in the
     # image: the found line passes within a pixel of the edge pixels on average
     ys, xs = np.nonzero(edges)

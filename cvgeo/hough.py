@@ -75,12 +75,7 @@ def _theta_rho_grid(
 @njit(cache=True, inline="always")
 def _round_half_away(v: float) -> int:
     """C ``round``: nearest integer, halves away from zero (odd-symmetric)."""
-    t = math.trunc(v)
-    if v - t >= 0.5:
-        t += 1.0
-    elif t - v >= 0.5:
-        t -= 1.0
-    return int(t)
+    return int(v + math.copysign(0.5, v))
 
 
 # --------------------------------------------------------------------------- lines
@@ -112,6 +107,39 @@ class HoughLines:
 
 
 @njit(cache=True)
+def _edge_points_kernel(edges):
+    """Columns and rows of the True pixels of a C-contiguous bool ``(H, W)`` map.
+
+    Returns ``xs, ys`` (float64, shape (N,)) in row-major order, like ``np.nonzero``
+    but several times faster on sparse maps: it skips eight zero bytes at a time.
+    """
+    H, W = edges.shape
+    flat = edges.ravel().view(np.uint8)
+    n8 = flat.size // 8
+    words = flat[: 8 * n8].view(np.uint64)
+    count = 0
+    for w in range(n8):
+        if words[w] != 0:
+            for b in range(8 * w, 8 * w + 8):
+                count += flat[b] != 0
+    for b in range(8 * n8, flat.size):
+        count += flat[b] != 0
+    xs = np.empty(count, dtype=np.float64)
+    ys = np.empty(count, dtype=np.float64)
+    k = 0
+    for w in range(n8 + 1):
+        if w < n8 and words[w] == 0:
+            continue
+        for b in range(8 * w, min(8 * w + 8, flat.size)):
+            if flat[b] != 0:
+                y = b // W
+                xs[k] = b - y * W
+                ys[k] = y
+                k += 1
+    return xs, ys
+
+
+@njit(cache=True)
 def _hough_lines_kernel(xs, ys, cos_t, sin_t, inv_rho_step, n_off, acc_t):
     """Vote every edge point for every angle.
 
@@ -131,16 +159,22 @@ def _hough_lines_kernel(xs, ys, cos_t, sin_t, inv_rho_step, n_off, acc_t):
     Notes
     -----
     For each angle ``theta_j`` and each point ``(x, y)``: ``rho = x cos + y sin``,
-    ``acc_t[j, round(rho / rho_step) + n_off] += 1`` (round halves away from zero).
+    ``acc_t[j, round(rho / rho_step) + n_off] += 1`` with C's ``round`` (halves away
+    from zero), written ``trunc(v + copysign(0.5, v))`` so that it compiles without a
+    branch. The bins are computed for all points first (a loop the compiler
+    vectorises), then counted.
     """
     n = xs.shape[0]
+    idx = np.empty(n, dtype=np.int64)
     for j in range(cos_t.shape[0]):
         c = cos_t[j]
         s = sin_t[j]
-        row = acc_t[j]
         for k in range(n):
             v = (c * xs[k] + s * ys[k]) * inv_rho_step
-            row[_round_half_away(v) + n_off] += 1
+            idx[k] = int(v + math.copysign(0.5, v))
+        row = acc_t[j]
+        for k in range(n):
+            row[idx[k] + n_off] += 1
 
 
 def hough_lines(
@@ -202,11 +236,11 @@ def hough_lines(
     func = "hough_lines"
     edges = _check_edges(edges, func)
     thetas, rhos, n_off = _theta_rho_grid(edges.shape, theta_step, rho_step, func)
-    ys, xs = np.nonzero(edges)
+    xs, ys = _edge_points_kernel(edges)
     acc_t = np.zeros((thetas.size, rhos.size), dtype=np.int32)
     rho_step_used = float(rhos[1] - rhos[0]) if rhos.size > 1 else float(rho_step)
-    _hough_lines_kernel(xs.astype(np.float64), ys.astype(np.float64), np.cos(thetas),
-                        np.sin(thetas), 1.0 / float(rho_step), n_off, acc_t)
+    _hough_lines_kernel(xs, ys, np.cos(thetas), np.sin(thetas), 1.0 / float(rho_step),
+                        n_off, acc_t)
     return HoughLines(accumulator=acc_t.T, thetas=thetas, rhos=rhos,
                       theta_step=math.pi / thetas.size, rho_step=rho_step_used,
                       shape=(int(edges.shape[0]), int(edges.shape[1])))

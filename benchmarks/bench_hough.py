@@ -1,0 +1,84 @@
+"""Hough transforms against OpenCV and scikit-image, single thread.
+
+Lines: ``hough_lines`` + ``hough_line_peaks`` against ``cv2.HoughLines`` (which also
+returns its peaks) and skimage's ``hough_line`` + ``hough_line_peaks``, on the same
+edge map (``cv2.Canny`` of ``skimage.data.camera`` resized to 512² and 2048², and tiled
+4x4 to 2048² for a dense edge map; made once, outside the timing), 1-pixel / 1-degree
+grids and the same vote threshold.
+
+Circles: ``hough_circles`` on ``skimage.data.coins`` against ``cv2.HoughCircles``
+(HOUGH_GRADIENT, Canny inside) and skimage's ``canny`` + ``hough_circle`` +
+``hough_circle_peaks``, each from the grey image and with the same radius range.
+
+Run: ``cd benchmarks && python bench_hough.py``.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import _harness  # first of the third-party imports: pins every library to one thread
+import cv2
+import numpy as np
+import skimage.data
+import skimage.feature
+import skimage.transform
+from _harness import Bench, compile_times
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from cvgeo.hough import hough_line_peaks, hough_lines  # noqa: E402
+
+assert _harness
+
+
+def bench_lines(size: int, scene: str) -> None:
+    camera = skimage.data.camera()
+    if scene == "resized":
+        img = cv2.resize(camera, (size, size), interpolation=cv2.INTER_LINEAR)
+    else:  # "tiled": dense edges, as many per pixel as the 512x512 original
+        img = np.tile(camera, (size // 512, size // 512))
+    edges8 = cv2.Canny(img, 100, 200)
+    edges = edges8 > 0
+    threshold = size // 4 if scene == "resized" else size // 8
+    theta = np.arange(180) * (math.pi / 180)
+
+    def ours():
+        return hough_line_peaks(hough_lines(edges), threshold=threshold)
+
+    def ours_all():  # every local maximum above the threshold, like cv2
+        return hough_line_peaks(hough_lines(edges), threshold=threshold, min_distance_px=0,
+                                min_angle_rad=0)
+
+    def opencv():
+        return cv2.HoughLines(edges8, 1, math.pi / 180, threshold)
+
+    def skimage_():
+        h, t, d = skimage.transform.hough_line(edges, theta=theta)
+        return skimage.transform.hough_line_peaks(h, t, d, threshold=threshold)
+
+    n_ours, n_all, n_cv = len(ours().rhos), len(ours_all().rhos), len(opencv())
+    print(f"\nlines {size}x{size} ({scene}): {int(edges.sum())} edge pixels; lines found: cvgeo "
+          f"{n_ours} (default suppression), cvgeo {n_all} (no suppression), cv2 {n_cv}")
+    bench = Bench("hough_lines", size=f"{size}x{size}", scene=scene, threshold=threshold)
+    bench.add("cvgeo", ours)
+    bench.add("cvgeo (no suppression)", ours_all)
+    bench.add("cv2.HoughLines", opencv)
+    if size <= 512:
+        bench.add("skimage hough_line+peaks", skimage_)
+    bench.run(repeats=9 if size <= 512 else 5)
+    bench.report(ours="cvgeo")
+
+
+def main() -> None:
+    for size, scene in ((512, "resized"), (2048, "resized"), (2048, "tiled")):
+        bench_lines(size, scene)
+    print("\nhough_lines + hough_line_peaks, 256x256:")
+    compile_times("from cvgeo.hough import hough_lines, hough_line_peaks\n"
+                  "e = numpy.zeros((256, 256), bool); e[:, 50] = True\n"
+                  "hough_line_peaks(hough_lines(e))")
+
+
+if __name__ == "__main__":
+    main()

@@ -5,8 +5,12 @@ The public API is re-exported here, one block per module; ``__all__`` lists it a
 at module level.
 """
 
+from cvgeo import edges as _edges
+from cvgeo import filters as _filters
 from cvgeo import image as _image
-from cvgeo._checks import DegenerateError
+from cvgeo._checks import DegenerateError as DegenerateError
+from cvgeo.edges import *  # noqa: F403
+from cvgeo.filters import *  # noqa: F403
 from cvgeo.geometry import homogeneous as _homogeneous
 from cvgeo.geometry.homogeneous import *  # noqa: F403
 from cvgeo.image import *  # noqa: F403
@@ -16,5 +20,7 @@ __version__ = "0.1.0"
 __all__ = sorted({
     "DegenerateError",
     *_image.__all__,
+    *_filters.__all__,
+    *_edges.__all__,
     *_homogeneous.__all__,
 })

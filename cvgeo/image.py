@@ -55,9 +55,9 @@ def _to_float(image: np.ndarray, scale: Scale = "dtype") -> np.ndarray:
     kind = image.dtype
     if scale == "dtype":
         if kind == np.uint8:
-            return image.astype(np.float32) * np.float32(1 / 255)
+            return image.astype(np.float32) / np.float32(255)
         if kind == np.uint16:
-            return image.astype(np.float32) * np.float32(1 / 65535)
+            return image.astype(np.float32) / np.float32(65535)
         return np.ascontiguousarray(image, dtype=np.float32)
     out = np.asarray(image, dtype=np.float32)
     if scale == "minmax":

@@ -8,6 +8,11 @@ CVGEO_ALL = {
     # image
     "DEFAULT_MAX_PIXELS", "denormalize", "normalize", "read_image", "resize", "to_float",
     "to_gray", "to_uint8", "write_image",
+    # filters
+    "BORDERS", "Gradient", "gaussian_filter", "gaussian_gradient", "gaussian_kernel",
+    "separable_convolve", "sobel",
+    # edges
+    "canny",
     # geometry.homogeneous
     "NormalizedPoints", "from_homogeneous", "hartley_normalize", "is_at_infinity",
     "to_homogeneous",

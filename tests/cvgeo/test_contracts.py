@@ -9,8 +9,9 @@ Add a line here when you add a public image function.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields, is_dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -33,6 +34,13 @@ CONTRACTS = [
     Contract("normalize", lambda im: cvgeo.normalize(im, 0.5, 0.25)),
     Contract("resize", lambda im: cvgeo.resize(im, (37, 53))),
     Contract("to_uint8", lambda im: cvgeo.to_uint8(im), atol=0),
+    Contract("gaussian_filter", lambda im: cvgeo.gaussian_filter(im, 1.5)),
+    Contract("separable_convolve",
+             lambda im: cvgeo.separable_convolve(im, np.array([1.0, 2.0, -1.0]),
+                                                 np.array([0.25, 0.5, 0.25]))),
+    Contract("sobel", lambda im: cvgeo.sobel(im), atol=1e-4),
+    Contract("gaussian_gradient", lambda im: cvgeo.gaussian_gradient(im, 1.0)),
+    Contract("canny", lambda im: cvgeo.canny(im, sigma=1.0)),
 ]
 
 IDS = [c.name for c in CONTRACTS]

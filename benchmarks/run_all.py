@@ -1,0 +1,64 @@
+"""Run every ``bench_*.py`` in turn (one process each) and write the results table.
+
+    cd benchmarks && python run_all.py [bench_canny bench_hough ...]
+
+Each benchmark appends rows to ``results/<name>.jsonl``; this script clears them first,
+runs the scripts sequentially (nothing else should load the machine meanwhile), then
+writes ``results/TABLE.md``: one row per comparison, ours / peer as a ratio of medians
+(below 1 means cvgeo is faster). The README's performance table is that file.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _harness import RESULTS, machine  # noqa: E402
+
+
+def main(argv: list[str]) -> int:
+    names = argv or sorted(p.stem for p in HERE.glob("bench_*.py"))
+    RESULTS.mkdir(exist_ok=True)
+    for old in RESULTS.glob("*.jsonl"):
+        old.unlink()
+    failed = []
+    for name in names:
+        print(f"\n=== {name} ===", flush=True)
+        t0 = time.perf_counter()
+        rc = subprocess.run([sys.executable, f"{name}.py"], cwd=HERE).returncode
+        print(f"=== {name}: exit {rc}, {time.perf_counter() - t0:.0f} s", flush=True)
+        if rc:
+            failed.append(name)
+    rows = []
+    for path in sorted(RESULTS.glob("*.jsonl")):
+        rows += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    lines = [f"Machine: {machine()}; single thread; medians of interleaved repeats.", "",
+             "| benchmark | parameters | peer | cvgeo ms | peer ms | cvgeo / peer |",
+             "|---|---|---|---:|---:|---:|"]
+    by_key: dict[tuple, dict] = {}
+    for r in rows:
+        by_key.setdefault((r["bench"], r["params"]), {})[r["impl"]] = r
+    for (bench, params), impls in by_key.items():
+        ours = impls.get("cvgeo")
+        if ours is None:
+            continue
+        for label, r in impls.items():
+            if label == "cvgeo":
+                continue
+            lines.append(f"| {bench} | {params} | {label} | {ours['median_ms']:.2f} | "
+                         f"{r['median_ms']:.2f} | {ours['median_ms'] / r['median_ms']:.2f} |")
+    (RESULTS / "TABLE.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    if failed:
+        print("failed:", ", ".join(failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -28,8 +28,10 @@ from cvgeo._checks import check_image, check_int, check_real, check_seed, descri
 from cvgeo.image import as_float_image
 
 __all__ = [
+    "HoughCircles",
     "HoughLinePeaks",
     "HoughLines",
+    "hough_circles",
     "hough_line_peaks",
     "hough_lines",
     "hough_segments",
@@ -680,3 +682,573 @@ def hough_segments(
     swap = (segs[:, 0] > segs[:, 2]) | ((segs[:, 0] == segs[:, 2]) & (segs[:, 1] > segs[:, 3]))
     segs[swap] = segs[swap][:, [2, 3, 0, 1]]
     return segs
+
+
+# --------------------------------------------------------------------------- circles
+@dataclass(frozen=True)
+class HoughCircles:
+    """Circles found by :func:`hough_circles`, best supported first.
+
+    Attributes
+    ----------
+    circles : ndarray of float64, shape (N, 3)
+        ``(x, y, r)``: centre column, centre row, radius, in pixels.
+    scores : ndarray of float64, shape (N,)
+        Support: the fraction of the circle's circumference (sampled every pixel of arc)
+        that lies on an edge pixel whose normal points at the centre, in [0, 1],
+        non-increasing.
+    accumulator : ndarray of int32, shape (n_radii, H, W)
+        Raw votes: ``accumulator[k, y, x]`` counts the edge pixels that voted for the
+        centre ``(x, y)`` at radius ``radius_grid[k]``.
+    radius_grid : ndarray of float64, shape (n_radii,)
+        The radii tried, ascending.
+    edges : ndarray of bool, shape (H, W)
+        The edge pixels that voted.
+    """
+
+    circles: np.ndarray
+    scores: np.ndarray
+    accumulator: np.ndarray
+    radius_grid: np.ndarray
+    edges: np.ndarray
+
+
+@njit(cache=True)
+def _circle_votes_kernel(xs, ys, nx, ny, radii, H, W):
+    """Vote along the normal of every edge pixel, both ways, for each radius.
+
+    Parameters
+    ----------
+    xs, ys : ndarray of float64, shape (N,)
+        Edge pixel columns and rows.
+    nx, ny : ndarray of float64, shape (N,)
+        Their unit normals (gradient directions).
+    radii : ndarray of float64, shape (n_radii,)
+    H, W : int
+
+    Returns
+    -------
+    ndarray of int32, shape (n_radii, H + 2, W + 2)
+        Vote counts, with a one-cell frame of zeros: the centre ``(x, y)`` is cell
+        ``[k, y + 1, x + 1]``.
+
+    Notes
+    -----
+    An edge pixel ``p`` on a circle of radius ``r`` has the centre at ``p - r n`` for the
+    outward normal ``n``; the gradient points out of a dark disc and into a bright one,
+    so ``p + r n`` and ``p - r n`` both get a vote. The radius loop is outside so the
+    writes stay within one slice at a time.
+    """
+    n_r = radii.shape[0]
+    acc = np.zeros((n_r, H + 2, W + 2), dtype=np.int32)
+    for k in range(n_r):
+        r = radii[k]
+        sl = acc[k]
+        for i in range(xs.shape[0]):
+            dx = r * nx[i]
+            dy = r * ny[i]
+            cx = _round_half_away(xs[i] + dx)
+            cy = _round_half_away(ys[i] + dy)
+            if cx >= 0 and cx < W and cy >= 0 and cy < H:
+                sl[cy + 1, cx + 1] += 1
+            cx = _round_half_away(xs[i] - dx)
+            cy = _round_half_away(ys[i] - dy)
+            if cx >= 0 and cx < W and cy >= 0 and cy < H:
+                sl[cy + 1, cx + 1] += 1
+    return acc
+
+
+@njit(cache=True)
+def _box3(slice_, norm, rows, out):
+    """``out = norm * (3x3 sum of slice_)`` inside the one-cell frame (float32)."""
+    Hp, Wp = slice_.shape
+    for y in range(1, Hp - 1):
+        for x in range(Wp):
+            rows[x] = slice_[y - 1, x] + slice_[y, x] + slice_[y + 1, x]
+        for x in range(1, Wp - 1):
+            out[y, x] = (rows[x - 1] + rows[x] + rows[x + 1]) * norm
+
+
+@njit(cache=True)
+def _circle_candidates_kernel(acc, radii, threshold):
+    """Centre-and-radius local maxima of the smoothed, normalised votes.
+
+    Parameters
+    ----------
+    acc : ndarray of int32, shape (n_radii, H + 2, W + 2)
+        Raw votes in a one-cell frame of zeros (from :func:`_circle_votes_kernel`).
+    radii : ndarray of float64, shape (n_radii,)
+    threshold : float
+        Minimum score: votes within one pixel of the centre (3x3 sum) over ``2 pi r``.
+
+    Returns
+    -------
+    ndarray of float64, shape (M, 4)
+        ``(k, y, x, score)`` of every cell at or above ``threshold`` that is not smaller
+        than its 26 neighbours in (radius, row, column). Three smoothed slices are kept
+        at a time.
+    """
+    n_r, Hp, Wp = acc.shape
+    ring = np.zeros((3, Hp, Wp), dtype=np.float32)
+    rows = np.empty(Wp, dtype=np.int32)
+    out = np.empty((64, 4))
+    m = 0
+    thr = np.float32(threshold)
+    _box3(acc[0], np.float32(1.0 / (2.0 * math.pi * radii[0])), rows, ring[0])
+    for k in range(n_r):
+        if k + 1 < n_r:
+            _box3(acc[k + 1], np.float32(1.0 / (2.0 * math.pi * radii[k + 1])), rows,
+                  ring[(k + 1) % 3])
+        cur = ring[k % 3]
+        k_lo = max(k - 1, 0)
+        k_hi = min(k + 2, n_r)
+        for y in range(1, Hp - 1):
+            for x in range(1, Wp - 1):
+                v = cur[y, x]
+                if v < thr:
+                    continue
+                is_max = True
+                for kk in range(k_lo, k_hi):
+                    sl = ring[kk % 3]
+                    for yy in range(y - 1, y + 2):
+                        for xx in range(x - 1, x + 2):
+                            if sl[yy, xx] > v:
+                                is_max = False
+                if is_max:
+                    if m == out.shape[0]:
+                        grown = np.empty((2 * m, 4))
+                        grown[:m] = out
+                        out = grown
+                    out[m, 0] = k
+                    out[m, 1] = y - 1
+                    out[m, 2] = x - 1
+                    out[m, 3] = v
+                    m += 1
+    return out[:m]
+
+
+def _circle_samples(radii: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per radius, the circle sampled every pixel of arc, as integer pixel offsets.
+
+    Returns ``off_x, off_y`` (int64, ``(n_radii, n_max, 3)``: radius ``r``, ``r - 0.5``,
+    ``r + 0.5`` on each ray, rounded), ``cos, sin`` (float64, ``(n_radii, n_max)``) and
+    ``counts`` (int64, ``(n_radii,)``, samples per radius).
+    """
+    counts = np.maximum(8, np.ceil(2 * np.pi * radii)).astype(np.int64)
+    n_max = int(counts.max())
+    i = np.arange(n_max)
+    phi = 2 * np.pi * i[None, :] / counts[:, None]
+    c, s = np.cos(phi), np.sin(phi)
+    rr = radii[:, None, None] + np.array([0.0, -0.5, 0.5])[None, None, :]
+    v = rr * c[:, :, None]
+    off_x = np.trunc(v + np.copysign(0.5, v)).astype(np.int64)
+    v = rr * s[:, :, None]
+    off_y = np.trunc(v + np.copysign(0.5, v)).astype(np.int64)
+    return off_x, off_y, c, s, counts
+
+
+@njit(cache=True)
+def _circle_support(edges, nx_map, ny_map, x, y, k, off_x, off_y, cos_p, sin_p, counts,
+                    cos_tol):
+    """Fraction of circle ``(x, y, radii[k])`` on edge pixels whose normal faces the centre.
+
+    A sample (one per pixel of arc) is supported when an edge pixel lies at radius
+    ``r``, ``r - 0.5`` or ``r + 0.5`` on its ray and that pixel's normal is within
+    ``arccos(cos_tol)`` of the ray, either way.
+    """
+    H, W = edges.shape
+    n = counts[k]
+    hits = 0
+    for i in range(n):
+        for j in range(3):
+            px = x + off_x[k, i, j]
+            py = y + off_y[k, i, j]
+            if 0 <= px < W and 0 <= py < H and edges[py, px]:
+                if abs(nx_map[py, px] * cos_p[k, i] + ny_map[py, px] * sin_p[k, i]) >= cos_tol:
+                    hits += 1
+                    break
+    return hits / n
+
+
+@njit(cache=True)
+def _near_kept(kept, n_kept, x, y, r, min_distance, min_radius_diff):
+    for q in range(n_kept):
+        if (math.hypot(x - kept[q, 0], y - kept[q, 1]) < min_distance
+                and abs(r - kept[q, 2]) < min_radius_diff):
+            return True
+    return False
+
+
+@njit(cache=True)
+def _circle_refine_kernel(edges, nx_map, ny_map, cand, radii, off_x, off_y, cos_p, sin_p,
+                          counts, threshold, num_peaks, min_distance, min_radius_diff):
+    """Verify candidates against the edge map, hill-climb their support, suppress repeats.
+
+    Parameters
+    ----------
+    edges : ndarray of bool, shape (H, W)
+    nx_map, ny_map : ndarray of float32, shape (H, W)
+        Unit edge normals.
+    cand : ndarray of float64, shape (M, 4)
+        ``(k, y, x, vote score)``.
+    radii : ndarray of float64, shape (n_radii,)
+    off_x, off_y, cos_p, sin_p, counts
+        Circle samples per radius, from :func:`_circle_samples`.
+    threshold : float
+        Minimum support of a circle kept; candidates below half of it are not refined.
+    num_peaks : int
+    min_distance, min_radius_diff : float
+        A circle whose centre and radius are both this close to a kept one is dropped.
+
+    Returns
+    -------
+    ndarray of float64, shape (K, 4)
+        ``(x, y, r, support)`` of the kept circles, in the order kept.
+
+    Notes
+    -----
+    Candidates are visited by their own support, best first. One that is near a circle
+    already kept is skipped (it would climb to the same circle); the others move one
+    pixel or one radius step at a time towards more support until none of the 26
+    neighbours is better, and are kept if still not near a kept circle.
+    """
+    cos_tol = math.cos(math.pi / 6)
+    n_r = counts.shape[0]
+    H, W = edges.shape
+    m_total = cand.shape[0]
+    own = np.empty(m_total)
+    for m in range(m_total):
+        own[m] = _circle_support(edges, nx_map, ny_map, int(cand[m, 2]), int(cand[m, 1]),
+                                 int(cand[m, 0]), off_x, off_y, cos_p, sin_p, counts, cos_tol)
+    order = np.argsort(-own, kind="mergesort")
+    kept = np.empty((min(num_peaks, m_total), 4))
+    n_kept = 0
+    for m in order:
+        if n_kept >= num_peaks or own[m] < 0.5 * threshold:
+            break
+        k = int(cand[m, 0])
+        y = int(cand[m, 1])
+        x = int(cand[m, 2])
+        if _near_kept(kept, n_kept, x, y, radii[k], min_distance, min_radius_diff):
+            continue
+        best = own[m]
+        for _ in range(50):
+            bk, by, bx = k, y, x
+            for kk in range(max(k - 1, 0), min(k + 2, n_r)):
+                for yy in range(max(y - 1, 0), min(y + 2, H)):
+                    for xx in range(max(x - 1, 0), min(x + 2, W)):
+                        if kk == k and yy == y and xx == x:
+                            continue
+                        v = _circle_support(edges, nx_map, ny_map, xx, yy, kk, off_x, off_y,
+                                            cos_p, sin_p, counts, cos_tol)
+                        if v > best:
+                            best = v
+                            bk, by, bx = kk, yy, xx
+            if bk == k and by == y and bx == x:
+                break
+            k, y, x = bk, by, bx
+        if best < threshold or _near_kept(kept, n_kept, x, y, radii[k], min_distance,
+                                          min_radius_diff):
+            continue
+        kept[n_kept, 0] = x
+        kept[n_kept, 1] = y
+        kept[n_kept, 2] = radii[k]
+        kept[n_kept, 3] = best
+        n_kept += 1
+    return kept[:n_kept]
+
+
+@njit(cache=True)
+def _circle_fit_kernel(edges, nx_map, ny_map, circles, n_iter):
+    """Sub-pixel refinement: least-squares circles through each circle's edge pixels.
+
+    Parameters
+    ----------
+    edges : ndarray of bool, shape (H, W)
+    nx_map, ny_map : ndarray of float32, shape (H, W)
+    circles : ndarray of float64, shape (N, 3)
+        ``(x, y, r)`` to refine; updated in place.
+    n_iter : int
+
+    Notes
+    -----
+    Per iteration: along each ray (one per pixel of arc) take the edge pixel nearest
+    to the circle within 1.5 pixels whose normal is within 30 degrees of the ray; fit
+    ``x**2 + y**2 = D x + E y + F`` to them by least squares (Kasa's algebraic fit:
+    centre ``(D/2, E/2)``, radius ``sqrt(F + (D/2)**2 + (E/2)**2)``). A fit with fewer
+    than eight pixels, a singular system or a jump of more than 2 pixels is not taken.
+    """
+    H, W = edges.shape
+    cos_tol = math.cos(math.pi / 6)
+    drs = np.array([0.0, -0.5, 0.5, -1.0, 1.0, -1.5, 1.5])
+    for m in range(circles.shape[0]):
+        for _ in range(n_iter):
+            cx, cy, r = circles[m, 0], circles[m, 1], circles[m, 2]
+            n = max(8, int(math.ceil(2.0 * math.pi * r)))
+            a = np.zeros((3, 3))
+            b = np.zeros(3)
+            used = 0
+            last_x = -1
+            last_y = -1
+            for i in range(n):
+                phi = 2.0 * math.pi * i / n
+                c = math.cos(phi)
+                s = math.sin(phi)
+                for dr in drs:
+                    px = _round_half_away(cx + (r + dr) * c)
+                    py = _round_half_away(cy + (r + dr) * s)
+                    if (0 <= px < W and 0 <= py < H and edges[py, px]
+                            and abs(nx_map[py, px] * c + ny_map[py, px] * s) >= cos_tol):
+                        if px != last_x or py != last_y:  # neighbouring rays, same pixel
+                            row = (float(px), float(py), 1.0)
+                            rhs = float(px) * px + float(py) * py
+                            for u in range(3):
+                                b[u] += row[u] * rhs
+                                for v in range(3):
+                                    a[u, v] += row[u] * row[v]
+                            used += 1
+                            last_x, last_y = px, py
+                        break
+            if used < 8 or abs(np.linalg.det(a)) < 1e-9:
+                break
+            sol = np.linalg.solve(a, b)
+            nx_c = 0.5 * sol[0]
+            ny_c = 0.5 * sol[1]
+            r2 = sol[2] + nx_c * nx_c + ny_c * ny_c
+            if r2 <= 0:
+                break
+            nr = math.sqrt(r2)
+            if math.hypot(nx_c - cx, ny_c - cy) > 2.0 or abs(nr - r) > 2.0:
+                break
+            circles[m, 0] = nx_c
+            circles[m, 1] = ny_c
+            circles[m, 2] = nr
+
+
+@njit(cache=True)
+def _circle_nms_kernel(circles, num_peaks, min_distance, min_radius_diff):
+    """Greedy suppression of circles ``(x, y, r)`` sorted strongest first.
+
+    A circle is dropped when a kept one has its centre closer than ``min_distance``
+    *and* its radius closer than ``min_radius_diff``: concentric circles of clearly
+    different radii both stay.
+    """
+    keep = np.empty(min(num_peaks, circles.shape[0]), dtype=np.int64)
+    k = 0
+    for m in range(circles.shape[0]):
+        if k >= num_peaks:
+            break
+        ok = True
+        for q in range(k):
+            p = keep[q]
+            d = math.hypot(circles[m, 0] - circles[p, 0], circles[m, 1] - circles[p, 1])
+            if d < min_distance and abs(circles[m, 2] - circles[p, 2]) < min_radius_diff:
+                ok = False
+                break
+        if ok:
+            keep[k] = m
+            k += 1
+    return keep[:k]
+
+
+def _edge_normals(edges: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """Unit normals of a binary edge map's curves from its structure tensor.
+
+    The gradient of the smoothed edge map points across each curve on both sides of
+    it; the dominant eigenvector of its local second-moment matrix is the curve's
+    normal (up to sign, which the circle vote does not need).
+    """
+    from cvgeo.filters import gaussian_filter, gaussian_gradient
+
+    g = gaussian_gradient(edges.astype(np.float32), sigma)
+    gx, gy = g.gx, g.gy
+    jxx = gaussian_filter(gx * gx, 2 * sigma)
+    jxy = gaussian_filter(gx * gy, 2 * sigma)
+    jyy = gaussian_filter(gy * gy, 2 * sigma)
+    angle = 0.5 * np.arctan2(2 * jxy, jxx - jyy)
+    strength = np.hypot(jxx - jyy, 2 * jxy)
+    ux = np.where(strength > 0, np.cos(angle), 0).astype(np.float32)
+    uy = np.where(strength > 0, np.sin(angle), 0).astype(np.float32)
+    return ux, uy
+
+
+def hough_circles(
+    image: np.ndarray,
+    *,
+    radii: Sequence[float] | np.ndarray,
+    edges: np.ndarray | None = None,
+    sigma: float = 2.0,
+    low_threshold: float = 0.1,
+    high_threshold: float = 0.2,
+    threshold: float = 0.5,
+    num_peaks: int | None = None,
+    min_distance_px: float | None = None,
+    min_radius_diff_px: float = 5.0,
+    subpixel: bool = True,
+) -> HoughCircles:
+    """Circles by gradient-direction Hough voting.
+
+    Parameters
+    ----------
+    image : ndarray of shape (H, W)
+        A grey image (any cvgeo dtype), or a binary edge map given as a bool array.
+    radii : array_like of float, shape (n_radii,)
+        Radii to try, pixels, all > 0 (for example ``numpy.arange(20, 36)``).
+    edges : ndarray of bool, shape (H, W), optional
+        Edge pixels that vote (default: ``canny(image, sigma=sigma,
+        low_threshold=low_threshold, high_threshold=high_threshold)``). Only for a grey
+        ``image``.
+    sigma : float, optional
+        Gaussian scale (pixels) of the Canny detector and of the gradient whose
+        direction the votes follow.
+    low_threshold, high_threshold : float, optional
+        Canny hysteresis thresholds on the gradient magnitude of the [0, 1]-scaled image.
+    threshold : float, optional
+        Minimum support, in [0, 1]: the fraction of the circumference lying on edge
+        pixels whose normal points at the centre (see :class:`HoughCircles`).
+    num_peaks : int, optional
+        At most this many circles (default: all that pass).
+    min_distance_px : float, optional
+        Centres closer than this, with radii closer than ``min_radius_diff_px``, are one
+        circle: the weaker is suppressed. Default: the smallest radius.
+    min_radius_diff_px : float, optional
+        Circles whose radii differ by at least this much are kept even when concentric.
+    subpixel : bool, optional
+        Refine each circle by a least-squares fit to its edge pixels (default); with
+        False, centres are whole pixels and radii come from ``radii``.
+
+    Returns
+    -------
+    HoughCircles
+        ``circles`` (``(N, 3)`` x, y, r), ``scores``, the ``accumulator``, the
+        ``radius_grid`` and the voting ``edges``. Empty arrays when nothing passes.
+
+    Raises
+    ------
+    TypeError, ValueError
+        A bad image or edge map, radii that are empty, not finite or not positive, or a
+        parameter out of range.
+
+    Notes
+    -----
+    Conventions: x is the column, y the row, origin at the top-left pixel's centre.
+
+    1. Edges and normals: for a grey image, Canny edges and the direction of the
+       Gaussian gradient at scale ``sigma``; for a bool edge map, the normal of each
+       curve from the structure tensor of the map (scales ``sigma`` and ``2 sigma``).
+    2. Voting: each edge pixel ``p`` with unit normal ``n`` votes, for every radius
+       ``r``, for the two centres ``p + r n`` and ``p - r n`` (a disc may be brighter or
+       darker than its surround): ``2 n_radii`` votes per pixel instead of a whole
+       circle's worth.
+    3. Candidates: the votes within one pixel of a centre (3x3 sum) over ``2 pi r``;
+       local maxima over centre *and* radius (3x3x3) at or above ``threshold / 2``.
+       Peaks are taken per radius, so concentric circles survive.
+    4. Verification: each candidate's support (step 1's edges sampled along the
+       circle) is hill-climbed over one-pixel / one-radius moves; candidates are
+       visited best first, those near a circle already kept (centre within
+       ``min_distance_px`` *and* radius within ``min_radius_diff_px``) are skipped, and
+       circles with support >= ``threshold`` are kept.
+    5. Sub-pixel: a few rounds of an algebraic least-squares circle fit (Kasa) to the
+       supporting edge pixels.
+
+    References
+    ----------
+    .. [1] D. H. Ballard, "Generalizing the Hough transform to detect arbitrary shapes",
+       Pattern Recognition 13(2), 1981. :doi:`10.1016/0031-3203(81)90009-1`
+    .. [2] C. Kimme, D. Ballard and J. Sklansky, "Finding circles by an array of
+       accumulators", Comm. ACM 18(2), 1975. :doi:`10.1145/360666.360677`
+    .. [3] I. Kasa, "A circle fitting procedure and its error analysis", IEEE Trans.
+       Instrumentation and Measurement 25(1), 1976. :doi:`10.1109/TIM.1976.6312298`
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> yy, xx = np.mgrid[:80, :100]
+    >>> disc = ((xx - 40) ** 2 + (yy - 35) ** 2 <= 20 ** 2).astype(np.float32)
+    >>> res = hough_circles(disc, radii=np.arange(15, 26), sigma=1.0, num_peaks=1)
+    >>> np.round(res.circles, 1).tolist(), np.round(res.scores, 2).tolist()
+    ([[40.0, 35.0, 19.9]], [0.97])
+    """
+    func = "hough_circles"
+    if isinstance(image, np.ndarray) and image.dtype == np.bool_:
+        if edges is not None:
+            raise ValueError(f"{func}: edges must be None when image is already a bool edge "
+                             f"map, got {describe(edges)}")
+        edge_map = _check_edges(image, func)
+        img = None
+    else:
+        img = as_float_image(image, func, ndim=(2,))
+        edge_map = None if edges is None else _check_edges(edges, func)
+        if edge_map is not None and edge_map.shape != img.shape:
+            raise ValueError(f"{func}: edges must have the image's shape {img.shape}, got "
+                             f"shape {edge_map.shape}")
+    radius_grid = _check_radii(radii, func)
+    sigma = check_real(sigma, func, "sigma", low=0.0, low_inclusive=False)
+    threshold = check_real(threshold, func, "threshold", low=0.0, high=1.0,
+                           low_inclusive=False)
+    if num_peaks is None:
+        num_peaks = np.iinfo(np.int64).max
+    num_peaks = check_int(num_peaks, func, "num_peaks", low=1)
+    if min_distance_px is None:
+        min_distance_px = float(radius_grid[0])
+    min_distance_px = check_real(min_distance_px, func, "min_distance_px", low=0.0)
+    min_radius_diff_px = check_real(min_radius_diff_px, func, "min_radius_diff_px", low=0.0)
+    if not isinstance(subpixel, (bool, np.bool_)):
+        raise TypeError(f"{func}: subpixel must be a bool, got {describe(subpixel)}")
+
+    if img is None:
+        ux, uy = _edge_normals(edge_map, sigma)
+    else:
+        from cvgeo.filters import gaussian_gradient
+
+        if edge_map is None:
+            from cvgeo.edges import canny
+
+            edge_map = canny(img, sigma=sigma, low_threshold=low_threshold,
+                             high_threshold=high_threshold)
+        g = gaussian_gradient(img, sigma)
+        mag = np.hypot(g.gx, g.gy)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ux = np.where(mag > 0, g.gx / mag, 0).astype(np.float32)
+            uy = np.where(mag > 0, g.gy / mag, 0).astype(np.float32)
+    edge_map = np.ascontiguousarray(edge_map)
+    ys, xs = np.nonzero(edge_map)
+    nx, ny = ux[ys, xs].astype(np.float64), uy[ys, xs].astype(np.float64)
+    facing = (nx != 0) | (ny != 0)
+    H, W = edge_map.shape
+    acc = _circle_votes_kernel(xs[facing].astype(np.float64), ys[facing].astype(np.float64),
+                               nx[facing], ny[facing], radius_grid, H, W)
+    cand = _circle_candidates_kernel(acc, radius_grid, 0.5 * threshold)
+    kept = _circle_refine_kernel(edge_map, ux, uy, cand, radius_grid,
+                                 *_circle_samples(radius_grid), threshold, num_peaks,
+                                 min_distance_px, min_radius_diff_px)
+    # greedy keeping went by each candidate's support before refinement: sort by the
+    # refined support and suppress once more so the order and the spacing are exact
+    order = np.lexsort((kept[:, 2], kept[:, 1], kept[:, 0], -kept[:, 3]))
+    kept = kept[order]
+    circles, scores = kept[:, :3].copy(), kept[:, 3].copy()
+    if subpixel:
+        _circle_fit_kernel(edge_map, ux, uy, circles, 3)
+    keep = _circle_nms_kernel(circles, num_peaks, min_distance_px, min_radius_diff_px)
+    return HoughCircles(circles=circles[keep], scores=scores[keep],
+                        accumulator=acc[:, 1:-1, 1:-1],
+                        radius_grid=radius_grid, edges=edge_map)
+
+
+def _check_radii(radii: object, func: str) -> np.ndarray:
+    """Validate radii: a non-empty 1-D sequence of finite numbers > 0; sorted float64."""
+    if isinstance(radii, (bool, np.bool_)) or isinstance(radii, (str, bytes)):
+        raise TypeError(f"{func}: radii must be a 1-D array of positive numbers, got "
+                        f"{describe(radii)}")
+    arr = np.asarray(radii)
+    if arr.dtype.kind not in "uif":
+        raise TypeError(f"{func}: radii must be a 1-D array of positive numbers, got "
+                        f"{describe(radii)}")
+    arr = np.atleast_1d(arr.astype(np.float64))
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{func}: radii must be a non-empty 1-D array, got shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{func}: radii must be finite, got {describe(radii)}")
+    if arr.min() <= 0:
+        raise ValueError(f"{func}: radii must all be > 0, got min {arr.min():g}")
+    return np.unique(arr)

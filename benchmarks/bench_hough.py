@@ -28,7 +28,7 @@ import skimage.transform
 from _harness import Bench, compile_times
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from cvgeo.hough import hough_line_peaks, hough_lines  # noqa: E402
+from cvgeo.hough import hough_circles, hough_line_peaks, hough_lines  # noqa: E402
 
 assert _harness
 
@@ -71,13 +71,47 @@ def bench_lines(size: int, scene: str) -> None:
     bench.report(ours="cvgeo")
 
 
+def bench_circles() -> None:
+    coins = skimage.data.coins()
+    radii = np.arange(14, 41)
+
+    def ours():
+        return hough_circles(coins, radii=radii, sigma=3.0, threshold=0.5)
+
+    def opencv():
+        return cv2.HoughCircles(coins, cv2.HOUGH_GRADIENT, dp=1, minDist=20, param1=150,
+                                param2=30, minRadius=14, maxRadius=40)
+
+    def skimage_():
+        edges = skimage.feature.canny(coins, sigma=3, low_threshold=10, high_threshold=50)
+        h = skimage.transform.hough_circle(edges, radii)
+        return skimage.transform.hough_circle_peaks(h, radii, min_xdistance=15,
+                                                    min_ydistance=15, total_num_peaks=24)
+
+    print(f"\ncircles on coins {coins.shape}: found cvgeo {len(ours().circles)}, "
+          f"cv2 {len(opencv()[0])}, skimage {len(skimage_()[0])} "
+          "(accuracy against the reference: tests/cvgeo/test_hough.py)")
+    bench = Bench("hough_circles", image="coins 303x384", radii="14..40")
+    bench.add("cvgeo", ours)
+    bench.add("cv2.HoughCircles", opencv)
+    bench.add("skimage canny+hough_circle+peaks", skimage_)
+    bench.run(repeats=7)
+    bench.report(ours="cvgeo")
+
+
 def main() -> None:
     for size, scene in ((512, "resized"), (2048, "resized"), (2048, "tiled")):
         bench_lines(size, scene)
+    bench_circles()
     print("\nhough_lines + hough_line_peaks, 256x256:")
     compile_times("from cvgeo.hough import hough_lines, hough_line_peaks\n"
                   "e = numpy.zeros((256, 256), bool); e[:, 50] = True\n"
                   "hough_line_peaks(hough_lines(e))")
+    print("hough_circles, 128x128:")
+    compile_times("from cvgeo.hough import hough_circles\n"
+                  "yy, xx = numpy.mgrid[:128, :128]\n"
+                  "hough_circles(((xx - 64) ** 2 + (yy - 64) ** 2 < 900).astype(float), "
+                  "radii=numpy.arange(25, 36))")
 
 
 if __name__ == "__main__":

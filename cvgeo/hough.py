@@ -697,9 +697,6 @@ class HoughCircles:
         Support: the fraction of the circle's circumference (sampled every pixel of arc)
         that lies on an edge pixel whose normal points at the centre, in [0, 1],
         non-increasing.
-    accumulator : ndarray of int32, shape (n_radii, H, W)
-        Raw votes: ``accumulator[k, y, x]`` counts the edge pixels that voted for the
-        centre ``(x, y)`` at radius ``radius_grid[k]``.
     radius_grid : ndarray of float64, shape (n_radii,)
         The radii tried, ascending.
     edges : ndarray of bool, shape (H, W)
@@ -708,112 +705,144 @@ class HoughCircles:
 
     circles: np.ndarray
     scores: np.ndarray
-    accumulator: np.ndarray
     radius_grid: np.ndarray
     edges: np.ndarray
 
 
 @njit(cache=True)
-def _circle_votes_kernel(xs, ys, nx, ny, radii, H, W):
-    """Vote along the normal of every edge pixel, both ways, for each radius.
+def _sobel_normals_kernel(smoothed, xs, ys):
+    """Unit Sobel gradient directions of ``smoothed`` at interior pixels ``(xs, ys)``.
+
+    Returns ``nx, ny`` (float64, shape (N,)); ``(0, 0)`` where the gradient vanishes.
+    These are the directions Canny used on the same smoothed image.
+    """
+    n = xs.shape[0]
+    nx = np.zeros(n)
+    ny = np.zeros(n)
+    for i in range(n):
+        x = xs[i]
+        y = ys[i]
+        gx = ((smoothed[y - 1, x + 1] + 2.0 * smoothed[y, x + 1] + smoothed[y + 1, x + 1])
+              - (smoothed[y - 1, x - 1] + 2.0 * smoothed[y, x - 1] + smoothed[y + 1, x - 1]))
+        gy = ((smoothed[y + 1, x - 1] + 2.0 * smoothed[y + 1, x] + smoothed[y + 1, x + 1])
+              - (smoothed[y - 1, x - 1] + 2.0 * smoothed[y - 1, x] + smoothed[y - 1, x + 1]))
+        m = math.hypot(gx, gy)
+        if m > 0:
+            nx[i] = gx / m
+            ny[i] = gy / m
+    return nx, ny
+
+
+@njit(cache=True)
+def _vote_slice(xs, ys, nx, ny, r, raw):
+    """Votes of every edge pixel for radius ``r`` into ``raw`` (one-cell zero frame).
+
+    An edge pixel ``p`` on a circle of radius ``r`` has the centre at ``p - r n`` for the
+    outward normal ``n``; the gradient points out of a dark disc and into a bright one,
+    so ``p + r n`` and ``p - r n`` both get a vote.
+    """
+    Hp, Wp = raw.shape
+    raw[:, :] = 0
+    for i in range(xs.shape[0]):
+        dx = r * nx[i]
+        dy = r * ny[i]
+        cx = _round_half_away(xs[i] + dx) + 1
+        cy = _round_half_away(ys[i] + dy) + 1
+        if cx >= 1 and cx < Wp - 1 and cy >= 1 and cy < Hp - 1:
+            raw[cy, cx] += 1
+        cx = _round_half_away(xs[i] - dx) + 1
+        cy = _round_half_away(ys[i] - dy) + 1
+        if cx >= 1 and cx < Wp - 1 and cy >= 1 and cy < Hp - 1:
+            raw[cy, cx] += 1
+
+
+@njit(cache=True)
+def _box3(raw, rows, out, rowmax):
+    """``out = 3x3 sum of raw`` inside the one-cell frame, and each row's maximum.
+
+    Integer arithmetic on whole rows, so the loops vectorise.
+    """
+    Hp, Wp = raw.shape
+    for y in range(1, Hp - 1):
+        r0 = raw[y - 1]
+        r1 = raw[y]
+        r2 = raw[y + 1]
+        for x in range(Wp):
+            rows[x] = r0[x] + r1[x] + r2[x]
+        o = out[y]
+        mx = 0
+        for x in range(1, Wp - 1):
+            v = rows[x - 1] + rows[x] + rows[x + 1]
+            o[x] = v
+            mx = max(mx, v)
+        rowmax[y] = mx
+
+
+@njit(cache=True)
+def _circle_candidates_kernel(xs, ys, nx, ny, radii, H, W, threshold):
+    """Vote, smooth and find centre-and-radius local maxima, one radius slice at a time.
 
     Parameters
     ----------
     xs, ys : ndarray of float64, shape (N,)
         Edge pixel columns and rows.
     nx, ny : ndarray of float64, shape (N,)
-        Their unit normals (gradient directions).
+        Their unit normals.
     radii : ndarray of float64, shape (n_radii,)
     H, W : int
-
-    Returns
-    -------
-    ndarray of int32, shape (n_radii, H + 2, W + 2)
-        Vote counts, with a one-cell frame of zeros: the centre ``(x, y)`` is cell
-        ``[k, y + 1, x + 1]``.
-
-    Notes
-    -----
-    An edge pixel ``p`` on a circle of radius ``r`` has the centre at ``p - r n`` for the
-    outward normal ``n``; the gradient points out of a dark disc and into a bright one,
-    so ``p + r n`` and ``p - r n`` both get a vote. The radius loop is outside so the
-    writes stay within one slice at a time.
-    """
-    n_r = radii.shape[0]
-    acc = np.zeros((n_r, H + 2, W + 2), dtype=np.int32)
-    for k in range(n_r):
-        r = radii[k]
-        sl = acc[k]
-        for i in range(xs.shape[0]):
-            dx = r * nx[i]
-            dy = r * ny[i]
-            cx = _round_half_away(xs[i] + dx)
-            cy = _round_half_away(ys[i] + dy)
-            if cx >= 0 and cx < W and cy >= 0 and cy < H:
-                sl[cy + 1, cx + 1] += 1
-            cx = _round_half_away(xs[i] - dx)
-            cy = _round_half_away(ys[i] - dy)
-            if cx >= 0 and cx < W and cy >= 0 and cy < H:
-                sl[cy + 1, cx + 1] += 1
-    return acc
-
-
-@njit(cache=True)
-def _box3(slice_, norm, rows, out):
-    """``out = norm * (3x3 sum of slice_)`` inside the one-cell frame (float32)."""
-    Hp, Wp = slice_.shape
-    for y in range(1, Hp - 1):
-        for x in range(Wp):
-            rows[x] = slice_[y - 1, x] + slice_[y, x] + slice_[y + 1, x]
-        for x in range(1, Wp - 1):
-            out[y, x] = (rows[x - 1] + rows[x] + rows[x + 1]) * norm
-
-
-@njit(cache=True)
-def _circle_candidates_kernel(acc, radii, threshold):
-    """Centre-and-radius local maxima of the smoothed, normalised votes.
-
-    Parameters
-    ----------
-    acc : ndarray of int32, shape (n_radii, H + 2, W + 2)
-        Raw votes in a one-cell frame of zeros (from :func:`_circle_votes_kernel`).
-    radii : ndarray of float64, shape (n_radii,)
     threshold : float
         Minimum score: votes within one pixel of the centre (3x3 sum) over ``2 pi r``.
 
     Returns
     -------
     ndarray of float64, shape (M, 4)
-        ``(k, y, x, score)`` of every cell at or above ``threshold`` that is not smaller
-        than its 26 neighbours in (radius, row, column). Three smoothed slices are kept
-        at a time.
+        ``(k, y, x, score)`` of every cell at or above ``threshold`` whose score is not
+        smaller than its 26 neighbours' in (radius, row, column).
+
+    Notes
+    -----
+    Only three smoothed slices (radii ``k - 1``, ``k``, ``k + 1``) exist at a time, so
+    memory is ``O(H W)`` whatever the number of radii; the radius loop is outermost, so
+    the scattered vote writes stay inside one slice.
     """
-    n_r, Hp, Wp = acc.shape
-    ring = np.zeros((3, Hp, Wp), dtype=np.float32)
+    n_r = radii.shape[0]
+    Hp, Wp = H + 2, W + 2
+    norm = 1.0 / (2.0 * math.pi * radii)
+    raw = np.zeros((Hp, Wp), dtype=np.int32)
+    ring = np.zeros((3, Hp, Wp), dtype=np.int32)
+    rowmax = np.zeros((3, Hp), dtype=np.int32)
     rows = np.empty(Wp, dtype=np.int32)
     out = np.empty((64, 4))
     m = 0
-    thr = np.float32(threshold)
-    _box3(acc[0], np.float32(1.0 / (2.0 * math.pi * radii[0])), rows, ring[0])
+    _vote_slice(xs, ys, nx, ny, radii[0], raw)
+    _box3(raw, rows, ring[0], rowmax[0])
     for k in range(n_r):
         if k + 1 < n_r:
-            _box3(acc[k + 1], np.float32(1.0 / (2.0 * math.pi * radii[k + 1])), rows,
-                  ring[(k + 1) % 3])
+            _vote_slice(xs, ys, nx, ny, radii[k + 1], raw)
+            _box3(raw, rows, ring[(k + 1) % 3], rowmax[(k + 1) % 3])
         cur = ring[k % 3]
+        votes_min = threshold / norm[k] - 1e-9  # the threshold in votes of this slice
         k_lo = max(k - 1, 0)
         k_hi = min(k + 2, n_r)
         for y in range(1, Hp - 1):
+            if rowmax[k % 3, y] < votes_min:
+                continue
             for x in range(1, Wp - 1):
-                v = cur[y, x]
-                if v < thr:
+                if cur[y, x] < votes_min:
                     continue
+                v = cur[y, x] * norm[k]
                 is_max = True
                 for kk in range(k_lo, k_hi):
                     sl = ring[kk % 3]
                     for yy in range(y - 1, y + 2):
                         for xx in range(x - 1, x + 2):
-                            if sl[yy, xx] > v:
+                            if sl[yy, xx] * norm[kk] > v:
                                 is_max = False
+                                break
+                        if not is_max:
+                            break
+                    if not is_max:
+                        break
                 if is_max:
                     if m == out.shape[0]:
                         grown = np.empty((2 * m, 4))
@@ -909,8 +938,9 @@ def _circle_refine_kernel(edges, nx_map, ny_map, cand, radii, off_x, off_y, cos_
     -----
     Candidates are visited by their own support, best first. One that is near a circle
     already kept is skipped (it would climb to the same circle); the others move one
-    pixel or one radius step at a time towards more support until none of the 26
-    neighbours is better, and are kept if still not near a kept circle.
+    pixel (same radius) or one radius step (same centre) at a time towards more support
+    until none of those 10 neighbours is better, and are kept if still not near a kept
+    circle.
     """
     cos_tol = math.cos(math.pi / 6)
     n_r = counts.shape[0]
@@ -934,10 +964,11 @@ def _circle_refine_kernel(edges, nx_map, ny_map, cand, radii, off_x, off_y, cos_
         best = own[m]
         for _ in range(50):
             bk, by, bx = k, y, x
+            # the 8 centres around at this radius, and this centre at the 2 radii around
             for kk in range(max(k - 1, 0), min(k + 2, n_r)):
                 for yy in range(max(y - 1, 0), min(y + 2, H)):
                     for xx in range(max(x - 1, 0), min(x + 2, W)):
-                        if kk == k and yy == y and xx == x:
+                        if (kk == k) == (yy == y and xx == x):
                             continue
                         v = _circle_support(edges, nx_map, ny_map, xx, yy, kk, off_x, off_y,
                                             cos_p, sin_p, counts, cos_tol)
@@ -1099,8 +1130,8 @@ def hough_circles(
         low_threshold=low_threshold, high_threshold=high_threshold)``). Only for a grey
         ``image``.
     sigma : float, optional
-        Gaussian scale (pixels) of the Canny detector and of the gradient whose
-        direction the votes follow.
+        Gaussian scale (pixels) of the Canny detector, whose gradient directions the
+        votes follow (for a bool edge map: the scale of its structure tensor).
     low_threshold, high_threshold : float, optional
         Canny hysteresis thresholds on the gradient magnitude of the [0, 1]-scaled image.
     threshold : float, optional
@@ -1120,8 +1151,8 @@ def hough_circles(
     Returns
     -------
     HoughCircles
-        ``circles`` (``(N, 3)`` x, y, r), ``scores``, the ``accumulator``, the
-        ``radius_grid`` and the voting ``edges``. Empty arrays when nothing passes.
+        ``circles`` (``(N, 3)`` x, y, r), ``scores``, the ``radius_grid`` and the voting
+        ``edges``. Empty arrays when nothing passes.
 
     Raises
     ------
@@ -1133,8 +1164,9 @@ def hough_circles(
     -----
     Conventions: x is the column, y the row, origin at the top-left pixel's centre.
 
-    1. Edges and normals: for a grey image, Canny edges and the direction of the
-       Gaussian gradient at scale ``sigma``; for a bool edge map, the normal of each
+    1. Edges and normals: for a grey image, Canny edges and, at each edge pixel, the
+       direction of the gradient Canny used (Sobel of the image smoothed at scale
+       ``sigma``; the one-pixel frame never votes); for a bool edge map, the normal of each
        curve from the structure tensor of the map (scales ``sigma`` and ``2 sigma``).
     2. Voting: each edge pixel ``p`` with unit normal ``n`` votes, for every radius
        ``r``, for the two centres ``p + r n`` and ``p - r n`` (a disc may be brighter or
@@ -1198,27 +1230,33 @@ def hough_circles(
 
     if img is None:
         ux, uy = _edge_normals(edge_map, sigma)
+        ys, xs = np.nonzero(edge_map)
+        nx, ny = ux[ys, xs].astype(np.float64), uy[ys, xs].astype(np.float64)
     else:
-        from cvgeo.filters import gaussian_gradient
+        from cvgeo.edges import canny
+        from cvgeo.filters import gaussian_filter
 
+        # Canny smooths then takes the Sobel gradient: smooth once, and read the
+        # normals from the same gradient, at the edge pixels only
+        smoothed = gaussian_filter(img, sigma)
         if edge_map is None:
-            from cvgeo.edges import canny
-
-            edge_map = canny(img, sigma=sigma, low_threshold=low_threshold,
+            edge_map = canny(smoothed, sigma=0.0, low_threshold=low_threshold,
                              high_threshold=high_threshold)
-        g = gaussian_gradient(img, sigma)
-        mag = np.hypot(g.gx, g.gy)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            ux = np.where(mag > 0, g.gx / mag, 0).astype(np.float32)
-            uy = np.where(mag > 0, g.gy / mag, 0).astype(np.float32)
+        edge_map = edge_map.copy()
+        edge_map[[0, -1], :] = False  # the frame has no Sobel gradient
+        edge_map[:, [0, -1]] = False
+        ys, xs = np.nonzero(edge_map)
+        nx, ny = _sobel_normals_kernel(smoothed, xs, ys)
+        ux = np.zeros(edge_map.shape, np.float32)
+        uy = np.zeros(edge_map.shape, np.float32)
+        ux[ys, xs] = nx
+        uy[ys, xs] = ny
     edge_map = np.ascontiguousarray(edge_map)
-    ys, xs = np.nonzero(edge_map)
-    nx, ny = ux[ys, xs].astype(np.float64), uy[ys, xs].astype(np.float64)
     facing = (nx != 0) | (ny != 0)
     H, W = edge_map.shape
-    acc = _circle_votes_kernel(xs[facing].astype(np.float64), ys[facing].astype(np.float64),
-                               nx[facing], ny[facing], radius_grid, H, W)
-    cand = _circle_candidates_kernel(acc, radius_grid, 0.5 * threshold)
+    cand = _circle_candidates_kernel(xs[facing].astype(np.float64),
+                                     ys[facing].astype(np.float64), nx[facing], ny[facing],
+                                     radius_grid, H, W, 0.5 * threshold)
     kept = _circle_refine_kernel(edge_map, ux, uy, cand, radius_grid,
                                  *_circle_samples(radius_grid), threshold, num_peaks,
                                  min_distance_px, min_radius_diff_px)
@@ -1230,9 +1268,8 @@ def hough_circles(
     if subpixel:
         _circle_fit_kernel(edge_map, ux, uy, circles, 3)
     keep = _circle_nms_kernel(circles, num_peaks, min_distance_px, min_radius_diff_px)
-    return HoughCircles(circles=circles[keep], scores=scores[keep],
-                        accumulator=acc[:, 1:-1, 1:-1],
-                        radius_grid=radius_grid, edges=edge_map)
+    return HoughCircles(circles=circles[keep], scores=scores[keep], radius_grid=radius_grid,
+                        edges=edge_map)
 
 
 def _check_radii(radii: object, func: str) -> np.ndarray:

@@ -10,8 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cvgeo.hough import (
+    HoughCircles,
     HoughLinePeaks,
     HoughLines,
+    hough_circles,
     hough_line_peaks,
     hough_lines,
     hough_segments,
@@ -391,3 +393,205 @@ def test_bad_segment_parameters():
         hough_segments(img, max_gap=-1)
     with pytest.raises(TypeError, match=r"^hough_segments: seed must be an int"):
         hough_segments(img, seed="x")
+
+
+# --------------------------------------------------------------------------- hough_circles
+def disc_image(shape, circles, *, rng=None, noise=0.0, dark=False):
+    """Discs (x, y, r) of intensity 0.8 on 0.2 (or the reverse), plus Gaussian noise."""
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    img = np.full(shape, 0.2, dtype=np.float32)
+    for x, y, r in circles:
+        img[(xx - x) ** 2 + (yy - y) ** 2 <= r**2] = 0.8
+    if dark:
+        img = 1.0 - img
+    if noise:
+        img = img + rng.normal(0, noise, shape).astype(np.float32)
+    return np.clip(img, 0, 1).astype(np.float32)
+
+
+def match_circles(found, truth):
+    """For each true circle, the found one nearest in (x, y, r): (centre distance,
+    |radius difference|, its index)."""
+    d = np.hypot(found[:, None, 0] - truth[None, :, 0], found[:, None, 1] - truth[None, :, 1])
+    dr = np.abs(found[:, None, 2] - truth[None, :, 2])
+    best = np.hypot(d, dr).argmin(axis=0)
+    cols = np.arange(len(truth))
+    return d[best, cols], dr[best, cols], best
+
+
+SYNTH_CIRCLES = np.array([[60.3, 50.7, 22.4], [150.0, 60.0, 30.0], [95.5, 130.2, 17.0],
+                          [180.8, 150.1, 25.6]])
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["bright discs", "dark discs"])
+def test_synthetic_discs_with_noise(rng, dark):
+    img = disc_image((200, 230), SYNTH_CIRCLES, rng=rng, noise=0.08, dark=dark)
+    res = hough_circles(img, radii=np.arange(12, 36), sigma=2.0)
+    assert isinstance(res, HoughCircles)
+    assert res.circles.shape == (4, 3) and res.scores.shape == (4,)
+    assert np.all(np.diff(res.scores) <= 0) and res.scores.min() > 0.8
+    d, dr, _ = match_circles(res.circles, SYNTH_CIRCLES)
+    assert d.max() <= 0.75 and dr.max() <= 0.75, (d, dr)
+    assert res.edges.dtype == np.bool_ and res.edges.shape == img.shape
+    np.testing.assert_array_equal(res.radius_grid, np.arange(12, 36))
+
+
+def test_without_subpixel_centres_are_pixels_and_radii_on_the_grid(rng):
+    img = disc_image((200, 230), SYNTH_CIRCLES, rng=rng, noise=0.05)
+    res = hough_circles(img, radii=np.arange(12, 36), subpixel=False)
+    np.testing.assert_array_equal(res.circles[:, :2], np.round(res.circles[:, :2]))
+    assert np.isin(res.circles[:, 2], np.arange(12, 36)).all()
+    d, dr, _ = match_circles(res.circles, SYNTH_CIRCLES)
+    assert d.max() <= 1.5 and dr.max() <= 1.0
+
+
+def test_concentric_circles_both_found():
+    """A ring (two concentric edges, r = 18 and 32) and a lone disc r = 25."""
+    yy, xx = np.mgrid[:160, :220]
+    rr = np.hypot(xx - 70, yy - 80)
+    img = np.where((rr >= 18) & (rr <= 32), 0.9, 0.1).astype(np.float32)
+    img[np.hypot(xx - 170, yy - 80) <= 25] = 0.9
+    res = hough_circles(img, radii=np.arange(12, 40), sigma=1.5)
+    truth = np.array([[70, 80, 18.0], [70, 80, 32.0], [170, 80, 25.0]])
+    assert res.circles.shape[0] == 3
+    d, dr, best = match_circles(res.circles, truth)
+    assert len(set(best.tolist())) == 3
+    assert d.max() <= 0.75 and dr.max() <= 0.75, (d, dr)
+    # one radius per centre (min_radius_diff_px above their difference) loses the inner one
+    one = hough_circles(img, radii=np.arange(12, 40), sigma=1.5, min_radius_diff_px=20)
+    assert one.circles.shape[0] == 2
+
+
+def test_min_distance_and_num_peaks():
+    """Two overlapping discs 12 px apart: merged by the default min distance (r_min)."""
+    img = disc_image((120, 160), [(60, 60, 25), (72, 60, 25)])
+    close = hough_circles(img, radii=np.arange(15, 31), min_distance_px=5)
+    assert close.circles.shape[0] == 2
+    d, dr, _ = match_circles(close.circles, np.array([(60, 60, 25.0), (72, 60, 25.0)]))
+    assert d.max() <= 1.0 and dr.max() <= 1.0
+    merged = hough_circles(img, radii=np.arange(15, 31))
+    assert merged.circles.shape[0] == 1
+    img = disc_image((200, 230), SYNTH_CIRCLES)
+    allc = hough_circles(img, radii=np.arange(12, 36))
+    two = hough_circles(img, radii=np.arange(12, 36), num_peaks=2)
+    np.testing.assert_allclose(two.circles, allc.circles[:2])
+
+
+def test_bool_edge_map_input():
+    """A bool map is an edge map: normals come from its structure tensor."""
+    from cvgeo.edges import canny
+
+    img = disc_image((200, 230), SYNTH_CIRCLES)
+    edges = canny(img, sigma=2.0)
+    res = hough_circles(edges, radii=np.arange(12, 36), sigma=1.0)
+    d, dr, _ = match_circles(res.circles, SYNTH_CIRCLES)
+    assert res.circles.shape[0] == 4 and d.max() <= 0.75 and dr.max() <= 0.75
+    np.testing.assert_array_equal(res.edges, edges)
+    # the same edges given beside the grey image
+    beside = hough_circles(img, radii=np.arange(12, 36), edges=edges)
+    d, dr, _ = match_circles(beside.circles, SYNTH_CIRCLES)
+    assert beside.circles.shape[0] == 4 and d.max() <= 0.75 and dr.max() <= 0.75
+
+
+def test_blank_image_gives_empty_arrays():
+    res = hough_circles(np.full((50, 60), 0.5, np.float32), radii=[10, 12])
+    assert res.circles.shape == (0, 3) and res.scores.shape == (0,)
+    assert not res.edges.any()
+
+
+# Careful reference for skimage.data.coins: skimage's own pipeline with half-pixel radii,
+# each circle then refitted by least squares (Kasa, 5 rounds, bands 3, 2, 2, 1.5, 1.5 px)
+# to skimage's Canny pixels near it -- generated by:
+#   edges = skimage.feature.canny(coins, sigma=3, low_threshold=10, high_threshold=50)
+#   radii = np.arange(14, 40.5, 0.5); h = skimage.transform.hough_circle(edges, radii)
+#   _, cx, cy, r = skimage.transform.hough_circle_peaks(h, radii, min_xdistance=15,
+#                                                       min_ydistance=15, total_num_peaks=24)
+#   ys, xs = np.nonzero(edges); for each (x, y, r): for band in (3, 2, 2, 1.5, 1.5):
+#       m = |hypot(xs - x, ys - y) - r| < band; solve [xs ys 1] [D E F] = xs² + ys²
+#       by lstsq on m; x, y, r = D/2, E/2, sqrt(F + x² + y²)
+# (the refit moved skimage's integer answers by up to 2.8 px; checked by eye on an
+# enlarged overlay). (x, y, r), by row of coins:
+COINS_REFERENCE = np.array([
+    (45.9, 54.3, 19.8), (100.6, 56.5, 18.6), (155.2, 50.9, 22.9), (215.3, 51.5, 22.6),
+    (276.9, 52.4, 19.7), (335.0, 43.5, 28.8), (44.6, 124.5, 20.4), (102.3, 125.4, 18.5),
+    (153.7, 127.5, 18.6), (205.2, 124.0, 19.6), (270.8, 118.9, 24.7), (336.2, 124.4, 19.4),
+    (43.6, 197.1, 18.5), (101.7, 195.3, 21.8), (154.0, 197.7, 19.1), (212.5, 193.1, 23.5),
+    (272.7, 192.7, 21.3), (347.3, 186.2, 31.4), (46.0, 259.8, 27.9), (113.7, 265.8, 21.2),
+    (173.2, 260.9, 26.8), (243.9, 263.5, 23.4), (300.5, 263.3, 24.8), (358.4, 268.3, 21.4),
+])
+
+
+@pytest.mark.parametrize("sigma", [2.0, 3.0])
+def test_coins_all_24_found(coins, sigma):
+    res = hough_circles(coins, radii=np.arange(14, 41), sigma=sigma)
+    d, dr, best = match_circles(res.circles, COINS_REFERENCE)
+    assert d.max() <= 3.0 and dr.max() <= 2.0, (d.round(2), dr.round(2))
+    assert len(set(best.tolist())) == 24          # 24 different circles
+    assert best.max() < 24                        # ... and they are the 24 strongest
+    assert res.circles.shape[0] <= 25             # at most one extra (an inner rim)
+    assert np.median(d) <= 1.0 and np.median(dr) <= 0.5
+
+
+def test_coins_agree_with_skimage_live(coins):
+    """skimage's pipeline (integer radii, whole-pixel centres) run live: the same 24 coins.
+
+    Its answers are themselves up to 2.8 px from the careful reference above, so the
+    tolerance here is the sum of both errors' bounds, rounded up: 4 px and 3 px.
+    """
+    from skimage.feature import canny
+    from skimage.transform import hough_circle, hough_circle_peaks
+
+    radii = np.arange(14, 41)
+    edges = canny(coins, sigma=3, low_threshold=10, high_threshold=50)
+    _, cx, cy, r = hough_circle_peaks(hough_circle(edges, radii), radii, min_xdistance=15,
+                                      min_ydistance=15, total_num_peaks=24)
+    theirs = np.stack([cx, cy, r], axis=1).astype(float)
+    ours = hough_circles(coins, radii=radii).circles
+    d, dr, best = match_circles(ours, theirs)
+    assert len(set(best.tolist())) == 24
+    assert d.max() <= 4.0 and dr.max() <= 3.0
+
+
+@settings(max_examples=15, deadline=None)
+@given(x=st.floats(30, 90), y=st.floats(30, 70), r=st.floats(12, 28))
+def test_property_single_disc_found(x, y, r):
+    img = disc_image((100, 120), [(x, y, r)])
+    res = hough_circles(img, radii=np.arange(10, 31), sigma=1.5, num_peaks=1)
+    assert res.circles.shape == (1, 3)
+    cx, cy, cr = res.circles[0]
+    assert math.hypot(cx - x, cy - y) <= 0.75 and abs(cr - r) <= 0.75
+
+
+def test_bad_circle_input():
+    img = np.zeros((40, 40), np.float32)
+    for radii, exc, msg in [
+        ([], ValueError, "radii must be a non-empty 1-D array"),
+        ([[10, 12]], ValueError, "radii must be a non-empty 1-D array"),
+        ([10, 0], ValueError, "radii must all be > 0, got min 0"),
+        ([-5, 10], ValueError, "radii must all be > 0, got min -5"),
+        ([10, np.nan], ValueError, "radii must be finite"),
+        ("10", TypeError, "radii must be a 1-D array of positive numbers"),
+        (["a"], TypeError, "radii must be a 1-D array of positive numbers"),
+    ]:
+        with pytest.raises(exc, match=f"^hough_circles: {msg}"):
+            hough_circles(img, radii=radii)
+    with pytest.raises(ValueError, match=r"^hough_circles: image must be \(H, W\), got shape"):
+        hough_circles(np.zeros((40, 40, 3), np.float32), radii=[10])
+    with pytest.raises(ValueError, match="^hough_circles: image must be finite"):
+        hough_circles(np.full((40, 40), np.nan), radii=[10])
+    with pytest.raises(ValueError, match="^hough_circles: edges must be a binary edge map"):
+        hough_circles(img, radii=[10], edges=np.full((40, 40), 7, np.uint8))
+    with pytest.raises(ValueError, match=r"^hough_circles: edges must have the image's shape"):
+        hough_circles(img, radii=[10], edges=np.zeros((30, 40), bool))
+    with pytest.raises(ValueError, match="^hough_circles: edges must be None when image is"):
+        hough_circles(np.zeros((40, 40), bool), radii=[10], edges=np.zeros((40, 40), bool))
+    with pytest.raises(ValueError, match=r"^hough_circles: threshold must be in \(0.0, 1.0\]"):
+        hough_circles(img, radii=[10], threshold=0)
+    with pytest.raises(ValueError, match=r"^hough_circles: sigma must be > 0"):
+        hough_circles(img, radii=[10], sigma=-1)
+    with pytest.raises(ValueError, match=r"^hough_circles: num_peaks must be an int >= 1"):
+        hough_circles(img, radii=[10], num_peaks=0)
+    with pytest.raises(ValueError, match=r"^hough_circles: min_distance_px must be >= 0"):
+        hough_circles(img, radii=[10], min_distance_px=-2)
+    with pytest.raises(TypeError, match=r"^hough_circles: subpixel must be a bool"):
+        hough_circles(img, radii=[10], subpixel=1)

@@ -5,14 +5,18 @@ The public API is re-exported here, one block per module; ``__all__`` lists it a
 at module level.
 """
 
+from cvgeo import draw as _draw
 from cvgeo import edges as _edges
 from cvgeo import filters as _filters
+from cvgeo import hough as _hough
 from cvgeo import image as _image
 from cvgeo._checks import DegenerateError as DegenerateError
+from cvgeo.draw import *  # noqa: F403
 from cvgeo.edges import *  # noqa: F403
 from cvgeo.filters import *  # noqa: F403
 from cvgeo.geometry import homogeneous as _homogeneous
 from cvgeo.geometry.homogeneous import *  # noqa: F403
+from cvgeo.hough import *  # noqa: F403
 from cvgeo.image import *  # noqa: F403
 
 __version__ = "0.1.0"
@@ -22,5 +26,7 @@ __all__ = sorted({
     *_image.__all__,
     *_filters.__all__,
     *_edges.__all__,
+    *_hough.__all__,
+    *_draw.__all__,
     *_homogeneous.__all__,
 })

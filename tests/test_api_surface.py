@@ -13,6 +13,11 @@ CVGEO_ALL = {
     "separable_convolve", "sobel",
     # edges
     "canny",
+    # hough
+    "HoughCircles", "HoughLinePeaks", "HoughLines", "hough_circles", "hough_line_peaks",
+    "hough_lines", "hough_segments",
+    # draw
+    "draw_circles", "draw_lines", "draw_segments",
     # geometry.homogeneous
     "NormalizedPoints", "from_homogeneous", "hartley_normalize", "is_at_infinity",
     "to_homogeneous",

@@ -990,6 +990,12 @@ def _circle_refine_kernel(edges, nx_map, ny_map, cand, radii, off_x, off_y, cos_
 
 
 @njit(cache=True)
+def _det3(a, b, c, d, e, f, g, h, i):
+    """Determinant of the 3x3 matrix with rows (a, b, c), (d, e, f), (g, h, i)."""
+    return a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)
+
+
+@njit(cache=True)
 def _circle_fit_kernel(edges, nx_map, ny_map, circles, n_iter):
     """Sub-pixel refinement: least-squares circles through each circle's edge pixels.
 
@@ -1040,12 +1046,22 @@ def _circle_fit_kernel(edges, nx_map, ny_map, circles, n_iter):
                             used += 1
                             last_x, last_y = px, py
                         break
-            if used < 8 or abs(np.linalg.det(a)) < 1e-9:
+            if used < 8:
                 break
-            sol = np.linalg.solve(a, b)
-            nx_c = 0.5 * sol[0]
-            ny_c = 0.5 * sol[1]
-            r2 = sol[2] + nx_c * nx_c + ny_c * ny_c
+            det = _det3(a[0, 0], a[0, 1], a[0, 2], a[1, 0], a[1, 1], a[1, 2], a[2, 0],
+                        a[2, 1], a[2, 2])
+            if abs(det) < 1e-9:
+                break
+            # Cramer's rule for the 3x3 normal equations a @ (D, E, F) = b
+            d_ = _det3(b[0], a[0, 1], a[0, 2], b[1], a[1, 1], a[1, 2], b[2], a[2, 1],
+                       a[2, 2]) / det
+            e_ = _det3(a[0, 0], b[0], a[0, 2], a[1, 0], b[1], a[1, 2], a[2, 0], b[2],
+                       a[2, 2]) / det
+            f_ = _det3(a[0, 0], a[0, 1], b[0], a[1, 0], a[1, 1], b[1], a[2, 0], a[2, 1],
+                       b[2]) / det
+            nx_c = 0.5 * d_
+            ny_c = 0.5 * e_
+            r2 = f_ + nx_c * nx_c + ny_c * ny_c
             if r2 <= 0:
                 break
             nr = math.sqrt(r2)

@@ -6,6 +6,9 @@ edge map (``cv2.Canny`` of ``skimage.data.camera`` resized to 512² and 2048², 
 4x4 to 2048² for a dense edge map; made once, outside the timing), 1-pixel / 1-degree
 grids and the same vote threshold.
 
+Segments: ``hough_segments`` against ``cv2.HoughLinesP`` and skimage's
+``probabilistic_hough_line`` on the Canny edges of ``camera``, same parameters.
+
 Circles: ``hough_circles`` on ``skimage.data.coins`` against ``cv2.HoughCircles``
 (HOUGH_GRADIENT, Canny inside) and skimage's ``canny`` + ``hough_circle`` +
 ``hough_circle_peaks``, each from the grey image and with the same radius range.
@@ -28,7 +31,12 @@ import skimage.transform
 from _harness import Bench, compile_times
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from cvgeo.hough import hough_circles, hough_line_peaks, hough_lines  # noqa: E402
+from cvgeo.hough import (  # noqa: E402
+    hough_circles,
+    hough_line_peaks,
+    hough_lines,
+    hough_segments,
+)
 
 assert _harness
 
@@ -71,6 +79,31 @@ def bench_lines(size: int, scene: str) -> None:
     bench.report(ours="cvgeo")
 
 
+def bench_segments() -> None:
+    img = skimage.data.camera()
+    edges8 = cv2.Canny(img, 100, 200)
+    edges = edges8 > 0
+
+    def ours():
+        return hough_segments(edges, threshold=30, min_length=30, max_gap=3, seed=0)
+
+    def opencv():
+        return cv2.HoughLinesP(edges8, 1, math.pi / 180, 30, minLineLength=30, maxLineGap=3)
+
+    def skimage_():
+        return skimage.transform.probabilistic_hough_line(edges, threshold=30, line_length=30,
+                                                          line_gap=3, rng=0)
+
+    print(f"\nsegments on camera 512x512 ({int(edges.sum())} edge pixels): found cvgeo "
+          f"{len(ours())}, cv2 {len(opencv())}, skimage {len(skimage_())}")
+    bench = Bench("hough_segments", image="camera 512x512")
+    bench.add("cvgeo", ours)
+    bench.add("cv2.HoughLinesP", opencv)
+    bench.add("skimage probabilistic_hough_line", skimage_)
+    bench.run(repeats=7)
+    bench.report(ours="cvgeo")
+
+
 def bench_circles() -> None:
     coins = skimage.data.coins()
     radii = np.arange(14, 41)
@@ -102,6 +135,7 @@ def bench_circles() -> None:
 def main() -> None:
     for size, scene in ((512, "resized"), (2048, "resized"), (2048, "tiled")):
         bench_lines(size, scene)
+    bench_segments()
     bench_circles()
     print("\nhough_lines + hough_line_peaks, 256x256:")
     compile_times("from cvgeo.hough import hough_lines, hough_line_peaks\n"

@@ -458,45 +458,74 @@ def hough_line_peaks(
 
 # --------------------------------------------------------------------------- segments
 @njit(cache=True)
-def _walk_setup(dx, dy):
-    """Step along direction ``(dx, dy)`` that moves the major axis by exactly one pixel."""
-    if abs(dx) >= abs(dy):
-        return (1.0 if dx > 0 else -1.0), dy / abs(dx), True
-    return dx / abs(dy), (1.0 if dy > 0 else -1.0), False
+def _walk_end(state, cx, cy, ux, uy, start, sgn, max_gap, mom):
+    """Walk along the line through ``(cx, cy)`` with direction ``(ux, uy)``.
 
-
-@njit(cache=True)
-def _walk_end(state, x0, y0, sx, sy, x_major, max_gap):
-    """Walk from ``(x0, y0)`` by steps ``(sx, sy)`` through a 3-pixel corridor.
-
-    Returns the last edge pixel met before leaving the image or meeting more than
-    ``max_gap`` consecutive steps without one (the start pixel if none).
+    The walk steps one pixel at a time along the major axis of the direction (x when
+    ``|ux| >= |uy|``), from the whole coordinate ``start`` in the direction ``sgn``
+    (+1 or -1); the other coordinate is the line's, rounded. Returns the last edge
+    pixel met before leaving the image or meeting more than ``max_gap`` consecutive
+    steps without one (``(-1, -1)`` if none). The pixels met are added to the moments
+    ``mom = (n, sum x, sum y, sum xx, sum xy, sum yy)``.
     """
     H, W = state.shape
-    ex, ey = x0, y0
+    x_major = abs(ux) >= abs(uy)
+    slope = uy / ux if x_major else ux / uy
+    ex, ey = -1, -1
     gap = 0
     t = 1
     while True:
-        px = _round_half_away(x0 + t * sx)
-        py = _round_half_away(y0 + t * sy)
+        m = start + sgn * t
+        if x_major:
+            px = m
+            py = _round_half_away(cy + (m - cx) * slope)
+        else:
+            py = m
+            px = _round_half_away(cx + (m - cy) * slope)
         if px < 0 or px >= W or py < 0 or py >= H:
             break
-        hit = False
-        for d in (0, -1, 1):
-            qx = px if x_major else px + d
-            qy = py + d if x_major else py
-            if 0 <= qx < W and 0 <= qy < H and state[qy, qx] != 0:
-                hit = True
-                ex, ey = qx, qy
-                break
-        if hit:
+        if state[py, px] != 0:
+            ex, ey = px, py
             gap = 0
+            _add_moment(mom, px, py)
         else:
             gap += 1
             if gap > max_gap:
                 break
+            # a pixel just beside the line extends the segment, but counts as a gap
+            qx, qy = (px, py - 1) if x_major else (px - 1, py)
+            rx, ry = (px, py + 1) if x_major else (px + 1, py)
+            if 0 <= qx < W and 0 <= qy < H and state[qy, qx] != 0:
+                ex, ey = qx, qy
+                _add_moment(mom, qx, qy)
+            elif 0 <= rx < W and 0 <= ry < H and state[ry, rx] != 0:
+                ex, ey = rx, ry
+                _add_moment(mom, rx, ry)
         t += 1
     return ex, ey
+
+
+@njit(cache=True)
+def _add_moment(mom, x, y):
+    mom[0] += 1.0
+    mom[1] += x
+    mom[2] += y
+    mom[3] += x * x
+    mom[4] += x * y
+    mom[5] += y * y
+
+
+@njit(cache=True)
+def _fit_line(mom):
+    """Centroid ``(cx, cy)`` and unit direction ``(ux, uy)`` of the pixels in ``mom``."""
+    n = mom[0]
+    cx = mom[1] / n
+    cy = mom[2] / n
+    sxx = mom[3] / n - cx * cx
+    sxy = mom[4] / n - cx * cy
+    syy = mom[5] / n - cy * cy
+    angle = 0.5 * math.atan2(2.0 * sxy, sxx - syy)
+    return cx, cy, math.cos(angle), math.sin(angle)
 
 
 @njit(cache=True)
@@ -537,18 +566,21 @@ def _pph_kernel(state, order, cos_t, sin_t, inv_rho_step, n_off, n_rho, threshol
     Repeat while unvisited edge pixels remain:
     1. draw a random pixel; skip it if it was removed; vote it into the accumulator;
     2. if the largest bin it touched is below ``threshold``, draw again;
-    3. walk from the pixel along that bin's line in both directions through a
-       3-pixel-wide corridor, bridging gaps of up to ``max_gap`` pixels, to find the
-       segment's ends; walk again along the chord between those ends (a direction
-       finer than the accumulator's theta step) to settle them;
-    4. if the segment is long enough, remove the corridor's pixels from the edge map,
-       withdraw the votes of those that had voted, and output the segment.
+    3. walk from the pixel along that bin's line in both directions, one pixel per step
+       of the major axis, bridging up to ``max_gap`` steps without an edge pixel on the
+       line (a pixel just beside it extends the segment but counts as a gap), to find
+       the segment's ends; then fit a least-squares line to the pixels met and walk on
+       from both ends along it, until neither end moves;
+    4. if the segment is long enough, remove a 3-pixel corridor around the fitted line
+       between the ends from the edge map, withdraw the votes of the removed pixels that
+       had voted, and output the segment (its ends on the fitted line, rounded).
     """
     H, W = state.shape
     n_t = cos_t.shape[0]
     acc = np.zeros((n_t, n_rho), dtype=np.int32)
     out = np.empty((16, 4), dtype=np.int64)
     n_out = 0
+    mom = np.zeros(6)
     for idx in order:
         y0 = idx // W
         x0 = idx - y0 * W
@@ -565,29 +597,71 @@ def _pph_kernel(state, order, cos_t, sin_t, inv_rho_step, n_off, n_rho, threshol
                 best_j = j
         if best_v < threshold:
             continue
-        # step 3: the ends along the bin's direction, then along the chord between them
-        sx, sy, x_major = _walk_setup(-sin_t[best_j], cos_t[best_j])
-        ax, ay = _walk_end(state, x0, y0, sx, sy, x_major, max_gap)
-        bx, by = _walk_end(state, x0, y0, -sx, -sy, x_major, max_gap)
-        if ax != bx or ay != by:
-            sx, sy, x_major = _walk_setup(float(ax - bx), float(ay - by))
-            ax, ay = _walk_end(state, x0, y0, sx, sy, x_major, max_gap)
-            bx, by = _walk_end(state, x0, y0, -sx, -sy, x_major, max_gap)
+        # step 3: walk both ways along the bin's line; then, from each end's foot on
+        # the least-squares line of the pixels met so far, walk on; until neither end
+        # moves (a fitted line drifts far less than the accumulator's theta step)
+        mom[:] = 0.0
+        mom[0] = 1.0
+        mom[1] = x0
+        mom[2] = y0
+        mom[3] = x0 * x0
+        mom[4] = x0 * y0
+        mom[5] = y0 * y0
+        ux, uy = -sin_t[best_j], cos_t[best_j]
+        cx, cy = float(x0), float(y0)
+        xm = abs(ux) >= abs(uy)
+        s0 = x0 if xm else y0
+        sa = 1 if (ux if xm else uy) > 0 else -1  # the major-axis sign towards end a
+        ax, ay = _walk_end(state, cx, cy, ux, uy, s0, sa, max_gap, mom)
+        bx, by = _walk_end(state, cx, cy, ux, uy, s0, -sa, max_gap, mom)
+        if ax < 0:
+            ax, ay = x0, y0
+        if bx < 0:
+            bx, by = x0, y0
+        for _ in range(8):
+            if mom[0] < 2:
+                break
+            cx, cy, ux, uy = _fit_line(mom)
+            xm = abs(ux) >= abs(uy)
+            sa = 1 if (ax - bx if xm else ay - by) >= 0 else -1
+            nax, nay = _walk_end(state, cx, cy, ux, uy, ax if xm else ay, sa, max_gap, mom)
+            nbx, nby = _walk_end(state, cx, cy, ux, uy, bx if xm else by, -sa, max_gap, mom)
+            moved = False
+            if nax >= 0:
+                ax, ay = nax, nay
+                moved = True
+            if nbx >= 0:
+                bx, by = nbx, nby
+                moved = True
+            if not moved:
+                break
         if math.hypot(ax - bx, ay - by) < min_length:
             continue
-        # step 4: clear the corridor from end b to end a, withdrawing cast votes
-        t_end = abs(ax - bx) if x_major else abs(ay - by)
-        for t in range(-1, t_end + 2):
-            px = _round_half_away(bx + t * sx)
-            py = _round_half_away(by + t * sy)
+        # step 4: clear a 3-pixel corridor along the fitted line from end b to end a,
+        # withdrawing the votes cast; report the ends on that line, rounded
+        cx, cy, ux, uy = _fit_line(mom)
+        xm = abs(ux) >= abs(uy)
+        slope = uy / ux if xm else ux / uy
+        lo, hi = (min(ax, bx), max(ax, bx)) if xm else (min(ay, by), max(ay, by))
+        for m in range(lo - 1, hi + 2):
             for d in (-1, 0, 1):
-                qx = px if x_major else px + d
-                qy = py + d if x_major else py
+                if xm:
+                    qx = m
+                    qy = _round_half_away(cy + (m - cx) * slope) + d
+                else:
+                    qy = m
+                    qx = _round_half_away(cx + (m - cy) * slope) + d
                 if qx < 0 or qx >= W or qy < 0 or qy >= H:
                     continue
                 if state[qy, qx] == 2:
                     _unvote(acc, qx, qy, cos_t, sin_t, inv_rho_step, n_off)
                 state[qy, qx] = 0
+        if xm:
+            ay = _round_half_away(cy + (ax - cx) * slope)
+            by = _round_half_away(cy + (bx - cx) * slope)
+        else:
+            ax = _round_half_away(cx + (ay - cy) * slope)
+            bx = _round_half_away(cx + (by - cy) * slope)
         if n_out == out.shape[0]:
             grown = np.empty((2 * n_out, 4), dtype=np.int64)
             grown[:n_out] = out
@@ -642,12 +716,13 @@ def hough_segments(
     Notes
     -----
     The pixels vote one at a time in random order; as soon as a bin reaches
-    ``threshold`` the line is followed through the edge map (a corridor one pixel either
-    side of it) from the pixel just drawn, bridging gaps up to ``max_gap``, and followed
-    once more along the chord between the two ends found (finer than ``theta_step``, so
-    long segments are not cut short by the accumulator's angular error). A long enough
-    segment is output and its pixels leave both the edge map and the accumulator, so
-    they cannot vote for another line. Only a fraction of the pixels ever vote, which is
+    ``threshold`` the line is followed through the edge map from the pixel just drawn,
+    bridging gaps up to ``max_gap``; the pixels met are fitted with a least-squares line
+    and the walk goes on from both ends along it until they stop moving (the fitted line
+    is finer than ``theta_step``, so long segments are not cut short by the
+    accumulator's angular error). A long enough segment is output and a 3-pixel corridor
+    around it leaves both the edge map and the accumulator, so its pixels cannot vote
+    for another line. Only a fraction of the pixels ever vote, which is
     what makes the method fast on long lines. Unlike OpenCV's implementation, only the
     votes that were cast are withdrawn.
 
@@ -936,7 +1011,8 @@ def _circle_refine_kernel(edges, nx_map, ny_map, cand, radii, off_x, off_y, cos_
 
     Notes
     -----
-    Candidates are visited by their own support, best first. One that is near a circle
+    Candidates are visited by their own support (the best within two radius steps at
+    their centre), best first. One that is near a circle
     already kept is skipped (it would climb to the same circle); the others move one
     pixel (same radius) or one radius step (same centre) at a time towards more support
     until none of those 10 neighbours is better, and are kept if still not near a kept
@@ -946,17 +1022,26 @@ def _circle_refine_kernel(edges, nx_map, ny_map, cand, radii, off_x, off_y, cos_
     n_r = counts.shape[0]
     H, W = edges.shape
     m_total = cand.shape[0]
-    own = np.empty(m_total)
+    # own support: the best over two radius steps either way at the candidate's centre
+    # (the 3x3 vote sum cannot tell radii a pixel apart)
+    own = np.zeros(m_total)
+    own_k = np.empty(m_total, dtype=np.int64)
     for m in range(m_total):
-        own[m] = _circle_support(edges, nx_map, ny_map, int(cand[m, 2]), int(cand[m, 1]),
-                                 int(cand[m, 0]), off_x, off_y, cos_p, sin_p, counts, cos_tol)
+        k0 = int(cand[m, 0])
+        own_k[m] = k0
+        for k in range(max(k0 - 2, 0), min(k0 + 3, n_r)):
+            v = _circle_support(edges, nx_map, ny_map, int(cand[m, 2]), int(cand[m, 1]), k,
+                                off_x, off_y, cos_p, sin_p, counts, cos_tol)
+            if v > own[m]:
+                own[m] = v
+                own_k[m] = k
     order = np.argsort(-own, kind="mergesort")
     kept = np.empty((min(num_peaks, m_total), 4))
     n_kept = 0
     for m in order:
         if n_kept >= num_peaks or own[m] < 0.5 * threshold:
             break
-        k = int(cand[m, 0])
+        k = own_k[m]
         y = int(cand[m, 1])
         x = int(cand[m, 2])
         if _near_kept(kept, n_kept, x, y, radii[k], min_distance, min_radius_diff):

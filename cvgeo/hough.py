@@ -25,6 +25,8 @@ import numpy as np
 from numba import njit
 
 from cvgeo._checks import check_image, check_int, check_real, check_seed, describe
+from cvgeo.edges import canny
+from cvgeo.filters import gaussian_filter, gaussian_gradient
 from cvgeo.image import as_float_image
 
 __all__ = [
@@ -1190,8 +1192,6 @@ def _edge_normals(edges: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarr
     it; the dominant eigenvector of its local second-moment matrix is the curve's
     normal (up to sign, which the circle vote does not need).
     """
-    from cvgeo.filters import gaussian_filter, gaussian_gradient
-
     g = gaussian_gradient(edges.astype(np.float32), sigma)
     gx, gy = g.gx, g.gy
     jxx = gaussian_filter(gx * gx, 2 * sigma)
@@ -1334,9 +1334,6 @@ def hough_circles(
         ys, xs = np.nonzero(edge_map)
         nx, ny = ux[ys, xs].astype(np.float64), uy[ys, xs].astype(np.float64)
     else:
-        from cvgeo.edges import canny
-        from cvgeo.filters import gaussian_filter
-
         # Canny smooths then takes the Sobel gradient: smooth once, and read the
         # normals from the same gradient, at the edge pixels only
         smoothed = gaussian_filter(img, sigma)

@@ -5,19 +5,29 @@ The public API is re-exported here, one block per module; ``__all__`` lists it a
 at module level.
 """
 
+from cvgeo import batch as _batch
 from cvgeo import draw as _draw
 from cvgeo import edges as _edges
 from cvgeo import filters as _filters
+from cvgeo import fourier as _fourier
+from cvgeo import gallery as _gallery
 from cvgeo import hough as _hough
 from cvgeo import image as _image
+from cvgeo import ops as _ops
+from cvgeo import pipeline as _pipeline
 from cvgeo._checks import DegenerateError as DegenerateError
+from cvgeo.batch import *  # noqa: F403
 from cvgeo.draw import *  # noqa: F403
 from cvgeo.edges import *  # noqa: F403
 from cvgeo.filters import *  # noqa: F403
+from cvgeo.fourier import *  # noqa: F403
+from cvgeo.gallery import *  # noqa: F403
 from cvgeo.geometry import homogeneous as _homogeneous
 from cvgeo.geometry.homogeneous import *  # noqa: F403
 from cvgeo.hough import *  # noqa: F403
 from cvgeo.image import *  # noqa: F403
+from cvgeo.ops import *  # noqa: F403
+from cvgeo.pipeline import *  # noqa: F403
 
 __version__ = "0.1.0"
 
@@ -28,5 +38,10 @@ __all__ = sorted({
     *_edges.__all__,
     *_hough.__all__,
     *_draw.__all__,
+    *_fourier.__all__,
     *_homogeneous.__all__,
+    *_ops.__all__,
+    *_pipeline.__all__,
+    *_batch.__all__,
+    *_gallery.__all__,
 })

@@ -18,9 +18,22 @@ CVGEO_ALL = {
     "hough_lines", "hough_segments",
     # draw
     "draw_circles", "draw_lines", "draw_segments",
+    # fourier
+    "FrequencyFilter", "FrequencyGrid", "LaplacianPyramid", "Spectrum", "apply_filter",
+    "downsample", "fft_convolve", "frequency_filter", "frequency_grid", "gaussian_blur",
+    "gaussian_pyramid", "hybrid_image", "hybrid_scales", "laplacian_pyramid", "spectrum",
     # geometry.homogeneous
     "NormalizedPoints", "from_homogeneous", "hartley_normalize", "is_at_infinity",
     "to_homogeneous",
+    # ops
+    "OpSpec", "register_op", "to_display",
+    # pipeline
+    "Pipeline", "PipelineFileError", "Step", "Trace", "TraceStep", "load_pipeline",
+    "make_pipeline", "op_parameters", "save_pipeline",
+    # batch
+    "BatchFailure", "BatchResult", "run_batch",
+    # gallery
+    "GalleryResult", "build_gallery",
 }
 
 

@@ -47,6 +47,21 @@ CONTRACTS = [
     Contract("draw_segments",
              lambda im: cvgeo.draw_segments(im, np.array([[3.0, 4.0, 60.0, 40.0]]))),
     Contract("draw_circles", lambda im: cvgeo.draw_circles(im, np.array([[40.0, 30.0, 12.0]]))),
+    # fourier
+    Contract("spectrum", lambda im: cvgeo.spectrum(im, window="hann"), colour=False,
+             atol=1e-4),
+    Contract("apply_filter", lambda im: cvgeo.apply_filter(
+        im, cvgeo.frequency_filter("bandpass", cutoff=(0.05, 0.2), kind="butterworth"))),
+    Contract("fft_convolve", lambda im: cvgeo.fft_convolve(
+        im, np.arange(15.0).reshape(3, 5) / 105.0)),
+    Contract("gaussian_blur", lambda im: cvgeo.gaussian_blur(im, 3.0, method="fft")),
+    Contract("gaussian_blur", lambda im: cvgeo.gaussian_blur(im, 1.5)),  # auto: spatial
+    Contract("hybrid_image", lambda im: cvgeo.hybrid_image(
+        im, im[::-1], low_cutoff=0.05, high_cutoff=0.1)),
+    Contract("hybrid_scales", lambda im: cvgeo.hybrid_scales(im, 3)),
+    Contract("downsample", lambda im: cvgeo.downsample(im, 3)),
+    Contract("gaussian_pyramid", lambda im: cvgeo.gaussian_pyramid(im, levels=3)),
+    Contract("laplacian_pyramid", lambda im: cvgeo.laplacian_pyramid(im, levels=3)),
 ]
 
 IDS = [c.name for c in CONTRACTS]

@@ -6,16 +6,19 @@ at module level.
 """
 
 from cvgeo import batch as _batch
+from cvgeo import draw as _draw
 from cvgeo import edges as _edges
 from cvgeo import filters as _filters
 from cvgeo import fourier as _fourier
 from cvgeo import gallery as _gallery
+from cvgeo import hough as _hough
 from cvgeo import image as _image
 from cvgeo import ops as _ops
 from cvgeo import pipeline as _pipeline
 from cvgeo import segment as _segment
 from cvgeo._checks import DegenerateError as DegenerateError
 from cvgeo.batch import *  # noqa: F403
+from cvgeo.draw import *  # noqa: F403
 from cvgeo.edges import *  # noqa: F403
 from cvgeo.filters import *  # noqa: F403
 from cvgeo.fourier import *  # noqa: F403
@@ -28,6 +31,7 @@ from cvgeo.geometry.transforms import *  # noqa: F403
 from cvgeo.geometry.transforms import __all__ as _transforms_all
 from cvgeo.geometry.warp import *  # noqa: F403
 from cvgeo.geometry.warp import __all__ as _warp_all
+from cvgeo.hough import *  # noqa: F403
 from cvgeo.image import *  # noqa: F403
 from cvgeo.ops import *  # noqa: F403
 from cvgeo.pipeline import *  # noqa: F403
@@ -40,6 +44,8 @@ __all__ = sorted({
     *_image.__all__,
     *_filters.__all__,
     *_edges.__all__,
+    *_hough.__all__,
+    *_draw.__all__,
     *_fourier.__all__,
     *_homogeneous.__all__,
     *_ransac_all,

@@ -86,6 +86,7 @@ _BUNDLED: dict[str, Callable[[], np.ndarray]] = {
     "camera": lambda: _skdata("camera"),
     "astronaut": lambda: _skdata("astronaut"),
     "coins": lambda: _skdata("coins"),
+    "checkerboard": lambda: _skdata("checkerboard"),
     "astronaut_small": lambda: _small_astronaut(),
 }
 _cache: dict[str, np.ndarray] = {}
@@ -152,6 +153,19 @@ def section_edges() -> Section:
     ), text="Separable Gaussian filtering, Sobel gradients, Canny (1986) with hysteresis.")
 
 
+def section_hough() -> Section:
+    """Hough lines, probabilistic segments and circles, drawn over their input."""
+    return Section("Hough transform", (
+        Figure("Lines: Canny, then the strongest (rho, theta) peaks", "checkerboard",
+               make_pipeline(Step("canny", sigma=1.0), Step("hough_lines"))),
+        Figure("Progressive probabilistic Hough segments", "camera",
+               make_pipeline(Step("canny", sigma=2.0), Step("hough_segments", threshold=20,
+                                                             min_length=30.0, max_gap=5))),
+        Figure("Circles by gradient-direction voting, radii 14-40 px", "coins",
+               make_pipeline(Step("hough_circles", radii=list(range(14, 41))))),
+    ), text="Voting in numba; peaks suppressed across the theta = 0 / pi seam.")
+
+
 def section_segment() -> Section:
     """k-means, mean-shift and Felzenszwalb segmentations, painted with mean colours."""
     return Section("Segmentation", (
@@ -210,6 +224,7 @@ def section_geometry() -> Section:
 SECTIONS: list[Callable[[], Section]] = [
     section_image_basics,
     section_edges,
+    section_hough,
     section_segment,
     section_fourier,
     section_geometry,

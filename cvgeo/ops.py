@@ -98,16 +98,12 @@ OPS: dict[str, OpSpec] = {
     "spectrum": OpSpec("cvgeo.fourier:spectrum", output="log_magnitude|cvgeo.ops:stretch"),
     # geometry
     "warp": OpSpec("cvgeo.geometry.warp:warp"),
-    # -- INTEGRATOR: add the other modules' ops here, one line each (uncomment as each
-    # -- module lands; `cvgeo ops` then lists them and the pipeline tests cover the table):
-    # "hough_lines": OpSpec("cvgeo.hough:hough_lines", output="accumulator|cvgeo.ops:stretch"),
-    # "hough_segments": OpSpec("cvgeo.hough:hough_segments",
-    #                          output="cvgeo.ops:overlay_segments"),  # adaptor: see below
-    #
-    # overlay_segments, to add to this module beside label_mean_colour when hough lands:
-    #     def overlay_segments(segments, image):
-    #         from cvgeo.draw import draw_segments
-    #         return draw_segments(image, segments)
+    # hough (shown as what was found drawn over the step's input)
+    "hough_lines": OpSpec("cvgeo.hough:hough_lines", output="cvgeo.ops:overlay_line_peaks"),
+    "hough_segments": OpSpec("cvgeo.hough:hough_segments", output="cvgeo.ops:overlay_segments"),
+    "hough_circles": OpSpec("cvgeo.hough:hough_circles", output="cvgeo.ops:overlay_circles"),
+    # -- To register another public function, add one line here:
+    # --     "name": OpSpec("module:function", output=<adaptor or None>),
 }
 # ==================================================================== end of the table
 
@@ -266,6 +262,28 @@ def label_mean_colour(labels: Any, image: Any) -> np.ndarray:
     sums = np.stack([np.bincount(inv, weights=flat[:, c], minlength=len(uniq))
                      for c in range(flat.shape[1])], axis=1)
     return (sums / counts)[inv].reshape(x.shape).astype(np.float32)
+
+
+def overlay_line_peaks(result: Any, image: Any) -> np.ndarray:
+    """Draw the strongest lines of a :class:`~cvgeo.hough.HoughLines` over ``image``."""
+    from cvgeo.draw import draw_lines
+    from cvgeo.hough import hough_line_peaks
+
+    return draw_lines(image, hough_line_peaks(result).lines)
+
+
+def overlay_segments(segments: Any, image: Any) -> np.ndarray:
+    """Draw ``(N, 4)`` segments ``(x0, y0, x1, y1)`` over ``image``."""
+    from cvgeo.draw import draw_segments
+
+    return draw_segments(image, segments)
+
+
+def overlay_circles(result: Any, image: Any) -> np.ndarray:
+    """Draw the circles of a :class:`~cvgeo.hough.HoughCircles` over ``image``."""
+    from cvgeo.draw import draw_circles
+
+    return draw_circles(image, result.circles)
 
 
 def to_display(output: Any) -> np.ndarray:

@@ -13,6 +13,11 @@ CVGEO_ALL = {
     "separable_convolve", "sobel",
     # edges
     "canny",
+    # hough
+    "HoughCircles", "HoughLinePeaks", "HoughLines", "hough_circles", "hough_line_peaks",
+    "hough_lines", "hough_segments",
+    # draw
+    "draw_circles", "draw_lines", "draw_segments",
     # fourier
     "FrequencyFilter", "FrequencyGrid", "LaplacianPyramid", "Spectrum", "apply_filter",
     "downsample", "fft_convolve", "frequency_filter", "frequency_grid", "gaussian_blur",

@@ -277,7 +277,10 @@ def test_gallery_with_no_arguments_writes_page_and_every_image_opens(tmp_path):
     from cvgeo.gallery import SECTIONS
 
     n_figures = sum(len(fn().figures) for fn in SECTIONS)  # every section's module exists
-    inputs = {"camera", "astronaut", "coins", "astronaut_small"}
+    from cvgeo.gallery import _BUNDLED
+
+    inputs = set(_BUNDLED)
+    assert {"camera", "astronaut", "coins", "checkerboard"} <= inputs
     assert n_figures >= 10 and n_figures < len(parser.srcs) <= n_figures + len(inputs)
     for src in parser.srcs:
         img = cvgeo.read_image(index.parent / src)

@@ -44,6 +44,12 @@ CONTRACTS = [
     Contract("sobel", lambda im: cvgeo.sobel(im), atol=1e-4),
     Contract("gaussian_gradient", lambda im: cvgeo.gaussian_gradient(im, 1.0)),
     Contract("canny", lambda im: cvgeo.canny(im, sigma=1.0)),
+    Contract("hough_circles", lambda im: cvgeo.hough_circles(im, radii=np.arange(6, 16)),
+             colour=False),
+    Contract("draw_lines", lambda im: cvgeo.draw_lines(im, np.array([[0.6, 0.8, -30.0]]))),
+    Contract("draw_segments",
+             lambda im: cvgeo.draw_segments(im, np.array([[3.0, 4.0, 60.0, 40.0]]))),
+    Contract("draw_circles", lambda im: cvgeo.draw_circles(im, np.array([[40.0, 30.0, 12.0]]))),
     # fourier
     Contract("spectrum", lambda im: cvgeo.spectrum(im, window="hann"), colour=False,
              atol=1e-4),

@@ -8,6 +8,12 @@ at module level.
 from cvgeo import image as _image
 from cvgeo._checks import DegenerateError as DegenerateError
 from cvgeo.geometry import homogeneous as _homogeneous
+
+# epipolar geometry (helper "epipolar")
+from cvgeo.geometry.camera import *  # noqa: F403
+from cvgeo.geometry.camera import __all__ as _camera_all
+from cvgeo.geometry.epipolar import *  # noqa: F403
+from cvgeo.geometry.epipolar import __all__ as _epipolar_all
 from cvgeo.geometry.homogeneous import *  # noqa: F403
 from cvgeo.geometry.ransac import *  # noqa: F403
 from cvgeo.geometry.ransac import __all__ as _ransac_all
@@ -23,4 +29,6 @@ __all__ = sorted({
     *_homogeneous.__all__,
     *_ransac_all,
     *_warp_all,
+    *_camera_all,
+    *_epipolar_all,
 })

@@ -126,13 +126,20 @@ def skew(v: Any) -> Any:
 
 
 def _unit_sign(F, xp):
-    """Scale to unit Frobenius norm; make the entry of largest magnitude positive."""
+    """Scale to unit Frobenius norm; make the entry of largest magnitude positive.
+
+    Ties (within a relative 1e-9, as in a rectified pair's F) go to the first such entry
+    in row-major order, so ``F`` and ``-F`` always give the same result.
+    """
     flat = xp.reshape(F, F.shape[:-2] + (9,))
     norm = xp.sqrt(xp.sum(flat * flat, axis=-1))
     big = xp.max(xp.abs(flat), axis=-1, keepdims=True)
-    at_max = xp.sum(xp.where(xp.abs(flat) == big, flat, xp.zeros_like(flat)), axis=-1)
+    near = xp.abs(flat) >= big * (1.0 - 1e-9)
+    first = xp.argmax(xp.astype(near, xp.int8), axis=-1)  # first True
+    pos = xp.arange(9, device=getattr(F, "device", None))
+    at_max = xp.sum(xp.where(pos == first[..., None], flat, xp.zeros_like(flat)), axis=-1)
     sign = xp.where(at_max < 0, -xp.ones_like(norm), xp.ones_like(norm))
-    return F * (sign / norm)[..., None, None]
+    return F * (sign / norm)[..., None, None] + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
 def normalize_fundamental(F: Any) -> Any:
@@ -158,10 +165,10 @@ def normalize_fundamental(F: Any) -> Any:
     Examples
     --------
     >>> import numpy as np
-    >>> normalize_fundamental(np.array([[0, 0, 0], [0, 0, -3.0], [0, 4.0, 0]]))
+    >>> normalize_fundamental(np.array([[0, 0, 0], [0, 0, 3.0], [0, -4.0, 0]]))
     array([[ 0. ,  0. ,  0. ],
-           [ 0. ,  0. ,  0.6],
-           [ 0. , -0.8,  0. ]])
+           [ 0. ,  0. , -0.6],
+           [ 0. ,  0.8,  0. ]])
     """
     F, xp = _matrix_xp(F, "normalize_fundamental", "F")
     if bool(xp.any(xp.max(xp.abs(xp.reshape(F, F.shape[:-2] + (9,))), axis=-1) == 0)):
@@ -581,8 +588,12 @@ def _sampson_kernel(F, x1, x2, out):
 
 
 @njit(cache=True)
-def _msac_cost_kernel(F, x1, x2, t2):
-    """MSAC cost ``sum(min(sampson², t²))`` of one model (no square roots)."""
+def _msac_cost_kernel(F, x1, x2, t2, bound):
+    """MSAC cost ``sum(min(sampson², t²))`` of one model (no square roots).
+
+    Stops as soon as the partial sum reaches ``bound`` (it can then only lose against a
+    model of cost ``bound``) and returns that partial sum.
+    """
     cost = 0.0
     for i in range(x1.shape[0]):
         u1 = x1[i, 0]
@@ -596,9 +607,56 @@ def _msac_cost_kernel(F, x1, x2, t2):
         e = F[0, 1] * u2 + F[1, 1] * v2 + F[2, 1]
         r = u2 * a + v2 * b + c
         den = a * a + b * b + d * d + e * e
-        r2 = r * r
-        cost += t2 if (den <= 0.0 or r2 >= t2 * den) else r2 / den
+        cost += min(r * r / den, t2) if den > 0.0 else t2
+        if cost >= bound:
+            return cost
     return cost
+
+
+@njit(cache=True)
+def _sampson_bailout_kernel(Fs, x1, x2, t2, best, out):
+    """√Sampson residuals of B models with Capel's bail-out; returns the updated best cost.
+
+    Parameters
+    ----------
+    Fs : float64 (B, 3, 3)
+    x1, x2 : float64 (N, 2)
+    t2 : float
+        Squared MSAC threshold.
+    best : float
+        Lowest MSAC cost of any model scored so far.
+    out : float64 (B, N)
+        Residuals; once a model's partial MSAC cost reaches ``best`` it can no longer win,
+        and its remaining residuals are written as ``inf`` instead of computed.
+    """
+    for b in range(Fs.shape[0]):
+        F = Fs[b]
+        cost = 0.0
+        n = x1.shape[0]
+        i = 0
+        while i < n:
+            u1 = x1[i, 0]
+            v1 = x1[i, 1]
+            u2 = x2[i, 0]
+            v2 = x2[i, 1]
+            a = F[0, 0] * u1 + F[0, 1] * v1 + F[0, 2]
+            bb = F[1, 0] * u1 + F[1, 1] * v1 + F[1, 2]
+            c = F[2, 0] * u1 + F[2, 1] * v1 + F[2, 2]
+            d = F[0, 0] * u2 + F[1, 0] * v2 + F[2, 0]
+            e = F[0, 1] * u2 + F[1, 1] * v2 + F[2, 1]
+            r = u2 * a + v2 * bb + c
+            den = a * a + bb * bb + d * d + e * e
+            res = abs(r) / math.sqrt(den) if den > 0.0 else np.inf
+            out[b, i] = res
+            cost += min(res * res, t2)
+            i += 1
+            if cost >= best:
+                break
+        for j in range(i, n):
+            out[b, j] = np.inf
+        if i == n and cost < best:
+            best = cost
+    return best
 
 
 @njit(cache=True)
@@ -609,8 +667,9 @@ def _seven_point_batch_kernel(s1, s2, x1, x2, t2, models, valid):
     ----------
     s1, s2 : float64 (B, 7, 2)
         Minimal samples.
-    x1, x2 : float64 (N, 2)
-        All matches (to rank a sample's up to three solutions).
+    x1, x2 : float64 (M, 2)
+        Matches on which a sample's up to three solutions are ranked (a fixed,
+        evenly spread subset of the data: the chosen root is scored in full later).
     t2 : float
         Squared threshold of the MSAC cost ``sum(min(r², t²))``.
     models : float64 (B, 3, 3), valid : bool (B,)
@@ -623,11 +682,11 @@ def _seven_point_batch_kernel(s1, s2, x1, x2, t2, models, valid):
         if nr == 1:
             models[b] = sols[0]
             continue
-        best = np.inf
+        low = np.inf
         for k in range(nr):
-            cost = _msac_cost_kernel(sols[k], x1, x2, t2)
-            if cost < best:
-                best = cost
+            cost = _msac_cost_kernel(sols[k], x1, x2, t2, low)
+            if k == 0 or cost < low:
+                low = cost
                 models[b] = sols[k]
 
 
@@ -660,10 +719,10 @@ def fundamental_from_essential(E: Any, K1: Any, K2: Any) -> Any:
     >>> import numpy as np
     >>> E = skew(np.array([1.0, 0.0, 0.0]))
     >>> F = fundamental_from_essential(E, np.eye(3), np.eye(3))
-    >>> np.round(F * np.sqrt(2), 12)
+    >>> np.round(F * np.sqrt(2), 12)  # sign rule: the first largest entry is positive
     array([[ 0.,  0.,  0.],
-           [ 0.,  0., -1.],
-           [ 0.,  1.,  0.]])
+           [ 0.,  0.,  1.],
+           [ 0., -1.,  0.]])
     """
     func = "fundamental_from_essential"
     xp = _namespace(E, K1, K2, func=func, names=("E", "K1", "K2"))
@@ -834,8 +893,8 @@ def epipolar_lines(F: Any, points: Any, *, image: int = 1) -> Any:
     --------
     >>> import numpy as np
     >>> F = fundamental_from_pose(np.eye(3), np.array([-1.0, 0, 0]), K1=np.eye(3), K2=np.eye(3))
-    >>> np.round(epipolar_lines(F, np.array([[5.0, 2.0]])), 12)
-    array([[ 0., -1.,  2.]])
+    >>> np.round(epipolar_lines(F, np.array([[5.0, 2.0]])), 12)  # the row y = 2
+    array([[ 0.,  1., -2.]])
     """
     func = "epipolar_lines"
     if image not in (1, 2) or isinstance(image, bool):
@@ -845,7 +904,9 @@ def epipolar_lines(F: Any, points: Any, *, image: int = 1) -> Any:
     M = F if image == 1 else xp.matrix_transpose(F)
     lines = p @ xp.matrix_transpose(M[..., :, :2]) + M[..., None, :, 2]
     nrm = xp.sqrt(lines[..., 0] ** 2 + lines[..., 1] ** 2)
-    if bool(xp.any(nrm <= 1e-300)):
+    fnorm = xp.sqrt(xp.sum(xp.reshape(F * F, F.shape[:-2] + (9,)), axis=-1))[..., None]
+    pnorm = xp.sqrt(xp.sum(p * p, axis=-1) + 1.0)
+    if bool(xp.any(nrm <= 1e-12 * fnorm * pnorm)):
         raise DegenerateError(f"{func}: points must not be the epipole, got a point whose "
                               "epipolar line is undefined (F x = 0)")
     return lines / nrm[..., None]
@@ -955,8 +1016,8 @@ def decompose_essential(E: Any) -> list[Pose]:
     --------
     >>> import numpy as np
     >>> poses = decompose_essential(skew(np.array([-1.0, 0, 0])))
-    >>> [bool(np.allclose(p.R, np.eye(3))) for p in poses]
-    [True, True, False, False]
+    >>> sum(bool(np.allclose(p.R, np.eye(3))) for p in poses)  # R1 or R2, with ±t
+    2
     """
     E, xp = _matrix_xp(E, "decompose_essential", "E")
     if E.ndim != 2:
@@ -1442,17 +1503,33 @@ class _FundamentalEstimator:
     """The ransac estimator protocol for F: 7-point hypotheses, √Sampson residuals.
 
     ``fit_minimal_batch`` solves B samples at once in numba and, since the protocol
-    carries one model per sample, keeps each sample's best 7-point root by the MSAC
-    cost on the full data (held by the estimator), which the one-at-a-time loop would
-    also prefer. ``fit`` is the normalised 8-point algorithm (LO and final refit).
+    carries one model per sample, keeps each sample's best 7-point root by its MSAC cost
+    on a fixed, evenly spread subset of at most 128 matches (held by the estimator);
+    the chosen root is then scored on all data like any other hypothesis.
+    ``residuals_batch`` uses Capel's bail-out: the estimator remembers the lowest MSAC
+    cost of every full-data scoring it has done (hypotheses, LO refits), and a model
+    whose partial cost reaches it has its remaining residuals reported as ``inf``; such
+    a model could not have been selected anyway, so the search is unchanged (set
+    ``bailout=False`` to check). ``fit`` is the normalised 8-point algorithm (LO and the
+    final refit).
+
+    References
+    ----------
+    D. Capel, "An effective bail-out test for RANSAC consensus scoring", BMVC 2005.
     """
 
     sample_size = 7
 
-    def __init__(self, x1: np.ndarray, x2: np.ndarray, threshold_px: float) -> None:
+    def __init__(self, x1: np.ndarray, x2: np.ndarray, threshold_px: float,
+                 bailout: bool = True) -> None:
         self.x1 = np.ascontiguousarray(x1)
         self.x2 = np.ascontiguousarray(x2)
+        pick = np.unique(np.linspace(0, len(x1) - 1, min(len(x1), 128)).astype(np.int64))
+        self.sub1 = np.ascontiguousarray(self.x1[pick])
+        self.sub2 = np.ascontiguousarray(self.x2[pick])
         self.t2 = float(threshold_px) ** 2
+        self.bailout = bailout
+        self.best = math.inf
 
     def fit_minimal(self, x1, x2):
         out = np.empty((3, 3, 3))
@@ -1463,19 +1540,28 @@ class _FundamentalEstimator:
         models = np.zeros((s1.shape[0], 3, 3))
         valid = np.zeros(s1.shape[0], dtype=bool)
         _seven_point_batch_kernel(np.ascontiguousarray(s1), np.ascontiguousarray(s2),
-                                  self.x1, self.x2, self.t2, models, valid)
+                                  self.sub1, self.sub2, self.t2, models, valid)
         return models, valid
 
     def fit(self, x1, x2):
         return fundamental_8point(x1, x2)
 
     def residuals(self, F, x1, x2):
-        return _sampson_kernel(F, np.ascontiguousarray(x1), np.ascontiguousarray(x2),
-                               np.empty(len(x1)))
+        res = _sampson_kernel(F, np.ascontiguousarray(x1), np.ascontiguousarray(x2),
+                              np.empty(len(x1)))
+        if len(x1) == len(self.x1):
+            self.best = min(self.best, float(np.minimum(res * res, self.t2).sum()))
+        return res
 
     def residuals_batch(self, Fs, x1, x2):
-        return _sampson_batch_kernel(np.ascontiguousarray(Fs), np.ascontiguousarray(x1),
-                                     np.ascontiguousarray(x2), np.empty((len(Fs), len(x1))))
+        out = np.empty((len(Fs), len(x1)))
+        Fs = np.ascontiguousarray(Fs)
+        x1 = np.ascontiguousarray(x1)
+        x2 = np.ascontiguousarray(x2)
+        if self.bailout:
+            self.best = _sampson_bailout_kernel(Fs, x1, x2, self.t2, self.best, out)
+            return out
+        return _sampson_batch_kernel(Fs, x1, x2, out)
 
 
 @dataclass(frozen=True)

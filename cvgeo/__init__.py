@@ -17,6 +17,8 @@ from cvgeo.geometry.epipolar import __all__ as _epipolar_all
 from cvgeo.geometry.homogeneous import *  # noqa: F403
 from cvgeo.geometry.ransac import *  # noqa: F403
 from cvgeo.geometry.ransac import __all__ as _ransac_all
+from cvgeo.geometry.transforms import *  # noqa: F403
+from cvgeo.geometry.transforms import __all__ as _transforms_all
 from cvgeo.geometry.warp import *  # noqa: F403
 from cvgeo.geometry.warp import __all__ as _warp_all
 from cvgeo.image import *  # noqa: F403
@@ -28,6 +30,7 @@ __all__ = sorted({
     *_image.__all__,
     *_homogeneous.__all__,
     *_ransac_all,
+    *_transforms_all,
     *_warp_all,
     *_camera_all,
     *_epipolar_all,

@@ -12,7 +12,9 @@ CVGEO_ALL = {
     "NormalizedPoints", "from_homogeneous", "hartley_normalize", "is_at_infinity",
     "to_homogeneous",
     # geometry.ransac
-    "RansacResult", "ransac",
+    "HomographyEstimator", "RansacResult", "find_homography", "ransac",
+    # geometry.transforms
+    "Affine", "Euclidean", "Projective", "Similarity", "Translation", "rotation_shears",
     # geometry.warp
     "warp",
     # geometry.camera

@@ -15,7 +15,10 @@ from cvgeo.geometry.homogeneous import *  # noqa: F403
 from cvgeo.geometry.homogeneous import __all__ as _homogeneous_all
 from cvgeo.geometry.ransac import *  # noqa: F403
 from cvgeo.geometry.ransac import __all__ as _ransac_all
+from cvgeo.geometry.transforms import *  # noqa: F403
+from cvgeo.geometry.transforms import __all__ as _transforms_all
 from cvgeo.geometry.warp import *  # noqa: F403
 from cvgeo.geometry.warp import __all__ as _warp_all
 
-__all__ = sorted({*_homogeneous_all, *_ransac_all, *_warp_all, *_camera_all, *_epipolar_all})
+__all__ = sorted({*_homogeneous_all, *_ransac_all, *_transforms_all, *_warp_all,
+                  *_camera_all, *_epipolar_all})

@@ -70,32 +70,99 @@ def _warp_kernel(image, Hinv, out_h, out_w, interpolation, border, fill):
     """
     h, w, c = image.shape
     out = np.empty((out_h, out_w, c), dtype=np.float32)
+    src = image.reshape(h * w * c)  # flat views: offsets instead of 3-D indexing
+    dst = out.reshape(out_h * out_w * c)
+    row_stride = w * c
+    wx = np.empty(4, dtype=np.float32)
+    wy = np.empty(4, dtype=np.float32)
+    jx = np.empty(4, dtype=np.int64)
+    iy = np.empty(4, dtype=np.int64)
+    xmax = w - 1.0
+    ymax = h - 1.0
     for r in range(out_h):
         # homogeneous source coordinates of (0, r), then step by Hinv's first column
-        sx = Hinv[0, 1] * r + Hinv[0, 2]
-        sy = Hinv[1, 1] * r + Hinv[1, 2]
-        sw = Hinv[2, 1] * r + Hinv[2, 2]
+        X = Hinv[0, 1] * r + Hinv[0, 2]
+        Y = Hinv[1, 1] * r + Hinv[1, 2]
+        W = Hinv[2, 1] * r + Hinv[2, 2]
+        o = r * out_w * c - c
         for q in range(out_w):
-            X = sx + Hinv[0, 0] * q
-            Y = sy + Hinv[1, 0] * q
-            W = sw + Hinv[2, 0] * q
+            if q > 0:
+                X += Hinv[0, 0]
+                Y += Hinv[1, 0]
+                W += Hinv[2, 0]
+            o += c
             if W == 0.0:  # maps from the line at infinity: nothing to sample
                 for k in range(c):
-                    out[r, q, k] = fill
+                    dst[o + k] = fill
                 continue
-            x = X / W
-            y = Y / W
+            iw = 1.0 / W
+            x = X * iw
+            y = Y * iw
+            if interpolation == 1 and x >= 0.0 and y >= 0.0 and x < xmax and y < ymax:
+                # bilinear, all four taps inside: the hot path
+                j0 = int(x)
+                i0 = int(y)
+                fx = np.float32(x - j0)
+                fy = np.float32(y - i0)
+                gx = np.float32(1.0) - fx
+                gy = np.float32(1.0) - fy
+                w00 = gx * gy
+                w01 = fx * gy
+                w10 = gx * fy
+                w11 = fx * fy
+                b0 = i0 * row_stride + j0 * c
+                b1 = b0 + row_stride
+                if c == 3:
+                    dst[o] = (w00 * src[b0] + w01 * src[b0 + 3]
+                              + w10 * src[b1] + w11 * src[b1 + 3])
+                    dst[o + 1] = (w00 * src[b0 + 1] + w01 * src[b0 + 4]
+                                  + w10 * src[b1 + 1] + w11 * src[b1 + 4])
+                    dst[o + 2] = (w00 * src[b0 + 2] + w01 * src[b0 + 5]
+                                  + w10 * src[b1 + 2] + w11 * src[b1 + 5])
+                else:
+                    for k in range(c):
+                        dst[o + k] = (w00 * src[b0 + k] + w01 * src[b0 + c + k]
+                                      + w10 * src[b1 + k] + w11 * src[b1 + c + k])
+                continue
+            if interpolation == 0 and x >= -0.5 and y >= -0.5 and x < w - 0.5 and y < h - 0.5:
+                base = int(y + 0.5) * row_stride + int(x + 0.5) * c  # round half up
+                for k in range(c):
+                    dst[o + k] = src[base + k]
+                continue
+            if interpolation == 2 and x >= 1.0 and y >= 1.0 and x < w - 2.0 and y < h - 2.0:
+                # bicubic, all sixteen taps inside
+                j0 = int(x)
+                i0 = int(y)
+                fx = x - j0
+                fy = y - i0
+                for m in range(4):
+                    wx[m] = _cubic_weight(fx - (m - 1))
+                    wy[m] = _cubic_weight(fy - (m - 1))
+                b = (i0 - 1) * row_stride + (j0 - 1) * c
+                for k in range(c):
+                    acc = np.float32(0.0)
+                    bb = b + k
+                    for a in range(4):
+                        row = (wx[0] * src[bb] + wx[1] * src[bb + c] + wx[2] * src[bb + 2 * c]
+                               + wx[3] * src[bb + 3 * c])
+                        acc += wy[a] * row
+                        bb += row_stride
+                    dst[o + k] = acc
+                continue
             # far-away samples (near the line at infinity): clamp so int() stays exact;
             # constant and edge borders give the same value, reflect's is arbitrary anyway
             x = min(max(x, -1e9), 1e9)
             y = min(max(y, -1e9), 1e9)
             if interpolation == 0:
-                j = int(np.floor(x + 0.5))
-                i = int(np.floor(y + 0.5))
-                jj = _border_index(j, w, border)
-                ii = _border_index(i, h, border)
-                for k in range(c):
-                    out[r, q, k] = fill if (ii < 0 or jj < 0) else image[ii, jj, k]
+                jj = _border_index(int(np.floor(x + 0.5)), w, border)
+                ii = _border_index(int(np.floor(y + 0.5)), h, border)
+                if ii < 0 or jj < 0:
+                    for k in range(c):
+                        dst[o + k] = fill
+                else:
+                    base = ii * row_stride + jj * c
+                    for k in range(c):
+                        dst[o + k] = src[base + k]
             elif interpolation == 1:
                 x0 = np.floor(x)
                 y0 = np.floor(y)
@@ -103,27 +170,17 @@ def _warp_kernel(image, Hinv, out_h, out_w, interpolation, border, fill):
                 fy = np.float32(y - y0)
                 j0 = int(x0)
                 i0 = int(y0)
-                if 0 <= j0 and j0 + 1 < w and 0 <= i0 and i0 + 1 < h:  # interior fast path
-                    w00 = (1 - fx) * (1 - fy)
-                    w01 = fx * (1 - fy)
-                    w10 = (1 - fx) * fy
-                    w11 = fx * fy
-                    for k in range(c):
-                        out[r, q, k] = (w00 * image[i0, j0, k] + w01 * image[i0, j0 + 1, k]
-                                        + w10 * image[i0 + 1, j0, k]
-                                        + w11 * image[i0 + 1, j0 + 1, k])
-                    continue
                 ja = _border_index(j0, w, border)
                 jb = _border_index(j0 + 1, w, border)
                 ia = _border_index(i0, h, border)
                 ib = _border_index(i0 + 1, h, border)
                 for k in range(c):
-                    v00 = fill if (ia < 0 or ja < 0) else image[ia, ja, k]
-                    v01 = fill if (ia < 0 or jb < 0) else image[ia, jb, k]
-                    v10 = fill if (ib < 0 or ja < 0) else image[ib, ja, k]
-                    v11 = fill if (ib < 0 or jb < 0) else image[ib, jb, k]
-                    out[r, q, k] = ((1 - fy) * ((1 - fx) * v00 + fx * v01)
-                                    + fy * ((1 - fx) * v10 + fx * v11))
+                    v00 = fill if (ia < 0 or ja < 0) else src[ia * row_stride + ja * c + k]
+                    v01 = fill if (ia < 0 or jb < 0) else src[ia * row_stride + jb * c + k]
+                    v10 = fill if (ib < 0 or ja < 0) else src[ib * row_stride + ja * c + k]
+                    v11 = fill if (ib < 0 or jb < 0) else src[ib * row_stride + jb * c + k]
+                    dst[o + k] = ((1 - fy) * ((1 - fx) * v00 + fx * v01)
+                                  + fy * ((1 - fx) * v10 + fx * v11))
             else:
                 x0 = np.floor(x)
                 y0 = np.floor(y)
@@ -131,15 +188,16 @@ def _warp_kernel(image, Hinv, out_h, out_w, interpolation, border, fill):
                 fy = y - y0
                 j0 = int(x0)
                 i0 = int(y0)
-                wx = np.empty(4, dtype=np.float32)
-                wy = np.empty(4, dtype=np.float32)
-                jx = np.empty(4, dtype=np.int64)
-                iy = np.empty(4, dtype=np.int64)
+                inside = 1 <= j0 and j0 + 2 < w and 1 <= i0 and i0 + 2 < h
                 for m in range(4):
                     wx[m] = _cubic_weight(fx - (m - 1))
                     wy[m] = _cubic_weight(fy - (m - 1))
-                    jx[m] = _border_index(j0 + m - 1, w, border)
-                    iy[m] = _border_index(i0 + m - 1, h, border)
+                    if inside:
+                        jx[m] = j0 + m - 1
+                        iy[m] = i0 + m - 1
+                    else:
+                        jx[m] = _border_index(j0 + m - 1, w, border)
+                        iy[m] = _border_index(i0 + m - 1, h, border)
                 for k in range(c):
                     acc = np.float32(0.0)
                     for a in range(4):
@@ -148,10 +206,10 @@ def _warp_kernel(image, Hinv, out_h, out_w, interpolation, border, fill):
                             if iy[a] < 0 or jx[b] < 0:
                                 v = fill
                             else:
-                                v = image[iy[a], jx[b], k]
+                                v = src[iy[a] * row_stride + jx[b] * c + k]
                             row += wx[b] * v
                         acc += wy[a] * row
-                    out[r, q, k] = acc
+                    dst[o + k] = acc
     return out
 
 

@@ -1597,21 +1597,19 @@ class FundamentalResult:
 
 def _planar_check(func, p1, p2, threshold):
     """Raise when one homography explains (almost) all the matches F was fitted to."""
+    from cvgeo.geometry.transforms import Projective
+
     n = len(p1)
     if n < 8:
         return
-    n1, n2 = hartley_normalize(p1), hartley_normalize(p2)
-    a, b = n1.points, n2.points
-    z, o = np.zeros(n), np.ones(n)
-    ax = np.stack([-a[:, 0], -a[:, 1], -o, z, z, z, b[:, 0] * a[:, 0], b[:, 0] * a[:, 1],
-                   b[:, 0]], axis=1)
-    ay = np.stack([z, z, z, -a[:, 0], -a[:, 1], -o, b[:, 1] * a[:, 0], b[:, 1] * a[:, 1],
-                   b[:, 1]], axis=1)
-    Hn = np.linalg.svd(np.vstack([ax, ay]), full_matrices=False)[2][8].reshape(3, 3)
-    H = np.linalg.inv(n2.T) @ Hn @ n1.T
-    q = np.c_[p1, o] @ H.T
+    try:
+        H = Projective.estimate(p1, p2)  # least-squares DLT on the inliers
+    except DegenerateError:
+        return  # collinear inliers: F's own checks speak for them
+    q = np.c_[p1, np.ones(n)] @ np.asarray(H.matrix).T
     with np.errstate(divide="ignore", invalid="ignore"):
         err = np.hypot(q[:, 0] / q[:, 2] - p2[:, 0], q[:, 1] / q[:, 2] - p2[:, 1])
+    err = np.where(np.isfinite(err), err, np.inf)
     frac = float(np.mean(err <= 2.0 * threshold))
     if frac >= 0.9:
         raise DegenerateError(

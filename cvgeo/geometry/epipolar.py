@@ -260,6 +260,34 @@ def fundamental_8point(x1: Any, x2: Any) -> Any:
     return _unit_sign(F, xp)
 
 
+def _eight_point_np(x1: np.ndarray, x2: np.ndarray) -> np.ndarray:
+    """:func:`fundamental_8point` for validated numpy ``(N, 2)`` input, without the array-API
+    layer (the LO refit inside RANSAC calls it often). Same steps, same result."""
+    if len(x1) < 8:
+        raise DegenerateError(f"fundamental_8point: x1 must hold at least 8 points, got "
+                              f"{len(x1)}")
+    Ts = []
+    qs = []
+    for p in (x1, x2):
+        c = p.mean(axis=0)
+        d = np.sqrt(((p - c) ** 2).sum(axis=1)).mean()
+        if d <= 1e-12 * max(np.abs(p).max(), 1.0):
+            raise DegenerateError("hartley_normalize: points must not all coincide")
+        k = np.sqrt(2.0) / d
+        Ts.append(np.array([[k, 0.0, -k * c[0]], [0.0, k, -k * c[1]], [0.0, 0.0, 1.0]]))
+        qs.append((p - c) * k)
+    A = _design_matrix(qs[0], qs[1], np)
+    if len(A) < 9:
+        A = np.vstack([A, np.zeros((1, 9))])
+    _, sv, Vh = np.linalg.svd(A, full_matrices=False)
+    if sv[7] <= 1e-10 * sv[0]:
+        raise DegenerateError("fundamental_8point: the matches must determine F, got a "
+                              "degenerate configuration")
+    U, s, Vt = np.linalg.svd(Vh[8].reshape(3, 3))
+    Fn = (U * np.array([s[0], s[1], 0.0])) @ Vt
+    return _unit_sign(Ts[1].T @ Fn @ Ts[0], np)
+
+
 # --------------------------------------------------------------------------- 7-point
 
 
@@ -587,89 +615,77 @@ def _sampson_kernel(F, x1, x2, out):
     return out
 
 
-@njit(cache=True)
-def _msac_cost_kernel(F, x1, x2, t2, bound):
+@njit(cache=True, fastmath={"reassoc", "contract", "arcp"})
+def _msac_cost_kernel(F, X, t2, bound):
     """MSAC cost ``sum(min(sampson², t²))`` of one model (no square roots).
 
-    Stops as soon as the partial sum reaches ``bound`` (it can then only lose against a
-    model of cost ``bound``) and returns that partial sum.
+    Parameters
+    ----------
+    F : float64 (3, 3)
+    X : float64 (4, N)
+        The matches as rows ``x1, y1, x2, y2`` (structure of arrays, so the inner loop
+        vectorises).
+    t2 : float
+        Squared threshold.
+    bound : float
+        The sum stops (checked every 64 matches) once it reaches ``bound``: such a model
+        can only lose against one of cost ``bound``. The partial sum is returned then.
+
+    Notes
+    -----
+    A match with an undefined Sampson distance (``0 / 0`` at an epipole) costs ``t²``.
     """
+    n = X.shape[1]
+    u1 = X[0]
+    v1 = X[1]
+    u2 = X[2]
+    v2 = X[3]
+    f00, f01, f02 = F[0, 0], F[0, 1], F[0, 2]
+    f10, f11, f12 = F[1, 0], F[1, 1], F[1, 2]
+    f20, f21, f22 = F[2, 0], F[2, 1], F[2, 2]
     cost = 0.0
-    for i in range(x1.shape[0]):
-        u1 = x1[i, 0]
-        v1 = x1[i, 1]
-        u2 = x2[i, 0]
-        v2 = x2[i, 1]
-        a = F[0, 0] * u1 + F[0, 1] * v1 + F[0, 2]
-        b = F[1, 0] * u1 + F[1, 1] * v1 + F[1, 2]
-        c = F[2, 0] * u1 + F[2, 1] * v1 + F[2, 2]
-        d = F[0, 0] * u2 + F[1, 0] * v2 + F[2, 0]
-        e = F[0, 1] * u2 + F[1, 1] * v2 + F[2, 1]
-        r = u2 * a + v2 * b + c
-        den = a * a + b * b + d * d + e * e
-        cost += min(r * r / den, t2) if den > 0.0 else t2
+    for start in range(0, n, 64):
+        acc = 0.0
+        for i in range(start, min(n, start + 64)):
+            a = f00 * u1[i] + f01 * v1[i] + f02  # F x1
+            b = f10 * u1[i] + f11 * v1[i] + f12
+            c = f20 * u1[i] + f21 * v1[i] + f22
+            d = f00 * u2[i] + f10 * v2[i] + f20  # Fᵀ x2
+            e = f01 * u2[i] + f11 * v2[i] + f21
+            r = u2[i] * a + v2[i] * b + c
+            q = r * r / (a * a + b * b + d * d + e * e)
+            acc += q if q < t2 else t2
+        cost += acc
         if cost >= bound:
             return cost
     return cost
 
 
 @njit(cache=True)
-def _sampson_bailout_kernel(Fs, x1, x2, t2, best, out):
-    """√Sampson residuals of B models with Capel's bail-out; returns the updated best cost.
+def _score_batch_kernel(Fs, X, t2, bound, out):
+    """MSAC costs of B models into ``out`` (float64 (B,)); ``inf`` once a cost reaches ``bound``.
 
-    Parameters
-    ----------
-    Fs : float64 (B, 3, 3)
-    x1, x2 : float64 (N, 2)
-    t2 : float
-        Squared MSAC threshold.
-    best : float
-        Lowest MSAC cost of any model scored so far.
-    out : float64 (B, N)
-        Residuals; once a model's partial MSAC cost reaches ``best`` it can no longer win,
-        and its remaining residuals are written as ``inf`` instead of computed.
+    Capel's bail-out: a model whose partial sum reaches the best cost so far cannot win,
+    so its summing stops there.
     """
     for b in range(Fs.shape[0]):
-        F = Fs[b]
-        cost = 0.0
-        n = x1.shape[0]
-        i = 0
-        while i < n:
-            u1 = x1[i, 0]
-            v1 = x1[i, 1]
-            u2 = x2[i, 0]
-            v2 = x2[i, 1]
-            a = F[0, 0] * u1 + F[0, 1] * v1 + F[0, 2]
-            bb = F[1, 0] * u1 + F[1, 1] * v1 + F[1, 2]
-            c = F[2, 0] * u1 + F[2, 1] * v1 + F[2, 2]
-            d = F[0, 0] * u2 + F[1, 0] * v2 + F[2, 0]
-            e = F[0, 1] * u2 + F[1, 1] * v2 + F[2, 1]
-            r = u2 * a + v2 * bb + c
-            den = a * a + bb * bb + d * d + e * e
-            res = abs(r) / math.sqrt(den) if den > 0.0 else np.inf
-            out[b, i] = res
-            cost += min(res * res, t2)
-            i += 1
-            if cost >= best:
-                break
-        for j in range(i, n):
-            out[b, j] = np.inf
-        if i == n and cost < best:
-            best = cost
-    return best
+        c = _msac_cost_kernel(Fs[b], X, t2, bound)
+        out[b] = c if c < bound else np.inf
+    return out
 
 
 @njit(cache=True)
-def _seven_point_batch_kernel(s1, s2, x1, x2, t2, models, valid):
+def _seven_point_batch_kernel(s1, s2, X, t2, models, valid):
     """7-point on B samples, keeping each sample's best solution by its MSAC cost.
 
     Parameters
     ----------
     s1, s2 : float64 (B, 7, 2)
         Minimal samples.
-    x1, x2 : float64 (M, 2)
-        Matches on which a sample's up to three solutions are ranked (a fixed,
-        evenly spread subset of the data: the chosen root is scored in full later).
+    X : float64 (4, M)
+        Matches ``x1, y1, x2, y2`` on which a sample's up to three solutions are ranked
+        (a fixed, evenly spread subset of the data: the chosen root is scored in full
+        later).
     t2 : float
         Squared threshold of the MSAC cost ``sum(min(r², t²))``.
     models : float64 (B, 3, 3), valid : bool (B,)
@@ -684,18 +700,10 @@ def _seven_point_batch_kernel(s1, s2, x1, x2, t2, models, valid):
             continue
         low = np.inf
         for k in range(nr):
-            cost = _msac_cost_kernel(sols[k], x1, x2, t2, low)
+            cost = _msac_cost_kernel(sols[k], X, t2, low)
             if k == 0 or cost < low:
                 low = cost
                 models[b] = sols[k]
-
-
-@njit(cache=True)
-def _sampson_batch_kernel(Fs, x1, x2, out):
-    """√Sampson distances for B models: float64 (B, N) into ``out``."""
-    for b in range(Fs.shape[0]):
-        _sampson_kernel(Fs[b], x1, x2, out[b])
-    return out
 
 
 # --------------------------------------------------------------------------- conversions
@@ -1382,13 +1390,29 @@ def _rotation_small(w):
     return np.eye(3) + math.sin(th) * K + (1.0 - math.cos(th)) * (K @ K)
 
 
-def _signed_sampson(F, h1, h2):
-    """Signed Sampson residuals ``r / sqrt(den)`` (pixels) for homogeneous (N, 3) points."""
-    l2 = h1 @ F.T
-    l1 = h2 @ F
-    r = np.sum(h2 * l2, axis=1)
-    den = l2[:, 0] ** 2 + l2[:, 1] ** 2 + l1[:, 0] ** 2 + l1[:, 1] ** 2
-    return r / np.sqrt(den)
+def _signed_sampson(F, h1, h2, jacobian=False):
+    """Signed Sampson residuals ``e / sqrt(D)`` (pixels) for homogeneous (N, 3) points.
+
+    With ``jacobian=True`` also their derivatives with respect to the 9 entries of ``F``
+    (row-major), ``(N, 9)``: ``∂e/∂F_ij = x2_i x1_j`` and
+    ``∂D/∂F_ij = 2 (F x1)_i x1_j [i < 2] + 2 (Fᵀ x2)_j x2_i [j < 2]``.
+    """
+    l2 = h1 @ F.T  # F x1
+    l1 = h2 @ F  # Fᵀ x2
+    e = np.sum(h2 * l2, axis=1)
+    D = l2[:, 0] ** 2 + l2[:, 1] ** 2 + l1[:, 0] ** 2 + l1[:, 1] ** 2
+    sq = np.sqrt(D)
+    r = e / sq
+    if not jacobian:
+        return r
+    de = (h2[:, :, None] * h1[:, None, :]).reshape(-1, 9)
+    a = l2.copy()
+    a[:, 2] = 0.0
+    b = l1.copy()
+    b[:, 2] = 0.0
+    dD = 2.0 * ((a[:, :, None] * h1[:, None, :]) + (h2[:, :, None] * b[:, None, :]))
+    J = de / sq[:, None] - (0.5 * e / (D * sq))[:, None] * dD.reshape(-1, 9)
+    return r, J
 
 
 def refine_fundamental(F: np.ndarray, x1: np.ndarray, x2: np.ndarray, *,
@@ -1460,16 +1484,20 @@ def refine_fundamental(F: np.ndarray, x1: np.ndarray, x2: np.ndarray, *,
     def update(p):
         return U @ _rotation_small(p[:3]), V @ _rotation_small(p[3:6]), sigma + p[6]
 
-    r = _signed_sampson(build(U, V, sigma), h1, h2)
+    F0 = build(U, V, sigma)
+    r = _signed_sampson(F0, h1, h2)
     cost = float(r @ r)
     lam = 1e-3
     eps = 1e-7
     for _ in range(iters):
-        J = np.empty((len(r), 7))
+        F0 = build(U, V, sigma)
+        r, G = _signed_sampson(F0, h1, h2, jacobian=True)  # (N,), (N, 9)
+        dF = np.empty((9, 7))  # ∂F/∂p by differences on 3x3 matrices: cheap
         for k in range(7):
             dp = np.zeros(7)
             dp[k] = eps
-            J[:, k] = (_signed_sampson(build(*update(dp)), h1, h2) - r) / eps
+            dF[:, k] = ((build(*update(dp)) - F0) / eps).ravel()
+        J = G @ dF
         JtJ = J.T @ J
         g = J.T @ r
         improved = False
@@ -1499,19 +1527,20 @@ def refine_fundamental(F: np.ndarray, x1: np.ndarray, x2: np.ndarray, *,
 # --------------------------------------------------------------------------- robust estimation
 
 
+def _soa(x1, x2):
+    """Matches as a C-contiguous (4, N) array: rows x1, y1, x2, y2."""
+    return np.ascontiguousarray(np.concatenate([x1.T, x2.T]), dtype=np.float64)
+
+
 class _FundamentalEstimator:
     """The ransac estimator protocol for F: 7-point hypotheses, √Sampson residuals.
 
     ``fit_minimal_batch`` solves B samples at once in numba and, since the protocol
     carries one model per sample, keeps each sample's best 7-point root by its MSAC cost
     on a fixed, evenly spread subset of at most 128 matches (held by the estimator);
-    the chosen root is then scored on all data like any other hypothesis.
-    ``residuals_batch`` uses Capel's bail-out: the estimator remembers the lowest MSAC
-    cost of every full-data scoring it has done (hypotheses, LO refits), and a model
-    whose partial cost reaches it has its remaining residuals reported as ``inf``; such
-    a model could not have been selected anyway, so the search is unchanged (set
-    ``bailout=False`` to check). ``fit`` is the normalised 8-point algorithm (LO and the
-    final refit).
+    the chosen root is then scored on all data by ``score_batch`` like any other
+    hypothesis, with Capel's bail-out once its cost reaches the best so far. ``fit`` is
+    the normalised 8-point algorithm (LO and the final refit).
 
     References
     ----------
@@ -1520,16 +1549,10 @@ class _FundamentalEstimator:
 
     sample_size = 7
 
-    def __init__(self, x1: np.ndarray, x2: np.ndarray, threshold_px: float,
-                 bailout: bool = True) -> None:
-        self.x1 = np.ascontiguousarray(x1)
-        self.x2 = np.ascontiguousarray(x2)
+    def __init__(self, x1: np.ndarray, x2: np.ndarray) -> None:
         pick = np.unique(np.linspace(0, len(x1) - 1, min(len(x1), 128)).astype(np.int64))
-        self.sub1 = np.ascontiguousarray(self.x1[pick])
-        self.sub2 = np.ascontiguousarray(self.x2[pick])
-        self.t2 = float(threshold_px) ** 2
-        self.bailout = bailout
-        self.best = math.inf
+        self.sub = _soa(x1[pick], x2[pick])
+        self.t2 = 1.0
 
     def fit_minimal(self, x1, x2):
         out = np.empty((3, 3, 3))
@@ -1540,28 +1563,20 @@ class _FundamentalEstimator:
         models = np.zeros((s1.shape[0], 3, 3))
         valid = np.zeros(s1.shape[0], dtype=bool)
         _seven_point_batch_kernel(np.ascontiguousarray(s1), np.ascontiguousarray(s2),
-                                  self.sub1, self.sub2, self.t2, models, valid)
+                                  self.sub, self.t2, models, valid)
         return models, valid
 
+    def score_batch(self, Fs, x1, x2, *, threshold_px, bound):
+        self.t2 = float(threshold_px) ** 2  # also ranks the 7-point roots from now on
+        return _score_batch_kernel(np.ascontiguousarray(Fs), _soa(x1, x2), self.t2,
+                                   float(bound), np.empty(len(Fs)))
+
     def fit(self, x1, x2):
-        return fundamental_8point(x1, x2)
+        return _eight_point_np(x1, x2)
 
     def residuals(self, F, x1, x2):
-        res = _sampson_kernel(F, np.ascontiguousarray(x1), np.ascontiguousarray(x2),
-                              np.empty(len(x1)))
-        if len(x1) == len(self.x1):
-            self.best = min(self.best, float(np.minimum(res * res, self.t2).sum()))
-        return res
-
-    def residuals_batch(self, Fs, x1, x2):
-        out = np.empty((len(Fs), len(x1)))
-        Fs = np.ascontiguousarray(Fs)
-        x1 = np.ascontiguousarray(x1)
-        x2 = np.ascontiguousarray(x2)
-        if self.bailout:
-            self.best = _sampson_bailout_kernel(Fs, x1, x2, self.t2, self.best, out)
-            return out
-        return _sampson_batch_kernel(Fs, x1, x2, out)
+        return _sampson_kernel(F, np.ascontiguousarray(x1), np.ascontiguousarray(x2),
+                               np.empty(len(x1)))
 
 
 @dataclass(frozen=True)
@@ -1706,7 +1721,8 @@ def find_fundamental(
                                  residuals=res, n_trials=0, n_degenerate=0)
     from cvgeo.geometry.ransac import ransac
 
-    est = _FundamentalEstimator(p1, p2, t)
+    est = _FundamentalEstimator(p1, p2)
+    est.t2 = t * t
     r = ransac(est, p1, p2, threshold_px=t, confidence=confidence, max_trials=max_trials,
                seed=seed)
     F = r.model
@@ -1715,11 +1731,11 @@ def find_fundamental(
         raise DegenerateError(f"{func}: the matches must have at least 8 inliers, got "
                               f"{int(inl.sum())} within {t:g} px")
     if refine:  # LO+-style polish: Sampson refits on inliers at a shrinking threshold
-        for k in (2.0, 1.5, 1.0, 1.0):
+        for k, iters in ((2.0, 3), (1.5, 3), (1.0, 10), (1.0, 10)):
             sel = est.residuals(F, p1, p2) <= k * t
             if sel.sum() < 8:
                 break
-            F = refine_fundamental(F, p1[sel], p2[sel])
+            F = refine_fundamental(F, p1[sel], p2[sel], max_iterations=iters)
     F = _unit_sign(F, np)
     res = est.residuals(F, p1, p2)
     inl = res <= t

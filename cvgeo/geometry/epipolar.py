@@ -39,6 +39,7 @@ from cvgeo._checks import (
     check_points,
     check_points_xp,
     check_real,
+    check_seed,
     check_shape2,
     describe,
 )
@@ -1633,6 +1634,36 @@ def _planar_check(func, p1, p2, threshold):
             "scene or a pure rotation): F is not determined")
 
 
+def _inner_lo(F, x1, x2, t, rng, n_samples, sample_size=14, spread=2.0):
+    """LO-RANSAC's inner RANSAC around ``F`` (Chum, Matas & Kittler 2003, step 2).
+
+    Draws ``n_samples`` non-minimal samples of ``sample_size`` matches among those within
+    ``spread * t`` of ``F``, fits each by the 8-point algorithm, iterates least squares
+    on all matches within a shrinking threshold (3, 2, 1.5, 1 times ``t``), and keeps
+    the model of lowest MSAC cost (``F`` itself unless beaten).
+    """
+    buf = np.empty(len(x1))
+    X = _soa(x1, x2)
+    t2 = t * t
+    best = _msac_cost_kernel(F, X, t2, np.inf)
+    pool = np.flatnonzero(_sampson_kernel(F, x1, x2, buf) <= spread * t)
+    if pool.size < sample_size:
+        return F
+    for _ in range(n_samples):
+        pick = rng.choice(pool, sample_size, replace=False)
+        try:
+            G = _eight_point_np(x1[pick], x2[pick])
+            for k in (3.0, 2.0, 1.5, 1.0):
+                sel = _sampson_kernel(G, x1, x2, buf) <= k * t
+                G = _eight_point_np(x1[sel], x2[sel])
+        except DegenerateError:
+            continue
+        cost = _msac_cost_kernel(G, X, t2, best)
+        if cost < best:
+            best, F = cost, G
+    return F
+
+
 def find_fundamental(
     x1: np.ndarray,
     x2: np.ndarray,
@@ -1642,6 +1673,7 @@ def find_fundamental(
     confidence: float = 0.999,
     max_trials: int = 10_000,
     seed: Any = 0,
+    inner_samples: int = 20,
     refine: bool = True,
     check_planar: bool = True,
 ) -> FundamentalResult:
@@ -1664,6 +1696,11 @@ def find_fundamental(
         Cap on the RANSAC minimal samples.
     seed : int, Generator or None
         RANSAC random source; the default makes the call reproducible.
+    inner_samples : int
+        Non-minimal samples (14 matches each) of LO-RANSAC's inner RANSAC, drawn among
+        the final model's near-inliers (``<= 2 threshold_px``) and iterated by least
+        squares at a shrinking threshold; it pulls the search out of the local minima
+        that a noisy 7-point hypothesis leads the refits into. 0 disables it.
     refine : bool
         Finish with :func:`refine_fundamental` (Sampson error over rank-2 matrices) on the
         inliers at ``2, 1.5, 1, 1`` times ``threshold_px``, recomputing them each time
@@ -1691,7 +1728,8 @@ def find_fundamental(
     RANSAC draws 7 matches, solves the cubic for up to three ``F`` (Hartley & Zisserman
     11.1.2), scores with the truncated quadratic MSAC cost on √Sampson distances,
     re-fits by the normalised 8-point algorithm on the inliers of each new best model
-    (LO-RANSAC), and the final model is polished by minimising the Sampson error
+    (LO-RANSAC), runs LO-RANSAC's inner RANSAC around the result (``inner_samples``),
+    and the final model is polished by minimising the Sampson error
     (a first-order Gold-standard estimate) on inliers at a shrinking threshold
     (Lebeda, Matas & Chum, "Fixing the locally optimized RANSAC", BMVC 2012).
 
@@ -1721,15 +1759,19 @@ def find_fundamental(
                                  residuals=res, n_trials=0, n_degenerate=0)
     from cvgeo.geometry.ransac import ransac
 
+    inner = check_int(inner_samples, func, "inner_samples", low=0)
+    rng = check_seed(seed, func)
     est = _FundamentalEstimator(p1, p2)
     est.t2 = t * t
     r = ransac(est, p1, p2, threshold_px=t, confidence=confidence, max_trials=max_trials,
-               seed=seed)
+               seed=rng)
     F = r.model
     inl = r.inlier_mask
     if inl.sum() < 8:
         raise DegenerateError(f"{func}: the matches must have at least 8 inliers, got "
                               f"{int(inl.sum())} within {t:g} px")
+    if inner:
+        F = _inner_lo(F, p1, p2, t, rng, inner)
     if refine:  # LO+-style polish: Sampson refits on inliers at a shrinking threshold
         for k, iters in ((2.0, 3), (1.5, 3), (1.0, 10), (1.0, 10)):
             sel = est.residuals(F, p1, p2) <= k * t

@@ -420,7 +420,7 @@ def test_find_fundamental_motorcycle_outliers(moto):
     r = find_fundamental(x1, x2, threshold_px=1.0)
     # cheap version of the benchmark's N=1000 / 50 % case (there: median 0.05 px)
     assert np.median(epipolar_distance(r.F, c.x1[~out], c.x2[~out])) <= 0.2
-    assert r.inlier_mask[out].mean() < 0.03 and r.inlier_mask[~out].mean() > 0.9
+    assert r.inlier_mask[out].mean() < 0.05 and r.inlier_mask[~out].mean() > 0.9
 
 
 def test_score_batch_is_msac_cost_with_bailout():

@@ -1143,8 +1143,37 @@ def _cheirality(R, t, q1, q2):
     return (d1 > 0) & (d2 > 0)
 
 
+def _tangent_basis(t):
+    """Two unit vectors orthogonal to the unit vector ``t`` and to each other."""
+    a = np.eye(3)[int(np.argmin(np.abs(t)))]
+    b1 = np.cross(t, a)
+    b1 /= np.linalg.norm(b1)
+    return b1, np.cross(t, b1)
+
+
+def _refine_pose(R, t, p1, p2, K1, K2, iterations):
+    """Minimise the Sampson error of ``F = K2⁻ᵀ [t]x R K1⁻¹`` over ``R`` and unit ``t``."""
+    Ki1, Ki2 = np.linalg.inv(K1), np.linalg.inv(K2)
+    h1 = np.c_[p1, np.ones(len(p1))]
+    h2 = np.c_[p2, np.ones(len(p2))]
+
+    def build(st):
+        Rm, tv = st
+        tx = np.array([[0.0, -tv[2], tv[1]], [tv[2], 0.0, -tv[0]], [-tv[1], tv[0], 0.0]])
+        return Ki2.T @ tx @ Rm @ Ki1
+
+    def update(st, p):
+        Rm, tv = st
+        b1, b2 = _tangent_basis(tv)
+        tn = tv + p[3] * b1 + p[4] * b2
+        return _rotation_small(p[:3]) @ Rm, tn / np.linalg.norm(tn)
+
+    return _lm_sampson(build, update, (R, t), 5, h1, h2, iterations)
+
+
 def recover_pose(E: np.ndarray, x1: np.ndarray, x2: np.ndarray, K1: np.ndarray,
-                 K2: np.ndarray) -> RecoveredPose:
+                 K2: np.ndarray, *, refine: bool = False,
+                 max_iterations: int = 20) -> RecoveredPose:
     """Relative pose from an essential matrix, chosen by cheirality.
 
     Parameters
@@ -1155,12 +1184,19 @@ def recover_pose(E: np.ndarray, x1: np.ndarray, x2: np.ndarray, K1: np.ndarray,
         Matches in pixels (use inliers only), ``N >= 1``.
     K1, K2 : ndarray of shape (3, 3)
         Intrinsics (required).
+    refine : bool
+        Then minimise the Sampson error (pixels) of the matches in front over the 5
+        degrees of freedom of the pose (``R`` and the direction of ``t``) by
+        Levenberg–Marquardt. With K known this is tighter than refining the 7-parameter
+        ``F``: the calibration is no longer free to absorb noise.
+    max_iterations : int
+        Levenberg–Marquardt iterations for ``refine``.
 
     Returns
     -------
     RecoveredPose
         ``R``, unit ``t``, the mask of matches in front of both cameras and the counts of
-        the four candidates.
+        the four candidates (before any refinement).
 
     Raises
     ------
@@ -1202,8 +1238,13 @@ def recover_pose(E: np.ndarray, x1: np.ndarray, x2: np.ndarray, K1: np.ndarray,
         raise DegenerateError(f"{func}: the matches must triangulate in front of both "
                               "cameras for some pose, got none (wrong E, K or matches?)")
     pose = decompose_essential(E)[best]
-    t = pose.t / np.linalg.norm(pose.t)
-    return RecoveredPose(R=pose.R, t=t, in_front=masks[best], n_in_front=counts)
+    R, t = pose.R, pose.t / np.linalg.norm(pose.t)
+    front = masks[best]
+    if refine and front.sum() >= 6:
+        iters = check_int(max_iterations, func, "max_iterations", low=0)
+        R, t = _refine_pose(R, t, p1[front], p2[front], K1, K2, iters)
+        front = _cheirality(R, t, q1, q2)
+    return RecoveredPose(R=R, t=t, in_front=front, n_in_front=counts)
 
 
 # --------------------------------------------------------------------------- optimal correction
@@ -1416,6 +1457,53 @@ def _signed_sampson(F, h1, h2, jacobian=False):
     return r, J
 
 
+def _lm_sampson(build, update, state, n_params, h1, h2, iterations):
+    """Levenberg–Marquardt on the signed Sampson residuals of ``F = build(state)``.
+
+    ``update(state, p)`` applies a parameter step ``p`` (``n_params``); ``∂F/∂p`` is taken
+    by differences on the 3x3 matrix and chained with the analytic ``∂r/∂F``. Returns the
+    final state; the sum of squares never increases.
+    """
+    F0 = build(state)
+    r = _signed_sampson(F0, h1, h2)
+    cost = float(r @ r)
+    lam = 1e-3
+    eps = 1e-7
+    for _ in range(iterations):
+        F0 = build(state)
+        r, G = _signed_sampson(F0, h1, h2, jacobian=True)  # (N,), (N, 9)
+        dF = np.empty((9, n_params))
+        for k in range(n_params):
+            dp = np.zeros(n_params)
+            dp[k] = eps
+            dF[:, k] = ((build(update(state, dp)) - F0) / eps).ravel()
+        J = G @ dF
+        JtJ = J.T @ J
+        g = J.T @ r
+        improved = False
+        rel = 0.0
+        for _ in range(8):
+            A = JtJ + lam * np.diag(np.diag(JtJ) + 1e-12)
+            try:
+                step = -np.linalg.solve(A, g)
+            except np.linalg.LinAlgError:
+                lam *= 10
+                continue
+            cand = update(state, step)
+            rn = _signed_sampson(build(cand), h1, h2)
+            cn = float(rn @ rn)
+            if np.isfinite(cn) and cn < cost:
+                rel = (cost - cn) / max(cost, 1e-300)
+                state, cost = cand, cn
+                lam = max(lam / 10, 1e-12)
+                improved = True
+                break
+            lam *= 10
+        if not improved or rel < 1e-10:
+            break
+    return state
+
+
 def refine_fundamental(F: np.ndarray, x1: np.ndarray, x2: np.ndarray, *,
                        max_iterations: int = 10) -> np.ndarray:
     """Minimise the Sampson error of ``F`` over rank-2 matrices (Levenberg–Marquardt).
@@ -1482,46 +1570,10 @@ def refine_fundamental(F: np.ndarray, x1: np.ndarray, x2: np.ndarray, *,
     def build(U, V, sigma):
         return T2.T @ (U @ np.diag([1.0, sigma, 0.0]) @ V.T) @ T1
 
-    def update(p):
-        return U @ _rotation_small(p[:3]), V @ _rotation_small(p[3:6]), sigma + p[6]
-
-    F0 = build(U, V, sigma)
-    r = _signed_sampson(F0, h1, h2)
-    cost = float(r @ r)
-    lam = 1e-3
-    eps = 1e-7
-    for _ in range(iters):
-        F0 = build(U, V, sigma)
-        r, G = _signed_sampson(F0, h1, h2, jacobian=True)  # (N,), (N, 9)
-        dF = np.empty((9, 7))  # ∂F/∂p by differences on 3x3 matrices: cheap
-        for k in range(7):
-            dp = np.zeros(7)
-            dp[k] = eps
-            dF[:, k] = ((build(*update(dp)) - F0) / eps).ravel()
-        J = G @ dF
-        JtJ = J.T @ J
-        g = J.T @ r
-        improved = False
-        for _ in range(8):
-            A = JtJ + lam * np.diag(np.diag(JtJ) + 1e-12)
-            try:
-                step = -np.linalg.solve(A, g)
-            except np.linalg.LinAlgError:
-                lam *= 10
-                continue
-            Un, Vn, sn = update(step)
-            rn = _signed_sampson(build(Un, Vn, sn), h1, h2)
-            cn = float(rn @ rn)
-            if np.isfinite(cn) and cn < cost:
-                U, V, sigma, r = Un, Vn, sn, rn
-                rel = (cost - cn) / max(cost, 1e-300)
-                cost = cn
-                lam = max(lam / 10, 1e-12)
-                improved = True
-                break
-            lam *= 10
-        if not improved or rel < 1e-10:
-            break
+    state = _lm_sampson(lambda st: build(*st), lambda st, p: (
+        st[0] @ _rotation_small(p[:3]), st[1] @ _rotation_small(p[3:6]), st[2] + p[6]),
+        (U, V, sigma), 7, h1, h2, iters)
+    U, V, sigma = state
     return _unit_sign(build(U, V, sigma), np)
 
 

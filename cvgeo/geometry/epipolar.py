@@ -261,9 +261,14 @@ def fundamental_8point(x1: Any, x2: Any) -> Any:
     return _unit_sign(F, xp)
 
 
-def _eight_point_np(x1: np.ndarray, x2: np.ndarray) -> np.ndarray:
+def _eight_point_np(x1: np.ndarray, x2: np.ndarray, gram: bool = False) -> np.ndarray:
     """:func:`fundamental_8point` for validated numpy ``(N, 2)`` input, without the array-API
-    layer (the LO refit inside RANSAC calls it often). Same steps, same result."""
+    layer (the LO refits inside RANSAC call it often). Same steps, same result.
+
+    ``gram=True`` takes the null vector from the 9 × 9 normal matrix ``AᵀA`` (symmetric
+    eigen-decomposition) instead of the SVD of ``A``: several times faster for large N,
+    and in normalised coordinates within ~1e-8 of it — used for the many intermediate
+    refits of local optimisation, never for a returned result."""
     if len(x1) < 8:
         raise DegenerateError(f"fundamental_8point: x1 must hold at least 8 points, got "
                               f"{len(x1)}")
@@ -278,13 +283,21 @@ def _eight_point_np(x1: np.ndarray, x2: np.ndarray) -> np.ndarray:
         Ts.append(np.array([[k, 0.0, -k * c[0]], [0.0, k, -k * c[1]], [0.0, 0.0, 1.0]]))
         qs.append((p - c) * k)
     A = _design_matrix(qs[0], qs[1], np)
-    if len(A) < 9:
-        A = np.vstack([A, np.zeros((1, 9))])
-    _, sv, Vh = np.linalg.svd(A, full_matrices=False)
-    if sv[7] <= 1e-10 * sv[0]:
-        raise DegenerateError("fundamental_8point: the matches must determine F, got a "
-                              "degenerate configuration")
-    U, s, Vt = np.linalg.svd(Vh[8].reshape(3, 3))
+    if gram:
+        w, V = np.linalg.eigh(A.T @ A)  # ascending eigenvalues = squared singular values
+        if w[1] <= 1e-20 * w[8]:
+            raise DegenerateError("fundamental_8point: the matches must determine F, got a "
+                                  "degenerate configuration")
+        f = V[:, 0]
+    else:
+        if len(A) < 9:
+            A = np.vstack([A, np.zeros((1, 9))])
+        _, sv, Vh = np.linalg.svd(A, full_matrices=False)
+        if sv[7] <= 1e-10 * sv[0]:
+            raise DegenerateError("fundamental_8point: the matches must determine F, got a "
+                                  "degenerate configuration")
+        f = Vh[8]
+    U, s, Vt = np.linalg.svd(f.reshape(3, 3))
     Fn = (U * np.array([s[0], s[1], 0.0])) @ Vt
     return _unit_sign(Ts[1].T @ Fn @ Ts[0], np)
 
@@ -1625,7 +1638,7 @@ class _FundamentalEstimator:
                                    float(bound), np.empty(len(Fs)))
 
     def fit(self, x1, x2):
-        return _eight_point_np(x1, x2)
+        return _eight_point_np(x1, x2, gram=True)
 
     def residuals(self, F, x1, x2):
         return _sampson_kernel(F, np.ascontiguousarray(x1), np.ascontiguousarray(x2),
@@ -1704,10 +1717,10 @@ def _inner_lo(F, x1, x2, t, rng, n_samples, sample_size=14, spread=2.0):
     for _ in range(n_samples):
         pick = rng.choice(pool, sample_size, replace=False)
         try:
-            G = _eight_point_np(x1[pick], x2[pick])
+            G = _eight_point_np(x1[pick], x2[pick], gram=True)
             for k in (3.0, 2.0, 1.5, 1.0):
                 sel = _sampson_kernel(G, x1, x2, buf) <= k * t
-                G = _eight_point_np(x1[sel], x2[sel])
+                G = _eight_point_np(x1[sel], x2[sel], gram=True)
         except DegenerateError:
             continue
         cost = _msac_cost_kernel(G, X, t2, best)

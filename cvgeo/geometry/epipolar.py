@@ -261,6 +261,111 @@ def fundamental_8point(x1: Any, x2: Any) -> Any:
     return _unit_sign(F, xp)
 
 
+@njit(cache=True)
+def _eight_point_gram_kernel(x1, x2, idx, F):
+    """Normalised 8-point on the matches ``idx`` through the normal matrix ``AᵀA``.
+
+    Parameters
+    ----------
+    x1, x2 : float64 (N, 2)
+    idx : int64 (M,)
+        Matches to use (M >= 8).
+    F : float64 (3, 3)
+        Output: rank 2 (enforced in normalised coordinates), unit Frobenius norm, sign
+        rule (first entry of largest magnitude positive).
+
+    Returns
+    -------
+    bool
+        False when the points coincide or the system has a null space of dimension > 1.
+
+    Notes
+    -----
+    Hartley normalisation, ``AᵀA = Σ a aᵀ`` with ``a = kron(x̂2, x̂1)`` accumulated
+    without forming ``A``, its eigenvector of the smallest eigenvalue, rank 2 by a 3 × 3
+    SVD, then ``F = T2ᵀ F̂ T1``.
+    """
+    m = idx.shape[0]
+    c1x = 0.0
+    c1y = 0.0
+    c2x = 0.0
+    c2y = 0.0
+    for k in range(m):
+        i = idx[k]
+        c1x += x1[i, 0]
+        c1y += x1[i, 1]
+        c2x += x2[i, 0]
+        c2y += x2[i, 1]
+    c1x /= m
+    c1y /= m
+    c2x /= m
+    c2y /= m
+    d1 = 0.0
+    d2 = 0.0
+    for k in range(m):
+        i = idx[k]
+        d1 += math.sqrt((x1[i, 0] - c1x) ** 2 + (x1[i, 1] - c1y) ** 2)
+        d2 += math.sqrt((x2[i, 0] - c2x) ** 2 + (x2[i, 1] - c2y) ** 2)
+    if d1 <= 0.0 or d2 <= 0.0:
+        return False
+    s1 = math.sqrt(2.0) * m / d1
+    s2 = math.sqrt(2.0) * m / d2
+    M = np.zeros((9, 9))
+    a = np.empty(9)
+    for k in range(m):
+        i = idx[k]
+        u1 = (x1[i, 0] - c1x) * s1
+        v1 = (x1[i, 1] - c1y) * s1
+        u2 = (x2[i, 0] - c2x) * s2
+        v2 = (x2[i, 1] - c2y) * s2
+        a[0] = u2 * u1
+        a[1] = u2 * v1
+        a[2] = u2
+        a[3] = v2 * u1
+        a[4] = v2 * v1
+        a[5] = v2
+        a[6] = u1
+        a[7] = v1
+        a[8] = 1.0
+        for r in range(9):
+            ar = a[r]
+            for c in range(r, 9):
+                M[r, c] += ar * a[c]
+    for r in range(9):
+        for c in range(r):
+            M[r, c] = M[c, r]
+    w, V = np.linalg.eigh(M)
+    if w[1] <= 1e-20 * w[8]:
+        return False
+    Fn = np.empty((3, 3))
+    for j in range(9):
+        Fn[j // 3, j % 3] = V[j, 0]
+    U, sv, Vt = np.linalg.svd(Fn)
+    G = np.zeros((3, 3))
+    for r in range(3):
+        for c in range(3):
+            G[r, c] = U[r, 0] * sv[0] * Vt[0, c] + U[r, 1] * sv[1] * Vt[1, c]
+    T1 = np.array([[s1, 0.0, -s1 * c1x], [0.0, s1, -s1 * c1y], [0.0, 0.0, 1.0]])
+    T2 = np.array([[s2, 0.0, -s2 * c2x], [0.0, s2, -s2 * c2y], [0.0, 0.0, 1.0]])
+    H = T2.T @ G @ T1
+    nrm = 0.0
+    big = 0.0
+    for r in range(3):
+        for c in range(3):
+            nrm += H[r, c] * H[r, c]
+            big = max(big, abs(H[r, c]))
+    sign = 1.0
+    for j in range(9):
+        if abs(H[j // 3, j % 3]) >= big * (1.0 - 1e-9):
+            sign = 1.0 if H[j // 3, j % 3] > 0 else -1.0
+            break
+    nrm = sign / math.sqrt(nrm)
+    for r in range(3):
+        for c in range(3):
+            F[r, c] = H[r, c] * nrm + 0.0
+    return True
+
+
 def _eight_point_np(x1: np.ndarray, x2: np.ndarray, gram: bool = False) -> np.ndarray:
     """:func:`fundamental_8point` for validated numpy ``(N, 2)`` input, without the array-API
     layer (the LO refits inside RANSAC call it often). Same steps, same result.
@@ -282,14 +387,15 @@ def _eight_point_np(x1: np.ndarray, x2: np.ndarray, gram: bool = False) -> np.nd
         k = np.sqrt(2.0) / d
         Ts.append(np.array([[k, 0.0, -k * c[0]], [0.0, k, -k * c[1]], [0.0, 0.0, 1.0]]))
         qs.append((p - c) * k)
-    A = _design_matrix(qs[0], qs[1], np)
     if gram:
-        w, V = np.linalg.eigh(A.T @ A)  # ascending eigenvalues = squared singular values
-        if w[1] <= 1e-20 * w[8]:
+        F = np.empty((3, 3))
+        if not _eight_point_gram_kernel(np.ascontiguousarray(x1), np.ascontiguousarray(x2),
+                                        np.arange(len(x1)), F):
             raise DegenerateError("fundamental_8point: the matches must determine F, got a "
                                   "degenerate configuration")
-        f = V[:, 0]
-    else:
+        return F
+    A = _design_matrix(qs[0], qs[1], np)
+    if True:
         if len(A) < 9:
             A = np.vstack([A, np.zeros((1, 9))])
         _, sv, Vh = np.linalg.svd(A, full_matrices=False)
@@ -1708,6 +1814,9 @@ def _inner_lo(F, x1, x2, t, rng, n_samples, sample_size=14, spread=2.0):
     the model of lowest MSAC cost (``F`` itself unless beaten).
     """
     buf = np.empty(len(x1))
+    G = np.empty((3, 3))
+    x1 = np.ascontiguousarray(x1)
+    x2 = np.ascontiguousarray(x2)
     X = _soa(x1, x2)
     t2 = t * t
     best = _msac_cost_kernel(F, X, t2, np.inf)
@@ -1716,16 +1825,17 @@ def _inner_lo(F, x1, x2, t, rng, n_samples, sample_size=14, spread=2.0):
         return F
     for _ in range(n_samples):
         pick = rng.choice(pool, sample_size, replace=False)
-        try:
-            G = _eight_point_np(x1[pick], x2[pick], gram=True)
-            for k in (3.0, 2.0, 1.5, 1.0):
-                sel = _sampson_kernel(G, x1, x2, buf) <= k * t
-                G = _eight_point_np(x1[sel], x2[sel], gram=True)
-        except DegenerateError:
+        ok = _eight_point_gram_kernel(x1, x2, pick, G)
+        for k in (3.0, 2.0, 1.5, 1.0):
+            if not ok:
+                break
+            sel = np.flatnonzero(_sampson_kernel(G, x1, x2, buf) <= k * t)
+            ok = sel.size >= 8 and _eight_point_gram_kernel(x1, x2, sel, G)
+        if not ok:
             continue
         cost = _msac_cost_kernel(G, X, t2, best)
         if cost < best:
-            best, F = cost, G
+            best, F = cost, G.copy()
     return F
 
 

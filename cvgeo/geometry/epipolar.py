@@ -1878,7 +1878,7 @@ def find_fundamental(
         that a noisy 7-point hypothesis leads the refits into. 0 disables it.
     refine : bool
         Finish with :func:`refine_fundamental` (Sampson error over rank-2 matrices) on the
-        inliers at ``2, 1.5, 1, 1`` times ``threshold_px``, recomputing them each time
+        inliers at 1.5 and then 1 times ``threshold_px``, recomputing them in between
         (the shrinking threshold of LO+ lets missed inliers back in).
     check_planar : bool
         Raise :class:`DegenerateError` when a single homography explains >= 90 % of the
@@ -1948,7 +1948,7 @@ def find_fundamental(
     if inner:
         F = _inner_lo(F, p1, p2, t, rng, inner)
     if refine:  # LO+-style polish: Sampson refits on inliers at a shrinking threshold
-        for k, iters in ((2.0, 3), (1.5, 3), (1.0, 10), (1.0, 10)):
+        for k, iters in ((1.5, 3), (1.0, 10)):
             sel = est.residuals(F, p1, p2) <= k * t
             if sel.sum() < 8:
                 break

@@ -5,8 +5,21 @@ The public API is re-exported here, one block per module; ``__all__`` lists it a
 at module level.
 """
 
+from cvgeo import batch as _batch
+from cvgeo import edges as _edges
+from cvgeo import filters as _filters
+from cvgeo import fourier as _fourier
+from cvgeo import gallery as _gallery
 from cvgeo import image as _image
+from cvgeo import ops as _ops
+from cvgeo import pipeline as _pipeline
+from cvgeo import segment as _segment
 from cvgeo._checks import DegenerateError as DegenerateError
+from cvgeo.batch import *  # noqa: F403
+from cvgeo.edges import *  # noqa: F403
+from cvgeo.filters import *  # noqa: F403
+from cvgeo.fourier import *  # noqa: F403
+from cvgeo.gallery import *  # noqa: F403
 from cvgeo.geometry import homogeneous as _homogeneous
 
 # epipolar geometry (helper "epipolar")
@@ -22,16 +35,27 @@ from cvgeo.geometry.transforms import __all__ as _transforms_all
 from cvgeo.geometry.warp import *  # noqa: F403
 from cvgeo.geometry.warp import __all__ as _warp_all
 from cvgeo.image import *  # noqa: F403
+from cvgeo.ops import *  # noqa: F403
+from cvgeo.pipeline import *  # noqa: F403
+from cvgeo.segment import *  # noqa: F403
 
 __version__ = "0.1.0"
 
 __all__ = sorted({
     "DegenerateError",
     *_image.__all__,
+    *_filters.__all__,
+    *_edges.__all__,
+    *_fourier.__all__,
     *_homogeneous.__all__,
     *_ransac_all,
     *_transforms_all,
     *_warp_all,
     *_camera_all,
     *_epipolar_all,
+    *_ops.__all__,
+    *_pipeline.__all__,
+    *_batch.__all__,
+    *_gallery.__all__,
+    *_segment.__all__,
 })

@@ -387,6 +387,19 @@ def read_image(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS)
     return np.ascontiguousarray(img)
 
 
+def _umask() -> int:
+    """The process umask, read without changing it where the OS allows (thread-safe)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_image(path: str | os.PathLike, image: np.ndarray) -> Path:
     """Write an image file atomically (temporary file, then rename).
 
@@ -420,6 +433,7 @@ def write_image(path: str | os.PathLike, image: np.ndarray) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(buf.tobytes())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would survive the rename
         os.replace(tmp, p)
     except BaseException:
         if os.path.exists(tmp):

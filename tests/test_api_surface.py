@@ -8,6 +8,20 @@ CVGEO_ALL = {
     # image
     "DEFAULT_MAX_PIXELS", "denormalize", "normalize", "read_image", "resize", "to_float",
     "to_gray", "to_uint8", "write_image",
+    # filters
+    "BORDERS", "Gradient", "gaussian_filter", "gaussian_gradient", "gaussian_kernel",
+    "separable_convolve", "sobel",
+    # edges
+    "canny",
+    # fourier
+    "FrequencyFilter", "FrequencyGrid", "LaplacianPyramid", "Spectrum", "apply_filter",
+    "downsample", "fft_convolve", "frequency_filter", "frequency_grid", "gaussian_blur",
+    "gaussian_pyramid", "hybrid_image", "hybrid_scales", "laplacian_pyramid", "spectrum",
+    # segment
+    "KMeansResult", "KMeansSegmenter", "MeanShiftResult", "achievable_segmentation_accuracy",
+    "adjusted_rand_index", "boundary_recall", "estimate_bandwidth", "felzenszwalb", "kmeans",
+    "kmeans_segment", "mean_shift", "mean_shift_segment", "pixel_features", "rgb_to_lab",
+    "undersegmentation_error", "variation_of_information",
     # geometry.homogeneous
     "NormalizedPoints", "from_homogeneous", "hartley_normalize", "is_at_infinity",
     "to_homogeneous",
@@ -28,6 +42,15 @@ CVGEO_ALL = {
     "fundamental_7point", "fundamental_8point", "fundamental_from_essential",
     "fundamental_from_pose", "normalize_fundamental", "recover_pose", "rectify_uncalibrated",
     "refine_fundamental", "skew", "triangulate_points",
+    # ops
+    "OpSpec", "register_op", "to_display",
+    # pipeline
+    "Pipeline", "PipelineFileError", "Step", "Trace", "TraceStep", "load_pipeline",
+    "make_pipeline", "op_parameters", "save_pipeline",
+    # batch
+    "BatchFailure", "BatchResult", "run_batch",
+    # gallery
+    "GalleryResult", "build_gallery",
 }
 
 

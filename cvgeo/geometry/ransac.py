@@ -146,7 +146,8 @@ class _Search:
     def _update_budget(self, res: np.ndarray) -> None:
         w = float(np.count_nonzero(res <= self.t)) / self.n
         k = required_trials(w, self.est.sample_size, self.confidence)
-        self.needed = int(min(self.max_trials, max(self.min_trials, math.ceil(k))))
+        k = self.max_trials if not k < self.max_trials else math.ceil(k)  # inf: clamp
+        self.needed = int(max(self.min_trials, k))
 
     def offer(self, model, res: np.ndarray, cost: float | None = None) -> bool:
         """Keep ``model`` if it beats the best MSAC cost; then optimise it locally."""
@@ -169,7 +170,7 @@ class _Search:
                 return
             try:
                 model = self.est.fit(*(d[inl] for d in self.data))
-            except DegenerateError:
+            except (DegenerateError, np.linalg.LinAlgError):
                 return
             res = _as_residuals(self.est.residuals(model, *self.data), self.n)
             cost = self.cost(res)
@@ -262,7 +263,6 @@ def ransac(
     Examples
     --------
     >>> import numpy as np
-    >>> from cvgeo.geometry.transforms import Projective
     >>> from cvgeo.geometry.ransac import HomographyEstimator, ransac
     >>> rng = np.random.default_rng(0)
     >>> src = rng.uniform(0, 100, (50, 2))
@@ -351,7 +351,8 @@ def ransac(
 
     if search.best_model is None:
         raise DegenerateError(f"{func}: every one of the {n_trials} minimal samples was "
-                              f"degenerate (coincident or collinear points); no model found")
+                              f"degenerate (coincident or collinear points, or rejected by "
+                              f"the estimator's checks); no model found")
     search.refine(max(lo_iterations, 1))  # final refit on the inliers
     res = _as_residuals(estimator.residuals(search.best_model, *arrays), n)
     return RansacResult(model=search.best_model, inlier_mask=res <= t, n_trials=n_trials,

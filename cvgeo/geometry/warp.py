@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from numba import njit
+from numba import njit, uint64
 
 from cvgeo._checks import DegenerateError, check_choice, check_matrix, check_real, check_shape2
 from cvgeo.image import as_float_image
@@ -48,7 +48,7 @@ def _cubic_weight(t):
     return 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _warp_kernel(image, Hinv, out_h, out_w, interpolation, border, fill):
     """Inverse-mapping warp.
 
@@ -67,113 +67,138 @@ def _warp_kernel(image, Hinv, out_h, out_w, interpolation, border, fill):
     Returns
     -------
     out : float32 (out_h, out_w, C)
+
+    Notes
+    -----
+    Each output row is done in two passes: first the source coordinates of all its
+    pixels (a loop LLVM vectorises), then the gathers. Samples whose taps all lie inside
+    the image take a fast path without border logic.
     """
     h, w, c = image.shape
     out = np.empty((out_h, out_w, c), dtype=np.float32)
     src = image.reshape(h * w * c)  # flat views: offsets instead of 3-D indexing
     dst = out.reshape(out_h * out_w * c)
     row_stride = w * c
+    xs = np.empty(out_w)
+    ys = np.empty(out_w)
+    fxs = np.empty(out_w, dtype=np.float32)
+    fys = np.empty(out_w, dtype=np.float32)
+    taps = np.empty(out_w, dtype=np.uint64)
+    # unsigned offsets in the fast paths: numba skips its negative-index wraparound test
+    # for them (measured: the bilinear warp takes half the time)
+    ustride = uint64(row_stride)
+    uc = uint64(c)
+    xlast = w - 1.0  # clamps keep int() defined; only in-range samples use these taps
+    ylast = h - 1.0
     wx = np.empty(4, dtype=np.float32)
     wy = np.empty(4, dtype=np.float32)
     jx = np.empty(4, dtype=np.int64)
     iy = np.empty(4, dtype=np.int64)
-    xmax = w - 1.0
-    ymax = h - 1.0
     for r in range(out_h):
-        # homogeneous source coordinates of (0, r), then step by Hinv's first column
-        X = Hinv[0, 1] * r + Hinv[0, 2]
-        Y = Hinv[1, 1] * r + Hinv[1, 2]
-        W = Hinv[2, 1] * r + Hinv[2, 2]
+        # pass 1: source coordinates of the row, Hinv @ (q, r, 1) dehomogenised
+        X0 = Hinv[0, 1] * r + Hinv[0, 2]
+        Y0 = Hinv[1, 1] * r + Hinv[1, 2]
+        W0 = Hinv[2, 1] * r + Hinv[2, 2]
+        if interpolation == 1:  # also the bilinear taps and weights, clamped inside
+            for q in range(out_w):
+                iw = 1.0 / (W0 + Hinv[2, 0] * q)  # inf on the line at infinity
+                x = (X0 + Hinv[0, 0] * q) * iw
+                y = (Y0 + Hinv[1, 0] * q) * iw
+                xs[q] = x
+                ys[q] = y
+                xc = min(max(x, 0.0), xlast)
+                yc = min(max(y, 0.0), ylast)
+                j0 = max(min(int(xc), w - 2), 0)  # exact for the fast path's 0 <= x < w - 1
+                i0 = max(min(int(yc), h - 2), 0)
+                fxs[q] = np.float32(xc - j0)
+                fys[q] = np.float32(yc - i0)
+                taps[q] = uint64(i0 * row_stride + j0 * c)
+        else:
+            for q in range(out_w):
+                iw = 1.0 / (W0 + Hinv[2, 0] * q)
+                xs[q] = (X0 + Hinv[0, 0] * q) * iw
+                ys[q] = (Y0 + Hinv[1, 0] * q) * iw
+        # pass 2: sample
         o = r * out_w * c - c
         for q in range(out_w):
-            if q > 0:
-                X += Hinv[0, 0]
-                Y += Hinv[1, 0]
-                W += Hinv[2, 0]
             o += c
-            if W == 0.0:  # maps from the line at infinity: nothing to sample
-                for k in range(c):
-                    dst[o + k] = fill
-                continue
-            iw = 1.0 / W
-            x = X * iw
-            y = Y * iw
-            if interpolation == 1 and x >= 0.0 and y >= 0.0 and x < xmax and y < ymax:
+            x = xs[q]
+            y = ys[q]
+            if interpolation == 1 and x >= 0.0 and y >= 0.0 and x < w - 1.0 and y < h - 1.0:
                 # bilinear, all four taps inside: the hot path
-                j0 = int(x)
-                i0 = int(y)
-                fx = np.float32(x - j0)
-                fy = np.float32(y - i0)
+                fx = fxs[q]
+                fy = fys[q]
                 gx = np.float32(1.0) - fx
                 gy = np.float32(1.0) - fy
                 w00 = gx * gy
                 w01 = fx * gy
                 w10 = gx * fy
                 w11 = fx * fy
-                b0 = i0 * row_stride + j0 * c
-                b1 = b0 + row_stride
+                b0 = taps[q]
+                b1 = b0 + ustride
+                u = uint64(o)
                 if c == 3:
-                    dst[o] = (w00 * src[b0] + w01 * src[b0 + 3]
-                              + w10 * src[b1] + w11 * src[b1 + 3])
-                    dst[o + 1] = (w00 * src[b0 + 1] + w01 * src[b0 + 4]
-                                  + w10 * src[b1 + 1] + w11 * src[b1 + 4])
-                    dst[o + 2] = (w00 * src[b0 + 2] + w01 * src[b0 + 5]
-                                  + w10 * src[b1 + 2] + w11 * src[b1 + 5])
+                    dst[u] = (w00 * src[b0] + w01 * src[b0 + uint64(3)]
+                              + w10 * src[b1] + w11 * src[b1 + uint64(3)])
+                    dst[u + uint64(1)] = (w00 * src[b0 + uint64(1)] + w01 * src[b0 + uint64(4)]
+                                          + w10 * src[b1 + uint64(1)]
+                                          + w11 * src[b1 + uint64(4)])
+                    dst[u + uint64(2)] = (w00 * src[b0 + uint64(2)] + w01 * src[b0 + uint64(5)]
+                                          + w10 * src[b1 + uint64(2)]
+                                          + w11 * src[b1 + uint64(5)])
                 else:
                     for k in range(c):
-                        dst[o + k] = (w00 * src[b0 + k] + w01 * src[b0 + c + k]
-                                      + w10 * src[b1 + k] + w11 * src[b1 + c + k])
+                        uk = uint64(k)
+                        dst[u + uk] = (w00 * src[b0 + uk] + w01 * src[b0 + uc + uk]
+                                       + w10 * src[b1 + uk] + w11 * src[b1 + uc + uk])
                 continue
             if interpolation == 0 and x >= -0.5 and y >= -0.5 and x < w - 0.5 and y < h - 0.5:
-                base = int(y + 0.5) * row_stride + int(x + 0.5) * c  # round half up
+                base = uint64(int(y + 0.5) * row_stride + int(x + 0.5) * c)  # half up
+                u = uint64(o)
                 for k in range(c):
-                    dst[o + k] = src[base + k]
+                    dst[u + uint64(k)] = src[base + uint64(k)]
                 continue
             if interpolation == 2 and x >= 1.0 and y >= 1.0 and x < w - 2.0 and y < h - 2.0:
                 # bicubic, all sixteen taps inside
                 j0 = int(x)
                 i0 = int(y)
-                fx = x - j0
-                fy = y - i0
                 for m in range(4):
-                    wx[m] = _cubic_weight(fx - (m - 1))
-                    wy[m] = _cubic_weight(fy - (m - 1))
-                b = (i0 - 1) * row_stride + (j0 - 1) * c
+                    wx[m] = _cubic_weight(x - j0 - (m - 1))
+                    wy[m] = _cubic_weight(y - i0 - (m - 1))
+                b = uint64((i0 - 1) * row_stride + (j0 - 1) * c)
                 for k in range(c):
                     acc = np.float32(0.0)
-                    bb = b + k
+                    bb = b + uint64(k)
                     for a in range(4):
-                        row = (wx[0] * src[bb] + wx[1] * src[bb + c] + wx[2] * src[bb + 2 * c]
-                               + wx[3] * src[bb + 3 * c])
-                        acc += wy[a] * row
-                        bb += row_stride
-                    dst[o + k] = acc
+                        acc += wy[a] * (wx[0] * src[bb] + wx[1] * src[bb + uc]
+                                        + wx[2] * src[bb + uint64(2) * uc]
+                                        + wx[3] * src[bb + uint64(3) * uc])
+                        bb += ustride
+                    dst[uint64(o) + uint64(k)] = acc
                 continue
-            # far-away samples (near the line at infinity): clamp so int() stays exact;
-            # constant and edge borders give the same value, reflect's is arbitrary anyway
+            if x != x or y != y:  # from the line at infinity: nothing to sample
+                for k in range(c):
+                    dst[o + k] = fill
+                continue
+            # border logic. Far-away samples: clamp so int() stays exact; constant and
+            # edge borders give the same value, reflect's is arbitrary anyway
             x = min(max(x, -1e9), 1e9)
             y = min(max(y, -1e9), 1e9)
             if interpolation == 0:
                 jj = _border_index(int(np.floor(x + 0.5)), w, border)
                 ii = _border_index(int(np.floor(y + 0.5)), h, border)
-                if ii < 0 or jj < 0:
-                    for k in range(c):
-                        dst[o + k] = fill
-                else:
-                    base = ii * row_stride + jj * c
-                    for k in range(c):
-                        dst[o + k] = src[base + k]
+                for k in range(c):
+                    dst[o + k] = fill if (ii < 0 or jj < 0) else src[ii * row_stride + jj * c
+                                                                     + k]
             elif interpolation == 1:
                 x0 = np.floor(x)
                 y0 = np.floor(y)
                 fx = np.float32(x - x0)
                 fy = np.float32(y - y0)
-                j0 = int(x0)
-                i0 = int(y0)
-                ja = _border_index(j0, w, border)
-                jb = _border_index(j0 + 1, w, border)
-                ia = _border_index(i0, h, border)
-                ib = _border_index(i0 + 1, h, border)
+                ja = _border_index(int(x0), w, border)
+                jb = _border_index(int(x0) + 1, w, border)
+                ia = _border_index(int(y0), h, border)
+                ib = _border_index(int(y0) + 1, h, border)
                 for k in range(c):
                     v00 = fill if (ia < 0 or ja < 0) else src[ia * row_stride + ja * c + k]
                     v01 = fill if (ia < 0 or jb < 0) else src[ia * row_stride + jb * c + k]
@@ -184,20 +209,11 @@ def _warp_kernel(image, Hinv, out_h, out_w, interpolation, border, fill):
             else:
                 x0 = np.floor(x)
                 y0 = np.floor(y)
-                fx = x - x0
-                fy = y - y0
-                j0 = int(x0)
-                i0 = int(y0)
-                inside = 1 <= j0 and j0 + 2 < w and 1 <= i0 and i0 + 2 < h
                 for m in range(4):
-                    wx[m] = _cubic_weight(fx - (m - 1))
-                    wy[m] = _cubic_weight(fy - (m - 1))
-                    if inside:
-                        jx[m] = j0 + m - 1
-                        iy[m] = i0 + m - 1
-                    else:
-                        jx[m] = _border_index(j0 + m - 1, w, border)
-                        iy[m] = _border_index(i0 + m - 1, h, border)
+                    wx[m] = _cubic_weight(x - x0 - (m - 1))
+                    wy[m] = _cubic_weight(y - y0 - (m - 1))
+                    jx[m] = _border_index(int(x0) + m - 1, w, border)
+                    iy[m] = _border_index(int(y0) + m - 1, h, border)
                 for k in range(c):
                     acc = np.float32(0.0)
                     for a in range(4):

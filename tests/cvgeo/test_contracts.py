@@ -37,6 +37,33 @@ CONTRACTS = [
     Contract("warp", lambda im: cvgeo.warp(im, np.array([[0.9, 0.1, 3.5], [-0.12, 1.05, -2.0],
                                                          [4e-4, -3e-4, 1.0]]),
                                            output_shape=(50, 70))),
+    Contract("gaussian_filter", lambda im: cvgeo.gaussian_filter(im, 1.5)),
+    Contract("separable_convolve",
+             lambda im: cvgeo.separable_convolve(im, np.array([1.0, 2.0, -1.0]),
+                                                 np.array([0.25, 0.5, 0.25]))),
+    Contract("sobel", lambda im: cvgeo.sobel(im), atol=1e-4),
+    Contract("gaussian_gradient", lambda im: cvgeo.gaussian_gradient(im, 1.0)),
+    Contract("canny", lambda im: cvgeo.canny(im, sigma=1.0)),
+    # fourier
+    Contract("spectrum", lambda im: cvgeo.spectrum(im, window="hann"), colour=False,
+             atol=1e-4),
+    Contract("apply_filter", lambda im: cvgeo.apply_filter(
+        im, cvgeo.frequency_filter("bandpass", cutoff=(0.05, 0.2), kind="butterworth"))),
+    Contract("fft_convolve", lambda im: cvgeo.fft_convolve(
+        im, np.arange(15.0).reshape(3, 5) / 105.0)),
+    Contract("gaussian_blur", lambda im: cvgeo.gaussian_blur(im, 3.0, method="fft")),
+    Contract("gaussian_blur", lambda im: cvgeo.gaussian_blur(im, 1.5)),  # auto: spatial
+    Contract("hybrid_image", lambda im: cvgeo.hybrid_image(
+        im, im[::-1], low_cutoff=0.05, high_cutoff=0.1)),
+    Contract("hybrid_scales", lambda im: cvgeo.hybrid_scales(im, 3)),
+    Contract("downsample", lambda im: cvgeo.downsample(im, 3)),
+    Contract("gaussian_pyramid", lambda im: cvgeo.gaussian_pyramid(im, levels=3)),
+    Contract("laplacian_pyramid", lambda im: cvgeo.laplacian_pyramid(im, levels=3)),
+    Contract("pixel_features", lambda im: cvgeo.pixel_features(im, spatial_weight=0.5)),
+    Contract("kmeans_segment", lambda im: cvgeo.kmeans_segment(im, 5, seed=0)),
+    Contract("mean_shift_segment",
+             lambda im: cvgeo.mean_shift_segment(im, spatial_bw=4, range_bw=0.1)),
+    Contract("felzenszwalb", lambda im: cvgeo.felzenszwalb(im, scale=100, sigma=0.8)),
 ]
 
 IDS = [c.name for c in CONTRACTS]

@@ -166,6 +166,16 @@ def test_write_read_round_trip(tmp_path, dtype, channels):
     assert not list(tmp_path.glob("*.part"))  # the temporary file was renamed
 
 
+def test_written_file_has_ordinary_permissions(tmp_path):
+    import os
+    import stat
+
+    path = cvgeo.write_image(tmp_path / "p.png", np.zeros((2, 2), np.uint8))
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
+
+
 def test_read_is_rgb_order(tmp_path):
     img = np.zeros((2, 2, 3), np.uint8)
     img[..., 0] = 255  # pure red

@@ -139,3 +139,16 @@ def test_errors(rng):
         ransac(object(), pts, threshold_px=1.0)
     with pytest.raises(TypeError, match="ransac: seed must be"):
         ransac(LineEstimator(), pts, threshold_px=1.0, seed=1.5)
+
+
+def test_several_candidates_per_sample_best_is_kept(rng):
+    """fit_minimal may return several models (7-point F returns up to 3)."""
+
+    class TwoCandidates(LineEstimator):
+        def fit_minimal(self, pts):
+            good = super().fit_minimal(pts)
+            return [np.array([-3.0, 500.0])] + good  # a decoy first, then the real one
+
+    pts, _ = _line_data(rng, outlier_ratio=0.3)
+    r = ransac(TwoCandidates(), pts, threshold_px=1.0, local_optimization=False)
+    np.testing.assert_allclose(r.model, [0.5, 3.0], atol=0.05)

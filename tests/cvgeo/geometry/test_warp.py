@@ -144,3 +144,17 @@ def test_errors(rng):
         warp(img, np.eye(3), output_shape=(0, 5))
     with pytest.raises(TypeError, match="warp: image must be a numpy array"):
         warp(img.tolist(), np.eye(3), output_shape=(5, 5))
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 5), (5, 1), (2, 2)])
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear", "bicubic"])
+def test_tiny_images_against_cv2_edge(rng, shape, interpolation):
+    img = rng.random(shape).astype(np.float32)
+    np.testing.assert_array_equal(
+        warp(img, np.eye(3), output_shape=shape, interpolation=interpolation), img)
+    if interpolation == "bilinear":
+        H = _translation(0.3, -0.6)
+        ours = warp(img, H, output_shape=shape, border="edge")
+        ref = cv2.warpPerspective(img, H, shape[::-1], flags=cv2.INTER_LINEAR,
+                                  borderMode=cv2.BORDER_REPLICATE)
+        np.testing.assert_allclose(ours, ref.reshape(shape), atol=1e-4)

@@ -1,0 +1,695 @@
+"""k-means clustering (Lloyd's algorithm, k-means++ seeding) and k-means segmentation.
+
+Conventions
+-----------
+Samples are rows of a 2-D array ``X`` of shape ``(n_samples, n_features)``; labels are
+int32 from 0 to ``k - 1``. Label images are ``(H, W)`` int32, pixel ``[r, c]`` being
+sample ``r * W + c`` of :func:`~cvgeo.segment.pixel_features`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from numba import njit
+
+from cvgeo._checks import (
+    check_array_finite,
+    check_choice,
+    check_int,
+    check_real,
+    check_seed,
+    describe,
+)
+from cvgeo.image import as_float_image
+from cvgeo.segment.features import Space, _features_from_float, _resolve_space
+
+__all__ = ["KMeansResult", "KMeansSegmenter", "kmeans", "kmeans_segment"]
+
+
+@dataclass(frozen=True)
+class KMeansResult:
+    """The outcome of :func:`kmeans`.
+
+    Attributes
+    ----------
+    labels : ndarray of shape (n_samples,), int32
+        Index of the nearest centre of each sample.
+    centers : ndarray of shape (k, n_features), float64
+        The cluster means.
+    inertia : float
+        Sum of squared distances of samples to their centre (the objective).
+    n_iter : int
+        Lloyd iterations of the best of the ``n_init`` runs.
+    """
+
+    labels: np.ndarray
+    centers: np.ndarray
+    inertia: float
+    n_iter: int
+
+
+# ------------------------------------------------------------------ compiled kernels
+_BLOCK = 512  # samples per block: the block's distances stay in the L1 cache
+
+
+@njit(cache=True)
+def _assign_kernel(Xt, centers, labels, sums, counts, dist):  # pragma: no cover - numba
+    """Assignment (E) step fused with the accumulation for the update (M) step.
+
+    Samples are processed in blocks; within a block the loops run over samples
+    innermost, so the squared distances vectorise (SIMD) whatever ``d`` is.
+
+    Parameters
+    ----------
+    Xt : (d, n) float64, C-contiguous
+        The samples, transposed (feature-major).
+    centers : (k, d) float64
+    labels : (n,) int32, overwritten with the index of the nearest centre
+    sums : (k, d) float64, overwritten with the per-cluster sums of samples
+    counts : (k,) float64, overwritten with the cluster sizes
+    dist : (n,) float64, overwritten with the squared distance to the nearest centre
+
+    Returns
+    -------
+    n_changed : int
+        How many labels differ from what ``labels`` held on entry.
+    """
+    d, n = Xt.shape
+    k = centers.shape[0]
+    sums[:] = 0.0
+    counts[:] = 0.0
+    n_changed = 0
+    acc = np.empty(_BLOCK)
+    best_d = np.empty(_BLOCK)
+    best = np.empty(_BLOCK, dtype=np.int32)
+    for start in range(0, n, _BLOCK):
+        m = min(_BLOCK, n - start)
+        best_d[:] = np.inf
+        for j in range(k):
+            acc[:m] = 0.0
+            for f in range(d):
+                c = centers[j, f]
+                for i in range(m):
+                    t = Xt[f, start + i] - c
+                    acc[i] += t * t
+            for i in range(m):
+                if acc[i] < best_d[i]:
+                    best_d[i] = acc[i]
+                    best[i] = j
+        for i in range(m):
+            b = best[i]
+            if labels[start + i] != b:
+                n_changed += 1
+                labels[start + i] = b
+            dist[start + i] = best_d[i]
+            counts[b] += 1.0
+        for f in range(d):
+            for i in range(m):
+                sums[best[i], f] += Xt[f, start + i]
+    return n_changed
+
+
+@njit(cache=True)
+def _trial_potentials_kernel(Xt, candidates, closest):  # pragma: no cover - numba
+    """k-means++ greedy trials: the potential each candidate centre would leave.
+
+    Parameters
+    ----------
+    Xt : (d, n) float64, the samples transposed
+    candidates : (t,) int64, sample indices proposed as the next centre
+    closest : (n,) float64, current squared distance of each sample to its nearest centre
+
+    Returns
+    -------
+    (best, new_closest) : (int, (n,) float64)
+        The candidate (position in ``candidates``) giving the smallest potential
+        ``sum(min(closest, d(x, candidate)^2))``, and that updated ``closest``.
+    """
+    d, n = Xt.shape
+    best = 0
+    best_pot = np.inf
+    best_closest = closest.copy()
+    trial = np.empty(n)
+    for t in range(candidates.shape[0]):
+        c = candidates[t]
+        trial[:] = 0.0
+        for f in range(d):
+            v = Xt[f, c]
+            for i in range(n):
+                u = Xt[f, i] - v
+                trial[i] += u * u
+        pot = 0.0
+        for i in range(n):
+            trial[i] = min(closest[i], trial[i])
+            pot += trial[i]
+        if pot < best_pot:
+            best_pot = pot
+            best = t
+            best_closest[:] = trial
+    return best, best_closest
+
+
+@njit(cache=True)
+def _closest_two(X, i, centers):  # pragma: no cover - numba
+    """Nearest centre of sample ``i`` and the distances (not squared) to the two nearest."""
+    k, d = centers.shape
+    b1 = 0
+    d1 = np.inf
+    d2 = np.inf
+    for j in range(k):
+        s = 0.0
+        for f in range(d):
+            t = X[i, f] - centers[j, f]
+            s += t * t
+        if s < d1:
+            d2 = d1
+            d1 = s
+            b1 = j
+        elif s < d2:
+            d2 = s
+    return b1, np.sqrt(d1), np.sqrt(d2)
+
+
+@njit(cache=True)
+def _hamerly_kernel(X, centers, labels, max_iter, tol_abs):  # pragma: no cover - numba
+    """Lloyd iterations accelerated with Hamerly's bounds; the same fixed point as Lloyd.
+
+    Each sample keeps an upper bound ``u`` on the distance to its centre and a lower
+    bound ``l`` on the distance to every other centre. With ``s(j)`` half the distance
+    from centre ``j`` to its nearest other centre, a sample whose ``u <= max(s(a), l)``
+    cannot change cluster and is skipped; after the update step the bounds grow/shrink
+    by how far the centres moved. Cluster sums are updated incrementally.
+
+    Parameters
+    ----------
+    X : (n, d) float64, C-contiguous
+    centers : (k, d) float64, the initial centres; overwritten with the final ones
+    labels : (n,) int32, overwritten with the labels of the last assignment step
+    max_iter : int
+    tol_abs : float
+        Stop when the summed squared centre movement is at most this.
+
+    Returns
+    -------
+    n_iter : int
+    """
+    n, d = X.shape
+    k = centers.shape[0]
+    upper = np.empty(n)
+    lower = np.empty(n)
+    sums = np.zeros((k, d))
+    counts = np.zeros(k)
+    for i in range(n):  # iteration 1, assignment step: exact
+        a, d1, d2 = _closest_two(X, i, centers)
+        labels[i] = a
+        upper[i] = d1
+        lower[i] = d2
+        counts[a] += 1.0
+        for f in range(d):
+            sums[a, f] += X[i, f]
+    n_changed = n
+    new = np.empty((k, d))
+    move = np.empty(k)
+    half = np.empty(k)
+    it = 0
+    while True:
+        it += 1
+        # update step: centres to the means; an empty cluster takes the farthest sample
+        reset = False
+        for j in range(k):
+            if counts[j] == 0:
+                far = -1
+                far_d = -1.0
+                for i in range(n):
+                    if counts[labels[i]] > 1:
+                        s = 0.0
+                        for f in range(d):
+                            t = X[i, f] - centers[labels[i], f]
+                            s += t * t
+                        if s > far_d:
+                            far_d = s
+                            far = i
+                if far >= 0:
+                    old = labels[far]
+                    counts[old] -= 1.0
+                    for f in range(d):
+                        sums[old, f] -= X[far, f]
+                        sums[j, f] += X[far, f]
+                    counts[j] = 1.0
+                    labels[far] = j
+                    reset = True
+        shift = 0.0
+        for j in range(k):
+            m2 = 0.0
+            for f in range(d):
+                v = sums[j, f] / counts[j] if counts[j] > 0 else centers[j, f]
+                t = v - centers[j, f]
+                m2 += t * t
+                new[j, f] = v
+            move[j] = np.sqrt(m2)
+            shift += m2
+        centers[:] = new
+        if n_changed == 0 and not reset:
+            break
+        if shift <= tol_abs or it >= max_iter:
+            break
+        # bounds follow the centres
+        j1 = 0
+        for j in range(1, k):
+            if move[j] > move[j1]:
+                j1 = j
+        m_second = 0.0
+        for j in range(k):
+            if j != j1 and move[j] > m_second:
+                m_second = move[j]
+        for i in range(n):
+            if reset:
+                upper[i] = np.inf
+                lower[i] = 0.0
+            else:
+                a = labels[i]
+                upper[i] += move[a]
+                lower[i] -= m_second if a == j1 else move[j1]
+        for j in range(k):
+            h = np.inf
+            for jj in range(k):
+                if jj != j:
+                    s = 0.0
+                    for f in range(d):
+                        t = centers[j, f] - centers[jj, f]
+                        s += t * t
+                    h = min(h, s)
+            half[j] = 0.5 * np.sqrt(h)
+        # assignment step, skipping samples the bounds prove cannot move
+        n_changed = 0
+        for i in range(n):
+            a = labels[i]
+            m = max(half[a], lower[i])
+            if upper[i] <= m:
+                continue
+            s = 0.0
+            for f in range(d):
+                t = X[i, f] - centers[a, f]
+                s += t * t
+            upper[i] = np.sqrt(s)
+            if upper[i] <= m:
+                continue
+            b, d1, d2 = _closest_two(X, i, centers)
+            upper[i] = d1
+            lower[i] = d2
+            if b != a:
+                n_changed += 1
+                labels[i] = b
+                counts[a] -= 1.0
+                counts[b] += 1.0
+                for f in range(d):
+                    sums[a, f] -= X[i, f]
+                    sums[b, f] += X[i, f]
+    return it
+
+
+# ------------------------------------------------------------------ the algorithm
+def _kmeans_plusplus(X: np.ndarray, Xt: np.ndarray, k: int, rng: np.random.Generator
+                     ) -> np.ndarray:
+    """Greedy k-means++ (Arthur & Vassilvitskii 2007, 2 + log k trials like sklearn)."""
+    n = X.shape[0]
+    n_trials = 2 + int(np.log(k))
+    centers = np.empty((k, X.shape[1]))
+    first = int(rng.integers(n))
+    centers[0] = X[first]
+    closest = ((X - X[first]) ** 2).sum(axis=1)
+    for c in range(1, k):
+        cum = np.cumsum(closest)
+        pot = cum[-1]
+        if pot <= 0:  # fewer distinct points than k: any sample is as good as another
+            centers[c] = X[int(rng.integers(n))]
+            continue
+        candidates = np.searchsorted(cum, rng.random(n_trials) * pot, side="left")
+        candidates = np.minimum(candidates, n - 1).astype(np.int64)
+        best, closest = _trial_potentials_kernel(Xt, candidates, closest)
+        centers[c] = X[candidates[best]]
+    return centers
+
+
+def _lloyd(X: np.ndarray, Xt: np.ndarray, centers: np.ndarray, max_iter: int,
+           tol_abs: float):
+    """One k-means run from given centres: (labels, centers, inertia, n_iter).
+
+    Hamerly-accelerated Lloyd iterations, then one exact assignment pass so that the
+    labels are those of the final centres and the inertia is exact.
+    """
+    n, d = X.shape
+    k = centers.shape[0]
+    centers = np.ascontiguousarray(centers, dtype=np.float64).copy()
+    labels = np.empty(n, dtype=np.int32)
+    n_iter = _hamerly_kernel(X, centers, labels, max_iter, tol_abs)
+    dist = np.empty(n)
+    _assign_kernel(Xt, centers, labels, np.empty((k, d)), np.empty(k), dist)
+    return labels, centers, float(dist.sum()), int(n_iter)
+
+
+def _lloyd_reference(X: np.ndarray, centers: np.ndarray, max_iter: int, tol_abs: float):
+    """Plain vectorised Lloyd (BLAS distances), the reference the fast path is tested on.
+
+    Same stopping rule as :func:`_lloyd`; no empty-cluster handling (tests avoid it).
+    """
+    centers = centers.copy()
+    labels_old = np.full(X.shape[0], -1)
+    x2 = (X * X).sum(axis=1)[:, None]
+    it = 0
+    for it in range(1, max_iter + 1):  # noqa: B007 (returned)
+        d2 = x2 - 2.0 * X @ centers.T + (centers * centers).sum(axis=1)[None, :]
+        labels = d2.argmin(axis=1)
+        new = np.stack([X[labels == j].mean(axis=0) for j in range(centers.shape[0])])
+        shift = float(((new - centers) ** 2).sum())
+        centers = new
+        if np.array_equal(labels, labels_old) or shift <= tol_abs:
+            break
+        labels_old = labels
+    d2 = ((X[:, None, :] - centers[None]) ** 2).sum(axis=2)
+    labels = d2.argmin(axis=1)
+    return labels.astype(np.int32), centers, float(d2.min(axis=1).sum()), it
+
+
+def _check_samples(X: Any, func: str) -> np.ndarray:
+    if not isinstance(X, np.ndarray):
+        raise TypeError(f"{func}: X must be a numpy array of shape (n_samples, n_features), "
+                        f"got {describe(X)}")
+    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"{func}: X must have shape (n_samples, n_features) with both > 0, "
+                         f"got shape {X.shape}")
+    if X.dtype.kind not in "buif":
+        raise TypeError(f"{func}: X must be numeric, got dtype {X.dtype}")
+    out = np.ascontiguousarray(X, dtype=np.float64)
+    check_array_finite(out, func, "X")
+    return out
+
+
+def _check_n_init(n_init: Any, init: str, func: str) -> int:
+    if isinstance(n_init, str):
+        check_choice(n_init, func, "n_init", ("auto",))
+        return 1 if init == "k-means++" else 10
+    return check_int(n_init, func, "n_init", low=1)
+
+
+def _kmeans_checked(X, k, init, n_init, max_iter, tol, rng) -> KMeansResult:
+    """k-means on validated float64 samples (shared by every public entry point)."""
+    # centre the data: squared distances lose less precision near the origin
+    mean = X.mean(axis=0)
+    Xc = np.ascontiguousarray(X - mean)
+    Xt = np.ascontiguousarray(Xc.T)
+    tol_abs = float(np.mean(Xc.var(axis=0))) * tol
+    best = None
+    for _ in range(n_init):
+        if init == "k-means++":
+            centers = _kmeans_plusplus(Xc, Xt, k, rng)
+        else:
+            centers = Xc[rng.choice(Xc.shape[0], size=k, replace=False)].copy()
+        run = _lloyd(Xc, Xt, centers, max_iter, tol_abs)
+        if best is None or run[2] < best[2]:
+            best = run
+    labels, centers, inertia, n_iter = best
+    return KMeansResult(labels=labels, centers=centers + mean, inertia=inertia, n_iter=n_iter)
+
+
+def kmeans(
+    X: np.ndarray,
+    k: int,
+    *,
+    init: Literal["k-means++", "random"] = "k-means++",
+    n_init: int | Literal["auto"] = "auto",
+    max_iter: int = 300,
+    tol: float = 1e-4,
+    seed: int | np.random.Generator | None = 0,
+) -> KMeansResult:
+    """Cluster samples into ``k`` groups minimising the within-cluster squared distance.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Numeric, finite. Computation is in float64.
+    k : int
+        Number of clusters, in ``[1, n_samples]``.
+    init : {"k-means++", "random"}
+        ``"k-means++"``: greedy k-means++ seeding (each new centre is the best of
+        ``2 + ln k`` samples drawn with probability proportional to D(x)^2, as
+        scikit-learn does). ``"random"``: ``k`` distinct samples.
+    n_init : int or "auto"
+        Independent runs; the one with the lowest inertia is returned. ``"auto"`` is 1
+        for k-means++ and 10 for random initialisation.
+    max_iter : int
+        Maximum Lloyd iterations per run.
+    tol : float, >= 0
+        Convergence when the summed squared centre movement is at most
+        ``tol * mean(var(X, axis=0))`` (relative to the data's spread, like sklearn).
+        A run also stops as soon as no label changes.
+    seed : int, numpy.random.Generator or None
+        Same seed, same result.
+
+    Returns
+    -------
+    KMeansResult
+        ``labels`` (int32), ``centers`` (float64), ``inertia``, ``n_iter``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Bad ``X`` (not 2-D, empty, NaN/inf), ``k`` outside ``[1, n_samples]``, unknown
+        ``init``, non-positive ``n_init``/``max_iter``, negative ``tol``, bad seed.
+
+    Notes
+    -----
+    Lloyd's algorithm alternates the assignment step (each sample to its nearest
+    centre) and the update step (each centre to the mean of its samples); both are fused
+    into one compiled pass over the data. An empty cluster is moved onto the sample
+    farthest from its centre. The data are centred first for precision.
+
+    References
+    ----------
+    .. [1] S. Lloyd, "Least squares quantization in PCM", IEEE Trans. Inf. Theory 28(2),
+       1982. doi:10.1109/TIT.1982.1056489
+    .. [2] D. Arthur and S. Vassilvitskii, "k-means++: the advantages of careful
+       seeding", SODA 2007.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0, 0.0], [0.0, 2.0], [10.0, 0.0], [10.0, 2.0]])
+    >>> r = kmeans(X, 2, seed=0)
+    >>> sorted(r.centers.tolist()), r.inertia
+    ([[0.0, 1.0], [10.0, 1.0]], 4.0)
+    """
+    func = "kmeans"
+    X = _check_samples(X, func)
+    k = check_int(k, func, "k", low=1, high=X.shape[0])
+    init = check_choice(init, func, "init", ("k-means++", "random"))
+    n_init = _check_n_init(n_init, init, func)
+    max_iter = check_int(max_iter, func, "max_iter", low=1)
+    tol = check_real(tol, func, "tol", low=0.0)
+    rng = check_seed(seed, func)
+    return _kmeans_checked(X, k, init, n_init, max_iter, tol, rng)
+
+
+def kmeans_segment(
+    image: np.ndarray,
+    k: int,
+    *,
+    space: Space = "auto",
+    spatial_weight: float = 0.0,
+    n_init: int | Literal["auto"] = "auto",
+    seed: int | np.random.Generator | None = 0,
+) -> np.ndarray:
+    """Segment an image by k-means on per-pixel features.
+
+    Parameters
+    ----------
+    image : ndarray of shape (H, W) or (H, W, C)
+        Any accepted dtype; features are computed on the [0, 1]-scaled image.
+    k : int
+        Number of clusters, in ``[1, H * W]``.
+    space : {"auto", "intensity", "rgb", "lab", "channels"}
+        Feature space, see :func:`~cvgeo.segment.pixel_features`.
+    spatial_weight : float, >= 0
+        Weight of the ``(row, col) / max(H, W)`` position features; 0 clusters colour
+        only (segments are colour classes, possibly scattered), larger values give
+        compact blobs.
+    n_init : int or "auto"
+        Runs of k-means; see :func:`kmeans`.
+    seed : int, numpy.random.Generator or None
+        Same seed, same labels.
+
+    Returns
+    -------
+    ndarray of shape (H, W), int32
+        Cluster index of each pixel, in ``[0, k)``. Segments are clusters, not
+        necessarily connected regions.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Bad image, NaN/inf, ``k`` larger than the number of pixels, bad options.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> img = np.zeros((4, 4), dtype=np.uint8); img[:, 2:] = 200
+    >>> kmeans_segment(img, 2, seed=0)[0].tolist()
+    [0, 0, 1, 1]
+    """
+    func = "kmeans_segment"
+    x = as_float_image(image, func)
+    space = _resolve_space(space, x, func)
+    spatial_weight = check_real(spatial_weight, func, "spatial_weight", low=0.0)
+    h, w = x.shape[:2]
+    k = check_int(k, func, "k", low=1, high=h * w)
+    n_init = _check_n_init(n_init, "k-means++", func)
+    rng = check_seed(seed, func)
+    X = _features_from_float(x, space, spatial_weight).astype(np.float64)
+    res = _kmeans_checked(X, k, "k-means++", n_init, 300, 1e-4, rng)
+    return _canonical_labels(res.labels).reshape(h, w)
+
+
+def _canonical_labels(labels: np.ndarray) -> np.ndarray:
+    """Renumber labels in order of first appearance (raster order), int32."""
+    _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
+    rank = np.empty(first.size, dtype=np.int32)
+    rank[np.argsort(first, kind="stable")] = np.arange(first.size, dtype=np.int32)
+    return rank[inverse.reshape(-1)]
+
+
+class KMeansSegmenter:
+    """A learned k-means segmenter with the scikit-learn estimator interface.
+
+    ``fit(image)`` learns cluster centres from an image's pixel features;
+    ``predict(image)`` labels any image by its nearest learned centre (so a palette
+    learned on one frame can segment the next). ``__init__`` only stores parameters;
+    everything learned ends with an underscore.
+
+    Parameters
+    ----------
+    n_clusters : int
+        Number of clusters ``k``.
+    space : {"auto", "intensity", "rgb", "lab", "channels"}
+        Feature space, see :func:`~cvgeo.segment.pixel_features`.
+    spatial_weight : float
+        Weight of position features.
+    init, n_init, max_iter, tol, seed
+        As in :func:`kmeans`.
+
+    Attributes
+    ----------
+    centers_ : ndarray of shape (n_clusters, n_features), float64
+    inertia_ : float
+    n_iter_ : int
+    labels_ : ndarray of shape (H, W), int32
+        Labels of the image given to ``fit``.
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> img = np.zeros((4, 4), dtype=np.uint8); img[:, 2:] = 200
+    >>> seg = KMeansSegmenter(n_clusters=2).fit(img)
+    >>> (seg.predict(img) == seg.labels_).all()
+    np.True_
+    """
+
+    def __init__(
+        self,
+        n_clusters: int = 8,
+        *,
+        space: Space = "auto",
+        spatial_weight: float = 0.0,
+        init: Literal["k-means++", "random"] = "k-means++",
+        n_init: int | Literal["auto"] = "auto",
+        max_iter: int = 300,
+        tol: float = 1e-4,
+        seed: int | np.random.Generator | None = 0,
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.space = space
+        self.spatial_weight = spatial_weight
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.seed = seed
+
+    # -- sklearn-style parameter handling
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        sig = inspect.signature(cls.__init__)
+        return [p for p in sig.parameters if p != "self"]
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor parameters, as a dict (``deep`` accepted for sklearn)."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> KMeansSegmenter:
+        """Set constructor parameters; unknown names raise ``ValueError``."""
+        valid = self._param_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(f"KMeansSegmenter.set_params: parameter must be one of "
+                                 f"{', '.join(valid)}, got {name!r}")
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"KMeansSegmenter({args})"
+
+    def _features(self, image: np.ndarray, func: str) -> tuple[np.ndarray, tuple[int, int]]:
+        x = as_float_image(image, func)
+        space = _resolve_space(self.space, x, func)
+        sw = check_real(self.spatial_weight, func, "spatial_weight", low=0.0)
+        return _features_from_float(x, space, sw).astype(np.float64), x.shape[:2]
+
+    def fit(self, image: np.ndarray) -> KMeansSegmenter:
+        """Learn ``n_clusters`` centres from the pixel features of ``image``."""
+        func = "KMeansSegmenter.fit"
+        X, (h, w) = self._features(image, func)
+        k = check_int(self.n_clusters, func, "n_clusters", low=1, high=h * w)
+        init = check_choice(self.init, func, "init", ("k-means++", "random"))
+        n_init = _check_n_init(self.n_init, init, func)
+        max_iter = check_int(self.max_iter, func, "max_iter", low=1)
+        tol = check_real(self.tol, func, "tol", low=0.0)
+        rng = check_seed(self.seed, func)
+        res = _kmeans_checked(X, k, init, n_init, max_iter, tol, rng)
+        present, first = np.unique(res.labels, return_index=True)
+        present = present[np.argsort(first, kind="stable")]  # in order of first appearance
+        rest = np.setdiff1d(np.arange(k), present)
+        perm = np.concatenate([present, rest])  # new index i <- old cluster perm[i]
+        self.centers_ = res.centers[perm]
+        self.inertia_ = res.inertia
+        self.n_iter_ = res.n_iter
+        self.n_features_in_ = X.shape[1]
+        inv = np.empty(k, dtype=np.int32)
+        inv[perm] = np.arange(k, dtype=np.int32)
+        self.labels_ = inv[res.labels].reshape(h, w)
+        return self
+
+    def predict(self, image: np.ndarray) -> np.ndarray:
+        """Label each pixel of ``image`` with its nearest learned centre, (H, W) int32."""
+        func = "KMeansSegmenter.predict"
+        if not hasattr(self, "centers_"):
+            raise ValueError(f"{func}: the segmenter must be fitted first, got an unfitted "
+                             "KMeansSegmenter; call fit(image)")
+        X, (h, w) = self._features(image, func)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"{func}: image must give {self.n_features_in_} features like "
+                             f"the fitted image, got {X.shape[1]}")
+        k, d = self.centers_.shape
+        labels = np.zeros(X.shape[0], dtype=np.int32)
+        _assign_kernel(np.ascontiguousarray(X.T), np.ascontiguousarray(self.centers_), labels,
+                       np.empty((k, d)),
+                       np.empty(k), np.empty(X.shape[0]))
+        return labels.reshape(h, w)
+
+    def fit_predict(self, image: np.ndarray) -> np.ndarray:
+        """``fit(image)`` and return ``labels_``."""
+        return self.fit(image).labels_

@@ -1,0 +1,150 @@
+"""Mean shift: known modes, sklearn's modes on astronaut features, the joint-domain
+segmentation on synthetic images, determinism, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import skimage.data
+import skimage.transform
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cvgeo import DegenerateError
+from cvgeo.segment import (
+    adjusted_rand_index,
+    estimate_bandwidth,
+    mean_shift,
+    mean_shift_segment,
+)
+
+
+def test_known_modes_flat_kernel():
+    # two tight groups 10 apart; with bandwidth 1 each seed climbs to its group's mean
+    X = np.array([[0.0, 0.0], [0.2, 0.0], [0.0, 0.2], [10.0, 10.0], [10.4, 10.0]])
+    r = mean_shift(X, bandwidth=1.0)
+    assert r.labels.dtype == np.int32
+    assert r.labels.tolist() == [0, 0, 0, 1, 1]  # the 3-sample mode is most populated
+    np.testing.assert_allclose(r.centers, [[0.2 / 3, 0.2 / 3], [10.2, 10.0]], atol=1e-12)
+
+
+def test_gaussian_kernel_finds_weighted_modes():
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(0, 0.3, (200, 2)), rng.normal(5, 0.3, (100, 2))])
+    r = mean_shift(X, bandwidth=0.5, kernel="gaussian")
+    assert len(r.centers) == 2
+    np.testing.assert_allclose(r.centers[0], [0, 0], atol=0.1)
+    np.testing.assert_allclose(r.centers[1], [5, 5], atol=0.1)
+
+
+@pytest.fixture(scope="module")
+def astronaut64():
+    img = skimage.transform.resize(skimage.data.astronaut(), (64, 64), anti_aliasing=True)
+    return img.reshape(-1, 3)
+
+
+@pytest.mark.parametrize("bandwidth", [0.2])
+def test_same_modes_as_sklearn_on_astronaut_features(astronaut64, bandwidth):
+    """64x64 astronaut RGB features; bin seeding keeps sklearn's side of the test short
+    (the all-samples comparison, 90 s for sklearn, is in benchmarks/bench_segment.py)."""
+    from sklearn.cluster import MeanShift
+
+    ref = MeanShift(bandwidth=bandwidth, bin_seeding=True).fit(astronaut64)
+    ours = mean_shift(astronaut64, bandwidth=bandwidth, bin_seeding=True)
+    assert ours.centers.shape == ref.cluster_centers_.shape
+    np.testing.assert_allclose(ours.centers, ref.cluster_centers_, atol=1e-9)
+    assert adjusted_rand_index(ref.labels_, ours.labels) >= 0.99
+
+
+def test_same_modes_as_sklearn_all_seeds_small(astronaut64):
+    from sklearn.cluster import MeanShift
+
+    X = astronaut64[::32]  # 128 samples, every one a seed
+    ref = MeanShift(bandwidth=0.15).fit(X)
+    ours = mean_shift(X, bandwidth=0.15)
+    np.testing.assert_allclose(ours.centers, ref.cluster_centers_, atol=1e-9)
+    np.testing.assert_array_equal(ours.labels, ref.labels_)
+
+
+def test_high_dimension_falls_back_to_one_cell():
+    rng = np.random.default_rng(1)
+    X = np.concatenate([rng.normal(0, 0.1, (30, 9)), rng.normal(3, 0.1, (30, 9))])
+    r = mean_shift(X, bandwidth=1.0)
+    assert len(r.centers) == 2 and (r.labels[:30] != r.labels[30:]).all()
+
+
+def test_estimate_bandwidth_matches_sklearn_and_subsamples(astronaut64):
+    from sklearn.cluster import estimate_bandwidth as sk_estimate
+
+    X = astronaut64[::2]
+    exact = estimate_bandwidth(X, max_samples=None)
+    assert exact == pytest.approx(sk_estimate(X), rel=1e-9)
+    approx = estimate_bandwidth(X, max_samples=500, seed=0)
+    assert approx == pytest.approx(exact, rel=0.05)
+    assert estimate_bandwidth(X, max_samples=500, seed=0) == approx
+    r = mean_shift(astronaut64[::8])  # bandwidth estimated when not given
+    assert r.bandwidth == pytest.approx(estimate_bandwidth(astronaut64[::8]))
+
+
+def test_segment_two_flat_regions_and_min_size():
+    img = np.zeros((12, 16), dtype=np.uint8)
+    img[:, 8:] = 200
+    img[2, 2] = 90  # a one-pixel speck
+    lab = mean_shift_segment(img, spatial_bw=3, range_bw=0.15, min_size=0)
+    assert lab.dtype == np.int32 and lab.shape == img.shape
+    assert lab[2, 2] != lab[0, 0]
+    merged = mean_shift_segment(img, spatial_bw=3, range_bw=0.15, min_size=5)
+    assert merged.max() == 1
+    assert (merged[:, :8] == merged[0, 0]).all() and (merged[:, 8:] == merged[0, 15]).all()
+
+
+def test_segment_colour_and_space_both_matter():
+    # same colour in two places far apart: range alone would join them, the spatial
+    # bandwidth keeps them apart (they are not connected)
+    img = np.zeros((10, 30, 3), dtype=np.float32)
+    img[:, :5] = (1, 0, 0)
+    img[:, 25:] = (1, 0, 0)
+    lab = mean_shift_segment(img, spatial_bw=4, range_bw=0.2, min_size=0)
+    assert len(np.unique(lab)) == 3
+    assert lab[0, 0] != lab[0, 29]
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(0, 1000))
+def test_segment_invariants(seed):
+    rng = np.random.default_rng(seed)
+    img = (rng.random((12, 14)) > 0.5).astype(np.float32) * 0.8
+    lab = mean_shift_segment(img, spatial_bw=2, range_bw=0.3, min_size=4)
+    # labels are 0..n-1 numbered by first appearance, every segment has >= 4 pixels
+    assert lab[0, 0] == 0
+    n = lab.max() + 1
+    assert set(np.unique(lab)) == set(range(n))
+    assert np.bincount(lab.ravel()).min() >= 4
+    np.testing.assert_array_equal(lab, mean_shift_segment(img, spatial_bw=2, range_bw=0.3,
+                                                          min_size=4))
+
+
+def test_bad_input():
+    X = np.zeros((5, 2))
+    X[0] = 1
+    for bad in (0.0, -1.0):
+        with pytest.raises(ValueError, match=r"mean_shift: bandwidth must be > 0"):
+            mean_shift(X, bandwidth=bad)
+    with pytest.raises(ValueError, match="mean_shift: X must be finite"):
+        mean_shift(np.array([[np.nan, 0.0]]), bandwidth=1.0)
+    with pytest.raises(ValueError, match="mean_shift: kernel must be one of"):
+        mean_shift(X, bandwidth=1.0, kernel="epanechnikov")
+    with pytest.raises(DegenerateError, match="mean_shift: min_bin_freq must leave"):
+        mean_shift(X, bandwidth=0.1, bin_seeding=True, min_bin_freq=10)
+    with pytest.raises(DegenerateError, match="estimate_bandwidth: X must hold at least two"):
+        estimate_bandwidth(np.ones((4, 2)))
+    with pytest.raises(ValueError, match=r"estimate_bandwidth: quantile must be in \(0"):
+        estimate_bandwidth(X, quantile=0.0)
+    with pytest.raises(ValueError, match="mean_shift_segment: spatial_bw must be > 0"):
+        mean_shift_segment(np.zeros((4, 4)), spatial_bw=0)
+    with pytest.raises(ValueError, match="mean_shift_segment: range_bw must be > 0"):
+        mean_shift_segment(np.zeros((4, 4)), range_bw=-0.1)
+    with pytest.raises(ValueError, match="mean_shift_segment: min_size must be an int >= 0"):
+        mean_shift_segment(np.zeros((4, 4)), min_size=-1)
+    with pytest.raises(ValueError, match="mean_shift_segment: image must be finite"):
+        mean_shift_segment(np.full((4, 4), np.nan))

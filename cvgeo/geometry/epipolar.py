@@ -366,48 +366,6 @@ def _eight_point_gram_kernel(x1, x2, idx, F):
     return True
 
 
-def _eight_point_np(x1: np.ndarray, x2: np.ndarray, gram: bool = False) -> np.ndarray:
-    """:func:`fundamental_8point` for validated numpy ``(N, 2)`` input, without the array-API
-    layer (the LO refits inside RANSAC call it often). Same steps, same result.
-
-    ``gram=True`` takes the null vector from the 9 × 9 normal matrix ``AᵀA`` (symmetric
-    eigen-decomposition) instead of the SVD of ``A``: several times faster for large N,
-    and in normalised coordinates within ~1e-8 of it — used for the many intermediate
-    refits of local optimisation, never for a returned result."""
-    if len(x1) < 8:
-        raise DegenerateError(f"fundamental_8point: x1 must hold at least 8 points, got "
-                              f"{len(x1)}")
-    Ts = []
-    qs = []
-    for p in (x1, x2):
-        c = p.mean(axis=0)
-        d = np.sqrt(((p - c) ** 2).sum(axis=1)).mean()
-        if d <= 1e-12 * max(np.abs(p).max(), 1.0):
-            raise DegenerateError("hartley_normalize: points must not all coincide")
-        k = np.sqrt(2.0) / d
-        Ts.append(np.array([[k, 0.0, -k * c[0]], [0.0, k, -k * c[1]], [0.0, 0.0, 1.0]]))
-        qs.append((p - c) * k)
-    if gram:
-        F = np.empty((3, 3))
-        if not _eight_point_gram_kernel(np.ascontiguousarray(x1), np.ascontiguousarray(x2),
-                                        np.arange(len(x1)), F):
-            raise DegenerateError("fundamental_8point: the matches must determine F, got a "
-                                  "degenerate configuration")
-        return F
-    A = _design_matrix(qs[0], qs[1], np)
-    if True:
-        if len(A) < 9:
-            A = np.vstack([A, np.zeros((1, 9))])
-        _, sv, Vh = np.linalg.svd(A, full_matrices=False)
-        if sv[7] <= 1e-10 * sv[0]:
-            raise DegenerateError("fundamental_8point: the matches must determine F, got a "
-                                  "degenerate configuration")
-        f = Vh[8]
-    U, s, Vt = np.linalg.svd(f.reshape(3, 3))
-    Fn = (U * np.array([s[0], s[1], 0.0])) @ Vt
-    return _unit_sign(Ts[1].T @ Fn @ Ts[0], np)
-
-
 # --------------------------------------------------------------------------- 7-point
 
 
@@ -782,15 +740,38 @@ def _msac_cost_kernel(F, X, t2, bound):
 
 
 @njit(cache=True)
-def _score_batch_kernel(Fs, X, t2, bound, out):
-    """MSAC costs of B models into ``out`` (float64 (B,)); ``inf`` once a cost reaches ``bound``.
+def _score_batch_kernel(Fs, X, sub, t2, bound, out):
+    """MSAC costs of B models into ``out`` (float64 (B,)); ``inf`` for a model that cannot win.
 
-    Capel's bail-out: a model whose partial sum reaches the best cost so far cannot win,
-    so its summing stops there.
+    A model cannot win when its cost reaches ``bound`` (the best so far) or the cost of
+    an earlier model of the batch (the trial-order replay would keep that one first), so
+    the bound tightens as the batch goes. Two early exits skip most of the work for the
+    many bad hypotheses:
+
+    * a preliminary test (Matas & Chum's T(d, d) idea, with a margin): the cost on the
+      fixed subset ``sub`` of m matches is compared with the bound scaled to m matches;
+      each match costs between 0 and t², so a subset sum has standard deviation at most
+      ``t² √m / 2`` about its expectation, and a model more than 4 of those above the
+      scaled bound is rejected (a model that would beat the bound fails this with
+      probability below 1e-4);
+    * Capel's bail-out: summing over all matches stops once the partial sum reaches the
+      bound.
     """
+    n = X.shape[1]
+    m = sub.shape[1]
+    slack = 4.0 * 0.5 * t2 * math.sqrt(m)
     for b in range(Fs.shape[0]):
+        if bound < np.inf and m < n:
+            pre = _msac_cost_kernel(Fs[b], sub, t2, np.inf)
+            if pre > bound * (m / n) + slack:
+                out[b] = np.inf
+                continue
         c = _msac_cost_kernel(Fs[b], X, t2, bound)
-        out[b] = c if c < bound else np.inf
+        if c < bound:
+            out[b] = c
+            bound = c
+        else:
+            out[b] = np.inf
     return out
 
 
@@ -1623,6 +1604,224 @@ def _lm_sampson(build, update, state, n_params, h1, h2, iterations):
     return state
 
 
+@njit(cache=True)
+def _rodrigues(w0, w1, w2, R):
+    """Rotation ``exp([w]x)`` into ``R`` (float64 (3, 3))."""
+    th = math.sqrt(w0 * w0 + w1 * w1 + w2 * w2)
+    for r in range(3):
+        for c in range(3):
+            R[r, c] = 1.0 if r == c else 0.0
+    if th < 1e-15:
+        return
+    k0, k1, k2 = w0 / th, w1 / th, w2 / th
+    K = np.array([[0.0, -k2, k1], [k2, 0.0, -k0], [-k1, k0, 0.0]])
+    s = math.sin(th)
+    c1 = 1.0 - math.cos(th)
+    for r in range(3):
+        for c in range(3):
+            kk = K[r, 0] * K[0, c] + K[r, 1] * K[1, c] + K[r, 2] * K[2, c]
+            R[r, c] += s * K[r, c] + c1 * kk
+
+
+@njit(cache=True)
+def _bs_build(U, V, sigma, T1, T2, F):
+    """``F = T2ᵀ U diag(1, σ, 0) Vᵀ T1`` into ``F``."""
+    Fn = np.empty((3, 3))
+    for r in range(3):
+        for c in range(3):
+            Fn[r, c] = U[r, 0] * V[c, 0] + sigma * U[r, 1] * V[c, 1]
+    A = np.empty((3, 3))
+    for r in range(3):  # T2ᵀ Fn
+        for c in range(3):
+            A[r, c] = T2[0, r] * Fn[0, c] + T2[1, r] * Fn[1, c] + T2[2, r] * Fn[2, c]
+    for r in range(3):  # (T2ᵀ Fn) T1
+        for c in range(3):
+            F[r, c] = A[r, 0] * T1[0, c] + A[r, 1] * T1[1, c] + A[r, 2] * T1[2, c]
+
+
+@njit(cache=True)
+def _sampson_sq_sum(F, X):
+    """Sum of squared signed Sampson residuals (``inf`` if one is undefined)."""
+    total = 0.0
+    for i in range(X.shape[1]):
+        u1, v1, u2, v2 = X[0, i], X[1, i], X[2, i], X[3, i]
+        a = F[0, 0] * u1 + F[0, 1] * v1 + F[0, 2]
+        b = F[1, 0] * u1 + F[1, 1] * v1 + F[1, 2]
+        c = F[2, 0] * u1 + F[2, 1] * v1 + F[2, 2]
+        d = F[0, 0] * u2 + F[1, 0] * v2 + F[2, 0]
+        e = F[0, 1] * u2 + F[1, 1] * v2 + F[2, 1]
+        den = a * a + b * b + d * d + e * e
+        if not den > 0.0:
+            return np.inf
+        r = u2 * a + v2 * b + c
+        total += r * r / den
+    return total
+
+
+@njit(cache=True)
+def _solve_spd(A, g, out):
+    """Solve ``A out = g`` for a small symmetric positive-definite ``A`` (Cholesky).
+
+    Returns False when ``A`` is not numerically positive definite."""
+    n = A.shape[0]
+    L = np.zeros((n, n))
+    for j in range(n):
+        s = A[j, j]
+        for k in range(j):
+            s -= L[j, k] * L[j, k]
+        if not s > 0.0:
+            return False
+        L[j, j] = math.sqrt(s)
+        for i in range(j + 1, n):
+            s = A[i, j]
+            for k in range(j):
+                s -= L[i, k] * L[j, k]
+            L[i, j] = s / L[j, j]
+    y = np.empty(n)
+    for i in range(n):
+        s = g[i]
+        for k in range(i):
+            s -= L[i, k] * y[k]
+        y[i] = s / L[i, i]
+    for i in range(n - 1, -1, -1):
+        s = y[i]
+        for k in range(i + 1, n):
+            s -= L[k, i] * out[k]
+        out[i] = s / L[i, i]
+    return True
+
+
+@njit(cache=True)
+def _refine_fundamental_kernel(U, V, sigma, T1, T2, X, iterations, F):
+    """Levenberg–Marquardt on the signed Sampson residuals over ``(U, V, σ)``.
+
+    ``F = T2ᵀ U diag(1, σ, 0) Vᵀ T1``; a step is ``U ← U R(ωu)``, ``V ← V R(ωv)``,
+    ``σ ← σ + δ`` (7 parameters). ``∂F/∂p`` is analytic at ``p = 0``
+    (``∂R/∂ω_k = [e_k]x``), ``∂r/∂F`` as in :func:`_signed_sampson`. Writes the result
+    into ``F``; the sum of squares never increases.
+    """
+    n = X.shape[1]
+    _bs_build(U, V, sigma, T1, T2, F)
+    cost = _sampson_sq_sum(F, X)
+    if not np.isfinite(cost):
+        return
+    lam = 1e-3
+    dF = np.empty((9, 7))
+    Fk = np.empty((3, 3))
+    E = np.zeros((3, 3, 3))  # generators [e_k]x
+    for k in range(3):
+        E[k, (k + 2) % 3, (k + 1) % 3] = 1.0
+        E[k, (k + 1) % 3, (k + 2) % 3] = -1.0
+    Rm = np.empty((3, 3))
+    Uc = np.empty((3, 3))
+    Vc = np.empty((3, 3))
+    JtJ = np.empty((7, 7))
+    g = np.empty(7)
+    step = np.empty(7)
+    jrow = np.empty(7)
+    Gi = np.empty(9)
+    Dg = np.array([1.0, 0.0, 0.0])
+    h1 = np.ones(3)
+    h2 = np.ones(3)
+    l1 = np.empty(3)
+    l2 = np.empty(3)
+    for _ in range(iterations):
+        # ∂F/∂p by the chain rule through Fn = U D Vᵀ, D = diag(1, σ, 0)
+        Dg[1] = sigma
+        for k in range(7):
+            for r in range(3):
+                for c in range(3):
+                    v = 0.0
+                    if k < 3:  # U [e_k]x D Vᵀ
+                        for a in range(3):
+                            for b in range(2):
+                                v += U[r, a] * E[k - 0, a, b] * Dg[b] * V[c, b]
+                    elif k < 6:  # U D ([e_k]x)ᵀ Vᵀ = U D (V [e_k]x)ᵀ
+                        for a in range(2):
+                            for b in range(3):
+                                v += U[r, a] * Dg[a] * E[k - 3, b, a] * V[c, b]
+                    else:
+                        v = U[r, 1] * V[c, 1]
+                    Fk[r, c] = v
+            for r in range(3):
+                for c in range(3):
+                    v = 0.0
+                    for a in range(3):
+                        for b in range(3):
+                            v += T2[a, r] * Fk[a, b] * T1[b, c]
+                    dF[3 * r + c, k] = v
+        JtJ[:, :] = 0.0
+        g[:] = 0.0
+        for i in range(n):
+            h1[0] = X[0, i]
+            h1[1] = X[1, i]
+            h2[0] = X[2, i]
+            h2[1] = X[3, i]
+            for r in range(3):
+                l2[r] = F[r, 0] * h1[0] + F[r, 1] * h1[1] + F[r, 2]  # F x1
+                l1[r] = F[0, r] * h2[0] + F[1, r] * h2[1] + F[2, r]  # Fᵀ x2
+            e = h2[0] * l2[0] + h2[1] * l2[1] + l2[2]
+            D = l2[0] * l2[0] + l2[1] * l2[1] + l1[0] * l1[0] + l1[1] * l1[1]
+            sq = math.sqrt(D)
+            ri = e / sq
+            w = 0.5 * e / (D * sq)
+            for r in range(3):
+                for c in range(3):
+                    dd = 0.0
+                    if r < 2:
+                        dd += 2.0 * l2[r] * h1[c]
+                    if c < 2:
+                        dd += 2.0 * h2[r] * l1[c]
+                    Gi[3 * r + c] = h2[r] * h1[c] / sq - w * dd
+            for k in range(7):
+                v = 0.0
+                for m in range(9):
+                    v += Gi[m] * dF[m, k]
+                jrow[k] = v
+            for a in range(7):
+                g[a] += jrow[a] * ri
+                for b in range(a, 7):
+                    JtJ[a, b] += jrow[a] * jrow[b]
+        for a in range(7):
+            for b in range(a):
+                JtJ[a, b] = JtJ[b, a]
+        improved = False
+        rel = 0.0
+        A = np.empty((7, 7))
+        for _try in range(8):
+            for a in range(7):
+                for b in range(7):
+                    A[a, b] = JtJ[a, b]
+                A[a, a] += lam * (JtJ[a, a] + 1e-12)
+            if not _solve_spd(A, g, step):
+                lam *= 10.0
+                continue
+            _rodrigues(-step[0], -step[1], -step[2], Rm)
+            for r in range(3):
+                for c in range(3):
+                    Uc[r, c] = U[r, 0] * Rm[0, c] + U[r, 1] * Rm[1, c] + U[r, 2] * Rm[2, c]
+            _rodrigues(-step[3], -step[4], -step[5], Rm)
+            for r in range(3):
+                for c in range(3):
+                    Vc[r, c] = V[r, 0] * Rm[0, c] + V[r, 1] * Rm[1, c] + V[r, 2] * Rm[2, c]
+            sc = sigma - step[6]
+            _bs_build(Uc, Vc, sc, T1, T2, Fk)
+            cn = _sampson_sq_sum(Fk, X)
+            if np.isfinite(cn) and cn < cost:
+                rel = (cost - cn) / max(cost, 1e-300)
+                U[:, :] = Uc
+                V[:, :] = Vc
+                sigma = sc
+                cost = cn
+                F[:, :] = Fk
+                lam = max(lam / 10.0, 1e-12)
+                improved = True
+                break
+            lam *= 10.0
+        if not improved or rel < 1e-10:
+            break
+
+
 def refine_fundamental(F: np.ndarray, x1: np.ndarray, x2: np.ndarray, *,
                        max_iterations: int = 10) -> np.ndarray:
     """Minimise the Sampson error of ``F`` over rank-2 matrices (Levenberg–Marquardt).
@@ -1675,25 +1874,22 @@ def refine_fundamental(F: np.ndarray, x1: np.ndarray, x2: np.ndarray, *,
     F = check_matrix(F, func, "F")
     p1, p2 = _points_pair(x1, x2, func, min_count=8)
     iters = check_int(max_iterations, func, "max_iterations", low=0)
-    n1, n2 = hartley_normalize(p1), hartley_normalize(p2)
-    T1, T2 = n1.T, n2.T
-    h1 = np.c_[p1, np.ones(len(p1))]
-    h2 = np.c_[p2, np.ones(len(p2))]
+    return _refine_fundamental_np(np.asarray(F, dtype=np.float64), p1, p2, iters, func)
+
+
+def _refine_fundamental_np(F, p1, p2, iters, func="refine_fundamental"):
+    """:func:`refine_fundamental` on validated numpy input (no argument checks)."""
+    T1, T2 = hartley_normalize(p1).T, hartley_normalize(p2).T
     Fn = np.linalg.inv(T2).T @ F @ np.linalg.inv(T1)
     U, s, Vt = np.linalg.svd(Fn)
     if s[0] == 0:
         raise DegenerateError(f"{func}: F must not be zero, got a zero matrix")
-    V = Vt.T
-    sigma = s[1] / s[0]
-
-    def build(U, V, sigma):
-        return T2.T @ (U @ np.diag([1.0, sigma, 0.0]) @ V.T) @ T1
-
-    state = _lm_sampson(lambda st: build(*st), lambda st, p: (
-        st[0] @ _rotation_small(p[:3]), st[1] @ _rotation_small(p[3:6]), st[2] + p[6]),
-        (U, V, sigma), 7, h1, h2, iters)
-    U, V, sigma = state
-    return _unit_sign(build(U, V, sigma), np)
+    out = np.empty((3, 3))
+    _refine_fundamental_kernel(np.ascontiguousarray(U), np.ascontiguousarray(Vt.T),
+                               float(s[1] / s[0]), np.ascontiguousarray(T1, dtype=np.float64),
+                               np.ascontiguousarray(T2, dtype=np.float64), _soa(p1, p2), iters,
+                               out)
+    return _unit_sign(out, np)
 
 
 # --------------------------------------------------------------------------- robust estimation
@@ -1709,21 +1905,25 @@ class _FundamentalEstimator:
 
     ``fit_minimal_batch`` solves B samples at once in numba and, since the protocol
     carries one model per sample, keeps each sample's best 7-point root by its MSAC cost
-    on a fixed, evenly spread subset of at most 128 matches (held by the estimator);
-    the chosen root is then scored on all data by ``score_batch`` like any other
-    hypothesis, with Capel's bail-out once its cost reaches the best so far. ``fit`` is
-    the normalised 8-point algorithm (LO and the final refit).
+    on a fixed, evenly spread subset of at most 43 matches (held by the estimator);
+    the chosen root is then scored by ``score_batch``: a preliminary test on an evenly
+    spread subset of at most 128 matches, then all data with Capel's bail-out once the
+    cost reaches the best so far. ``fit`` is the normalised 8-point algorithm through
+    the normal matrix (LO's refits).
 
     References
     ----------
     D. Capel, "An effective bail-out test for RANSAC consensus scoring", BMVC 2005.
+    J. Matas, O. Chum, "Randomized RANSAC with T(d,d) test", Image and Vision Computing
+    22(10), 2004.
     """
 
     sample_size = 7
 
     def __init__(self, x1: np.ndarray, x2: np.ndarray) -> None:
         pick = np.unique(np.linspace(0, len(x1) - 1, min(len(x1), 128)).astype(np.int64))
-        self.sub = _soa(x1[pick], x2[pick])
+        self.sub = _soa(x1[pick], x2[pick])  # the preliminary test of score_batch
+        self.rank = np.ascontiguousarray(self.sub[:, ::3])  # ranks a sample's 7-point roots
         self.t2 = 1.0
 
     def fit_minimal(self, x1, x2):
@@ -1735,16 +1935,24 @@ class _FundamentalEstimator:
         models = np.zeros((s1.shape[0], 3, 3))
         valid = np.zeros(s1.shape[0], dtype=bool)
         _seven_point_batch_kernel(np.ascontiguousarray(s1), np.ascontiguousarray(s2),
-                                  self.sub, self.t2, models, valid)
+                                  self.rank, self.t2, models, valid)
         return models, valid
 
     def score_batch(self, Fs, x1, x2, *, threshold_px, bound):
         self.t2 = float(threshold_px) ** 2  # also ranks the 7-point roots from now on
-        return _score_batch_kernel(np.ascontiguousarray(Fs), _soa(x1, x2), self.t2,
+        return _score_batch_kernel(np.ascontiguousarray(Fs), _soa(x1, x2), self.sub, self.t2,
                                    float(bound), np.empty(len(Fs)))
 
     def fit(self, x1, x2):
-        return _eight_point_np(x1, x2, gram=True)
+        if len(x1) < 8:
+            raise DegenerateError(f"fundamental_8point: x1 must hold at least 8 points, got "
+                                  f"{len(x1)}")
+        F = np.empty((3, 3))
+        if not _eight_point_gram_kernel(np.ascontiguousarray(x1), np.ascontiguousarray(x2),
+                                        np.arange(len(x1)), F):
+            raise DegenerateError("fundamental_8point: the matches must determine F, got a "
+                                  "degenerate configuration")
+        return F
 
     def residuals(self, F, x1, x2):
         return _sampson_kernel(F, np.ascontiguousarray(x1), np.ascontiguousarray(x2),
@@ -1783,26 +1991,54 @@ class FundamentalResult:
 
 
 def _planar_check(func, p1, p2, threshold):
-    """Raise when one homography explains (almost) all the matches F was fitted to."""
-    from cvgeo.geometry.transforms import Projective
+    """Raise when one homography explains (almost) all the matches F was fitted to.
+
+    The homography is the normalised least-squares DLT of the geometry core on all the
+    matches; the error is the forward transfer distance."""
+    from cvgeo.geometry.ransac import _dlt_lsq, _transfer
 
     n = len(p1)
     if n < 8:
         return
     try:
-        H = Projective.estimate(p1, p2)  # least-squares DLT on the inliers
+        H = _dlt_lsq(p1, p2)
     except DegenerateError:
         return  # collinear inliers: F's own checks speak for them
-    q = np.c_[p1, np.ones(n)] @ np.asarray(H.matrix).T
-    with np.errstate(divide="ignore", invalid="ignore"):
-        err = np.hypot(q[:, 0] / q[:, 2] - p2[:, 0], q[:, 1] / q[:, 2] - p2[:, 1])
-    err = np.where(np.isfinite(err), err, np.inf)
+    err = _transfer(H, p1, p2)
     frac = float(np.mean(err <= 2.0 * threshold))
     if frac >= 0.9:
         raise DegenerateError(
             f"{func}: the matches must not all fit one homography, got {100 * frac:.0f} % of "
             f"the {n} inliers within {2 * threshold:g} px of a single homography (a planar "
             "scene or a pure rotation): F is not determined")
+
+
+@njit(cache=True)
+def _inner_lo_kernel(F, x1, x2, X, t, picks, out):
+    """The inner RANSAC of :func:`_inner_lo` on pre-drawn samples ``picks`` (S, k).
+
+    Writes the best model (``F`` unless beaten) into ``out``; returns its MSAC cost.
+    """
+    t2 = t * t
+    best = _msac_cost_kernel(F, X, t2, np.inf)
+    out[:, :] = F
+    buf = np.empty(x1.shape[0])
+    G = np.empty((3, 3))
+    for s in range(picks.shape[0]):
+        ok = _eight_point_gram_kernel(x1, x2, picks[s], G)
+        for k in (3.0, 2.0, 1.5, 1.0):
+            if not ok:
+                break
+            _sampson_kernel(G, x1, x2, buf)
+            sel = np.flatnonzero(buf <= k * t)
+            ok = sel.size >= 8 and _eight_point_gram_kernel(x1, x2, sel, G)
+        if not ok:
+            continue
+        cost = _msac_cost_kernel(G, X, t2, best)
+        if cost < best:
+            best = cost
+            out[:, :] = G
+    return best
 
 
 def _inner_lo(F, x1, x2, t, rng, n_samples, sample_size=14, spread=2.0):
@@ -1813,30 +2049,17 @@ def _inner_lo(F, x1, x2, t, rng, n_samples, sample_size=14, spread=2.0):
     on all matches within a shrinking threshold (3, 2, 1.5, 1 times ``t``), and keeps
     the model of lowest MSAC cost (``F`` itself unless beaten).
     """
-    buf = np.empty(len(x1))
-    G = np.empty((3, 3))
+    from cvgeo.geometry.ransac import _draw_samples
+
     x1 = np.ascontiguousarray(x1)
     x2 = np.ascontiguousarray(x2)
-    X = _soa(x1, x2)
-    t2 = t * t
-    best = _msac_cost_kernel(F, X, t2, np.inf)
-    pool = np.flatnonzero(_sampson_kernel(F, x1, x2, buf) <= spread * t)
+    pool = np.flatnonzero(_sampson_kernel(F, x1, x2, np.empty(len(x1))) <= spread * t)
     if pool.size < sample_size:
         return F
-    for _ in range(n_samples):
-        pick = rng.choice(pool, sample_size, replace=False)
-        ok = _eight_point_gram_kernel(x1, x2, pick, G)
-        for k in (3.0, 2.0, 1.5, 1.0):
-            if not ok:
-                break
-            sel = np.flatnonzero(_sampson_kernel(G, x1, x2, buf) <= k * t)
-            ok = sel.size >= 8 and _eight_point_gram_kernel(x1, x2, sel, G)
-        if not ok:
-            continue
-        cost = _msac_cost_kernel(G, X, t2, best)
-        if cost < best:
-            best, F = cost, G.copy()
-    return F
+    picks = pool[_draw_samples(rng, pool.size, sample_size, n_samples)]
+    out = np.empty((3, 3))
+    _inner_lo_kernel(F, x1, x2, _soa(x1, x2), float(t), picks, out)
+    return out
 
 
 def find_fundamental(
@@ -1848,7 +2071,7 @@ def find_fundamental(
     confidence: float = 0.999,
     max_trials: int = 10_000,
     seed: Any = 0,
-    inner_samples: int = 20,
+    inner_samples: int = 10,
     refine: bool = True,
     check_planar: bool = True,
 ) -> FundamentalResult:
@@ -1952,7 +2175,7 @@ def find_fundamental(
             sel = est.residuals(F, p1, p2) <= k * t
             if sel.sum() < 8:
                 break
-            F = refine_fundamental(F, p1[sel], p2[sel], max_iterations=iters)
+            F = _refine_fundamental_np(F, p1[sel], p2[sel], iters)
     F = _unit_sign(F, np)
     res = est.residuals(F, p1, p2)
     inl = res <= t

@@ -24,6 +24,12 @@ from cvgeo.filters import *  # noqa: F403
 from cvgeo.fourier import *  # noqa: F403
 from cvgeo.gallery import *  # noqa: F403
 from cvgeo.geometry import homogeneous as _homogeneous
+
+# epipolar geometry (helper "epipolar")
+from cvgeo.geometry.camera import *  # noqa: F403
+from cvgeo.geometry.camera import __all__ as _camera_all
+from cvgeo.geometry.epipolar import *  # noqa: F403
+from cvgeo.geometry.epipolar import __all__ as _epipolar_all
 from cvgeo.geometry.homogeneous import *  # noqa: F403
 from cvgeo.geometry.ransac import *  # noqa: F403
 from cvgeo.geometry.ransac import __all__ as _ransac_all
@@ -51,6 +57,8 @@ __all__ = sorted({
     *_ransac_all,
     *_transforms_all,
     *_warp_all,
+    *_camera_all,
+    *_epipolar_all,
     *_ops.__all__,
     *_pipeline.__all__,
     *_batch.__all__,

@@ -36,6 +36,17 @@ CVGEO_ALL = {
     "Affine", "Euclidean", "Projective", "Similarity", "Translation", "rotation_shears",
     # geometry.warp
     "warp",
+    # geometry.camera
+    "StereoCorrespondences", "TwoViewScene", "correspondences_from_disparity",
+    "depth_from_disparity", "intrinsic_matrix", "project", "projection_matrix",
+    "rotation_angle", "rotation_from_axis_angle", "synthetic_two_view_scene",
+    # geometry.epipolar
+    "CorrectedMatches", "Epipoles", "FundamentalResult", "Pose", "RecoveredPose",
+    "Rectification", "correct_matches", "decompose_essential", "epipolar_distance",
+    "epipolar_lines", "epipoles", "essential_from_fundamental", "find_fundamental",
+    "fundamental_7point", "fundamental_8point", "fundamental_from_essential",
+    "fundamental_from_pose", "normalize_fundamental", "recover_pose", "rectify_uncalibrated",
+    "refine_fundamental", "skew", "triangulate_points",
     # ops
     "OpSpec", "register_op", "to_display",
     # pipeline

@@ -6,6 +6,11 @@ Note: the functions :func:`ransac` and :func:`warp` share their modules' names, 
 (``from cvgeo.geometry.ransac import HomographyEstimator``) for anything else.
 """
 
+# epipolar geometry (helper "epipolar"): cameras, F, E, pose, triangulation, rectification
+from cvgeo.geometry.camera import *  # noqa: F403
+from cvgeo.geometry.camera import __all__ as _camera_all
+from cvgeo.geometry.epipolar import *  # noqa: F403
+from cvgeo.geometry.epipolar import __all__ as _epipolar_all
 from cvgeo.geometry.homogeneous import *  # noqa: F403
 from cvgeo.geometry.homogeneous import __all__ as _homogeneous_all
 from cvgeo.geometry.ransac import *  # noqa: F403
@@ -15,4 +20,5 @@ from cvgeo.geometry.transforms import __all__ as _transforms_all
 from cvgeo.geometry.warp import *  # noqa: F403
 from cvgeo.geometry.warp import __all__ as _warp_all
 
-__all__ = sorted({*_homogeneous_all, *_ransac_all, *_transforms_all, *_warp_all})
+__all__ = sorted({*_homogeneous_all, *_ransac_all, *_transforms_all, *_warp_all,
+                  *_camera_all, *_epipolar_all})

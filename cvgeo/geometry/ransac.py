@@ -23,10 +23,12 @@ The estimator protocol
     A fast path. ``samples[k]`` has shape ``(B, sample_size, ...)``; ``models`` is
     indexable by hypothesis (one per sample) and ``valid`` a bool ``(B,)`` (False:
     degenerate). ``score_batch`` returns the MSAC cost ``sum(min(r**2, t**2))`` of each
-    model, ``(B,)`` float64, and may return ``inf`` for any cost ``>= bound`` (so it can
-    stop summing early). Hypotheses are then generated and scored in chunks and replayed
-    in trial order with the same stopping and local-optimisation logic as the
-    one-at-a-time loop; ``residuals`` is called only for a new best hypothesis.
+    model, ``(B,)`` float64, and may return ``inf`` for a model that cannot be kept: a
+    cost ``>= bound`` (so it can stop summing early), a cost ``>=`` that of an earlier
+    model of the batch, or a model that a preliminary test on a subset of the data
+    finds very unlikely to beat ``bound``. Hypotheses are then generated and scored in
+    chunks and replayed in trial order with the same stopping and local-optimisation
+    logic as the one-at-a-time loop; ``residuals`` is called only for a new best hypothesis.
 
 ``data`` arrays are numpy arrays sharing their first axis ``N``.
 """
@@ -111,13 +113,11 @@ def _draw_samples(rng: np.random.Generator, n: int, s: int, count: int) -> np.nd
     """``(count, s)`` int64 indices; each row holds ``s`` distinct indices in ``[0, n)``."""
     idx = rng.integers(0, n, size=(count, s))
     if s > 1:
-        srt = np.sort(idx, axis=1)
-        bad = np.flatnonzero((srt[:, 1:] == srt[:, :-1]).any(axis=1))
-        for i in bad:  # rare for n >> s: redraw just those rows
-            row = rng.integers(0, n, size=s)
-            while np.unique(row).size < s:
-                row = rng.integers(0, n, size=s)
-            idx[i] = row
+        rows = np.arange(count)
+        while rows.size:  # rare for n >> s: redraw just the rows with a repeat
+            srt = np.sort(idx[rows], axis=1)
+            rows = rows[(srt[:, 1:] == srt[:, :-1]).any(axis=1)]
+            idx[rows] = rng.integers(0, n, size=(rows.size, s))
     return idx
 
 

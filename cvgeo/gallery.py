@@ -8,7 +8,7 @@ the time each took.
 The page is a list of sections, one small function per algorithm family, each
 returning a :class:`Section` of :class:`Figure` s (a figure is a pipeline applied to a
 named bundled image). To add a family, write ``def section_<family>() -> Section`` and
-append it to :data:`SECTIONS` (the place is marked ``INTEGRATOR``).
+append it to :data:`SECTIONS`.
 
 A section whose module cannot be imported is shown as *unavailable* (an optional part
 that is not installed); any other error in a figure is shown on the page, reported in
@@ -228,10 +228,8 @@ SECTIONS: list[Callable[[], Section]] = [
     section_segment,
     section_fourier,
     section_geometry,
-    # INTEGRATOR: append the other families' sections here, e.g.
-    # section_hough, section_segment, section_fourier, section_geometry,
-    # section_epipolar, section_deep,
-]
+]  # two-view geometry (examples/epipolar.py) and deep (examples/train_vit_digits.py) need
+#   image pairs or training, not one image through a pipeline: their examples write PNGs
 
 
 # --------------------------------------------------------------------- build

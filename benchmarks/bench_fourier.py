@@ -20,6 +20,9 @@ import _harness
 from _harness import Bench, machine
 
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's cvgeo
 
 import cv2
 import numpy as np

@@ -1,6 +1,7 @@
 """Run every ``bench_*.py`` in turn (one process each) and write the results table.
 
     cd benchmarks && python run_all.py [bench_canny bench_hough ...]
+    cd benchmarks && python run_all.py --table      # only rebuild the table
 
 Each benchmark appends rows to ``results/<name>.jsonl``; this script clears them first,
 runs the scripts sequentially (nothing else should load the machine meanwhile), then
@@ -22,7 +23,35 @@ sys.path.insert(0, str(HERE))
 from _harness import RESULTS, machine  # noqa: E402
 
 
+def write_table() -> None:
+    """Collect ``results/*.jsonl`` into ``results/TABLE.md`` and print it."""
+    rows = []
+    for path in sorted(RESULTS.glob("*.jsonl")):
+        rows += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    lines = [f"Machine: {machine()}; single thread; medians of interleaved repeats.", "",
+             "| benchmark | parameters | peer | cvgeo ms | peer ms | cvgeo / peer |",
+             "|---|---|---|---:|---:|---:|"]
+    by_key: dict[tuple, dict] = {}
+    for r in rows:
+        by_key.setdefault((r["bench"], r["params"]), {})[r["impl"]] = r
+    for (bench, params), impls in by_key.items():
+        mine = next((k for k in ("cvgeo", "deep") if k in impls), None)
+        if mine is None:
+            continue
+        ours = impls[mine]
+        for label, r in impls.items():
+            if label == mine:
+                continue
+            lines.append(f"| {bench} | {params} | {label} | {ours['median_ms']:.2f} | "
+                         f"{r['median_ms']:.2f} | {ours['median_ms'] / r['median_ms']:.2f} |")
+    (RESULTS / "TABLE.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
 def main(argv: list[str]) -> int:
+    if argv == ["--table"]:  # rebuild the table from the results already there
+        write_table()
+        return 0
     names = argv or sorted(p.stem for p in HERE.glob("bench_*.py"))
     RESULTS.mkdir(exist_ok=True)
     for old in RESULTS.glob("*.jsonl"):
@@ -35,26 +64,7 @@ def main(argv: list[str]) -> int:
         print(f"=== {name}: exit {rc}, {time.perf_counter() - t0:.0f} s", flush=True)
         if rc:
             failed.append(name)
-    rows = []
-    for path in sorted(RESULTS.glob("*.jsonl")):
-        rows += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    lines = [f"Machine: {machine()}; single thread; medians of interleaved repeats.", "",
-             "| benchmark | parameters | peer | cvgeo ms | peer ms | cvgeo / peer |",
-             "|---|---|---|---:|---:|---:|"]
-    by_key: dict[tuple, dict] = {}
-    for r in rows:
-        by_key.setdefault((r["bench"], r["params"]), {})[r["impl"]] = r
-    for (bench, params), impls in by_key.items():
-        ours = impls.get("cvgeo")
-        if ours is None:
-            continue
-        for label, r in impls.items():
-            if label == "cvgeo":
-                continue
-            lines.append(f"| {bench} | {params} | {label} | {ours['median_ms']:.2f} | "
-                         f"{r['median_ms']:.2f} | {ours['median_ms'] / r['median_ms']:.2f} |")
-    (RESULTS / "TABLE.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_table()
     if failed:
         print("failed:", ", ".join(failed))
     return 1 if failed else 0

@@ -45,6 +45,7 @@ from cvgeo._checks import (
 )
 from cvgeo.geometry.camera import _as_float_matrix, _namespace
 from cvgeo.geometry.homogeneous import hartley_normalize
+from cvgeo.geometry.ransac import _dlt_lsq, _draw_samples, _normalizer_kernel, _transfer, ransac
 
 __all__ = [
     "CorrectedMatches",
@@ -463,31 +464,6 @@ def _det3(M):
 
 
 @njit(cache=True)
-def _normalize_kernel(p):
-    """Hartley normalisation of a small (n, 2) sample: returns (points, s, cx, cy)."""
-    n = p.shape[0]
-    cx = 0.0
-    cy = 0.0
-    for i in range(n):
-        cx += p[i, 0]
-        cy += p[i, 1]
-    cx /= n
-    cy /= n
-    d = 0.0
-    for i in range(n):
-        d += math.sqrt((p[i, 0] - cx) ** 2 + (p[i, 1] - cy) ** 2)
-    d /= n
-    if d <= 0.0:
-        return p, 0.0, cx, cy
-    s = math.sqrt(2.0) / d
-    q = np.empty_like(p)
-    for i in range(n):
-        q[i, 0] = (p[i, 0] - cx) * s
-        q[i, 1] = (p[i, 1] - cy) * s
-    return q, s, cx, cy
-
-
-@njit(cache=True)
 def _cubic_roots_kernel(c3, c2, c1, c0, roots):
     """Real roots of ``c3 a³ + c2 a² + c1 a + c0`` into ``roots``; returns their count.
 
@@ -580,8 +556,8 @@ def _seven_point_kernel(x1, x2, out):
     minimal sample), find the real roots of the cubic ``det(F2 + a (F1 - F2)) = 0``, and
     de-normalise each solution ``F = T2ᵀ F̂ T1``.
     """
-    q1, s1, cx1, cy1 = _normalize_kernel(x1)
-    q2, s2, cx2, cy2 = _normalize_kernel(x2)
+    q1, s1, cx1, cy1 = _normalizer_kernel(x1)
+    q2, s2, cx2, cy2 = _normalizer_kernel(x2)
     if s1 == 0.0 or s2 == 0.0:
         return 0
     A = np.empty((7, 9))
@@ -1995,8 +1971,6 @@ def _planar_check(func, p1, p2, threshold):
 
     The homography is the normalised least-squares DLT of the geometry core on all the
     matches; the error is the forward transfer distance."""
-    from cvgeo.geometry.ransac import _dlt_lsq, _transfer
-
     n = len(p1)
     if n < 8:
         return
@@ -2049,8 +2023,6 @@ def _inner_lo(F, x1, x2, t, rng, n_samples, sample_size=14, spread=2.0):
     on all matches within a shrinking threshold (3, 2, 1.5, 1 times ``t``), and keeps
     the model of lowest MSAC cost (``F`` itself unless beaten).
     """
-    from cvgeo.geometry.ransac import _draw_samples
-
     x1 = np.ascontiguousarray(x1)
     x2 = np.ascontiguousarray(x2)
     pool = np.flatnonzero(_sampson_kernel(F, x1, x2, np.empty(len(x1))) <= spread * t)
@@ -2155,7 +2127,6 @@ def find_fundamental(
         res = epipolar_distance(F, p1, p2)
         return FundamentalResult(F=F, inlier_mask=np.ones(len(p1), dtype=bool),
                                  residuals=res, n_trials=0, n_degenerate=0)
-    from cvgeo.geometry.ransac import ransac
 
     inner = check_int(inner_samples, func, "inner_samples", low=0)
     rng = check_seed(seed, func)

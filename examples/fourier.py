@@ -19,13 +19,16 @@ and prints the aliasing energies (definition as in tests/cvgeo/test_fourier.py).
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import skimage.data
 
-import cvgeo
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's cvgeo
+
+import cvgeo  # noqa: E402
 from cvgeo.fourier import (
     apply_filter,
     downsample,

@@ -535,32 +535,13 @@ def _cubic_roots_kernel(c3, c2, c1, c0, roots):
 
 
 @njit(cache=True)
-def _seven_point_kernel(x1, x2, out):
-    """7-point solver for one sample.
-
-    Parameters
-    ----------
-    x1, x2 : float64 (7, 2)
-    out : float64 (3, 3, 3)
-        Receives up to three solutions (pixel coordinates, unit Frobenius norm).
-
-    Returns
-    -------
-    int
-        Number of solutions (0 when the sample is degenerate).
-
-    Notes
-    -----
-    Hartley-normalise the 7 points of each image, take the null space of the 7 × 9
-    system by Gauss–Jordan elimination with partial pivoting (cheaper than an SVD for a
-    minimal sample), find the real roots of the cubic ``det(F2 + a (F1 - F2)) = 0``, and
-    de-normalise each solution ``F = T2ᵀ F̂ T1``.
-    """
+def _seven_point_core(x1, x2, out, A, F2, D, M, g, roots):
+    """The body of :func:`_seven_point_kernel` on caller-provided work arrays
+    ``A`` (7, 9), ``F2``, ``D``, ``M`` (3, 3), ``g`` (4,), ``roots`` (3,)."""
     q1, s1, cx1, cy1 = _normalizer_kernel(x1)
     q2, s2, cx2, cy2 = _normalizer_kernel(x2)
     if s1 == 0.0 or s2 == 0.0:
         return 0
-    A = np.empty((7, 9))
     for i in range(7):
         u1 = q1[i, 0]
         v1 = q1[i, 1]
@@ -599,8 +580,6 @@ def _seven_point_kernel(x1, x2, out):
                     for j in range(col, 9):
                         A[r, j] -= fct * A[col, j]
     # null space: f = (-A[:, 7], 1, 0) and (-A[:, 8], 0, 1); F1 - F2 = D, F = F2 + a D
-    F2 = np.empty((3, 3))
-    D = np.empty((3, 3))
     for i in range(7):
         F2[i // 3, i % 3] = -A[i, 8]
         D[i // 3, i % 3] = -A[i, 7] + A[i, 8]
@@ -608,8 +587,6 @@ def _seven_point_kernel(x1, x2, out):
     F2[2, 2] = 1.0
     D[2, 1] = 1.0
     D[2, 2] = -1.0
-    M = np.empty((3, 3))
-    g = np.empty(4)
     for k, a in enumerate((0.0, 1.0, -1.0, 2.0)):
         for i in range(3):
             for j in range(3):
@@ -620,7 +597,6 @@ def _seven_point_kernel(x1, x2, out):
     sodd = 0.5 * (g[1] - g[2])
     c3 = (g[3] - 4.0 * c2 - c0 - 2.0 * sodd) / 6.0
     c1 = sodd - c3
-    roots = np.empty(3)
     nr = _cubic_roots_kernel(c3, c2, c1, c0, roots)
     for k in range(nr):
         a = roots[k]
@@ -648,6 +624,32 @@ def _seven_point_kernel(x1, x2, out):
             for j in range(3):
                 out[k, i, j] /= nrm
     return nr
+
+
+@njit(cache=True)
+def _seven_point_kernel(x1, x2, out):
+    """7-point solver for one sample.
+
+    Parameters
+    ----------
+    x1, x2 : float64 (7, 2)
+    out : float64 (3, 3, 3)
+        Receives up to three solutions (pixel coordinates, unit Frobenius norm).
+
+    Returns
+    -------
+    int
+        Number of solutions (0 when the sample is degenerate).
+
+    Notes
+    -----
+    Hartley-normalise the 7 points of each image, take the null space of the 7 × 9
+    system by Gauss–Jordan elimination with partial pivoting (cheaper than an SVD for a
+    minimal sample), find the real roots of the cubic ``det(F2 + a (F1 - F2)) = 0``, and
+    de-normalise each solution ``F = T2ᵀ F̂ T1``.
+    """
+    return _seven_point_core(x1, x2, out, np.empty((7, 9)), np.empty((3, 3)),
+                             np.empty((3, 3)), np.empty((3, 3)), np.empty(4), np.empty(3))
 
 
 @njit(cache=True)
@@ -769,8 +771,14 @@ def _seven_point_batch_kernel(s1, s2, X, t2, models, valid):
         Outputs.
     """
     sols = np.empty((3, 3, 3))
+    A = np.empty((7, 9))
+    F2 = np.empty((3, 3))
+    D = np.empty((3, 3))
+    M = np.empty((3, 3))
+    g = np.empty(4)
+    roots = np.empty(3)
     for b in range(s1.shape[0]):
-        nr = _seven_point_kernel(s1[b], s2[b], sols)
+        nr = _seven_point_core(s1[b], s2[b], sols, A, F2, D, M, g, roots)
         valid[b] = nr > 0
         if nr == 1:
             models[b] = sols[0]
@@ -1881,9 +1889,9 @@ class _FundamentalEstimator:
 
     ``fit_minimal_batch`` solves B samples at once in numba and, since the protocol
     carries one model per sample, keeps each sample's best 7-point root by its MSAC cost
-    on a fixed, evenly spread subset of at most 43 matches (held by the estimator);
+    on a fixed, evenly spread subset of at most 32 matches (held by the estimator);
     the chosen root is then scored by ``score_batch``: a preliminary test on an evenly
-    spread subset of at most 128 matches, then all data with Capel's bail-out once the
+    spread subset of at most 64 matches, then all data with Capel's bail-out once the
     cost reaches the best so far. ``fit`` is the normalised 8-point algorithm through
     the normal matrix (LO's refits).
 
@@ -1897,9 +1905,9 @@ class _FundamentalEstimator:
     sample_size = 7
 
     def __init__(self, x1: np.ndarray, x2: np.ndarray) -> None:
-        pick = np.unique(np.linspace(0, len(x1) - 1, min(len(x1), 128)).astype(np.int64))
+        pick = np.unique(np.linspace(0, len(x1) - 1, min(len(x1), 64)).astype(np.int64))
         self.sub = _soa(x1[pick], x2[pick])  # the preliminary test of score_batch
-        self.rank = np.ascontiguousarray(self.sub[:, ::3])  # ranks a sample's 7-point roots
+        self.rank = np.ascontiguousarray(self.sub[:, ::2])  # ranks a sample's 7-point roots
         self.t2 = 1.0
 
     def fit_minimal(self, x1, x2):

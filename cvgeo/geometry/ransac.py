@@ -109,16 +109,43 @@ def required_trials(inlier_ratio: float, sample_size: int, confidence: float) ->
     return num / den
 
 
+@njit(cache=True)
+def _rows_with_repeats(idx):
+    """bool (B,): True where row ``b`` of the int64 (B, s) ``idx`` holds an index twice."""
+    out = np.zeros(idx.shape[0], dtype=np.bool_)
+    s = idx.shape[1]
+    for r in range(idx.shape[0]):
+        for a in range(s - 1):
+            for b in range(a + 1, s):
+                if idx[r, a] == idx[r, b]:
+                    out[r] = True
+    return out
+
+
 def _draw_samples(rng: np.random.Generator, n: int, s: int, count: int) -> np.ndarray:
-    """``(count, s)`` int64 indices; each row holds ``s`` distinct indices in ``[0, n)``."""
-    idx = rng.integers(0, n, size=(count, s))
-    if s > 1:
-        rows = np.arange(count)
-        while rows.size:  # rare for n >> s: redraw just the rows with a repeat
-            srt = np.sort(idx[rows], axis=1)
-            rows = rows[(srt[:, 1:] == srt[:, :-1]).any(axis=1)]
-            idx[rows] = rng.integers(0, n, size=(rows.size, s))
-    return idx
+    """``(count, s)`` int64 indices; each row holds ``s`` distinct indices in ``[0, n)``.
+
+    Rows are drawn uniformly with replacement and those holding an index twice are
+    dropped (rejection sampling: the kept rows are uniform over the s-subsets, in
+    random order); a few spare rows are drawn up front for the expected rejections.
+    When most rows would repeat (``n`` close to ``s``), each row is the start of a
+    random permutation instead.
+    """
+    if s == 1:
+        return rng.integers(0, n, size=(count, 1))
+    p_repeat = 1.0 - math.prod(1.0 - k / n for k in range(s))
+    if p_repeat > 0.5:  # n close to s: the first s of a random permutation per row
+        return np.argsort(rng.random((count, n)), axis=1)[:, :s].astype(np.int64)
+    out = np.empty((count, s), dtype=np.int64)
+    filled = 0
+    while filled < count:
+        need = count - filled
+        extra = math.ceil(need * p_repeat / (1.0 - p_repeat) * 1.5) + 2
+        idx = rng.integers(0, n, size=(need + extra, s))
+        good = idx[~_rows_with_repeats(idx)][:need]
+        out[filled:filled + len(good)] = good
+        filled += len(good)
+    return out
 
 
 class _Search:
@@ -312,7 +339,7 @@ def ransac(
     n_trials = 0
     n_degenerate = 0
     while n_trials < search.needed:
-        count = min(_CHUNK, max_trials - n_trials) if batched else 1
+        count = min(_CHUNK, search.needed - n_trials) if batched else 1
         idx = _draw_samples(rng, n, s, count)
         if batched:
             models, valid = estimator.fit_minimal_batch(*(d[idx] for d in arrays))
@@ -480,6 +507,18 @@ def _homography_minimal_kernel(src, dst):
 
 
 @njit(cache=True)
+def _transfer_cost(h, src, dst, i, t2):
+    """``min(|pi(h src_i) - dst_i|^2, t2)``; NaN/inf (w = 0) count as ``t2``."""
+    x = src[i, 0]
+    y = src[i, 1]
+    w = h[2, 0] * x + h[2, 1] * y + h[2, 2]
+    du = (h[0, 0] * x + h[0, 1] * y + h[0, 2]) / w - dst[i, 0]
+    dv = (h[1, 0] * x + h[1, 1] * y + h[1, 2]) / w - dst[i, 1]
+    e = du * du + dv * dv
+    return e if e < t2 else t2
+
+
+@njit(cache=True)
 def _msac_kernel(H, src, dst, t2, bound):
     """MSAC costs ``sum_i min(|pi(H_b src_i) - dst_i|^2, t2)`` of ``B`` homographies.
 
@@ -490,31 +529,47 @@ def _msac_kernel(H, src, dst, t2, bound):
     t2 : float
         Squared threshold.
     bound : float
-        A hypothesis whose partial sum reaches ``bound`` cannot win: it stops early and
-        gets ``inf``.
+        The best cost so far. A hypothesis that cannot beat it gets ``inf``: one whose
+        partial sum reaches it (Capel's bail-out), one that fails the preliminary test,
+        or one no better than an earlier hypothesis of the batch (the bound tightens as
+        the batch goes; the trial-order replay would keep the earlier one).
 
     Returns
     -------
     costs : float64 (B,)
+
+    Notes
+    -----
+    The preliminary test (in the spirit of Matas & Chum's T(d, d)) sums the cost over
+    an evenly spread subset of m = 64 correspondences first. Each costs between 0 and
+    t2, so the subset sum deviates from its expectation by a standard deviation of at
+    most ``t2 sqrt(m) / 2``; a hypothesis more than 4 of those above the bound scaled to
+    m correspondences is rejected (one that would beat the bound fails it with
+    probability below 1e-4).
     """
     B = H.shape[0]
     n = src.shape[0]
+    m = min(n, 64)
+    slack = 4.0 * 0.5 * t2 * np.sqrt(m)
     costs = np.empty(B)
     for b in range(B):
         h = H[b]
+        if bound < np.inf and m < n:
+            pre = 0.0
+            for k in range(m):
+                pre += _transfer_cost(h, src, dst, (k * n) // m, t2)
+            if pre > bound * (m / n) + slack:
+                costs[b] = np.inf
+                continue
         c = 0.0
         for i in range(n):
-            x = src[i, 0]
-            y = src[i, 1]
-            w = h[2, 0] * x + h[2, 1] * y + h[2, 2]
-            du = (h[0, 0] * x + h[0, 1] * y + h[0, 2]) / w - dst[i, 0]
-            dv = (h[1, 0] * x + h[1, 1] * y + h[1, 2]) / w - dst[i, 1]
-            e = du * du + dv * dv
-            c += e if e < t2 else t2  # NaN/inf count as outliers too
+            c += _transfer_cost(h, src, dst, i, t2)
             if c >= bound:
                 c = np.inf
                 break
         costs[b] = c
+        if c < bound:
+            bound = c
     return costs
 
 

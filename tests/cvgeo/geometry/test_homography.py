@@ -112,15 +112,36 @@ def test_minimal_kernel_matches_dlt_and_rejects_bad_samples(rng):
 
 def test_msac_kernel_matches_numpy_reference(rng):
     H, src, dst, _ = synthetic(rng, n=300)
-    models = np.stack([H / np.linalg.norm(H), random_h(rng)])
+    good = H / np.linalg.norm(H)
+    near = good + 1e-4 * rng.normal(size=(3, 3)) * np.abs(good)  # a little worse
+    models = np.stack([random_h(rng), near, good])  # worst first: each beats the last
     res = np.stack([R._transfer(m, src, dst) for m in models])
     ref = np.minimum(res**2, 9.0).sum(axis=1)
-    costs = HomographyEstimator().score_batch(models, src, dst, threshold_px=3.0, bound=np.inf)
+    assert ref[0] > ref[1] > ref[2]
+    est = HomographyEstimator()
+    costs = est.score_batch(models, src, dst, threshold_px=3.0, bound=np.inf)
     np.testing.assert_allclose(costs, ref, rtol=1e-12)
-    bounded = HomographyEstimator().score_batch(models, src, dst, threshold_px=3.0,
-                                                bound=ref.min() + 1e-9)
-    assert bounded[np.argmax(ref)] == np.inf
-    assert bounded[np.argmin(ref)] == pytest.approx(ref.min(), rel=1e-12)
+    # best first: nothing after it can be kept, so everything after it is cut
+    costs = est.score_batch(models[::-1].copy(), src, dst, threshold_px=3.0, bound=np.inf)
+    assert costs[0] == pytest.approx(ref[2], rel=1e-12) and np.isinf(costs[1:]).all()
+    bounded = est.score_batch(models, src, dst, threshold_px=3.0, bound=ref.min() + 1e-9)
+    assert np.isinf(bounded[:2]).all()
+    assert bounded[2] == pytest.approx(ref.min(), rel=1e-12)
+    # the preliminary test runs on 64 spread correspondences first: make exactly those
+    # outliers for the true H and it is dropped although its full cost beats the bound
+    H, src, dst, _ = synthetic(rng, n=1000, outliers=0.0)
+    good = H / np.linalg.norm(H)
+    spoilt = dst.copy()
+    spoilt[(np.arange(64) * len(dst)) // 64] += 50.0
+
+    def full(d):
+        return np.minimum(R._transfer(good, src, d) ** 2, 9.0).sum()
+
+    bound = 1.05 * full(spoilt)
+    assert full(dst) < full(spoilt) < bound
+    cut = est.score_batch(good[None], src, spoilt, threshold_px=3.0, bound=bound)
+    kept = est.score_batch(good[None], src, dst, threshold_px=3.0, bound=bound)
+    assert np.isinf(cut[0]) and kept[0] == pytest.approx(full(dst), rel=1e-12)
 
 
 def test_sampson_refinement_lowers_sampson_cost_and_kernel_jacobian(rng):
@@ -231,8 +252,11 @@ def test_generic_ransac_path_agrees_with_batched_path(rng):
         def residuals(self, m, s, d):
             return self._e.residuals(m, s, d)
 
-    _, src, dst, _ = synthetic(rng, n=300, outliers=0.3)
+    H, src, dst, _ = synthetic(rng, n=300, outliers=0.3)
     a = ransac(OneAtATime(), src, dst, threshold_px=3.0)
     b = ransac(HomographyEstimator(), src, dst, threshold_px=3.0)
-    assert corner_error(a.model, b.model) < 0.05
+    # both as accurate as find_homography is asked to be (1 px noise); between them, a
+    # few borderline matches in or out move the corners by a tenth of a pixel or so
+    assert corner_error(a.model, H) < 0.6 and corner_error(b.model, H) < 0.6
+    assert corner_error(a.model, b.model) < 0.25
     assert abs(a.n_inliers - b.n_inliers) <= 3

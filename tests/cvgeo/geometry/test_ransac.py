@@ -152,3 +152,21 @@ def test_several_candidates_per_sample_best_is_kept(rng):
     pts, _ = _line_data(rng, outlier_ratio=0.3)
     r = ransac(TwoCandidates(), pts, threshold_px=1.0, local_optimization=False)
     np.testing.assert_allclose(r.model, [0.5, 3.0], atol=0.05)
+
+
+@pytest.mark.parametrize("n, s", [(1000, 7), (10, 7), (7, 7), (30, 4), (5, 4), (50, 1)])
+def test_draw_samples_distinct_and_uniform(n, s):
+    import sys
+
+    draw = sys.modules["cvgeo.geometry.ransac"]._draw_samples
+    x = draw(np.random.default_rng(0), n, s, 4000)
+    assert x.shape == (4000, s) and x.dtype == np.int64
+    assert x.min() >= 0 and x.max() < n
+    assert all(len(set(row)) == s for row in x.tolist())  # no repeat within a sample
+    freq = np.bincount(x.ravel(), minlength=n) / x.size  # every index equally likely
+    np.testing.assert_allclose(freq, 1.0 / n, atol=4 * np.sqrt(1.0 / (n * x.size)) + 1e-12)
+    # every position, too (no index favoured at the front of a sample)
+    np.testing.assert_allclose(np.bincount(x[:, 0], minlength=n) / 4000, 1.0 / n,
+                               atol=5 * np.sqrt(1.0 / (n * 4000)))
+    again = draw(np.random.default_rng(0), n, s, 4000)
+    np.testing.assert_array_equal(x, again)

@@ -88,6 +88,17 @@ class Bench:
     def medians(self) -> dict[str, float]:
         return {k: statistics.median(v) for k, v in self.times.items()}
 
+    def ratio(self, ours: str, other: str) -> float:
+        """Median over repeats of ``ours / other`` timed in the same repeat.
+
+        The two runs of a repeat are adjacent in time, so a slow stretch of a shared
+        machine slows both; the median of these paired ratios is steadier than the ratio
+        of the two medians (which it equals on a quiet machine)."""
+        a, b = self.times.get(ours), self.times.get(other)
+        if not a or not b:
+            return float("nan")
+        return statistics.median(x / y for x, y in zip(a, b) if y > 0)
+
     def report(self, ours: str = "cvgeo") -> list[dict]:
         med = self.medians()
         params = ", ".join(f"{k}={v}" for k, v in self.params.items())
@@ -95,7 +106,7 @@ class Bench:
         print(f"{'implementation':<28}{'median ms':>12}{'ours / it':>12}")
         rows = []
         for label, t in med.items():
-            ratio = med[ours] / t if ours in med and t > 0 else float("nan")
+            ratio = self.ratio(ours, label)
             mark = "" if label == ours else f"{ratio:>12.2f}"
             print(f"{label:<28}{t * 1e3:>12.3f}{mark}")
             rows.append({"bench": self.name, "params": params, "impl": label,

@@ -212,7 +212,7 @@ def main() -> None:
     q = args.quick
     hartley_curve(disp, trials=20 if q else 100)
     robust_accuracy(disp, seeds=range(5 if q else 20), threshold=1.0)
-    robust_timing(disp, threshold=1.0, repeats=5 if q else 15)
+    robust_timing(disp, threshold=1.0, repeats=5 if q else 25)
     essential_check(disp)
     pose_sweep(disp, trials=5 if q else 20)
     depth_check(disp)

@@ -133,6 +133,12 @@ def _unit_sign(F, xp):
     Ties (within a relative 1e-9, as in a rectified pair's F) go to the first such entry
     in row-major order, so ``F`` and ``-F`` always give the same result.
     """
+    if isinstance(F, np.ndarray) and F.ndim == 2:  # the common case, without array-API cost
+        flat = F.ravel()
+        mag = np.abs(flat)
+        first = int(np.argmax(mag >= mag.max() * (1.0 - 1e-9)))
+        sign = -1.0 if flat[first] < 0 else 1.0
+        return F * (sign / np.sqrt(flat @ flat)) + 0.0
     flat = xp.reshape(F, F.shape[:-2] + (9,))
     norm = xp.sqrt(xp.sum(flat * flat, axis=-1))
     big = xp.max(xp.abs(flat), axis=-1, keepdims=True)
@@ -1863,16 +1869,22 @@ def refine_fundamental(F: np.ndarray, x1: np.ndarray, x2: np.ndarray, *,
 
 def _refine_fundamental_np(F, p1, p2, iters, func="refine_fundamental"):
     """:func:`refine_fundamental` on validated numpy input (no argument checks)."""
-    T1, T2 = hartley_normalize(p1).T, hartley_normalize(p2).T
-    Fn = np.linalg.inv(T2).T @ F @ np.linalg.inv(T1)
+    Ts, Tinv = [], []
+    for name, p in (("x1", p1), ("x2", p2)):  # Hartley normalisation (numba, no copies)
+        _, k, mx, my = _normalizer_kernel(np.ascontiguousarray(p, dtype=np.float64))
+        if not k > 0:
+            raise DegenerateError(f"{func}: {name} must not all coincide, got {len(p)} "
+                                  "identical points")
+        Ts.append(np.array([[k, 0.0, -k * mx], [0.0, k, -k * my], [0.0, 0.0, 1.0]]))
+        Tinv.append(np.array([[1.0 / k, 0.0, mx], [0.0, 1.0 / k, my], [0.0, 0.0, 1.0]]))
+    T1, T2 = Ts
+    Fn = Tinv[1].T @ F @ Tinv[0]
     U, s, Vt = np.linalg.svd(Fn)
     if s[0] == 0:
         raise DegenerateError(f"{func}: F must not be zero, got a zero matrix")
     out = np.empty((3, 3))
     _refine_fundamental_kernel(np.ascontiguousarray(U), np.ascontiguousarray(Vt.T),
-                               float(s[1] / s[0]), np.ascontiguousarray(T1, dtype=np.float64),
-                               np.ascontiguousarray(T2, dtype=np.float64), _soa(p1, p2), iters,
-                               out)
+                               float(s[1] / s[0]), T1, T2, _soa(p1, p2), iters, out)
     return _unit_sign(out, np)
 
 

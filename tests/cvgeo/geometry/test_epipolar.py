@@ -549,3 +549,18 @@ def test_rectify_errors():
         rectify_uncalibrated(F, s.x1, s.x2, image_size=(480, 640))
     with pytest.raises(ValueError, match="rectify_uncalibrated: image_size must be a pair"):
         rectify_uncalibrated(s.F, s.x1, s.x2, image_size=640)
+
+
+def test_unit_sign_numpy_fast_path_matches_array_api_path():
+    import array_api_compat.numpy as xnp
+
+    rng = np.random.default_rng(5)
+    cases = [rng.normal(size=(3, 3)) for _ in range(20)]
+    cases.append(np.array([[0.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]]))  # a tie
+    for F in cases:
+        for G in (F, -F, 3.0 * F):
+            fast = ep._unit_sign(G, np)
+            generic = ep._unit_sign(G[None], xnp)[0]  # batched input takes the generic path
+            np.testing.assert_allclose(fast, generic, atol=1e-15)
+            assert np.linalg.norm(fast) == pytest.approx(1.0)
+        np.testing.assert_array_equal(ep._unit_sign(F, np), ep._unit_sign(-F, np))

@@ -67,6 +67,8 @@ FILE_FORMAT = "cvgeo-pipeline"
 FILE_VERSION = 1
 #: Largest array parameter a pipeline file holds (as nested lists), e.g. a 3x3 matrix.
 MAX_FILE_ARRAY_SIZE = 4096
+#: The largest pipeline file :func:`load_pipeline` reads (a real one is a few hundred bytes).
+MAX_PIPELINE_FILE_BYTES = 1 << 20
 
 
 class PipelineFileError(ValueError):
@@ -846,8 +848,9 @@ def load_pipeline(path: str | os.PathLike) -> Pipeline:
     FileNotFoundError
         No such file.
     PipelineFileError
-        Not valid JSON/TOML (for example Python code), an unsupported extension, an
-        unknown op or parameter, a wrong parameter type. The message names the file,
+        Not valid JSON/TOML (for example Python code), an unsupported extension, a file
+        over :data:`MAX_PIPELINE_FILE_BYTES`, an unknown op or parameter, a wrong
+        parameter type. The message names the file,
         the step and the parameter.
     """
     p = Path(path)
@@ -857,6 +860,10 @@ def load_pipeline(path: str | os.PathLike) -> Pipeline:
         raise _fail(source, f"a pipeline file must end in .json or .toml, got {ext or 'none'!r}")
     if not p.is_file():
         raise FileNotFoundError(f"load_pipeline: no such file {str(p)!r}")
+    size = p.stat().st_size
+    if size > MAX_PIPELINE_FILE_BYTES:
+        raise _fail(source, f"a pipeline file must be at most {MAX_PIPELINE_FILE_BYTES} bytes, "
+                            f"got {size} bytes (refused unread)")
     raw = p.read_bytes()
     try:
         text = raw.decode("utf-8")

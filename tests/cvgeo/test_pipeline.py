@@ -418,6 +418,18 @@ def test_python_code_in_a_pipeline_file_is_refused(tmp_path, name, text):
     assert not marker.exists()
 
 
+def test_load_refuses_absurdly_large_files_unread(tmp_path, monkeypatch):
+    from cvgeo import pipeline as pipeline_mod
+
+    ok = json.dumps({"steps": [{"op": "to_gray"}]})
+    padded = ok[:-1] + " " * (pipeline_mod.MAX_PIPELINE_FILE_BYTES) + "}"
+    path = _write(tmp_path, "big.json", padded)  # valid JSON, but over the limit
+    with pytest.raises(PipelineFileError, match=r"at most 1048576 bytes, got 1048\d+ bytes"):
+        load_pipeline(path)
+    monkeypatch.setattr(pipeline_mod, "MAX_PIPELINE_FILE_BYTES", 2 << 20)
+    assert len(load_pipeline(path).steps) == 1  # the same file within a larger limit
+
+
 def test_load_refuses_other_extensions_and_formats(tmp_path):
     marker = tmp_path / "marker"
     py = _write(tmp_path, "p.py", f"open({str(marker)!r}, 'w')\n")

@@ -113,6 +113,16 @@ def _warp_kernel(image, Hinv, out_h, out_w, interpolation, border, fill):
                 fxs[q] = np.float32(xc - j0)
                 fys[q] = np.float32(yc - i0)
                 taps[q] = uint64(i0 * row_stride + j0 * c)
+        elif interpolation == 0:  # also the nearest tap (round half up), clamped inside
+            for q in range(out_w):
+                iw = 1.0 / (W0 + Hinv[2, 0] * q)
+                x = (X0 + Hinv[0, 0] * q) * iw
+                y = (Y0 + Hinv[1, 0] * q) * iw
+                xs[q] = x
+                ys[q] = y
+                jn = int(min(max(x + 0.5, 0.0), xlast))
+                inn = int(min(max(y + 0.5, 0.0), ylast))
+                taps[q] = uint64(inn * row_stride + jn * c)
         else:
             for q in range(out_w):
                 iw = 1.0 / (W0 + Hinv[2, 0] * q)
@@ -153,10 +163,15 @@ def _warp_kernel(image, Hinv, out_h, out_w, interpolation, border, fill):
                                        + w10 * src[b1 + uk] + w11 * src[b1 + uc + uk])
                 continue
             if interpolation == 0 and x >= -0.5 and y >= -0.5 and x < w - 0.5 and y < h - 0.5:
-                base = uint64(int(y + 0.5) * row_stride + int(x + 0.5) * c)  # half up
+                base = taps[q]
                 u = uint64(o)
-                for k in range(c):
-                    dst[u + uint64(k)] = src[base + uint64(k)]
+                if c == 3:
+                    dst[u] = src[base]
+                    dst[u + uint64(1)] = src[base + uint64(1)]
+                    dst[u + uint64(2)] = src[base + uint64(2)]
+                else:
+                    for k in range(c):
+                        dst[u + uint64(k)] = src[base + uint64(k)]
                 continue
             if interpolation == 2 and x >= 1.0 and y >= 1.0 and x < w - 2.0 and y < h - 2.0:
                 # bicubic, all sixteen taps inside

@@ -21,7 +21,6 @@ import math
 import numbers
 import os
 import pickle
-import tempfile
 import time
 from collections.abc import Mapping
 from contextlib import nullcontext
@@ -37,6 +36,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from cvgeo._checks import check_int, check_real, check_seed, describe
+from cvgeo._io import atomic_write
 from deep.layers.mlp import moe_aux_loss
 
 __all__ = [
@@ -492,17 +492,7 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, *,
         "optimizer": optimizer.state_dict() if optimizer is not None else None,
         "metadata": meta,
     }
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=p.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(payload, fh)
-        os.replace(tmp, p)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    p = atomic_write(path, lambda fh: torch.save(payload, fh), clean_stale=True)
     return p
 
 

@@ -447,7 +447,7 @@ def _check_metadata(value: Any, func: str) -> Any:
     """A JSON-like copy of ``value`` (tuples become lists), or ValueError naming ``func``
     and the offending item. Iterative: no nesting can exhaust the stack."""
     if not isinstance(value, Mapping):
-        raise (TypeError if func == "save_checkpoint" else ValueError)(
+        raise (TypeError if func.startswith("save_checkpoint") else ValueError)(
             f"{func}: metadata must be a dict with str keys, got {describe(value)}")
     root: list[Any] = [None]
     stack: list[tuple[Any, Any, Any, str, int]] = [(value, root, 0, "metadata", 0)]
@@ -661,5 +661,5 @@ def _checked_payload(payload: Any, name: str) -> Checkpoint:
                                 and all(isinstance(g, dict) for g in opt["param_groups"])):
         raise ValueError(f"load_checkpoint: {name} is corrupt: 'optimizer' must be None or a "
                          f"dict with 'state' (dict) and 'param_groups' (list of dicts)")
-    meta = _check_metadata(payload["metadata"], "load_checkpoint")
+    meta = _check_metadata(payload["metadata"], f"load_checkpoint: {name} is corrupt")
     return Checkpoint(model_state=state, optimizer_state=opt, metadata=meta)

@@ -1026,9 +1026,6 @@ def _finite_float(text: str) -> float:
     return value
 
 
-    return _from_dict(data, source)
-
-
 def _toml_string(s: str) -> str:
     """A TOML basic string: backslash, quote and control characters escaped."""
     out = []

@@ -8,6 +8,7 @@ torchvision / timm use for it; any constructor keyword overrides the configurati
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -89,8 +90,9 @@ def list_models(pattern: str | None = None) -> list[str]:
 def model_entry(name: str) -> ModelEntry:
     """The registry entry of ``name`` (class, configuration, reference)."""
     if not isinstance(name, str) or name not in _REGISTRY:
-        close = fnmatch.filter(_REGISTRY, f"*{name}*") if isinstance(name, str) else []
-        hint = f" (did you mean {', '.join(sorted(close)[:5])}?)" if close else ""
+        close = (difflib.get_close_matches(name, list(_REGISTRY), n=3, cutoff=0.6)
+                 if isinstance(name, str) else [])
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise ValueError(f"create_model: name must be one of list_models() "
                          f"({len(_REGISTRY)} names), got {name!r}{hint}")
     return _REGISTRY[name]

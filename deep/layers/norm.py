@@ -80,40 +80,48 @@ class _BatchNormFunction(torch.autograd.Function):
     ``x`` over every axis but 1, and its backward pass written out.
 
     Backward (per channel, ``m`` = number of reduced elements, ``x̂`` the normalised input,
-    ``g = dy * weight``)::
+    ``k = weight / sqrt(var + eps)``)::
 
-        dx = (g - mean(g) - x̂ * mean(g * x̂)) / sqrt(var + eps)
-        dweight = sum(dy * x̂),   dbias = sum(dy)
+        dbias = Σ dy,   dweight = Σ dy x̂ = (Σ dy x - mean Σ dy) / sqrt(var + eps)
+        dx = k (dy - Σ dy / m - x̂ · dweight / m)
+
+    Both directions are written as one per-channel affine map of the data (``y = a x + b``,
+    ``dx = k dy + c (x - mean) + d``), so only ``x`` is kept for the backward pass (the convolution
+    before the norm keeps it anyway) and each direction reads the data few times.
     """
 
     @staticmethod
     def forward(ctx, x, weight, bias, eps, dims):
         var, mean = torch.var_mean(x, dim=dims, correction=0, keepdim=True)  # (1, C, 1, ...)
         inv_std = torch.rsqrt(var + eps)
-        x_hat = (x - mean) * inv_std
+        scale = inv_std if weight is None else inv_std * weight.view_as(mean)
+        shift = -mean * scale if bias is None else bias.view_as(mean) - mean * scale
+        y = torch.addcmul(shift, x, scale)  # (x - mean) * inv_std * weight + bias
         ctx.dims = dims
-        ctx.save_for_backward(x_hat, inv_std, weight)
+        ctx.save_for_backward(x, mean, inv_std, weight)
         ctx.mark_non_differentiable(mean, var)
-        y = x_hat if weight is None else torch.addcmul(bias.view_as(mean), x_hat,
-                                                        weight.view_as(mean))
         return y, mean, var
 
     @staticmethod
     def backward(ctx, dy, _dmean, _dvar):
-        x_hat, inv_std, weight = ctx.saved_tensors
+        x, mean, inv_std, weight = ctx.saved_tensors
         dims = ctx.dims
+        m = x.numel() // mean.numel()
+        sum_dy = dy.sum(dim=dims, keepdim=True)  # (1, C, 1, ...)
+        xc = x - mean  # centred first: Σ dy x - mean Σ dy would cancel when |mean| >> std
+        sum_dy_xhat = (dy * xc).sum(dim=dims, keepdim=True) * inv_std
         dweight = dbias = None
         if weight is not None:
             if ctx.needs_input_grad[1]:
-                dweight = (dy * x_hat).sum(dim=dims)
+                dweight = sum_dy_xhat.reshape(-1)
             if ctx.needs_input_grad[2]:
-                dbias = dy.sum(dim=dims)
+                dbias = sum_dy.reshape(-1)
         dx = None
         if ctx.needs_input_grad[0]:
-            g = dy if weight is None else dy * weight.view_as(inv_std)
-            mean_g = g.mean(dim=dims, keepdim=True)
-            mean_gx = (g * x_hat).mean(dim=dims, keepdim=True)
-            dx = (g - mean_g - x_hat * mean_gx) * inv_std
+            k = inv_std if weight is None else inv_std * weight.view_as(mean)
+            c = -k * inv_std * sum_dy_xhat / m  # coefficient of x - mean
+            d = -k * sum_dy / m  # constant
+            dx = torch.addcmul(torch.addcmul(d, xc, c), dy, k)  # k dy + c (x - mean) + d
         return dx, dweight, dbias, None, None
 
 
@@ -278,6 +286,53 @@ class LayerNorm2d(LayerNorm):
                          channels_first=True)
 
 
+class _GroupNormFunction(torch.autograd.Function):
+    """Group normalisation of ``x`` ``(N, C, L)`` with per-channel ``weight`` and ``bias``,
+    and its backward pass written out (as :class:`_BatchNormFunction`, per group ``(n, g)``
+    of ``m = C / G · L`` elements, ``x̂`` normalised, ``g = dy · weight``)::
+
+        dx = (g - mean(g) - x̂ · mean(g x̂)) / sqrt(var + eps)
+        dweight_c = Σ_{n, l} dy x̂,   dbias_c = Σ_{n, l} dy
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, groups, eps):
+        N, C, L = x.shape
+        xg = x.reshape(N, groups, -1)  # (N, G, C/G * L)
+        var, mean = torch.var_mean(xg, dim=-1, correction=0, keepdim=True)  # (N, G, 1)
+        inv_std = torch.rsqrt(var + eps)
+        per_ch = lambda t: t.expand(N, groups, C // groups).reshape(N, C, 1)  # noqa: E731
+        scale = per_ch(inv_std)  # (N, C, 1)
+        shift = -per_ch(mean) * scale
+        if weight is not None:
+            scale = scale * weight.view(1, C, 1)
+            shift = shift * weight.view(1, C, 1) + bias.view(1, C, 1)
+        ctx.groups = groups
+        ctx.save_for_backward(x, mean, inv_std, weight)
+        return torch.addcmul(shift, x, scale)  # (N, C, L)
+
+    @staticmethod
+    def backward(ctx, dy):
+        x, mean, inv_std, weight = ctx.saved_tensors
+        N, C, L = x.shape
+        G = ctx.groups
+        x_hat = ((x.reshape(N, G, -1) - mean) * inv_std).reshape(N, C, L)
+        dweight = dbias = None
+        if weight is not None:
+            if ctx.needs_input_grad[1]:
+                dweight = (dy * x_hat).sum(dim=(0, 2))
+            if ctx.needs_input_grad[2]:
+                dbias = dy.sum(dim=(0, 2))
+        dx = None
+        if ctx.needs_input_grad[0]:
+            g = dy if weight is None else dy * weight.view(1, C, 1)
+            gg, xg = g.reshape(N, G, -1), x_hat.reshape(N, G, -1)  # (N, G, C/G * L)
+            mean_g = gg.mean(dim=-1, keepdim=True)
+            mean_gx = (gg * xg).mean(dim=-1, keepdim=True)
+            dx = ((gg - mean_g - xg * mean_gx) * inv_std).reshape(N, C, L)
+        return dx, dweight, dbias, None, None
+
+
 class GroupNorm(nn.Module):
     """Group normalisation (Wu & He, 2018).
 
@@ -285,7 +340,8 @@ class GroupNorm(nn.Module):
     each sample's group is normalised by its own mean and biased variance (over the
     group's channels and all positions), then each channel is scaled and shifted.
     Independent of the batch, identical in train and eval. ``num_groups=1`` is a layer
-    norm over ``(C, H, W)``, ``num_groups=C`` an instance norm.
+    norm over ``(C, H, W)``, ``num_groups=C`` an instance norm. The backward pass is
+    written out (a custom ``autograd.Function``).
 
     Parameters
     ----------
@@ -319,14 +375,9 @@ class GroupNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_channels(x, self.num_channels, "GroupNorm", "(N, C, *)")
-        n = x.shape[0]
-        g = x.reshape(n, self.num_groups, -1)  # (N, G, C/G * prod(*))
-        var, mean = torch.var_mean(g, dim=-1, correction=0, keepdim=True)  # (N, G, 1)
-        y = ((g - mean) * torch.rsqrt(var + self.eps)).reshape(x.shape)  # (N, C, *)
-        if self.affine:
-            shape = (1, -1) + (1,) * (x.ndim - 2)  # (1, C, 1, ...)
-            y = torch.addcmul(self.bias.view(shape), y, self.weight.view(shape))
-        return y
+        x3 = x.reshape(x.shape[0], self.num_channels, -1)  # (N, C, L)
+        y = _GroupNormFunction.apply(x3, self.weight, self.bias, self.num_groups, self.eps)
+        return y.reshape(x.shape)  # (N, C, *)
 
     def extra_repr(self) -> str:
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"

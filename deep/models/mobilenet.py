@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import torch
-from functools import partial
 from torch import nn
 
 from cvgeo._checks import check_real
@@ -22,7 +22,7 @@ NormFactory = Callable[[int], nn.Module]
 def _group_stages(blocks, strides, chs_out, stem, stem_chs, stem_stride):
     """Cut a flat list of blocks into stages that end before every stride-2 block."""
     stages, info, current = [stem], [(stem_chs, stem_stride)], []
-    cur_stride = 1
+    cur_stride, prev_c = 1, stem_chs
     for blk, s, c in zip(blocks, strides, chs_out):
         if s > 1 and current:
             stages.append(nn.Sequential(*current))

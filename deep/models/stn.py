@@ -9,8 +9,6 @@ differentiable, so the localisation network learns from the classifier's loss al
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 import torch.nn.functional as F
 from torch import nn

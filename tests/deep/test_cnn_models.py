@@ -250,7 +250,8 @@ def test_registry_and_model_errors():
         model(torch.zeros(2, 1, 32, 32))
     with pytest.raises(TypeError, match="ResNet: input must be a torch.Tensor"):
         model([[0.0]])
-    with pytest.raises(ValueError, match="GoogLeNet: the input is too small: stage 3 received a 1x1 map"):
+    with pytest.raises(ValueError, match="GoogLeNet: the input is too small: stage 3 "
+                                         "received a 1x1 map"):
         create_model("googlenet", width_multiplier=0.125).eval()(torch.zeros(1, 3, 8, 8))
     with pytest.raises(ValueError, match=r"forward_intermediates: indices must be ints in "
                                          r"\[-5, 4\], got \[7\]"):

@@ -71,6 +71,11 @@ def _check_channels(x: torch.Tensor, channels: int, func: str, layout: str) -> N
                          f"{tuple(x.shape)}")
 
 
+def _at_least_float32(x: torch.Tensor) -> torch.Tensor:
+    """Half-precision inputs (autocast) are normalised in float32, as torch's norms do."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
 def _check_eps(eps, func: str) -> float:
     return check_real(eps, func, "eps", low=0.0, low_inclusive=False)
 
@@ -195,7 +200,9 @@ class BatchNorm2d(nn.Module):
             if m < 2:
                 raise ValueError(f"BatchNorm2d: training needs more than one value per channel "
                                  f"to estimate a variance, got input shape {tuple(x.shape)}")
-            y, mean, var = _BatchNormFunction.apply(x, self.weight, self.bias, self.eps, dims)
+            xf = _at_least_float32(x)
+            y, mean, var = _BatchNormFunction.apply(xf, self.weight, self.bias, self.eps, dims)
+            y = y.to(x.dtype)
             if self.training and self.track_running_stats:
                 with torch.no_grad():
                     self.num_batches_tracked.add_(1)
@@ -265,11 +272,12 @@ class LayerNorm(nn.Module):
                                  f"got {got}")
             dim = -1
             shape = (-1,)
-        var, mean = torch.var_mean(x, dim=dim, correction=0, keepdim=True)
-        y = (x - mean) * torch.rsqrt(var + self.eps)
+        xf = _at_least_float32(x)
+        var, mean = torch.var_mean(xf, dim=dim, correction=0, keepdim=True)
+        y = (xf - mean) * torch.rsqrt(var + self.eps)
         if self.weight is not None:
             y = torch.addcmul(self.bias.view(shape), y, self.weight.view(shape))
-        return y
+        return y.to(x.dtype)
 
     def extra_repr(self) -> str:
         return (f"{self.num_channels}, eps={self.eps}, "
@@ -375,9 +383,9 @@ class GroupNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_channels(x, self.num_channels, "GroupNorm", "(N, C, *)")
-        x3 = x.reshape(x.shape[0], self.num_channels, -1)  # (N, C, L)
+        x3 = _at_least_float32(x).reshape(x.shape[0], self.num_channels, -1)  # (N, C, L)
         y = _GroupNormFunction.apply(x3, self.weight, self.bias, self.num_groups, self.eps)
-        return y.reshape(x.shape)  # (N, C, *)
+        return y.reshape(x.shape).to(x.dtype)  # (N, C, *)
 
     def extra_repr(self) -> str:
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"

@@ -235,3 +235,16 @@ def test_float32_gradients_are_as_accurate_as_torchs_far_from_zero_mean(cls, the
         err_ours = (grads["ours"][k] - grads["ref"][k]).abs().max()
         err_torch = (grads["torch"][k] - grads["ref"][k]).abs().max()
         assert err_ours <= 3 * err_torch + 1e-6
+
+
+@pytest.mark.parametrize("make", [lambda: (BatchNorm2d(4), nn.BatchNorm2d(4)),
+                                  lambda: (GroupNorm(2, 4), nn.GroupNorm(2, 4)),
+                                  lambda: (LayerNorm2d(4), _TorchChannelsFirst(4, eps=1e-6))],
+                         ids=["batchnorm", "groupnorm", "layernorm2d"])
+def test_bfloat16_inputs_are_normalised_in_float32(make):
+    ours, theirs = make()
+    x = (_rand(4, 4, 5, 5) * 3 + 50).to(torch.bfloat16)  # a large mean: bf16 stats would fail
+    y = ours(x)
+    assert y.dtype == torch.bfloat16
+    expected = theirs(x.float())  # the reference: float32 statistics
+    torch.testing.assert_close(y.float(), expected, atol=2e-2, rtol=1e-2)

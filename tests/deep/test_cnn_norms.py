@@ -247,4 +247,5 @@ def test_bfloat16_inputs_are_normalised_in_float32(make):
     y = ours(x)
     assert y.dtype == torch.bfloat16
     expected = theirs(x.float())  # the reference: float32 statistics
-    torch.testing.assert_close(y.float(), expected, atol=2e-2, rtol=1e-2)
+    # bf16 rounds values below 4 to 2^-6: 0.0078 at most; bf16 statistics err by 0.022
+    torch.testing.assert_close(y.float(), expected, atol=1e-2, rtol=0)

@@ -90,6 +90,7 @@ _BUNDLED: dict[str, Callable[[], np.ndarray]] = {
     "checkerboard": lambda: _skdata("checkerboard"),
     "astronaut_small": lambda: _small_astronaut(),
     "motorcycle": lambda: _skdata("stereo_motorcycle")[0],
+    "digits": lambda: _digits_montage(),
 }
 _cache: dict[str, np.ndarray] = {}
 
@@ -106,10 +107,28 @@ def _small_astronaut() -> np.ndarray:
     return to_uint8(resize(bundled_image("astronaut"), (256, 256)))
 
 
+#: The deep section's input: sklearn's last ``DIGITS_HELD_OUT`` digits, ``DIGITS_TILE`` px.
+DIGITS_HELD_OUT, DIGITS_TILE = 80, 32
+
+
+def _digits_montage() -> np.ndarray:
+    """sklearn's last 80 digits, each resized from 8x8 to 32x32, 8 rows x 10, uint8."""
+    from sklearn.datasets import load_digits
+
+    from cvgeo.image import resize, to_uint8
+
+    digits = load_digits().images[-DIGITS_HELD_OUT:] / 16.0  # (80, 8, 8) in [0, 1]
+    t = DIGITS_TILE
+    tiles = np.stack([resize(d.astype(np.float32), (t, t)) for d in digits])  # (80, t, t)
+    montage = tiles.reshape(8, 10, t, t).transpose(0, 2, 1, 3).reshape(8 * t, 10 * t)
+    return to_uint8(np.clip(montage, 0.0, 1.0))
+
+
 def bundled_image(name: str) -> np.ndarray:
     """A sample image shipped with an installed package (no download): ``"camera"``,
     ``"astronaut"``, ``"coins"``, ``"checkerboard"``, ``"astronaut_small"`` (256 x 256),
-    ``"motorcycle"`` (the left view of skimage's stereo pair). Read-only."""
+    ``"motorcycle"`` (the left view of skimage's stereo pair), ``"digits"`` (a montage of
+    sklearn's last 80 digits at 32 x 32). Read-only."""
     if name not in _BUNDLED:
         raise ValueError(f"bundled_image: name must be one of {', '.join(_BUNDLED)}, got "
                          f"{name!r}")
@@ -302,6 +321,13 @@ def section_epipolar() -> Section:
             "shipped disparity.")
 
 
+def section_deep() -> Section:
+    """deep: LeNet-5 trained on digits in seconds (unavailable without torch)."""
+    from deep.gallery import section
+
+    return section()
+
+
 #: The gallery's sections, in page order: one function per algorithm family.
 SECTIONS: list[Callable[[], Section]] = [
     section_image_basics,
@@ -311,7 +337,8 @@ SECTIONS: list[Callable[[], Section]] = [
     section_fourier,
     section_geometry,
     section_epipolar,
-]  # deep (examples/train_vit_digits.py) needs minutes of training: its example writes PNGs
+    section_deep,
+]  # the ViT (examples/train_vit_digits.py) needs minutes of training: its example writes PNGs
 
 
 # --------------------------------------------------------------------- build

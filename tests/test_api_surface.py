@@ -85,8 +85,16 @@ DEEP_ALL = {
     # layers
     "Attention", "AttentionOutput", "Block", "BlockOutput", "DropPath", "MoE", "Mlp",
     "PatchEmbed", "RMSNorm", "Routing", "SwiGLU", "moe_aux_loss",
+    "BasicBlock", "BatchNorm2d", "Bottleneck", "ConvNeXtBlock", "ConvNormAct",
+    "DepthwiseSeparableConv", "Fire", "GroupNorm", "Inception", "InvertedResidual",
+    "LayerNorm", "LayerNorm2d", "LocalResponseNorm", "MBConv", "MobileNetV3Block",
+    "SqueezeExcite", "WeightNorm", "make_divisible", "weight_norm",
     # models
     "VIT_CONFIGS", "ViT", "ViTConfig", "create_vit", "list_vit_configs", "resample_pos_embed",
+    "ConvNeXt", "ConvNet", "EfficientNet", "FeatureInfo", "GoogLeNet", "LeNet5",
+    "MOBILENET_V3_CONFIGS", "MobileNetV1", "MobileNetV2", "MobileNetV3", "ModelEntry",
+    "RESNET_DEPTHS", "ResNet", "SQUEEZENET_CONFIGS", "STNClassifier", "SpatialTransformer",
+    "SqueezeNet", "VGG", "VGG_CONFIGS", "create_model", "list_models", "model_entry",
     # data
     "ArrayDataset", "Compose", "DatasetSplit", "Layout", "Normalize", "RandomAffine",
     "RandomHomography", "Resize", "images_to_tensor", "load_digits", "load_faces", "make_shapes",

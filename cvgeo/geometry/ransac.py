@@ -44,6 +44,7 @@ from numba import njit
 
 from cvgeo._checks import (
     DegenerateError,
+    check_bool,
     check_int,
     check_pair,
     check_points,
@@ -236,8 +237,9 @@ def ransac(
         Implements the estimator protocol (see the module docstring): ``sample_size``,
         ``fit_minimal``, ``fit``, ``residuals`` and optionally ``is_degenerate``.
     *data : ndarray of shape (N, ...)
-        The data, as numpy arrays sharing their first axis (for a homography ``src`` and
-        ``dst``, both ``(N, 2)``).
+        The data, as real-valued numpy arrays sharing their first axis (for a homography
+        ``src`` and ``dst``, both ``(N, 2)``); the estimator receives them as
+        C-contiguous float64 (any input dtype or byte order).
     threshold_px : float
         Inlier threshold on the residual, in pixels (> 0).
     confidence : float
@@ -313,7 +315,10 @@ def ransac(
             raise TypeError(f"{func}: data[{k}] must be a numpy array, got {describe(d)}")
         if d.ndim < 1:
             raise ValueError(f"{func}: data[{k}] must have a first axis N, got shape {d.shape}")
-        if d.dtype.kind in "fc" and d.size and not np.isfinite(d).all():
+        if d.dtype.kind not in "buif":
+            raise TypeError(f"{func}: data[{k}] must be real numbers, got dtype {d.dtype}")
+        d = np.ascontiguousarray(d, dtype=np.float64)  # native order, what kernels take
+        if d.size and not np.isfinite(d).all():
             raise ValueError(f"{func}: data[{k}] must be finite, got "
                              f"{int((~np.isfinite(d)).sum())} NaN or inf value(s)")
         arrays.append(d)
@@ -328,6 +333,7 @@ def ransac(
     max_trials = check_int(max_trials, func, "max_trials", low=1)
     min_trials = check_int(min_trials, func, "min_trials", low=0, high=max_trials)
     lo_iterations = check_int(lo_iterations, func, "lo_iterations", low=0)
+    local_optimization = check_bool(local_optimization, func, "local_optimization")
     rng = check_seed(seed, func)
     if n < s:
         raise DegenerateError(f"{func}: data must hold at least sample_size={s} items, got {n}")
@@ -1026,6 +1032,7 @@ def find_homography(
     dst = check_points(dst, func, "dst", min_count=4)
     check_pair(src, dst, func)
     t = check_real(threshold_px, func, "threshold_px", low=0.0, low_inclusive=False)
+    refine = check_bool(refine, func, "refine")
     if src.shape[0] <= 16:  # few points: say precisely why a configuration is degenerate
         _check_correspondences(Projective, src, dst, func)
     try:

@@ -19,6 +19,7 @@ from scipy.spatial import cKDTree
 
 from cvgeo._checks import (
     DegenerateError,
+    check_bool,
     check_choice,
     check_int,
     check_real,
@@ -346,6 +347,7 @@ def mean_shift(
     """
     func = "mean_shift"
     X = _check_samples(X, func)
+    bin_seeding = check_bool(bin_seeding, func, "bin_seeding")
     if bandwidth is None:
         bandwidth = estimate_bandwidth(X)
     bandwidth = check_real(bandwidth, func, "bandwidth", low=0.0, low_inclusive=False)

@@ -137,6 +137,7 @@ def frequency_grid(shape: tuple[int, int], *, centered: bool = True) -> Frequenc
     [-0.5, -0.25, 0.0, 0.25]
     """
     h, w = check_shape2(shape, "frequency_grid", "shape")
+    check_output_pixels((h, w), "frequency_grid", DEFAULT_MAX_PIXELS, "shape")
     centered = check_bool(centered, "frequency_grid", "centered")
     fy, fx = sfft.fftfreq(h), sfft.fftfreq(w)
     if centered:

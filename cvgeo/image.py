@@ -401,10 +401,11 @@ def read_image(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS,
     import cv2
     from PIL import Image, UnidentifiedImageError
 
+    func = "read_image"
     max_pixels = check_max_pixels(max_pixels, "read_image")
     if max_bytes is not None:
         max_bytes = check_int(max_bytes, "read_image", "max_bytes", low=1)
-    p = Path(path)
+    p = _check_path(path, func)
     if not p.is_file():
         raise FileNotFoundError(f"read_image: path must name an existing file, got {str(p)!r}")
     try:
@@ -426,7 +427,7 @@ def read_image(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS,
             f"read_image: the file must hold at most {limit} bytes for a {h}x{w} image "
             f"(pass max_bytes= to allow more), got {size} bytes in {str(p)!r}"
         )
-    data = np.fromfile(p, dtype=np.uint8, count=limit)
+    data = np.fromfile(p, dtype=np.uint8, count=size)
     img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if img is None:
         raise ValueError(f"read_image: {str(p)!r} is corrupt or truncated: it could not be "
@@ -436,6 +437,13 @@ def read_image(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS,
     elif img.ndim == 3 and img.shape[2] == 4:
         img = img[..., [2, 1, 0, 3]]
     return np.ascontiguousarray(img)
+
+
+def _check_path(path: object, func: str) -> Path:
+    """A ``str`` or ``os.PathLike`` path as a :class:`pathlib.Path`."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{func}: path must be a str or os.PathLike, got {describe(path)}")
+    return Path(path)
 
 
 def _umask() -> int:
@@ -465,8 +473,9 @@ def write_image(path: str | os.PathLike, image: np.ndarray) -> Path:
     """
     import cv2
 
+    func = "write_image"
     image = check_image(image, "write_image", channels=(1, 3, 4))
-    p = Path(path)
+    p = _check_path(path, func)
     ext = p.suffix.lower()
     if not ext:
         raise ValueError(f"write_image: path must end in an image extension such as .png, got "

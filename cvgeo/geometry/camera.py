@@ -153,6 +153,14 @@ def projection_matrix(K: Any, R: Any, t: Any) -> Any:
     K = _as_float_matrix(K, func, "K", (3, 3), xp)
     R = _as_float_matrix(R, func, "R", (3, 3), xp)
     t = _as_float_matrix(t, func, "t", (3,), xp)
+    try:
+        batch = np.broadcast_shapes(tuple(K.shape[:-2]), tuple(R.shape[:-2]),
+                                    tuple(t.shape[:-1]))
+    except ValueError:
+        raise ValueError(f"{func}: K, R and t must have broadcastable batch shapes, got "
+                         f"{tuple(K.shape)}, {tuple(R.shape)} and {tuple(t.shape)}") from None
+    R = xp.broadcast_to(R, batch + (3, 3))
+    t = xp.broadcast_to(t, batch + (3,))
     Rt = xp.concat([R, t[..., :, None]], axis=-1)
     return K @ Rt
 
@@ -228,6 +236,9 @@ def rotation_from_axis_angle(rotvec: Any) -> Any:
     xp = _namespace(rotvec, func=func, names=("rotvec",))
     r = _as_float_matrix(rotvec, func, "rotvec", (3,), xp)
     theta = xp.sqrt(xp.sum(r * r, axis=-1))  # (...)
+    if not bool(xp.all(xp.isfinite(theta))):
+        raise ValueError(f"{func}: rotvec must have a norm float64 can hold, got an angle "
+                         "that overflows")
     small = theta < 1e-12
     safe = xp.where(small, xp.ones_like(theta), theta)
     k = r / safe[..., None]
@@ -437,7 +448,8 @@ class TwoViewScene:
 MAX_SCENE_POINTS = 10_000_000
 
 
-@names_errors_as("fundamental_from_pose", "fundamental_from_essential")
+@names_errors_as("fundamental_from_pose", "fundamental_from_essential",
+                 "rotation_from_axis_angle", "intrinsic_matrix")
 def synthetic_two_view_scene(
     n_points: int = 100,
     *,
@@ -557,7 +569,10 @@ def synthetic_two_view_scene(
         c2 *= base / np.linalg.norm(c2)
         t = -R @ c2  # camera 2's centre is c2 in camera-1 coordinates
     else:
-        t = check_matrix(np.asarray(t, dtype=np.float64).reshape(1, 3), func, "t", (1, 3))[0]
+        if not isinstance(t, np.ndarray):
+            raise TypeError(f"{func}: t must be a numpy array of shape (3,), got "
+                            f"{describe(t)}")
+        t = check_matrix(t.reshape(1, -1), func, "t", (1, 3))[0]
     X2 = X @ R.T + t
     if np.any(X[:, 2] <= 0) or np.any(X2[:, 2] <= 0):
         raise DegenerateError(f"{func}: points3d must lie in front of both cameras, got "

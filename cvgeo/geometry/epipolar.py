@@ -47,7 +47,14 @@ from cvgeo._checks import (
 )
 from cvgeo.geometry.camera import _as_float_matrix, _namespace
 from cvgeo.geometry.homogeneous import hartley_normalize
-from cvgeo.geometry.ransac import _dlt_lsq, _draw_samples, _normalizer_kernel, _transfer, ransac
+from cvgeo.geometry.ransac import (
+    MAX_THRESHOLD_PX,
+    _dlt_lsq,
+    _draw_samples,
+    _normalizer_kernel,
+    _transfer,
+    ransac,
+)
 
 __all__ = [
     "CorrectedMatches",
@@ -1044,7 +1051,8 @@ def epipolar_lines(F: Any, points: Any, *, image: int = 1) -> Any:
     array([[ 0.,  1., -2.]])
     """
     func = "epipolar_lines"
-    if image not in (1, 2) or isinstance(image, bool):
+    if isinstance(image, (bool, np.bool_)) or not isinstance(image, (int, np.integer)) or \
+            image not in (1, 2):
         raise ValueError(f"{func}: image must be 1 or 2, got {describe(image)}")
     p, xp = check_points_xp(points, func, "points")
     F = _as_float_matrix(F, func, "F", (3, 3), _namespace(F, p, func=func, names=("F", "points")))
@@ -2154,8 +2162,8 @@ def find_fundamental(
         minimal solver, √Sampson residuals, MSAC scoring and local optimisation.
         ``"8point"``: the normalised 8-point algorithm on all matches (no outliers).
     threshold_px : float
-        Inlier threshold on the √Sampson distance, pixels (> 0). Around 1.5–3 σ of the
-        point noise.
+        Inlier threshold on the √Sampson distance, pixels, in (0, 1e12]. Around 1.5–3 σ
+        of the point noise.
     confidence : float
         RANSAC stopping confidence in (0, 1).
     max_trials : int
@@ -2166,7 +2174,8 @@ def find_fundamental(
         Non-minimal samples (14 matches each) of LO-RANSAC's inner RANSAC, drawn among
         the final model's near-inliers (``<= 2 threshold_px``) and iterated by least
         squares at a shrinking threshold; it pulls the search out of the local minima
-        that a noisy 7-point hypothesis leads the refits into. 0 disables it.
+        that a noisy 7-point hypothesis leads the refits into. 0 disables it; at most
+        10000.
     refine : bool
         Finish with :func:`refine_fundamental` (Sampson error over rank-2 matrices) on the
         inliers at 1.5 and then 1 times ``threshold_px``, recomputing them in between
@@ -2217,7 +2226,8 @@ def find_fundamental(
     refine = check_bool(refine, func, "refine")
     check_planar = check_bool(check_planar, func, "check_planar")
     p1, p2 = _points_pair(x1, x2, func, min_count=7 if method == "ransac" else 8)
-    t = check_real(threshold_px, func, "threshold_px", low=0.0, low_inclusive=False)
+    t = check_real(threshold_px, func, "threshold_px", low=0.0, high=MAX_THRESHOLD_PX,
+                   low_inclusive=False)
     if method == "8point":
         F = fundamental_8point(p1, p2)
         if refine:
@@ -2226,7 +2236,7 @@ def find_fundamental(
         return FundamentalResult(F=F, inlier_mask=np.ones(len(p1), dtype=bool),
                                  residuals=res, n_trials=0, n_degenerate=0)
 
-    inner = check_int(inner_samples, func, "inner_samples", low=0)
+    inner = check_int(inner_samples, func, "inner_samples", low=0, high=10_000)
     rng = check_seed(seed, func)
     est = _FundamentalEstimator(p1, p2)
     est.t2 = t * t

@@ -46,6 +46,7 @@ from cvgeo._checks import (
     DegenerateError,
     check_bool,
     check_int,
+    names_errors_as,
     check_pair,
     check_points,
     check_real,
@@ -54,6 +55,12 @@ from cvgeo._checks import (
 )
 
 __all__ = ["HomographyEstimator", "RansacResult", "find_homography", "ransac"]
+
+#: Largest ``threshold_px`` (pixels): far beyond any image, and its square stays finite.
+MAX_THRESHOLD_PX = 1e12
+
+#: Largest ``max_trials``: minutes of work even when every sample is degenerate.
+MAX_TRIALS = 10_000_000
 
 #: hypotheses drawn and scored together when the estimator has the batch protocol.
 _CHUNK = 128
@@ -241,12 +248,13 @@ def ransac(
         ``src`` and ``dst``, both ``(N, 2)``); the estimator receives them as
         C-contiguous float64 (any input dtype or byte order).
     threshold_px : float
-        Inlier threshold on the residual, in pixels (> 0).
+        Inlier threshold on the residual, in pixels, in ``(0, MAX_THRESHOLD_PX]`` (1e12).
     confidence : float
         Probability in (0, 1) of having drawn at least one all-inlier sample when the
         adaptive stopping rule ends the search.
     max_trials, min_trials : int
-        Bounds on the number of minimal samples drawn.
+        Bounds on the number of minimal samples drawn; ``max_trials`` at most
+        ``MAX_TRIALS`` (1e7).
     seed : int, numpy.random.Generator or None
         The default ``0`` makes every call reproducible; ``None`` draws fresh entropy.
     local_optimization : bool
@@ -327,10 +335,11 @@ def ransac(
         if d.shape[0] != n:
             raise ValueError(f"{func}: data arrays must share their first axis N, got "
                              f"{n} and {d.shape[0]} (data[{k}])")
-    t = check_real(threshold_px, func, "threshold_px", low=0.0, low_inclusive=False)
+    t = check_real(threshold_px, func, "threshold_px", low=0.0, high=MAX_THRESHOLD_PX,
+                   low_inclusive=False)
     confidence = check_real(confidence, func, "confidence", low=0.0, high=1.0,
                             low_inclusive=False, high_inclusive=False)
-    max_trials = check_int(max_trials, func, "max_trials", low=1)
+    max_trials = check_int(max_trials, func, "max_trials", low=1, high=MAX_TRIALS)
     min_trials = check_int(min_trials, func, "min_trials", low=0, high=max_trials)
     lo_iterations = check_int(lo_iterations, func, "lo_iterations", low=0)
     local_optimization = check_bool(local_optimization, func, "local_optimization")
@@ -953,6 +962,7 @@ def _refine_homography(H: np.ndarray, src: np.ndarray, dst: np.ndarray,
     return _normalize_h(_inv_similarity(T2) @ Hn @ T1)
 
 
+@names_errors_as("ransac")
 def find_homography(
     src: np.ndarray,
     dst: np.ndarray,
@@ -981,7 +991,7 @@ def find_homography(
     src, dst : ndarray of shape (N, 2)
         Corresponding points, N >= 4; finite.
     threshold_px : float
-        Inlier threshold on the transfer distance, in pixels.
+        Inlier threshold on the transfer distance, in pixels, at most 1e12.
     confidence : float
         See :func:`ransac`.
     max_trials : int
@@ -1031,7 +1041,8 @@ def find_homography(
     src = check_points(src, func, "src", min_count=4)
     dst = check_points(dst, func, "dst", min_count=4)
     check_pair(src, dst, func)
-    t = check_real(threshold_px, func, "threshold_px", low=0.0, low_inclusive=False)
+    t = check_real(threshold_px, func, "threshold_px", low=0.0, high=MAX_THRESHOLD_PX,
+                   low_inclusive=False)
     refine = check_bool(refine, func, "refine")
     if src.shape[0] <= 16:  # few points: say precisely why a configuration is degenerate
         _check_correspondences(Projective, src, dst, func)

@@ -395,11 +395,15 @@ def _check_samples(X: Any, func: str) -> np.ndarray:
     return out
 
 
+#: Most k-means runs one call makes (``n_init``).
+MAX_N_INIT = 1000
+
+
 def _check_n_init(n_init: Any, init: str, func: str) -> int:
     if isinstance(n_init, str):
         check_choice(n_init, func, "n_init", ("auto",))
         return 1 if init == "k-means++" else 10
-    return check_int(n_init, func, "n_init", low=1)
+    return check_int(n_init, func, "n_init", low=1, high=MAX_N_INIT)
 
 
 def _kmeans_checked(X, k, init, n_init, max_iter, tol, rng, func) -> KMeansResult:
@@ -460,8 +464,8 @@ def kmeans(
         ``2 + ln k`` samples drawn with probability proportional to D(x)^2, as
         scikit-learn does). ``"random"``: ``k`` distinct samples.
     n_init : int or "auto"
-        Independent runs; the one with the lowest inertia is returned. ``"auto"`` is 1
-        for k-means++ and 10 for random initialisation.
+        Independent runs, in ``[1, MAX_N_INIT]`` (1000); the one with the lowest inertia
+        is returned. ``"auto"`` is 1 for k-means++ and 10 for random initialisation.
     max_iter : int
         Maximum Lloyd iterations per run.
     tol : float, >= 0

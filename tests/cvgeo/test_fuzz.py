@@ -125,10 +125,20 @@ def _run_group(names: list[str]) -> list[dict]:
     return outcomes
 
 
+@pytest.fixture(scope="module")
+def fuzz_outcomes() -> list[list[dict]]:
+    """Every group's outcomes; two workers at a time (the suite's machines have 2 cores)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    targets = _targets()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(_run_group, [targets[g::N_GROUPS] for g in range(N_GROUPS)]))
+
+
 @pytest.mark.parametrize("group", range(N_GROUPS))
-def test_fuzz_public_callables(group):
+def test_fuzz_public_callables(group, fuzz_outcomes):
     names = _targets()[group::N_GROUPS]
-    outcomes = _run_group(names)
+    outcomes = fuzz_outcomes[group]
     problems = [f"{o['name']}({o['probe']}): {o['problem']}" for o in outcomes
                 if "problem" in o]
     assert not problems, f"{len(problems)} of {len(outcomes)} probes failed:\n" + "\n".join(

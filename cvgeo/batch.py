@@ -3,10 +3,13 @@
 Reliability rules (the same for every engine):
 
 * an input that cannot be read, or on which the pipeline fails, is recorded in the
-  result (:attr:`BatchResult.failed`) and the batch goes on;
+  result (:attr:`BatchResult.failed`) and the batch goes on; so is each folder entry
+  that cannot be an input (an unreadable folder, a dangling symlink, a symlink loop, a
+  FIFO, socket or device, which is never opened) and each set of inputs that would
+  write the same output (``c.jpg`` and ``c.png``: none of them is processed);
 * every output is written atomically (:func:`cvgeo.write_image`: temporary file, then
   rename), so an interrupted run never leaves a partial file and loses nothing it
-  finished;
+  finished; the temporary files a killed run leaves are removed by the next run;
 * an input whose output already exists is skipped (counted in
   :attr:`BatchResult.skipped`) unless ``force=True``: re-running an interrupted batch
   does only the work that is left.
@@ -14,7 +17,8 @@ Reliability rules (the same for every engine):
 Conventions
 -----------
 A folder input is walked recursively for image files (extensions in
-:data:`IMAGE_EXTENSIONS`, names not starting with ``"."``); its outputs mirror the
+:data:`IMAGE_EXTENSIONS`, names not starting with ``"."``), following symlinks and
+walking each folder once; its outputs mirror the
 folder's layout under ``outdir``. A file input writes ``outdir / <stem>.png``. Outputs
 are PNG, made displayable with :func:`cvgeo.ops.to_display`. With Dask, inputs and
 outputs are *paths*: the workers must see the same filesystem (a ``LocalCluster``
@@ -23,7 +27,9 @@ does; a remote cluster needs a shared disk).
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import sys
 import time
 from collections.abc import Iterable, Sequence
@@ -59,15 +65,20 @@ class BatchResult:
     skipped : tuple of str
         Output paths that already existed and were left alone (sorted).
     failed : tuple of BatchFailure
-        Inputs that could not be processed, with the reason (sorted by path).
+        Inputs that could not be processed, with the reason, and entries that could not
+        be inputs (see :class:`CollectedInputs`), one each (sorted by path).
     seconds : float
         Wall-clock time of the run.
+    cleaned : tuple of str
+        Temporary files of this batch's outputs, left by a run that was killed while
+        writing, that this run removed.
     """
 
     processed: tuple[str, ...]
     skipped: tuple[str, ...]
     failed: tuple[BatchFailure, ...]
     seconds: float
+    cleaned: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -80,45 +91,185 @@ class BatchResult:
         return len(self.processed) + len(self.skipped) + len(self.failed)
 
     def summary(self) -> str:
-        """One line: ``processed 49, skipped 0, failed 1 (50 inputs) in 3.2 s``."""
-        return (f"processed {len(self.processed)}, skipped {len(self.skipped)}, failed "
+        """One line: ``processed 49, skipped 0, failed 1 (50 inputs) in 3.2 s``, and
+        ``; removed 2 stale partial file(s)`` when :attr:`cleaned` is not empty."""
+        line = (f"processed {len(self.processed)}, skipped {len(self.skipped)}, failed "
                 f"{len(self.failed)} ({self.total} inputs) in {self.seconds:.1f} s")
+        if self.cleaned:
+            line += f"; removed {len(self.cleaned)} stale partial file(s)"
+        return line
+
+
+@dataclass(frozen=True)
+class CollectedInputs:
+    """What :func:`collect_inputs` found.
+
+    Attributes
+    ----------
+    pairs : tuple of (Path, Path)
+        ``(input, output)`` for every image file to process, sorted by input.
+    problems : tuple of BatchFailure
+        Entries that cannot be inputs, one each: a folder that cannot be read, a
+        dangling symlink, a symlink loop, a FIFO / socket / device, two inputs that
+        would write the same output (neither is processed).
+    """
+
+    pairs: tuple[tuple[Path, Path], ...]
+    problems: tuple[BatchFailure, ...]
+
+
+def _file_kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return name
+    return "a special file"
+
+
+def _unstatable(path: str, exc: OSError) -> str:
+    """Why ``os.stat(path)`` failed, as a summary line's reason."""
+    if exc.errno == errno.ELOOP:
+        return "a symlink loop: skipped"
+    if isinstance(exc, FileNotFoundError) and os.path.islink(path):
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        return f"a dangling symlink (to {target!r}): skipped"
+    return f"cannot be read ({exc.strerror or exc}): skipped"
+
+
+def check_outdir(outdir: str | os.PathLike, func: str = "run_batch") -> Path:
+    """``outdir`` as an absolute path with symlinks resolved, or ValueError: it must be a
+    folder or not exist yet (never a file, a dangling symlink or a symlink loop)."""
+    try:
+        st = os.stat(outdir)
+    except FileNotFoundError:
+        if os.path.islink(outdir):
+            raise ValueError(f"{func}: outdir {str(outdir)!r} is a dangling symlink (to "
+                             f"{os.readlink(outdir)!r}); give a folder") from None
+    except OSError as exc:  # ELOOP, ENAMETOOLONG, EACCES on a parent...
+        raise ValueError(f"{func}: outdir {str(outdir)!r} cannot be used as a folder: "
+                         f"{exc.strerror or exc}") from None
+    else:
+        if not stat.S_ISDIR(st.st_mode):
+            raise ValueError(f"{func}: outdir {str(outdir)!r} must be a folder, got an existing "
+                             f"{'file' if stat.S_ISREG(st.st_mode) else _file_kind(st.st_mode)}")
+    return Path(os.path.realpath(outdir))
+
+
+def _inside(path: str, root: Path) -> bool:
+    return Path(os.path.realpath(path)).is_relative_to(root)
+
+
+def _walk(root: Path, out_root: Path, pairs: list[tuple[Path, Path]],
+          problems: list[BatchFailure]) -> None:
+    """Image files under ``root`` (symlinks followed, each folder walked once) into
+    ``pairs``; entries that cannot be inputs into ``problems``. Hidden names and the
+    output folder are left out; so are regular files without an image extension."""
+    st = os.stat(root)
+    visited = {(st.st_dev, st.st_ino)}
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            problems.append(BatchFailure(str(folder), f"cannot read this folder "
+                                                      f"({exc.strerror or exc}): skipped"))
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                st = os.stat(entry.path)  # follows symlinks; never opens (a FIFO cannot block)
+            except OSError as exc:
+                problems.append(BatchFailure(entry.path, _unstatable(entry.path, exc)))
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                if _inside(entry.path, out_root):
+                    continue  # our own outputs are not new inputs
+                key = (st.st_dev, st.st_ino)
+                if key in visited:
+                    problems.append(BatchFailure(entry.path, "a symlink to a folder already "
+                                                             "walked (a loop): skipped"))
+                    continue
+                visited.add(key)
+                stack.append(Path(entry.path))
+            elif stat.S_ISREG(st.st_mode):
+                path = Path(entry.path)
+                if path.suffix.lower() in IMAGE_EXTENSIONS and not (
+                        entry.is_symlink() and _inside(entry.path, out_root)):
+                    pairs.append((path, out_root / path.relative_to(root).with_suffix(".png")))
+            else:
+                problems.append(BatchFailure(entry.path, f"not a regular file "
+                                                         f"({_file_kind(st.st_mode)}): skipped"))
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def collect_inputs(inputs: Iterable[str | os.PathLike], outdir: str | os.PathLike
-                   ) -> list[tuple[Path, Path]]:
+                   ) -> CollectedInputs:
     """Expand files and folders into ``(input, output)`` path pairs, in a stable order.
+
+    Folders are walked recursively, following symlinks (each folder once). Entries that
+    cannot be inputs are not errors of the whole batch: each becomes one
+    :class:`BatchFailure` in :attr:`CollectedInputs.problems`, and so do two inputs that
+    would write the same output (``c.jpg`` and ``c.png``: neither is processed). Opening
+    nothing, it cannot block on a FIFO.
 
     Raises
     ------
     FileNotFoundError
         An input path does not exist.
     ValueError
-        Two inputs would write the same output.
+        ``outdir`` is not a folder (a file, a dangling symlink, a symlink loop).
     """
-    out_root = Path(outdir).resolve()
+    out_root = check_outdir(outdir)
     pairs: list[tuple[Path, Path]] = []
+    problems: list[BatchFailure] = []
     for item in inputs:
         p = Path(item)
-        if p.is_dir():
-            found = sorted(
-                f for f in p.rglob("*")
-                if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS
-                and not any(part.startswith(".") for part in f.relative_to(p).parts)
-                and not f.resolve().is_relative_to(out_root)
-            )
-            pairs += [(f, out_root / f.relative_to(p).with_suffix(".png")) for f in found]
-        elif p.is_file():
+        try:
+            st = os.stat(p)
+        except FileNotFoundError:
+            if not os.path.islink(p):
+                raise FileNotFoundError(f"run_batch: input {str(p)!r} is not a file or "
+                                        f"folder") from None
+            problems.append(BatchFailure(str(p), _unstatable(str(p), FileNotFoundError())))
+            continue
+        except OSError as exc:
+            problems.append(BatchFailure(str(p), _unstatable(str(p), exc)))
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            _walk(p, out_root, pairs, problems)
+        elif stat.S_ISREG(st.st_mode):
             pairs.append((p, out_root / (p.stem + ".png")))
         else:
-            raise FileNotFoundError(f"run_batch: input {str(p)!r} is not a file or folder")
-    seen: dict[Path, Path] = {}
+            problems.append(BatchFailure(str(p), f"not a regular file "
+                                                 f"({_file_kind(st.st_mode)}): skipped"))
+    by_dst: dict[Path, list[Path]] = {}
     for src, dst in pairs:
-        if dst in seen:
-            raise ValueError(f"run_batch: inputs {str(seen[dst])!r} and {str(src)!r} would both "
-                             f"write {str(dst)!r}")
-        seen[dst] = src
-    return pairs
+        same = by_dst.setdefault(dst, [])
+        if not any(_same_file(src, s) for s in same):  # one file named twice: once
+            same.append(src)
+    kept = []
+    for dst, srcs in by_dst.items():
+        if len(srcs) == 1:
+            kept.append((srcs[0], dst))
+        else:
+            names = " and ".join(repr(str(s)) for s in sorted(srcs))
+            each = "both" if len(srcs) == 2 else "all"
+            problems.append(BatchFailure(str(min(srcs)), f"inputs {names} would {each} write "
+                                                         f"{str(dst)!r}: none of them processed; "
+                                                         f"rename one"))
+    return CollectedInputs(tuple(sorted(kept)), tuple(sorted(problems, key=lambda f: f.path)))
 
 
 def _quiet_decoder() -> None:
@@ -164,6 +315,8 @@ def _process_one(src: str, dst: str, pipeline: Any, ops: dict[str, Any] | None =
         OPS.update(ops)
     _quiet_decoder()
     try:
+        if not stat.S_ISREG(os.stat(src).st_mode):  # replaced since the scan: never open it
+            raise ValueError(f"read_image: {src!r} is no longer a regular file")
         image = read_image(src)
         write_image(dst, to_display(pipeline(image)))
     except Exception as exc:  # a bad input is reported, not fatal
@@ -225,7 +378,8 @@ def run_batch(
     FileNotFoundError
         An input path does not exist.
     ValueError, TypeError
-        Bad arguments (nothing is run).
+        Bad arguments (nothing is run), including an ``outdir`` that is not a folder
+        (a file, a dangling symlink, a symlink loop) or cannot be created.
     """
     from tqdm.auto import tqdm
 
@@ -233,12 +387,19 @@ def run_batch(
     pipe = _as_pipeline(pipeline)
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
-    pairs = collect_inputs(inputs, outdir)
+    found = collect_inputs(inputs, outdir)
+    pairs = found.pairs
     t0 = time.perf_counter()
+    try:
+        os.makedirs(outdir, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"run_batch: cannot create outdir {str(outdir)!r}: "
+                         f"{exc.strerror or exc}") from None
+    cleaned = _remove_stale_outputs(pairs)
     todo = [(str(s), str(d)) for s, d in pairs if force or not d.exists()]
     skipped = [str(d) for s, d in pairs if not (force or not d.exists())]
     processed: list[str] = []
-    failed: list[BatchFailure] = []
+    failed: list[BatchFailure] = list(found.problems)
     ops = _ops_used(pipe)
 
     def record(res: tuple[str, str, str | None]) -> None:
@@ -287,4 +448,18 @@ def run_batch(
         bar.close()
     return BatchResult(tuple(sorted(processed)), tuple(sorted(skipped)),
                        tuple(sorted(failed, key=lambda f: f.path)),
-                       time.perf_counter() - t0)
+                       time.perf_counter() - t0, tuple(str(p) for p in cleaned))
+
+
+def _remove_stale_outputs(pairs: Sequence[tuple[Path, Path]]) -> list[Path]:
+    """Temporary files of this batch's outputs left by writers that were killed (one
+    folder listing per output folder; a live writer's files are left alone)."""
+    from cvgeo._io import remove_stale_parts
+
+    by_folder: dict[Path, set[str]] = {}
+    for _, dst in pairs:
+        by_folder.setdefault(dst.parent, set()).add(dst.name)
+    removed: list[Path] = []
+    for folder, names in sorted(by_folder.items()):
+        removed += remove_stale_parts(folder, names)
+    return removed

@@ -13,11 +13,14 @@ Exit status
     Success: every input processed or skipped (``run``), every figure drawn (``gallery``).
 1
     Finished, but one or more inputs (``run``) or figures (``gallery``) failed; each is
-    reported on stderr as one line starting with ``error:``.
+    reported on stderr as one line starting with ``error:``. For ``run`` that includes
+    folder entries that cannot be inputs (unreadable folders, dangling symlinks, symlink
+    loops, FIFOs) and inputs that would write the same output.
 2
     Usage error, nothing run: bad arguments, an unreadable or invalid pipeline file,
-    an input path that does not exist, no image files found, a Dask address that
-    cannot be reached.
+    an input path that does not exist, no image files found, an output folder that is
+    not a folder (a file, a dangling symlink, a symlink loop) or cannot be created, a
+    Dask address that cannot be reached.
 130
     Interrupted (Ctrl-C). Outputs finished so far are complete files; re-running
     skips them.
@@ -76,11 +79,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         pipe = load_pipeline(args.pipeline)
-        pairs = collect_inputs(args.inputs, args.outdir)
+        found = collect_inputs(args.inputs, args.outdir)
     except (PipelineFileError, FileNotFoundError, ValueError) as exc:
         _err(str(exc))
         return EXIT_USAGE
-    if not pairs:
+    if not found.pairs and not found.problems:
         _err(f"no image files found in {', '.join(args.inputs)}")
         return EXIT_USAGE
     client = None
@@ -98,6 +101,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 return EXIT_USAGE
         result = run_batch(pipe, args.inputs, args.outdir, jobs=args.jobs, force=args.force,
                            client=client, progress=not args.quiet)
+    except (FileNotFoundError, ValueError) as exc:  # the outdir cannot be created...
+        _err(str(exc))
+        return EXIT_USAGE
     except KeyboardInterrupt:
         _err("interrupted; finished outputs are complete, re-run to do the rest")
         return EXIT_INTERRUPTED

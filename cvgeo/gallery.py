@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cvgeo._io import atomic_write
 from cvgeo.pipeline import Pipeline, Step, make_pipeline
 
 __all__ = ["GalleryResult", "build_gallery"]
@@ -452,7 +453,5 @@ def build_gallery(outdir: str | os.PathLike = "cvgeo-gallery", *,
         + f"<h2>Inputs</h2><div class='grid'>{inputs}</div>" + "".join(body)
         + "</body></html>\n")
     index = out / "index.html"
-    tmp = index.with_name(".index.html.part")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, index)
+    atomic_write(index, page.encode("utf-8"), clean_stale=True)
     return GalleryResult(index, tuple(images), tuple(failures), tuple(unavailable), seconds)

@@ -11,7 +11,6 @@ they are). :func:`to_float` is the one place that conversion happens.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
@@ -30,6 +29,7 @@ from cvgeo._checks import (
     check_shape2,
     describe,
 )
+from cvgeo._io import atomic_write
 
 __all__ = [
     "read_image",
@@ -446,19 +446,6 @@ def _check_path(path: object, func: str) -> Path:
     return Path(path)
 
 
-def _umask() -> int:
-    """The process umask, read without changing it where the OS allows (thread-safe)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def write_image(path: str | os.PathLike, image: np.ndarray) -> Path:
     """Write an image file atomically (temporary file, then rename).
 
@@ -492,15 +479,5 @@ def write_image(path: str | os.PathLike, image: np.ndarray) -> Path:
                          f"(.png, .jpg, .tif, .bmp, ...), got {ext!r}") from None
     if not ok:
         raise ValueError(f"write_image: cannot encode an image of dtype {img.dtype} as {ext!r}")
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=p.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(buf.tobytes())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would survive the rename
-        os.replace(tmp, p)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(p, buf.tobytes())
     return p

@@ -38,8 +38,10 @@ import copy
 import functools
 import inspect
 import json
+import math
 import numbers
 import os
+import stat
 import time
 import types
 import typing
@@ -49,6 +51,7 @@ from pathlib import Path
 from typing import Any, Literal, Union
 
 from cvgeo._checks import describe
+from cvgeo._io import atomic_write
 from cvgeo.ops import OPS, adapt_output, op_name_of, resolve_op
 
 __all__ = [
@@ -69,6 +72,14 @@ FILE_VERSION = 1
 MAX_FILE_ARRAY_SIZE = 4096
 #: The largest pipeline file :func:`load_pipeline` reads (a real one is a few hundred bytes).
 MAX_PIPELINE_FILE_BYTES = 1 << 20
+#: Most steps a pipeline file holds.
+MAX_FILE_STEPS = 1000
+#: Deepest nesting of tables/lists in a pipeline file (a 3x3 matrix parameter is depth 6).
+MAX_FILE_DEPTH = 16
+#: Longest string (value or key) in a pipeline file, in characters.
+MAX_FILE_STRING = 1000
+#: Integers in a pipeline file lie in ``[-MAX_FILE_INT, MAX_FILE_INT]`` (a uint64 seed fits).
+MAX_FILE_INT = 2**64 - 1
 
 
 class PipelineFileError(ValueError):
@@ -745,31 +756,110 @@ def _expected_text(p: inspect.Parameter, hints: dict[str, Any]) -> str:
 
 # ------------------------------------------------------------------ loading
 def _fail(source: str, message: str) -> PipelineFileError:
-    return PipelineFileError(f"load_pipeline: {source}: {message}")
+    """The loader's error: one line (a terminal shows it whole), of bounded length."""
+    text = f"load_pipeline: {source}: {message}"
+    text = " ".join(text.split("\n"))
+    if len(text) > 600:
+        text = text[:560] + f"... ({len(text)} characters)"
+    return PipelineFileError(text)
+
+
+def _short(value: Any) -> str:
+    """:func:`describe`, cut to a length an error line can hold."""
+    text = describe(value)
+    return text if len(text) <= 80 else f"{text[:60]}... ({type(value).__name__})"
+
+
+def _check_tree(data: Any, source: str) -> None:
+    """Refuse what no pipeline needs and later code should not meet: nesting deeper than
+    :data:`MAX_FILE_DEPTH`, integers beyond :data:`MAX_FILE_INT`, NaN or infinite floats,
+    strings (and keys) longer than :data:`MAX_FILE_STRING` or holding unpaired
+    surrogates, lists longer than :data:`MAX_FILE_ARRAY_SIZE`. Walks iteratively, so no
+    nesting can exhaust the stack."""
+    stack: list[tuple[Any, Any, Any, int]] = [(data, None, None, 0)]
+    while stack:
+        value, parent, key, depth = stack.pop()
+        if isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, (dict, list, tuple)) and depth >= MAX_FILE_DEPTH:
+            raise _fail(source, f"nesting deeper than {MAX_FILE_DEPTH} levels at "
+                                f"{_where(parent, key)}; a pipeline file holds steps with "
+                                f"flat parameters")
+        if isinstance(value, int):
+            if not -MAX_FILE_INT <= value <= MAX_FILE_INT:
+                raise _fail(source, f"{_where(parent, key)}: an integer of "
+                                    f"{len(str(abs(value)))} digits; integers must lie within "
+                                    f"+-{MAX_FILE_INT}")
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise _fail(source, f"{_where(parent, key)}: {value!r} is not a finite number")
+        elif isinstance(value, str):
+            _check_text(value, _where, (parent, key), source)
+        elif isinstance(value, dict):
+            here = (parent, key)
+            for k, v in value.items():
+                if isinstance(k, str):
+                    _check_text(k, lambda *h: f"a key in {_where(*h)}", here, source)
+                stack.append((v, here, k, depth + 1))
+        elif isinstance(value, (list, tuple)):
+            if len(value) > MAX_FILE_ARRAY_SIZE:
+                raise _fail(source, f"{_where(parent, key)}: a list of {len(value)} items; lists "
+                                    f"hold at most {MAX_FILE_ARRAY_SIZE}")
+            here = (parent, key)
+            stack.extend((v, here, i, depth + 1) for i, v in enumerate(value))
+
+
+def _where(parent: Any, key: Any) -> str:
+    """``steps[0]['params']['sigma']`` for the chain of (parent, key) links."""
+    keys = []
+    while parent is not None:
+        keys.append(key)
+        parent, key = parent
+    if not keys:
+        return "the top level"
+    keys.reverse()
+    return str(keys[0]) + "".join(f"[{k}]" if isinstance(k, int) else f"[{_short(k)}]"
+                                  for k in keys[1:])
+
+
+def _check_text(text: str, where: Callable[..., str], link: tuple, source: str) -> None:
+    if len(text) > MAX_FILE_STRING:
+        raise _fail(source, f"{where(*link)}: a string of {len(text)} characters; strings are "
+                            f"at most {MAX_FILE_STRING}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _fail(source, f"{where(*link)}: {_short(text)} holds an unpaired surrogate, "
+                            f"which is not text") from None
 
 
 def _from_dict(data: Any, source: str) -> Pipeline:
+    _check_tree(data, source)
     if not isinstance(data, dict):
         raise _fail(source, f"the top level must be a table/object with 'steps', got "
-                            f"{describe(data)}")
+                            f"{_short(data)}")
     extra = set(data) - {"format", "version", "steps"}
     if extra:
         raise _fail(source, f"unknown top-level key(s) {sorted(extra)}; expected 'format', "
                             f"'version', 'steps'")
     if "format" in data and data["format"] != FILE_FORMAT:
-        raise _fail(source, f"format must be {FILE_FORMAT!r}, got {describe(data['format'])}")
+        raise _fail(source, f"format must be {FILE_FORMAT!r}, got {_short(data['format'])}")
     if "version" in data and (type(data["version"]) is not int
                               or data["version"] != FILE_VERSION):
-        raise _fail(source, f"version must be {FILE_VERSION}, got {describe(data['version'])}")
+        raise _fail(source, f"version must be {FILE_VERSION}, got {_short(data['version'])}")
     steps = data.get("steps")
     if not isinstance(steps, list) or not steps:
-        raise _fail(source, f"'steps' must be a non-empty list, got {describe(steps)}")
+        raise _fail(source, f"'steps' must be a non-empty list, got {_short(steps)}")
+    if len(steps) > MAX_FILE_STEPS:
+        raise _fail(source, f"'steps' holds {len(steps)} steps; a pipeline file holds at most "
+                            f"{MAX_FILE_STEPS}")
     built: list[tuple[str, Any]] = []
+    names: set[str] = set()
     for i, entry in enumerate(steps):
         where = f"steps[{i}]"
         if not isinstance(entry, dict):
             raise _fail(source, f"{where} must be a table/object with 'op', got "
-                                f"{describe(entry)}")
+                                f"{_short(entry)}")
         extra = set(entry) - {"name", "op", "params"}
         if extra:
             raise _fail(source, f"{where}: unknown key(s) {sorted(extra)}; expected 'name', "
@@ -777,20 +867,21 @@ def _from_dict(data: Any, source: str) -> Pipeline:
         op = entry.get("op")
         if not isinstance(op, str):
             raise _fail(source, f"{where}: 'op' must be a string naming a registered op, got "
-                                f"{describe(op)}")
+                                f"{_short(op)}")
         if op not in OPS:
             raise _fail(source, f"{where}: unknown op {op!r}; registered ops: "
                                 f"{', '.join(sorted(OPS))}")
         name = entry.get("name", op)
         if not isinstance(name, str) or not name or "__" in name:
             raise _fail(source, f"{where}: 'name' must be a non-empty string without '__', "
-                                f"got {describe(name)}")
-        if any(name == n for n, _ in built):
+                                f"got {_short(name)}")
+        if name in names:
             raise _fail(source, f"{where}: step name {name!r} is used twice")
+        names.add(name)
         given = entry.get("params", {})
         if not isinstance(given, dict):
             raise _fail(source, f"{where} ({op}): 'params' must be a table/object, got "
-                                f"{describe(given)}")
+                                f"{_short(given)}")
         try:
             target = resolve_op(op)
         except ImportError as exc:
@@ -807,7 +898,7 @@ def _from_dict(data: Any, source: str) -> Pipeline:
             except _Mismatch:
                 raise _fail(source, f"{where} ({op}): parameter {key!r} must be "
                                     f"{_expected_text(by_name[key], hints)}, got "
-                                    f"{describe(value)}") from None
+                                    f"{_short(value)}") from None
         missing = [p.name for p in params if p.default is p.empty and p.name not in values]
         if missing:
             raise _fail(source, f"{where} ({op}): missing required parameter(s) "
@@ -848,36 +939,91 @@ def load_pipeline(path: str | os.PathLike) -> Pipeline:
     FileNotFoundError
         No such file.
     PipelineFileError
-        Not valid JSON/TOML (for example Python code), an unsupported extension, a file
-        over :data:`MAX_PIPELINE_FILE_BYTES`, an unknown op or parameter, a wrong
-        parameter type. The message names the file,
-        the step and the parameter.
+        Not valid JSON/TOML (for example Python code), not UTF-8 (or UTF-8 with a
+        byte-order mark), an unsupported extension, not a regular file or unreadable, a
+        file over :data:`MAX_PIPELINE_FILE_BYTES`, an unknown op or parameter, a wrong
+        parameter type; or beyond what a pipeline needs: more than
+        :data:`MAX_FILE_STEPS` steps, nesting deeper than :data:`MAX_FILE_DEPTH`, an
+        integer beyond :data:`MAX_FILE_INT`, NaN or an infinite number, a string longer
+        than :data:`MAX_FILE_STRING` or not text (an unpaired surrogate), a list longer than
+        :data:`MAX_FILE_ARRAY_SIZE`, duplicate keys. The message is one line naming the
+        file, the step and the parameter.
     """
     p = Path(path)
     source = repr(str(p))
     ext = p.suffix.lower()
     if ext not in (".json", ".toml"):
         raise _fail(source, f"a pipeline file must end in .json or .toml, got {ext or 'none'!r}")
-    if not p.is_file():
-        raise FileNotFoundError(f"load_pipeline: no such file {str(p)!r}")
-    size = p.stat().st_size
-    if size > MAX_PIPELINE_FILE_BYTES:
+    try:
+        st = os.stat(p)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"load_pipeline: no such file {str(p)!r}") from None
+    except OSError as exc:  # a symlink loop, a name too long, a folder we may not enter
+        raise _fail(source, f"cannot open it: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise _fail(source, f"not a regular file (a {_file_kind(st.st_mode)})")
+    if st.st_size > MAX_PIPELINE_FILE_BYTES:
         raise _fail(source, f"a pipeline file must be at most {MAX_PIPELINE_FILE_BYTES} bytes, "
-                            f"got {size} bytes (refused unread)")
-    raw = p.read_bytes()
+                            f"got {st.st_size} bytes (refused unread)")
+    try:
+        with open(p, "rb") as fh:
+            raw = fh.read(MAX_PIPELINE_FILE_BYTES + 1)  # the file may have grown since stat
+    except OSError as exc:
+        raise _fail(source, f"cannot read it: {exc.strerror or exc}") from None
+    if len(raw) > MAX_PIPELINE_FILE_BYTES:
+        raise _fail(source, f"a pipeline file must be at most {MAX_PIPELINE_FILE_BYTES} bytes")
+    kind = "JSON" if ext == ".json" else "TOML"
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise _fail(source, f"not valid {kind}: the file starts with a UTF-8 byte-order mark; "
+                            f"save it as UTF-8 without one")
     try:
         text = raw.decode("utf-8")
         if ext == ".json":
-            data = json.loads(text, object_pairs_hook=_no_duplicates)
+            data = json.loads(text, object_pairs_hook=_no_duplicates,
+                              parse_constant=_refuse_constant, parse_int=_bounded_int,
+                              parse_float=_finite_float)
         else:
             import tomllib
 
-            data = tomllib.loads(text)
-    except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError, TOMLDecodeError
-        kind = "JSON" if ext == ".json" else "TOML"
+            data = tomllib.loads(text, parse_float=_finite_float)
+    except UnicodeDecodeError as exc:
+        raise _fail(source, f"not valid {kind}: it is not UTF-8 text ({exc.reason} at byte "
+                            f"{exc.start})") from None
+    except RecursionError:
+        raise _fail(source, f"not valid {kind}: nested too deeply (a pipeline file nests at "
+                            f"most {MAX_FILE_DEPTH} levels)") from None
+    except ValueError as exc:  # JSONDecodeError, TOMLDecodeError, and ours from the hooks
         raise _fail(source, f"not valid {kind} ({exc}); a pipeline file is data, "
                             f"never code") from None
     return _from_dict(data, source)
+
+
+def _file_kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "folder"), (stat.S_ISFIFO, "FIFO"),
+                       (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device"),
+                       (stat.S_ISBLK, "block device")):
+        if test(mode):
+            return name
+    return "special file"
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number a pipeline file may hold; numbers must be finite")
+
+
+def _bounded_int(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > len(str(MAX_FILE_INT)):
+        raise ValueError(f"an integer of {digits} digits; integers must lie within "
+                         f"+-{MAX_FILE_INT}")
+    return int(text)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:40]} is not a finite float; numbers must be finite")
+    return value
 
 
 def _toml_string(s: str) -> str:
@@ -923,8 +1069,6 @@ def save_pipeline(pipeline: Pipeline, path: str | os.PathLike) -> Path:
     pathlib.Path
         The path written.
     """
-    import tempfile
-
     p = Path(path)
     ext = p.suffix.lower()
     if ext not in (".json", ".toml"):
@@ -945,14 +1089,5 @@ def save_pipeline(pipeline: Pipeline, path: str | os.PathLike) -> Path:
                       f"op = {_toml_string(step['op'])}", f"params = {{ {params} }}"
                       if params else "params = {}"]
         text = "\n".join(lines) + "\n"
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, p)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(p, text.encode("utf-8"), clean_stale=True)
     return p

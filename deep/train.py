@@ -21,8 +21,10 @@ import math
 import numbers
 import os
 import pickle
-import tempfile
+import stat
 import time
+import warnings
+import zipfile
 from collections.abc import Mapping
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
@@ -37,6 +39,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from cvgeo._checks import check_int, check_real, check_seed, describe
+from cvgeo._io import atomic_write
 from deep.layers.mlp import moe_aux_loss
 
 __all__ = [
@@ -49,6 +52,8 @@ __all__ = [
 DEFAULT_MAX_CHECKPOINT_BYTES = 4 * 1024 ** 3
 
 _FORMAT = "deep-checkpoint-v1"
+_KEYS = frozenset({"format", "model", "optimizer", "metadata"})
+_MAX_METADATA_DEPTH = 64
 
 
 # ------------------------------------------------------------------ utilities
@@ -438,26 +443,41 @@ class Checkpoint:
     metadata: dict[str, Any]
 
 
-def _check_metadata(value, path: str = "metadata"):
-    """Return a JSON-like copy of ``value`` (tuples become lists) or raise ValueError."""
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real):
-        return float(value)
-    if isinstance(value, (list, tuple)):
-        return [_check_metadata(v, f"{path}[{i}]") for i, v in enumerate(value)]
-    if isinstance(value, Mapping):
-        out = {}
-        for k, v in value.items():
-            if not isinstance(k, str):
-                raise ValueError(f"save_checkpoint: {path} keys must be str, got {describe(k)}")
-            out[k] = _check_metadata(v, f"{path}[{k!r}]")
-        return out
-    raise ValueError(f"save_checkpoint: {path} must hold only str, int, float, bool, None, "
-                     f"lists and dicts (so it loads with weights_only=True), got "
-                     f"{describe(value)}")
+def _check_metadata(value: Any, func: str) -> Any:
+    """A JSON-like copy of ``value`` (tuples become lists), or ValueError naming ``func``
+    and the offending item. Iterative: no nesting can exhaust the stack."""
+    if not isinstance(value, Mapping):
+        raise (TypeError if func.startswith("save_checkpoint") else ValueError)(
+            f"{func}: metadata must be a dict with str keys, got {describe(value)}")
+    root: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any, str, int]] = [(value, root, 0, "metadata", 0)]
+    while stack:
+        v, parent, key, where, depth = stack.pop()
+        if depth > _MAX_METADATA_DEPTH:
+            raise ValueError(f"{func}: metadata nests deeper than {_MAX_METADATA_DEPTH} levels "
+                             f"at {where}")
+        if v is None or isinstance(v, (bool, str)):
+            out = v
+        elif isinstance(v, numbers.Integral):
+            out = int(v)
+        elif isinstance(v, numbers.Real):
+            out = float(v)
+        elif isinstance(v, (list, tuple)):
+            out = [None] * len(v)
+            stack.extend((x, out, i, f"{where}[{i}]", depth + 1) for i, x in enumerate(v))
+        elif isinstance(v, Mapping):
+            out = {}
+            for k, x in v.items():
+                if not isinstance(k, str):
+                    raise ValueError(f"{func}: {where} keys must be str, got {describe(k)}")
+                out[k] = None
+                stack.append((x, out, k, f"{where}[{k!r}]", depth + 1))
+        else:
+            raise ValueError(f"{func}: {where} must hold only str, int, float, bool, None, "
+                             f"lists and dicts (so it loads with weights_only=True), got "
+                             f"{describe(v)}")
+        parent[key] = out
+    return root[0]
 
 
 def save_checkpoint(path: str | os.PathLike, model: nn.Module, *,
@@ -480,29 +500,27 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, *,
     Returns
     -------
     Path
-        The path written.
+        The path written, with the permissions a plain ``open()`` gives (``0o666`` less
+        the umask). Temporary files of this path left by a killed save are removed.
+
+    Raises
+    ------
+    TypeError
+        ``model`` is not a module, or ``metadata`` is not a mapping.
+    ValueError
+        ``metadata`` holds something other than JSON-like values.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"save_checkpoint: model must be a torch.nn.Module, got "
                         f"{describe(model)}")
-    meta = _check_metadata(dict(metadata or {}))
+    meta = _check_metadata({} if metadata is None else metadata, "save_checkpoint")
     payload = {
         "format": _FORMAT,
         "model": {k: v.detach().cpu() for k, v in _unwrap(model).state_dict().items()},
         "optimizer": optimizer.state_dict() if optimizer is not None else None,
         "metadata": meta,
     }
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=p.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(payload, fh)
-        os.replace(tmp, p)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    p = atomic_write(path, lambda fh: torch.save(payload, fh), clean_stale=True)
     return p
 
 
@@ -534,39 +552,114 @@ def load_checkpoint(path: str | os.PathLike, *, model: nn.Module | None = None,
     FileNotFoundError
         No such file.
     ValueError
-        The file is larger than ``max_bytes``; or it is not a plain weights file — e.g. a
-        pickle that would construct arbitrary objects or call functions on load (refused
-        by ``torch.load(weights_only=True)``) — or not a ``deep`` checkpoint.
+        One ``ValueError`` naming ``load_checkpoint`` and what is wrong, whatever is
+        wrong: the file is larger than ``max_bytes`` or not a regular file; it is not a
+        plain weights file — e.g. a pickle that would construct arbitrary objects or call
+        functions on load (refused by ``torch.load(weights_only=True)``); it is corrupt
+        (truncated, a zip entry failing its CRC-32 check, missing entries, compressed or
+        oversized entries); it is not a ``deep`` checkpoint (other keys, a ``model`` that
+        is not a dict of tensors, an ``optimizer`` state of the wrong shape, metadata
+        that is not a dict of JSON-like values); or ``model`` / ``optimizer`` do not
+        match the states it holds.
     """
     max_bytes = check_int(max_bytes, "load_checkpoint", "max_bytes", low=1)
     p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"load_checkpoint: path must name an existing file, got "
-                                f"{str(p)!r}")
-    size = p.stat().st_size
-    if size > max_bytes:
-        raise ValueError(f"load_checkpoint: the file must be at most max_bytes={max_bytes} bytes, "
-                         f"got {size} bytes in {str(p)!r}; pass a larger max_bytes if you trust "
-                         "it")
+    name = repr(str(p))
     try:
-        payload = torch.load(p, map_location=map_location, weights_only=True)
+        st = os.stat(p)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"load_checkpoint: path must name an existing file, got "
+                                f"{name}") from None
+    except OSError as exc:
+        raise ValueError(f"load_checkpoint: cannot open {name}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):  # a FIFO would block torch.load forever
+        raise ValueError(f"load_checkpoint: {name} is not a regular file")
+    if st.st_size > max_bytes:
+        raise ValueError(f"load_checkpoint: the file must be at most max_bytes={max_bytes} bytes, "
+                         f"got {st.st_size} bytes in {name}; pass a larger max_bytes if you "
+                         "trust it")
+    _check_zip(p, name, st.st_size)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "Detected pickle protocol 4"...
+            payload = torch.load(p, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(f"load_checkpoint: refused to load {str(p)!r}: it is not a plain "
+        raise ValueError(f"load_checkpoint: refused to load {name}: it is not a plain "
                          f"weights file and loading it could run code (weights_only "
-                         f"unpickler: {first})") from None
-    except (RuntimeError, EOFError, OSError) as exc:
-        raise ValueError(f"load_checkpoint: {str(p)!r} is not a readable torch checkpoint "
-                         f"({type(exc).__name__}: {exc})") from None
-    if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
-        raise ValueError(f"load_checkpoint: {str(p)!r} is not a deep checkpoint (expected a dict "
-                         f"with format={_FORMAT!r}, as save_checkpoint writes)")
-    ckpt = Checkpoint(model_state=payload["model"], optimizer_state=payload.get("optimizer"),
-                      metadata=payload.get("metadata") or {})
+                         f"unpickler: {_first_line(exc)})") from None
+    except Exception as exc:  # noqa: BLE001 - whatever a corrupt file makes torch raise
+        raise ValueError(f"load_checkpoint: {name} is not a readable torch checkpoint "
+                         f"({type(exc).__name__}: {_first_line(exc)})") from None
+    ckpt = _checked_payload(payload, name)
     if model is not None:
-        _unwrap(model).load_state_dict(ckpt.model_state, strict=strict)
+        try:
+            _unwrap(model).load_state_dict(ckpt.model_state, strict=strict)
+        except (RuntimeError, ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"load_checkpoint: the model does not match {name}: "
+                             f"{_one_line(exc)}") from None
     if optimizer is not None:
         if ckpt.optimizer_state is None:
-            raise ValueError(f"load_checkpoint: {str(p)!r} holds no optimizer state")
-        optimizer.load_state_dict(ckpt.optimizer_state)
+            raise ValueError(f"load_checkpoint: {name} holds no optimizer state")
+        try:
+            optimizer.load_state_dict(ckpt.optimizer_state)
+        except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as exc:
+            raise ValueError(f"load_checkpoint: the optimizer does not match {name}: "
+                             f"{type(exc).__name__}: {_one_line(exc)}") from None
     return ckpt
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(part.strip() for part in str(exc).split("\n") if part.strip())
+    return (text[:500] + "...") if len(text) > 500 else text or type(exc).__name__
+
+
+def _check_zip(p: Path, name: str, size: int) -> None:
+    """A zip-format checkpoint (what ``torch.save`` writes) is checked before torch reads
+    it: every entry stored uncompressed (as torch writes them; no zip bomb), no entry
+    larger than the file, every CRC-32 right (a flipped bit in the weights is found)."""
+    try:
+        if not zipfile.is_zipfile(p):
+            return  # torch.load(weights_only=True) judges the legacy format
+        with zipfile.ZipFile(p) as zf:
+            odd = [i for i in zf.infolist()
+                   if i.compress_type != zipfile.ZIP_STORED or i.file_size > size]
+            bad = None if odd else zf.testzip()
+    except Exception as exc:  # noqa: BLE001 - BadZipFile, OSError, zlib.error, EOFError...
+        raise ValueError(f"load_checkpoint: {name} is a corrupt zip file "
+                         f"({type(exc).__name__}: {_first_line(exc)})") from None
+    if odd:
+        raise ValueError(f"load_checkpoint: {name} is not a torch checkpoint: zip entry "
+                         f"{odd[0].filename[:100]!r} is compressed or claims "
+                         f"{odd[0].file_size} bytes")
+    if bad is not None:
+        raise ValueError(f"load_checkpoint: {name} is corrupt: zip entry {bad[:100]!r} fails "
+                         f"its CRC-32 check")
+
+
+def _checked_payload(payload: Any, name: str) -> Checkpoint:
+    """The payload as a :class:`Checkpoint`, or ValueError saying what is wrong."""
+    if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
+        raise ValueError(f"load_checkpoint: {name} is not a deep checkpoint (expected a dict "
+                         f"with format={_FORMAT!r}, as save_checkpoint writes)")
+    keys = set(payload)
+    if keys != _KEYS:
+        raise ValueError(f"load_checkpoint: {name} is not a deep checkpoint: keys "
+                         f"{sorted(map(str, keys))[:8]}, expected {sorted(_KEYS)}")
+    state = payload["model"]
+    if not isinstance(state, dict) or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+        raise ValueError(f"load_checkpoint: {name} is corrupt: 'model' must map str names to "
+                         f"tensors, got {describe(state)}")
+    opt = payload["optimizer"]
+    if opt is not None and not (isinstance(opt, dict) and isinstance(opt.get("state"), dict)
+                                and isinstance(opt.get("param_groups"), list)
+                                and all(isinstance(g, dict) for g in opt["param_groups"])):
+        raise ValueError(f"load_checkpoint: {name} is corrupt: 'optimizer' must be None or a "
+                         f"dict with 'state' (dict) and 'param_groups' (list of dicts)")
+    meta = _check_metadata(payload["metadata"], f"load_checkpoint: {name} is corrupt")
+    return Checkpoint(model_state=state, optimizer_state=opt, metadata=meta)

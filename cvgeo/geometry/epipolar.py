@@ -31,8 +31,8 @@ import numpy as np
 from numba import njit
 
 from cvgeo._checks import (
-    check_bool,
     DegenerateError,
+    check_bool,
     check_choice,
     check_int,
     check_matrix,

@@ -46,12 +46,12 @@ from cvgeo._checks import (
     DegenerateError,
     check_bool,
     check_int,
-    names_errors_as,
     check_pair,
     check_points,
     check_real,
     check_seed,
     describe,
+    names_errors_as,
 )
 
 __all__ = ["HomographyEstimator", "RansacResult", "find_homography", "ransac"]

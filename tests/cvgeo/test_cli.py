@@ -11,7 +11,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -101,67 +100,95 @@ def test_run_folder_with_one_corrupt_file(tmp_path):
     assert "processed 49, skipped 0, failed 1 (50 inputs)" in forced.stdout
 
 
-def test_kill_midway_then_rerun_does_only_the_rest(tmp_path):
-    srcs = make_images(tmp_path / "in", n=50, size=32, corrupt=None)
-    slow = cvgeo.make_pipeline(cvgeo.Step("resize", output_shape=(1024, 1024),
-                                          interpolation="bicubic"),
-                               "to_gray", cvgeo.Step("resize", output_shape=(16, 16)))
-    pipe_file = cvgeo.save_pipeline(slow, tmp_path / "slow.json")
-    out = tmp_path / "out"
+# A run that stops at a known point: the test-only op tests.cvgeo._gate:gate holds every
+# image until the test hands it a token, and says when an image reaches it. The command
+# runs in a child that registers the op first (a registered op travels to the workers).
+_GATED_MAIN = ("import sys, cvgeo; cvgeo.register_op('gate', 'tests.cvgeo._gate:gate'); "
+               "from cvgeo.cli import main; sys.exit(main(sys.argv[1:]))")
+
+
+@pytest.fixture
+def gate(tmp_path):
+    from cvgeo.ops import OPS
+    from tests.cvgeo._gate import Gate
+
+    before = dict(OPS)
+    cvgeo.register_op("gate", "tests.cvgeo._gate:gate")
+    g = Gate(tmp_path)
+    yield g
+    g.close()
+    OPS.clear()
+    OPS.update(before)
+
+
+def gated_run(*args: str, **popen) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "cvgeo.cli", "run", str(pipe_file),
-                             str(tmp_path / "in"), "-o", str(out), "--jobs", "2", "-q"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    return subprocess.Popen([sys.executable, "-c", _GATED_MAIN, *map(str, args)], cwd=ROOT,
+                            env=env, start_new_session=True, **popen)
+
+
+def test_kill_midway_then_rerun_does_only_the_rest(tmp_path, gate):
+    srcs = make_images(tmp_path / "in", n=20, size=16, corrupt=None)
+    pipe = cvgeo.make_pipeline(cvgeo.Step("gate", **gate.params()), "to_gray",
+                               cvgeo.Step("resize", output_shape=(12, 12)))
+    pipe_file = cvgeo.save_pipeline(pipe, tmp_path / "gated.json")
+    out = tmp_path / "out"
+    proc = gated_run("run", pipe_file, tmp_path / "in", "-o", out, "--jobs", "2", "-q",
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 60
-        while (len(outputs(out)) if out.exists() else 0) < 5 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        still_running = proc.poll() is None
+        gate.give(5)
+        gate.wait_arrivals(5 + 2)  # 5 went through; both workers now wait at the gate
+        assert proc.poll() is None
         os.killpg(proc.pid, signal.SIGKILL)  # the run and its worker processes
     finally:
-        proc.wait(timeout=30)
-    assert still_running, "the batch finished before it could be killed"
+        proc.wait(timeout=60)
     done = outputs(out)
-    k = len(done)
-    assert 5 <= k < 50
-    for p in done.values():  # every file that exists is complete
-        assert cvgeo.read_image(p).shape == (16, 16)
+    assert len(done) == 5  # exactly the images let through, each written in full
+    for p in done.values():
+        assert cvgeo.read_image(p).shape == (12, 12)
     mtimes = {n: p.stat().st_mtime_ns for n, p in done.items()}
 
-    r = cvgeo_cmd("run", pipe_file, tmp_path / "in", "-o", out, "-q")
+    gate.give(15)
+    r = subprocess.run([sys.executable, "-c", _GATED_MAIN, "run", str(pipe_file),
+                        str(tmp_path / "in"), "-o", str(out), "-q"], cwd=ROOT,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
+                       text=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    assert f"processed {50 - k}, skipped {k}, failed 0 (50 inputs)" in r.stdout
+    assert "processed 15, skipped 5, failed 0 (20 inputs)" in r.stdout
+    assert len(gate.wait_arrivals(15)) == 15  # only the 15 missing images were run
     after = outputs(out)
-    assert len(after) == 50
+    assert len(after) == 20
     assert {n: after[n].stat().st_mtime_ns for n in done} == mtimes  # not redone
+    plain = cvgeo.make_pipeline("to_gray", cvgeo.Step("resize", output_shape=(12, 12)))
     first_done, first_new = sorted(done)[0], sorted(set(after) - set(done))[0]
     for name in (first_done, first_new):
         src = srcs[int(name[4:7])]
-        assert after[name].read_bytes() == expected_png(slow, src, tmp_path)
+        assert after[name].read_bytes() == expected_png(plain, src, tmp_path)
 
 
-def test_ctrl_c_exits_130_and_stops_the_workers(tmp_path):
-    make_images(tmp_path / "in", n=40, size=32, corrupt=None)
-    slow = cvgeo.make_pipeline(cvgeo.Step("resize", output_shape=(1024, 1024),
-                                          interpolation="bicubic"), "to_gray")
-    pipe_file = cvgeo.save_pipeline(slow, tmp_path / "slow.json")
+def test_ctrl_c_exits_130_and_stops_the_workers(tmp_path, gate):
+    make_images(tmp_path / "in", n=12, size=16, corrupt=None)
+    pipe = cvgeo.make_pipeline(cvgeo.Step("gate", **gate.params()), "to_gray")
+    pipe_file = cvgeo.save_pipeline(pipe, tmp_path / "gated.json")
     out = tmp_path / "out"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "cvgeo.cli", "run", str(pipe_file),
-                             str(tmp_path / "in"), "-o", str(out), "--jobs", "2", "-q"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while (len(outputs(out)) if out.exists() else 0) < 3 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C in a terminal: the whole group
-    _, err = proc.communicate(timeout=60)
+    proc = gated_run("run", pipe_file, tmp_path / "in", "-o", out, "--jobs", "2", "-q",
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        gate.give(3)
+        workers = set(gate.wait_arrivals(3 + 2)[-2:])  # the two parked at the gate
+        os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C in a terminal: the whole group
+        gate.close_tokens()  # work already queued to a worker fails at the gate, unwritten
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
     assert proc.returncode == 130
     assert "error: interrupted; finished outputs are complete, re-run to do the rest" in err
-    n = len(outputs(out))
-    time.sleep(0.5)
-    assert 3 <= n < 40 and len(outputs(out)) == n  # nothing keeps running afterwards
+    assert len(outputs(out)) == 3 and len(workers) == 2
+    for pid in workers:  # the pool was shut down and joined: no worker outlives the run
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
 
 
 def test_run_usage_errors_exit_2_and_run_nothing(tmp_path, capsys):
@@ -213,10 +240,145 @@ def test_run_batch_python_api(tmp_path):
     assert (len(again.processed), len(again.skipped), len(again.failed)) == (0, 4, 1)
     with pytest.raises(FileNotFoundError, match="run_batch: input .*missing"):
         cvgeo.run_batch(small_pipeline(), tmp_path / "missing", tmp_path / "o")
-    with pytest.raises(ValueError, match="would both write"):
-        collect_inputs([srcs[0], srcs[0]], tmp_path / "o")
+    found = collect_inputs([srcs[0], srcs[0], srcs[1]], tmp_path / "o")  # one file twice
+    assert [src for src, _ in found.pairs] == [srcs[0], srcs[1]] and found.problems == ()
     with pytest.raises(ValueError, match="run_batch: jobs must be"):
         cvgeo.run_batch(small_pipeline(), srcs[0], tmp_path / "o", jobs=0)
+
+
+
+# ------------------------------------------------- hostile folders and outputs
+def _unreadable_folder(folder: Path, monkeypatch) -> None:
+    """``folder`` made unreadable: by its mode, or where that has no effect (root) by
+    making os.scandir fail on it exactly as it does for an unprivileged user."""
+    folder.chmod(0)
+    try:
+        os.listdir(folder)
+    except PermissionError:
+        return
+    import cvgeo.batch
+
+    real = os.scandir
+
+    def scandir(path=".", *a):
+        if os.path.realpath(path) == os.path.realpath(folder):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, *a)
+
+    monkeypatch.setattr(cvgeo.batch.os, "scandir", scandir)
+
+
+def test_run_over_a_folder_of_every_bad_entry(tmp_path, capsys, monkeypatch):
+    """The must-show: one line for each bad entry, the good files processed, exit 1."""
+    src = tmp_path / "in"
+    good = make_images(src, n=3, corrupt=None)  # img_000..002.png
+    bad_image = cvgeo.write_image(src / "corrupt.png", np.zeros((8, 8, 3), np.uint8))
+    bad_image.write_bytes(bad_image.read_bytes()[:40])
+    for ext in (".jpg", ".png"):  # both would write out/c.png
+        cvgeo.write_image(src / f"c{ext}", np.full((8, 8, 3), 9, np.uint8))
+    (src / "sub").mkdir()
+    good.append(cvgeo.write_image(src / "sub" / "d.png", np.zeros((6, 6), np.uint8)))
+    (src / "locked").mkdir()
+    cvgeo.write_image(src / "locked" / "e.png", np.zeros((6, 6), np.uint8))
+    (src / "dangling.png").symlink_to("nowhere.png")
+    (src / "loop").symlink_to("loop")
+    (src / "sub" / "up").symlink_to("..")  # a folder loop: walked once, then one line
+    os.mkfifo(src / "fifo.png")  # opening it would block: it must never be opened
+    _unreadable_folder(src / "locked", monkeypatch)
+    out = tmp_path / "out"
+    try:
+        rc = main(["run", str(cvgeo.save_pipeline(small_pipeline(), tmp_path / "p.json")),
+                   str(src), "-o", str(out), "-q"])
+    finally:
+        (src / "locked").chmod(0o755)
+    captured = capsys.readouterr()
+    assert rc == 1
+    errors = captured.err.splitlines()
+    expected = [
+        f"error: {src / 'c.jpg'}: inputs {str(src / 'c.jpg')!r} and {str(src / 'c.png')!r} "
+        f"would both write {str(out / 'c.png')!r}: none of them processed; rename one",
+        f"error: {src / 'corrupt.png'}: ValueError: read_image: ",
+        f"error: {src / 'dangling.png'}: a dangling symlink (to 'nowhere.png'): skipped",
+        f"error: {src / 'fifo.png'}: not a regular file (a FIFO): skipped",
+        f"error: {src / 'locked'}: cannot read this folder (Permission denied): skipped",
+        f"error: {src / 'loop'}: a symlink loop: skipped",
+        f"error: {src / 'sub' / 'up'}: a symlink to a folder already walked (a loop): skipped",
+    ]
+    assert len(errors) == len(expected), errors
+    for line, start in zip(errors, expected):
+        assert line.startswith(start), (line, start)
+    assert "processed 4, skipped 0, failed 7 (11 inputs)" in captured.out
+    made = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png"))
+    assert made == ["img_000.png", "img_001.png", "img_002.png", "sub/d.png"]
+    for p in good:
+        assert (out / p.relative_to(src)).read_bytes() == expected_png(small_pipeline(), p,
+                                                                      tmp_path)
+
+
+def test_outdir_that_cannot_be_a_folder_is_a_usage_error(tmp_path, capsys):
+    make_images(tmp_path / "in", n=1, corrupt=None)
+    pipe = str(cvgeo.save_pipeline(small_pipeline(), tmp_path / "p.json"))
+    (tmp_path / "loop").symlink_to("loop")
+    (tmp_path / "dangling").symlink_to("nowhere")
+    (tmp_path / "file").write_text("x")
+    cases = {"loop": "cannot be used as a folder: Too many levels of symbolic links",
+             "loop/sub": "cannot be used as a folder: Too many levels of symbolic links",
+             "dangling": "is a dangling symlink (to 'nowhere'); give a folder",
+             "file": "must be a folder, got an existing file",
+             "file/sub": "cannot be used as a folder: Not a directory"}
+    for name, message in cases.items():
+        rc = main(["run", pipe, str(tmp_path / "in"), "-o", str(tmp_path / name), "-q"])
+        err = capsys.readouterr().err.splitlines()
+        assert rc == 2 and len(err) == 1, (name, err)
+        assert err[0] == f"error: run_batch: outdir {str(tmp_path / name)!r} {message}", err
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_rerun_removes_partial_files_a_killed_write_left(tmp_path, capsys):
+    from cvgeo._io import _host_tag
+
+    srcs = make_images(tmp_path / "in", n=3, corrupt=None)
+    out = tmp_path / "out"
+    # A writer killed in the middle of writing out/img_001.png (SIGKILL: no cleanup runs).
+    killed = subprocess.run(
+        [sys.executable, "-c", "import os, signal; from cvgeo._io import atomic_write; "
+         "atomic_write(os.environ['DST'], lambda fh: (fh.write(b'\\x89PNG half'), fh.flush(), "
+         "os.kill(os.getpid(), signal.SIGKILL)))"],
+        env={**os.environ, "PYTHONPATH": str(ROOT), "DST": str(out / "img_001.png")},
+        timeout=60)
+    assert killed.returncode == -signal.SIGKILL
+    (stale,) = out.glob(".img_001.png.*.part")
+    assert not (out / "img_001.png").exists()
+    # Temporary files that are not the dead writer's own stay: a live writer (this test
+    # process), another machine, another name.
+    live = out / f".img_002.png.{_host_tag()}-{os.getpid()}.abcdefgh.part"
+    other_host = out / ".img_002.png.0badf00d-1.abcdefgh.part"
+    not_ours = out / ".notes.txt.part"
+    for p in (live, other_host, not_ours):
+        p.write_bytes(b"x")
+    pipe = str(cvgeo.save_pipeline(small_pipeline(), tmp_path / "p.json"))
+    assert main(["run", pipe, str(tmp_path / "in"), "-o", str(out), "-q"]) == 0
+    assert "processed 3, skipped 0, failed 0 (3 inputs)" in capsys.readouterr().out
+    assert not stale.exists() and live.exists() and other_host.exists() and not_ours.exists()
+    assert (out / "img_001.png").read_bytes() == expected_png(small_pipeline(), srcs[1],
+                                                              tmp_path)
+    res = cvgeo.run_batch(small_pipeline(), tmp_path / "in", out, force=True, progress=False)
+    assert res.cleaned == () and res.ok
+
+
+def test_python_api_reports_a_stale_partial_file_it_removed(tmp_path):
+    make_images(tmp_path / "in", n=2, corrupt=None)
+    out = tmp_path / "out"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, timeout=60)
+    from cvgeo._io import _host_tag
+
+    stale = out / f".img_000.png.{_host_tag()}-{int(dead.stdout)}.zzzzzzzz.part"
+    out.mkdir()
+    stale.write_bytes(b"half")
+    res = cvgeo.run_batch(small_pipeline(), tmp_path / "in", out, progress=False)
+    assert res.cleaned == (str(stale),) and not stale.exists()
+    assert res.summary().endswith("; removed 1 stale partial file(s)")
 
 
 # -------------------------------------------------------------------- Dask

@@ -11,11 +11,10 @@ its input; give the same answer twice.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, fields, is_dataclass
 from typing import Any
-
-import inspect
 
 import numpy as np
 import pytest

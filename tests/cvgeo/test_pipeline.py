@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import re
+import stat
 from dataclasses import dataclass
 from typing import Literal
 
@@ -446,6 +449,193 @@ def test_load_refuses_other_extensions_and_formats(tmp_path):
         load_pipeline(_write(tmp_path, "d.json", '{"steps": [{"op": "to_gray", "op": "x"}]}'))
     with pytest.raises(FileNotFoundError, match="no such file"):
         load_pipeline(tmp_path / "missing.toml")
+
+
+
+# ------------------------------------------------------- hostile pipeline files
+_OP = '{{"steps": [{{"op": "gaussian_filter", "params": {{"sigma": {}}}}}]}}'
+_TOML_SIGMA = '[[steps]]\nop = "gaussian_filter"\nparams = {{ sigma = {} }}\n'
+_H = '[[{}, 0, 0], [0, 1, 0], [0, 0, 1]]'
+_WARP = '{{"steps": [{{"op": "warp", "params": {{"H": {}, "output_shape": [4, 4]}}}}]}}'
+
+HOSTILE_FILES = {
+    # name: (content, what the one-line message says)
+    "nested.json": ("[" * 100_000 + "]" * 100_000, r"not valid JSON: nested too deeply"),
+    "nested_param.json": (_OP.format("[" * 5000 + "]" * 5000), r"nested too deeply"),
+    "nested.toml": ("a = " + "[" * 100_000 + "]" * 100_000, r"not valid TOML: nested too deep"),
+    "nested_tables.toml": ("a = " + "{b = " * 5000 + "1" + "}" * 5000, r"nested too deeply"),
+    "nested_17.json": (_OP.format("[" * 14 + "1" + "]" * 14),
+                       r"nesting deeper than 16 levels at steps\[0\]\['params'\]\['sigma'\]"),
+    "int_4000_digits.json": (_OP.format("9" * 4000), r"an integer of 4000 digits"),
+    "int_4000_digits.toml": (_TOML_SIGMA.format("9" * 4000),
+                             r"steps\[0\]\['params'\]\['sigma'\]: an integer of 4000 digits"),
+    "int_5000_digits.json": (_OP.format("9" * 5000), r"an integer of 5000 digits"),
+    "int_5000_digits.toml": (_TOML_SIGMA.format("9" * 5000), r"not valid TOML .*digits"),
+    "int_in_shape.json": ('{"steps": [{"op": "resize", "params": {"output_shape": [1' + "0" * 30
+                          + ', 2]}}]}', r"an integer of 31 digits"),
+    "int_in_matrix.json": (_WARP.format(_H.format("9" * 4000)), r"an integer of 4000 digits"),
+    "int_version.json": ('{"version": ' + "9" * 4000 + ', "steps": [{"op": "to_gray"}]}',
+                         r"an integer of 4000 digits"),
+    "float_overflow.json": (_OP.format("1e400"), r"1e400 is not a finite float"),
+    "nan.json": (_OP.format("NaN"), r"NaN is not a number a pipeline file may hold"),
+    "infinity.json": (_OP.format("-Infinity"), r"-Infinity is not a number"),
+    "nan_in_matrix.json": (_WARP.format(_H.format("NaN")), r"NaN is not a number"),
+    "nan.toml": (_TOML_SIGMA.format("nan"), r"nan is not a finite float"),
+    "inf.toml": (_TOML_SIGMA.format("-inf"), r"-inf is not a finite float"),
+    "float_overflow.toml": (_TOML_SIGMA.format("1e400"), r"1e400 is not a finite float"),
+    "huge_name.json": (_steps({"op": "to_gray", "name": "x" * 900_000}),
+                       r"steps\[0\]\['name'\]: a string of 900000 characters; strings are at "
+                       r"most 1000"),
+    "huge_op.json": (_steps({"op": "y" * 900_000}), r"a string of 900000 characters"),
+    "huge_key.json": ('{"steps": [{"op": "to_gray", "params": {"' + "k" * 500_000 + '": 1}}]}',
+                      r"a key in steps\[0\]\['params'\]: a string of 500000 characters"),
+    "huge_array.json": (_steps({"op": "resize", "params": {"output_shape": [1] * 300_000}}),
+                        r"output_shape'\]: a list of 300000 items; lists hold at most 4096"),
+    "many_steps.json": (_steps(*[{"op": "to_gray", "name": f"s{i}"} for i in range(1001)]),
+                        r"'steps' holds 1001 steps; a pipeline file holds at most 1000"),
+    "many_keys.json": ('{"steps": [{"op": "to_gray", "params": {'
+                       + ", ".join(f'"k{i}": 1' for i in range(4000)) + "}}]}",
+                       r"unknown parameter 'k0'"),
+    "duplicate_keys.json": ('{"steps": [{"op": "to_gray", "op": "resize"}]}',
+                            r"not valid JSON \(duplicate key 'op'\)"),
+    "duplicate_top.json": ('{"steps": [{"op": "to_gray"}], "steps": []}',
+                           r"duplicate key 'steps'"),
+    "duplicate_keys.toml": ('[[steps]]\nop = "to_gray"\nop = "resize"\n',
+                            r"not valid TOML \(Cannot overwrite a value"),
+    "latin1.json": ('{"steps": [{"op": "to_gray", "name": "caf\xe9"}]}'.encode("latin-1"),
+                    r"not valid JSON: it is not UTF-8 text \(invalid continuation byte at "
+                    r"byte 41\)"),
+    "utf16.json": (_steps({"op": "to_gray"}).encode("utf-16"), r"it is not UTF-8 text"),
+    "bom.json": (b"\xef\xbb\xbf" + _steps({"op": "to_gray"}).encode(),
+                 r"not valid JSON: the file starts with a UTF-8 byte-order mark"),
+    "bom.toml": (b'\xef\xbb\xbf[[steps]]\nop = "to_gray"\n', r"byte-order mark"),
+    "surrogate.json": ('{"steps": [{"op": "to_gray", "name": "\\ud800"}]}',
+                       r"steps\[0\]\['name'\]: '\\ud800' holds an unpaired surrogate"),
+    "empty.json": ("", r"not valid JSON \(Expecting value"),
+    "empty.toml": ("", r"'steps' must be a non-empty list, got None"),
+    "top_list.json": ("[]", r"the top level must be a table/object with 'steps', got \[\]"),
+    "top_number.json": ("3", r"the top level must be a table/object with 'steps', got 3"),
+    "top_null.json": ("null", r"the top level must be .*got None"),
+    "top_string.json": ('"steps"', r"the top level must be .*got 'steps'"),
+    "steps_object.json": ('{"steps": {"op": "to_gray"}}', r"'steps' must be a non-empty list, "
+                                                          r"got dict"),
+    "steps_string.json": ('{"steps": "to_gray"}', r"'steps' must be a non-empty list"),
+    "step_null.json": ('{"steps": [null]}', r"steps\[0\] must be a table/object with 'op'"),
+    "step_list.json": ('{"steps": [[1]]}', r"steps\[0\] must be a table/object with 'op'"),
+    "op_number.json": ('{"steps": [{"op": 1}]}', r"'op' must be a string naming a registered"),
+    "op_object.json": ('{"steps": [{"op": {"a": 1}}]}', r"'op' must be a string naming"),
+    "op_list.json": ('{"steps": [{"op": ["to_gray"]}]}', r"'op' must be a string naming"),
+    "name_number.json": ('{"steps": [{"op": "to_gray", "name": 5}]}',
+                         r"'name' must be a non-empty string"),
+    "params_list.json": ('{"steps": [{"op": "to_gray", "params": [1]}]}',
+                         r"'params' must be a table/object, got \[1\]"),
+    "params_null.json": ('{"steps": [{"op": "to_gray", "params": null}]}',
+                         r"'params' must be a table/object, got None"),
+    "param_object.json": (_OP.format('{"a": 1}'), r"parameter 'sigma' must be float, got dict"),
+    "param_list.json": (_OP.format("[1]"), r"parameter 'sigma' must be float, got \[1\]"),
+    "param_bool.json": (_OP.format("true"), r"parameter 'sigma' must be float, got True"),
+    "param_string.json": (_OP.format('"1"'), r"parameter 'sigma' must be float, got '1'"),
+    "matrix_strings.json": (_WARP.format(_H.format('"a"')), r"'H' must be a numeric"),
+    "matrix_ragged.json": (_WARP.format("[[1, 0], [0, 1, 0], [0]]"), r"'H' must be a numeric"),
+    "format_list.json": ('{"format": [1], "steps": [{"op": "to_gray"}]}',
+                         r"format must be 'cvgeo-pipeline', got \[1\]"),
+    "version_float.json": ('{"version": 1.0, "steps": [{"op": "to_gray"}]}',
+                           r"version must be 1, got 1.0"),
+    "version_date.toml": ('version = 1979-05-27\n[[steps]]\nop = "to_gray"\n',
+                          r"version must be 1, got date"),
+    "param_date.toml": (_TOML_SIGMA.format("1979-05-27T07:32:00Z"),
+                        r"parameter 'sigma' must be float, got datetime"),
+    "steps_mixed.toml": ('steps = [1, "a"]\n', r"steps\[0\] must be a table/object"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_FILES))
+def test_hostile_file_is_one_line_pipeline_file_error(tmp_path, name):
+    text, match = HOSTILE_FILES[name]
+    path = tmp_path / name
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    assert path.stat().st_size <= 1 << 20  # each is within the size limit: refused for content
+    with pytest.raises(PipelineFileError) as info:
+        load_pipeline(path)
+    message = str(info.value)
+    assert message.startswith(f"load_pipeline: {str(path)!r}: ")
+    assert re.search(match, message), message
+    assert "\n" not in message and len(message) <= 600
+    message.encode("utf-8")  # printable on any UTF-8 terminal: no lone surrogates
+
+
+def test_hostile_file_limits_keep_real_files_loading(tmp_path):
+    """Just inside every limit still loads: the limits are not tighter than they say."""
+    from cvgeo import pipeline as pm
+
+    steps = [{"op": "to_gray", "name": f"s{i}"} for i in range(pm.MAX_FILE_STEPS - 1)]
+    steps.append({"op": "warp", "name": "w" * pm.MAX_FILE_STRING,
+                  "params": {"H": [[1, 0, 0], [0, 1, 0], [0, 0, 1]], "output_shape": [4, 4],
+                             "fill": 1e300}})
+    pipe = load_pipeline(_write(tmp_path, "ok.json", _steps(*steps)))
+    assert len(pipe) == pm.MAX_FILE_STEPS
+    assert pipe["w" * pm.MAX_FILE_STRING].params["fill"] == 1e300
+    seed = load_pipeline(_write(tmp_path, "seed.json", _steps(
+        {"op": "kmeans_segment", "params": {"k": 2, "seed": pm.MAX_FILE_INT}})))
+    assert seed["kmeans_segment"].params["seed"] == 2**64 - 1
+    with pytest.raises(PipelineFileError, match="an integer of 20 digits"):
+        load_pipeline(_write(tmp_path, "seed2.json", _steps(
+            {"op": "kmeans_segment", "params": {"k": 2, "seed": pm.MAX_FILE_INT + 1}})))
+    deep = Pipeline.from_dict({"steps": [{"op": "to_gray", "params": {}}]})
+    assert len(deep) == 1
+    nested: dict = {}
+    cur = nested
+    for _ in range(10_000):  # a dict handed in from Python: checked without recursion
+        cur["a"] = {}
+        cur = cur["a"]
+    with pytest.raises(PipelineFileError, match="nesting deeper than 16 levels"):
+        Pipeline.from_dict({"steps": [{"op": "to_gray", "params": nested}]})
+
+
+def test_pipeline_path_that_is_not_a_regular_file(tmp_path):
+    (tmp_path / "dir.json").mkdir()
+    with pytest.raises(PipelineFileError, match=r"not a regular file \(a folder\)"):
+        load_pipeline(tmp_path / "dir.json")
+    os.mkfifo(tmp_path / "fifo.json")  # never opened: opening a FIFO would block
+    with pytest.raises(PipelineFileError, match=r"not a regular file \(a FIFO\)"):
+        load_pipeline(tmp_path / "fifo.json")
+    (tmp_path / "loop.json").symlink_to("loop.json")
+    with pytest.raises(PipelineFileError, match="cannot open it: Too many levels of symbolic"):
+        load_pipeline(tmp_path / "loop.json")
+    (tmp_path / "dangling.json").symlink_to("nowhere.json")
+    with pytest.raises(FileNotFoundError, match="load_pipeline: no such file"):
+        load_pipeline(tmp_path / "dangling.json")
+
+
+@pytest.mark.parametrize("name", ["nested.json", "nested.toml", "int_4000_digits.json",
+                                  "int_4000_digits.toml", "nan.json", "surrogate.json"])
+def test_cli_hostile_pipeline_file_exits_2_with_one_line(tmp_path, capsys, name):
+    from cvgeo.cli import main
+
+    text, match = HOSTILE_FILES[name]
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    (tmp_path / "in").mkdir()
+    cvgeo.write_image(tmp_path / "in" / "a.png", np.zeros((4, 4), np.uint8))
+    rc = main(["run", str(path), str(tmp_path / "in"), "-o", str(tmp_path / "out"), "-q"])
+    out, err = capsys.readouterr()
+    assert rc == 2 and out == ""
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: load_pipeline: ")
+    assert re.search(match, lines[0]), lines[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_saved_pipeline_file_mode_follows_the_umask(tmp_path):
+    old = os.umask(0o027)
+    try:
+        p = save_pipeline(make_pipeline("to_gray"), tmp_path / "p.json")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(p.stat().st_mode) == 0o640  # 0o666 & ~0o027, not mkstemp's 0o600
 
 
 def test_toml_hand_written(tmp_path, img):

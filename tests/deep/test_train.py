@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import socket
 from pathlib import Path
 
@@ -219,6 +220,210 @@ def test_checkpoint_that_runs_code_is_refused(tmp_path, container):
     with pytest.raises(ValueError, match="load_checkpoint: refused to load .*could run code"):
         load_checkpoint(evil)
     assert not marker.exists()
+
+
+
+# ------------------------------------------------------- corrupt checkpoints
+def _linear_checkpoint(path: Path) -> tuple[nn.Module, torch.optim.Optimizer, bytes]:
+    model = nn.Linear(3, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    model(torch.ones(1, 3)).sum().backward()
+    opt.step()  # momentum buffers: a non-empty optimizer state
+    save_checkpoint(path, model, optimizer=opt, metadata={"epoch": 3, "tags": ["a", 1.5]})
+    return model, opt, path.read_bytes()
+
+
+def _zip_rewrite(raw: bytes, edit) -> bytes:
+    """``raw`` (a torch zip) rewritten entry by entry: ``edit(name, data) -> data or None``."""
+    import io
+    import zipfile
+
+    src = zipfile.ZipFile(io.BytesIO(raw))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as dst:
+        for info in src.infolist():
+            data = edit(info.filename, src.read(info))
+            if data is not None:
+                dst.writestr(info, data)
+    return buf.getvalue()
+
+
+def _torch_bytes(obj) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()
+
+
+def _payload(**changes):
+    model = nn.Linear(3, 2)
+    base = {"format": "deep-checkpoint-v1", "model": model.state_dict(), "optimizer": None,
+            "metadata": {}}
+    return _torch_bytes({**base, **changes})
+
+
+def _structural_cases(raw: bytes) -> dict[str, tuple[bytes, str]]:
+    """Hand-made corruptions, each with what the error must say (a regular expression)."""
+    import io
+    import zipfile
+
+    def drop(suffix):
+        return _zip_rewrite(raw, lambda n, d: None if n.endswith(suffix) else d)
+
+    sd = nn.Linear(3, 2).state_dict()
+    cases = {
+        "empty": (b"", "is not a readable torch checkpoint"),
+        "text": (b"hello, world", "is not a readable torch checkpoint"),
+        "truncated_half": (raw[: len(raw) // 2], "is not a readable torch checkpoint"),
+        "truncated_eocd": (raw[:-10], "is not a readable torch checkpoint"),
+        "no_data_pkl": (drop("data.pkl"), "is not a readable torch checkpoint"),
+        "no_tensor_data": (drop("data/0"), "is not a readable torch checkpoint"),
+        "no_version": (drop("version"), "is not a readable torch checkpoint"),
+        "metadata_list": (_payload(metadata=[1, 2]), r"is corrupt: metadata must be a dict "
+                                                     r"with str keys, got \[1, 2\]"),
+        "metadata_str": (_payload(metadata="epoch 3"), "metadata must be a dict"),
+        "metadata_tensor": (_payload(metadata={"w": torch.zeros(2)}),
+                            r"metadata\['w'\] must hold only str, int, float, bool, None"),
+        "metadata_int_key": (_payload(metadata={1: 2}), "metadata keys must be str, got 1"),
+        "no_model": (_torch_bytes({"format": "deep-checkpoint-v1", "optimizer": None,
+                                   "metadata": {}}), "is not a deep checkpoint: keys"),
+        "extra_key": (_payload(extra=1), "is not a deep checkpoint: keys"),
+        "model_list": (_payload(model=[1]), r"'model' must map str names to tensors, got \[1\]"),
+        "model_number": (_payload(model={"weight": 3}), "'model' must map str names to tensors"),
+        "model_int_key": (_payload(model={1: torch.zeros(1)}), "'model' must map str names"),
+        "optimizer_list": (_payload(optimizer=[1]), "'optimizer' must be None or a dict"),
+        "optimizer_no_groups": (_payload(optimizer={"state": {}}), "'optimizer' must be None"),
+        "wrong_format": (_torch_bytes({"format": "other", "model": sd}), "is not a deep checkpo"),
+        "top_list": (_torch_bytes([1, 2]), "is not a deep checkpoint"),
+        "top_tensor": (_torch_bytes(torch.zeros(3)), "is not a deep checkpoint"),
+    }
+    buf = io.BytesIO()  # every entry deflated, as torch never writes one (a zip bomb could)
+    with zipfile.ZipFile(io.BytesIO(raw)) as src, \
+            zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info))
+    cases["deflated"] = (buf.getvalue(), "is compressed or claims")
+    big = bytearray(raw)  # the first central-directory entry claims 4 GiB
+    central = big.find(b"PK\x01\x02")
+    big[central + 24:central + 28] = (2**32 - 1).to_bytes(4, "little")  # uncompressed size
+    cases["absurd_entry_size"] = (bytes(big), "is compressed or claims 4294967295 bytes")
+    return cases
+
+
+def test_corrupt_checkpoints_are_one_value_error(tmp_path):
+    """Hand-made corruptions plus a seeded fuzz (flipped bits, overwritten bytes, cuts):
+    every load is the saved checkpoint or one ValueError naming load_checkpoint."""
+    model, opt, raw = _linear_checkpoint(tmp_path / "good.pt")
+    good = load_checkpoint(tmp_path / "good.pt")
+    cases = _structural_cases(raw)
+    rng = np.random.default_rng(2024)
+    for i in range(120):
+        b = bytearray(raw)
+        if i % 3 == 0:
+            pos = int(rng.integers(len(b)))
+            b[pos] ^= 1 << int(rng.integers(8))
+        elif i % 3 == 1:
+            for pos in rng.integers(len(b), size=6):
+                b[int(pos)] = int(rng.integers(256))
+        else:
+            b = b[: int(rng.integers(len(b)))]
+        cases[f"fuzz{i}"] = (bytes(b), None)
+    kinds = {"loaded": 0, "refused": 0}
+    for name, (data, match) in cases.items():
+        path = tmp_path / f"{name}.pt"
+        path.write_bytes(data)
+        fresh = nn.Linear(3, 2)
+        fresh_opt = torch.optim.SGD(fresh.parameters(), lr=0.1, momentum=0.9)
+        try:
+            ck = load_checkpoint(path, model=fresh, optimizer=fresh_opt)
+        except ValueError as exc:
+            message = str(exc)
+            assert message.startswith("load_checkpoint: "), (name, message)
+            assert "\n" not in message, (name, message)
+            if match:
+                assert re.search(match, message), (name, message)
+            kinds["refused"] += 1
+            continue
+        assert match is None, (name, "loaded")
+        # what loads is the checkpoint that was saved: nothing corrupt gets through
+        assert ck.metadata == good.metadata and ck.metadata == {"epoch": 3, "tags": ["a", 1.5]}
+        assert all(torch.equal(ck.model_state[k], v) for k, v in good.model_state.items())
+        assert all(torch.equal(a, b) for a, b in zip(fresh.parameters(), model.parameters()))
+        kinds["loaded"] += 1
+    assert kinds["refused"] > 100 and kinds["loaded"] > 0  # bits outside the data: harmless
+
+
+def test_checkpoint_that_does_not_fit_the_model_or_optimizer(tmp_path):
+    _, _, raw = _linear_checkpoint(tmp_path / "a.pt")
+    with pytest.raises(ValueError, match=r"load_checkpoint: the model does not match .*"
+                                         r"size mismatch for weight"):
+        load_checkpoint(tmp_path / "a.pt", model=nn.Linear(4, 2))
+    with pytest.raises(ValueError, match=r"the model does not match .*Missing key"):
+        load_checkpoint(tmp_path / "a.pt", model=nn.Sequential(nn.Linear(3, 2)))
+    two = nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 2))
+    with pytest.raises(ValueError, match=r"load_checkpoint: the optimizer does not match .*"
+                                         r"ValueError: loaded state dict"):
+        load_checkpoint(tmp_path / "a.pt", optimizer=torch.optim.SGD(two.parameters(), lr=1))
+    os.mkfifo(tmp_path / "fifo.pt")  # never opened: torch.load would wait on it forever
+    with pytest.raises(ValueError, match=r"load_checkpoint: .*fifo.pt' is not a regular file"):
+        load_checkpoint(tmp_path / "fifo.pt")
+    (tmp_path / "loop.pt").symlink_to("loop.pt")
+    with pytest.raises(ValueError, match="load_checkpoint: cannot open .*Too many levels"):
+        load_checkpoint(tmp_path / "loop.pt")
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
+def test_checkpoint_pickle_inside_a_valid_zip_is_refused(tmp_path):
+    marker = tmp_path / "marker.txt"
+    _, _, raw = _linear_checkpoint(tmp_path / "a.pt")
+    evil = pickle.dumps({"format": "deep-checkpoint-v1", "model": _WriteMarker(marker),
+                         "optimizer": None, "metadata": {}}, protocol=2)
+    path = tmp_path / "evil.pt"
+    path.write_bytes(_zip_rewrite(raw, lambda n, d: evil if n.endswith("data.pkl") else d))
+    with pytest.raises(ValueError, match="load_checkpoint: refused to load .*could run code"):
+        load_checkpoint(path)
+    assert not marker.exists()
+
+
+def test_save_checkpoint_metadata_must_be_a_dict(tmp_path):
+    model = nn.Linear(2, 2)
+    for bad in ([("epoch", 1)], "epoch", 3, ("a", "b")):
+        with pytest.raises(TypeError, match="save_checkpoint: metadata must be a dict with str "
+                                            "keys"):
+            save_checkpoint(tmp_path / "a.pt", model, metadata=bad)
+    deep: dict = {}
+    cur = deep
+    for _ in range(5000):  # checked without recursion: a clear error, not RecursionError
+        cur["a"] = {}
+        cur = cur["a"]
+    with pytest.raises(ValueError, match="save_checkpoint: metadata nests deeper than 64"):
+        save_checkpoint(tmp_path / "a.pt", model, metadata=deep)
+    assert not (tmp_path / "a.pt").exists()
+    assert load_checkpoint(save_checkpoint(tmp_path / "b.pt", model, metadata=None)
+                           ).metadata == {}
+
+
+def test_checkpoint_file_mode_follows_the_umask_and_stale_parts_go(tmp_path):
+    import stat
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    target = tmp_path / "ckpt.pt"
+    killed = subprocess.run(  # a save killed half-way leaves its temporary file
+        [sys.executable, "-c", "import os, signal; from cvgeo._io import atomic_write; "
+         "atomic_write(os.environ['DST'], lambda fh: (fh.write(b'PK half'), fh.flush(), "
+         "os.kill(os.getpid(), signal.SIGKILL)))"],
+        env={**os.environ, "PYTHONPATH": str(root), "DST": str(target)}, timeout=120)
+    assert killed.returncode == -9 and len(list(tmp_path.glob(".ckpt.pt.*.part"))) == 1
+    old = os.umask(0o022)
+    try:
+        p = save_checkpoint(target, nn.Linear(2, 2))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(p.stat().st_mode) == 0o644  # 0o666 & ~0o022, not mkstemp's 0o600
+    assert list(tmp_path.glob("*.part")) == [] and list(tmp_path.glob(".*")) == []
 
 
 # -------------------------------------------------------------- distributed (gloo)

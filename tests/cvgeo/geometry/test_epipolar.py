@@ -42,7 +42,11 @@ from cvgeo.geometry.epipolar import (
     triangulate_points,
 )
 
-torch = pytest.importorskip("torch")
+try:  # only the tests marked requires_torch need it: the numpy tests run without it
+    import torch
+except ImportError:
+    torch = None
+requires_torch = pytest.mark.skipif(torch is None, reason="torch is not installed")
 
 # skimage.data.stereo_motorcycle (Middlebury 2014, down-sampled 4x): its docstring
 F_PX, CX, CY, DOFFS, BASELINE_MM = 994.978, 311.193, 254.877, 31.086, 193.001
@@ -110,6 +114,7 @@ def test_8point_error_falls_with_n_on_motorcycle(moto):
     assert e8 > 0.5 and e150 < 0.3 and e8 > 5 * e150
 
 
+@requires_torch
 def test_8point_torch_batched_and_autograd():
     scenes = [synthetic_two_view_scene(20, seed=k, noise_px=0.3) for k in range(3)]
     X1 = np.stack([s.x1 for s in scenes])
@@ -223,6 +228,7 @@ def test_epipoles_and_lines():
         epipolar_lines(s.F, (e.e1[:2] / e.e1[2])[None], image=1)
 
 
+@requires_torch
 def test_distances_known_answers_and_cv2():
     x1 = np.array([[5.0, 2.0], [1.0, 1.0]])
     x2 = np.array([[3.0, 2.5], [0.0, 0.0]])
@@ -254,6 +260,7 @@ def test_distances_known_answers_and_cv2():
 # ----------------------------------------------------------------------------- E and pose
 
 
+@requires_torch
 def test_essential_from_noisy_F_is_essential():
     s = synthetic_two_view_scene(50, seed=6, noise_px=1.0)
     F = fundamental_8point(s.x1, s.x2)
@@ -348,6 +355,7 @@ def test_recover_pose_errors():
 # ----------------------------------------------------------------------------- triangulation
 
 
+@requires_torch
 def test_triangulate_exact_cv2_and_torch():
     s = synthetic_two_view_scene(30, seed=9)
     P1 = projection_matrix(s.K1, np.eye(3), np.zeros(3))
@@ -561,6 +569,8 @@ def test_unit_sign_numpy_fast_path_matches_array_api_path():
         for G in (F, -F, 3.0 * F):
             fast = ep._unit_sign(G, np)
             generic = ep._unit_sign(G[None], xnp)[0]  # batched input takes the generic path
-            np.testing.assert_allclose(fast, generic, atol=1e-15)
+            # Both divide by a 9-term Frobenius norm summed in different orders: each
+            # entry (|entry| <= 1) may differ by ~9 eps, so 16 eps, not a bare 1e-15.
+            np.testing.assert_allclose(fast, generic, rtol=0, atol=16 * np.finfo(float).eps)
             assert np.linalg.norm(fast) == pytest.approx(1.0)
         np.testing.assert_array_equal(ep._unit_sign(F, np), ep._unit_sign(-F, np))

@@ -7,16 +7,23 @@ called from here, never copied, and never done with ``assert``.
 
 from __future__ import annotations
 
+import functools
 import numbers
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
 __all__ = [
     "DegenerateError",
+    "DEFAULT_MAX_PIXELS",
+    "MAX_IMAGE_MAGNITUDE",
+    "MAX_KERNEL_RADIUS",
     "check_array_finite",
+    "check_bool",
     "check_choice",
+    "check_kernel_radius",
+    "check_output_pixels",
     "check_image",
     "check_int",
     "check_mask",
@@ -29,10 +36,31 @@ __all__ = [
     "check_seed",
     "check_shape2",
     "describe",
+    "names_errors_as",
 ]
 
 #: dtypes an image may arrive in; computation happens in float32 in [0, 1].
 IMAGE_DTYPES = (np.uint8, np.uint16, np.bool_, np.float32, np.float64)
+
+# ------------------------------------------------------------------------ limits
+# Every size a parameter controls is bounded here, and refused before anything is
+# allocated. Each limit is far beyond real use; where a real user could need more, the
+# public function takes a keyword (``max_pixels=``) to raise it.
+
+#: Largest image (height x width) a function reads or creates unless told otherwise
+#: (``read_image``, ``resize``, ``warp``, ... take ``max_pixels=``): 1e8 pixels, 400 MB
+#: per float32 channel.
+DEFAULT_MAX_PIXELS = 100_000_000
+
+#: Largest magnitude a float image value may have. Computation is in float32 (largest
+#: finite value 3.4e38); 1e10 keeps squares (gradient magnitudes, variances) and sums
+#: over 1e8 pixels of such squares finite, so no valid input can come out inf or NaN.
+MAX_IMAGE_MAGNITUDE = 1e10
+
+#: Largest radius, in pixels, of a spatial filter kernel (``int(truncate * sigma + 0.5)``
+#: for a Gaussian): sigma up to 1024 at the default ``truncate=4``. Wider blurs are
+#: better done in the frequency domain (``gaussian_blur(method="fft")``).
+MAX_KERNEL_RADIUS = 4096
 
 
 class DegenerateError(ValueError):
@@ -44,8 +72,15 @@ class DegenerateError(ValueError):
     """
 
 
+#: Largest magnitude an integer parameter may have (counts, sizes, iterations): every
+#: int must fit the int64 that numpy and the compiled kernels use.
+MAX_INT = 2**63 - 1
+
+
 def describe(value: Any) -> str:
     """A short description of what arrived, for error messages."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"an int of {value.bit_length()} bits"
     if isinstance(value, np.ndarray):
         return f"array of shape {value.shape} and dtype {value.dtype}"
     if hasattr(value, "shape") and hasattr(value, "dtype"):  # torch and friends
@@ -74,6 +109,26 @@ def check_array_finite(arr: np.ndarray, func: str, name: str) -> None:
     """Raise ``ValueError`` if a floating array holds NaN or inf."""
     if arr.dtype.kind in "fc" and arr.size and not np.isfinite(arr).all():
         raise ValueError(f"{func}: {name} must be finite, got {_non_finite_message(arr)}")
+
+
+def check_image_values(arr: np.ndarray, func: str, name: str = "image") -> None:
+    """Raise ``ValueError`` for NaN, inf or magnitudes above :data:`MAX_IMAGE_MAGNITUDE`.
+
+    Two reductions (min and max, which propagate NaN) and no temporary array.
+    """
+    if arr.dtype.kind != "f" or not arr.size:
+        return
+    lo, hi = float(arr.min()), float(arr.max())
+    if np.isfinite(lo) and np.isfinite(hi):
+        if max(-lo, hi) > MAX_IMAGE_MAGNITUDE:
+            raise ValueError(
+                f"{func}: {name} must have values of magnitude at most "
+                f"{MAX_IMAGE_MAGNITUDE:g} (computation is in float32), got range "
+                f"[{lo:.4g}, {hi:.4g}]; rescale it, e.g. cvgeo.to_float(image, "
+                f"scale='minmax')"
+            )
+        return
+    raise ValueError(f"{func}: {name} must be finite, got {_non_finite_message(arr)}")
 
 
 def check_image(
@@ -105,7 +160,8 @@ def check_image(
     TypeError
         Not a numpy array, or a dtype outside the accepted set.
     ValueError
-        Wrong number of dimensions, empty, too small, or NaN/inf values.
+        Wrong number of dimensions, empty, too small, NaN/inf values, or values of
+        magnitude above :data:`MAX_IMAGE_MAGNITUDE`.
     """
     if not isinstance(image, np.ndarray):
         raise TypeError(f"{func}: {name} must be a numpy array, got {describe(image)}")
@@ -129,7 +185,7 @@ def check_image(
     if image.shape[0] < min_size or image.shape[1] < min_size:
         what = "non-empty" if min_size <= 1 else f"at least {min_size}x{min_size} pixels"
         raise ValueError(f"{func}: {name} must be {what}, got shape {image.shape}")
-    check_array_finite(image, func, name)
+    check_image_values(image, func, name)
     return image
 
 
@@ -231,15 +287,18 @@ def check_real(
     """Validate a finite real number, optionally in a range, and return it as float."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{func}: {name} must be a real number, got {describe(value)}")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # an int beyond float64's range
+        v = float("inf") if value > 0 else float("-inf")
     rng = _range_text(low, high, low_inclusive, high_inclusive)
     if not np.isfinite(v):
         raise ValueError(f"{func}: {name} must be a finite number{' ' + rng if rng else ''}, "
-                         f"got {value!r}")
+                         f"got {describe(value)}")
     bad_low = low is not None and (v < low if low_inclusive else v <= low)
     bad_high = high is not None and (v > high if high_inclusive else v >= high)
     if bad_low or bad_high:
-        raise ValueError(f"{func}: {name} must be {rng}, got {value!r}")
+        raise ValueError(f"{func}: {name} must be {rng}, got {describe(value)}")
     return v
 
 
@@ -257,8 +316,56 @@ def check_int(
     v = int(value)
     if (low is not None and v < low) or (high is not None and v > high):
         raise ValueError(f"{func}: {name} must be an int {_range_text(low, high, True, True)}, "
-                         f"got {v}")
+                         f"got {describe(v)}")
+    if abs(v) > MAX_INT:
+        raise ValueError(f"{func}: {name} must be an int that fits int64 (magnitude below "
+                         f"2**63), got {describe(v)}")
     return v
+
+
+def check_bool(value: Any, func: str, name: str) -> bool:
+    """Validate a flag: ``True``/``False`` (or numpy's bools) only, never ``"no"`` or 0."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{func}: {name} must be a bool (True or False), got {describe(value)}")
+    return bool(value)
+
+
+def check_kernel_radius(sigma: float, truncate: float, func: str,
+                        *, limit: int = MAX_KERNEL_RADIUS, names: str = "sigma and truncate"
+                        ) -> int:
+    """The radius ``int(truncate * sigma + 0.5)`` of a Gaussian kernel, refused above ``limit``.
+
+    ``sigma`` and ``truncate`` must already be validated finite numbers; the product is
+    formed in floating point, so a huge ``sigma`` gives a ``ValueError`` and never an
+    ``OverflowError`` or a giant allocation.
+    """
+    r = truncate * sigma + 0.5
+    if not r <= limit + 0.5:
+        raise ValueError(
+            f"{func}: {names} must give a kernel radius int(truncate * sigma + 0.5) of at "
+            f"most {limit} pixels, got sigma={sigma!r}, truncate={truncate!r} "
+            f"(radius {r:.4g})"
+        )
+    return int(r)
+
+
+def check_output_pixels(shape: Sequence[int], func: str, max_pixels: int,
+                        name: str = "output_shape") -> None:
+    """Refuse an output of more than ``max_pixels`` pixels (height x width), before allocating."""
+    n = 1
+    for s in shape[:2]:
+        n *= int(s)
+    if n > max_pixels:
+        dims = "x".join(str(int(s)) for s in shape[:2])
+        raise ValueError(
+            f"{func}: {name} must have at most max_pixels={max_pixels} pixels, got {dims} = "
+            f"{n}; pass a larger max_pixels= if you mean it"
+        )
+
+
+def check_max_pixels(value: Any, func: str) -> int:
+    """Validate a ``max_pixels=`` keyword (a positive int)."""
+    return check_int(value, func, "max_pixels", low=1)
 
 
 def check_probability(value: Any, func: str, name: str) -> float:
@@ -350,3 +457,34 @@ def check_points_xp(
             f"{func}: {name} must hold at least {min_count} points, got {shape[-2]}"
         )
     return points, xp
+
+
+def names_errors_as(*inner: str) -> Callable:
+    """Decorator: errors that helpers raise in their own name are re-raised in the caller's.
+
+    A public function that calls other public functions (``find_fundamental`` calls
+    ``ransac`` and ``fundamental_8point``) lists their names; a ``ValueError`` or
+    ``TypeError`` (``DegenerateError`` included) whose message starts ``"ransac: "`` is
+    re-raised, with the same type, starting ``"find_fundamental: "``, so the user reads
+    the name of the function they called.
+    """
+    prefixes = tuple(f"{name}: " for name in inner)
+
+    def decorate(fn: Callable) -> Callable:
+        public = fn.__name__
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except (ValueError, TypeError) as exc:
+                msg = str(exc)
+                if type(exc) not in (ValueError, TypeError, DegenerateError) or \
+                        not msg.startswith(prefixes):
+                    raise
+                rest = msg.split(": ", 1)[1]
+                raise type(exc)(f"{public}: {rest}") from None
+
+        return wrapper
+
+    return decorate

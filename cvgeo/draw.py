@@ -8,7 +8,9 @@ top-left pixel. Lines are ``(a, b, c)`` with ``a x + b y + c = 0`` (as in
 ``(x, y, r)``. Every function returns a new float32 RGB image ``(H, W, 3)`` in [0, 1]
 (a grey input is repeated into three channels) and never writes into its input. Shapes
 are rasterised by sampling them every half pixel and colouring the nearest pixels;
-``thickness`` is the width of the stroke in pixels.
+``thickness`` is the width of the stroke in pixels, at most ``MAX_THICKNESS``. Only the
+parts of a shape that can reach the image are sampled, so the work is bounded by the
+image size whatever the coordinates, radii or thickness.
 """
 
 from __future__ import annotations
@@ -23,6 +25,18 @@ from cvgeo.image import as_float_image
 __all__ = ["draw_circles", "draw_lines", "draw_segments"]
 
 Color = Sequence[float]
+
+#: Largest stroke width in pixels (a stroke wider than an image's diagonal covers it).
+MAX_THICKNESS = 10_000
+
+#: Up to this many stamp offsets (thickness 7) the stroke is stamped offset by offset;
+#: beyond, each pixel looks up its nearest sample in a k-d tree (cost independent of
+#: the thickness).
+_MAX_OFFSETS = 50
+
+
+def _thickness(value: object, func: str) -> int:
+    return check_int(value, func, "thickness", low=1, high=MAX_THICKNESS)
 
 
 def _canvas(image: np.ndarray, func: str) -> np.ndarray:
@@ -61,10 +75,29 @@ def _stamp(canvas: np.ndarray, xs: np.ndarray, ys: np.ndarray, color: np.ndarray
     h, w = canvas.shape[:2]
     r = (thickness - 1) / 2.0
     k = int(np.ceil(r))
+    # samples farther than k from the image colour nothing; dropping them first also
+    # keeps rint() away from values int64 cannot hold
+    near = (xs >= -k - 1) & (xs <= w + k) & (ys >= -k - 1) & (ys <= h + k)
+    cx = np.rint(xs[near]).astype(np.int64)
+    cy = np.rint(ys[near]).astype(np.int64)
+    if cx.size == 0:
+        return canvas
+    if (2 * k + 1) ** 2 > _MAX_OFFSETS:
+        from scipy.spatial import cKDTree
+
+        centres = np.unique(np.stack([cx, cy], axis=1), axis=0)
+        x0, x1 = max(int(cx.min()) - k, 0), min(int(cx.max()) + k, w - 1)
+        y0, y1 = max(int(cy.min()) - k, 0), min(int(cy.max()) + k, h - 1)
+        if x0 > x1 or y0 > y1:
+            return canvas
+        py, px = np.mgrid[y0:y1 + 1, x0:x1 + 1]
+        pix = np.stack([px.ravel(), py.ravel()], axis=1)
+        dist, _ = cKDTree(centres).query(pix, k=1)
+        hit = dist * dist <= r * r + 0.25 + 1e-9
+        canvas[py.ravel()[hit], px.ravel()[hit]] = color
+        return canvas
     offs = [(dx, dy) for dy in range(-k, k + 1) for dx in range(-k, k + 1)
             if dx * dx + dy * dy <= r * r + 0.25]
-    cx = np.rint(xs).astype(np.int64)
-    cy = np.rint(ys).astype(np.int64)
     for dx, dy in offs:
         px, py = cx + dx, cy + dy
         inside = (px >= 0) & (px < w) & (py >= 0) & (py < h)
@@ -72,16 +105,60 @@ def _stamp(canvas: np.ndarray, xs: np.ndarray, ys: np.ndarray, color: np.ndarray
     return canvas
 
 
-def _segment_samples(segs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    if segs.shape[0] == 0:
-        return np.empty(0), np.empty(0)
-    xs, ys = [], []
-    for x0, y0, x1, y1 in segs:
+def _clip_segment(x0: float, y0: float, x1: float, y1: float,
+                  box: tuple[float, float, float, float]):
+    """Liang-Barsky: the part of a segment inside ``box = (xmin, ymin, xmax, ymax)``.
+
+    Worked on halved coordinates, so no difference of finite values can overflow.
+    """
+    x0, y0, x1, y1 = 0.5 * x0, 0.5 * y0, 0.5 * x1, 0.5 * y1
+    box = tuple(0.5 * b for b in box)
+    dx, dy = x1 - x0, y1 - y0
+    t0, t1 = 0.0, 1.0
+    for p, q in ((-dx, x0 - box[0]), (dx, box[2] - x0), (-dy, y0 - box[1]),
+                 (dy, box[3] - y0)):
+        if p == 0:
+            if q < 0:
+                return None
+            continue
+        t = q / p
+        if p < 0:
+            t0 = max(t0, t)
+        else:
+            t1 = min(t1, t)
+        if t0 > t1:
+            return None
+    # the clipped ends lie in the box: clamping removes the rounding of t * d, which is
+    # large when the ends were far away
+    def clamp(v: float, lo: float, hi: float) -> float:
+        return 2 * min(max(v, lo), hi)
+
+    return (clamp(x0 + t0 * dx, box[0], box[2]), clamp(y0 + t0 * dy, box[1], box[3]),
+            clamp(x0 + t1 * dx, box[0], box[2]), clamp(y0 + t1 * dy, box[1], box[3]))
+
+
+def _segment_samples(segs: np.ndarray, box: tuple[float, float, float, float]
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Samples every half pixel along the parts of the segments inside ``box``."""
+    xs, ys = [np.empty(0)], [np.empty(0)]
+    for seg in segs:
+        clipped = _clip_segment(*(float(v) for v in seg), box)
+        if clipped is None or not np.isfinite(clipped).all():
+            continue
+        x0, y0, x1, y1 = clipped
         n = int(np.ceil(2 * np.hypot(x1 - x0, y1 - y0))) + 1
         t = np.linspace(0.0, 1.0, n)
         xs.append(x0 + t * (x1 - x0))
         ys.append(y0 + t * (y1 - y0))
     return np.concatenate(xs), np.concatenate(ys)
+
+
+def _box(canvas: np.ndarray, thickness: int) -> tuple[float, float, float, float]:
+    """The image rectangle grown by the stroke radius and a pixel: shapes outside it
+    colour nothing."""
+    h, w = canvas.shape[:2]
+    m = (thickness - 1) / 2.0 + 1.0
+    return (-m, -m, w - 1 + m, h - 1 + m)
 
 
 def draw_segments(
@@ -101,7 +178,7 @@ def draw_segments(
         ``(x0, y0, x1, y1)`` in pixels; parts outside the image are clipped.
     color : (r, g, b) in [0, 1], optional
     thickness : int, optional
-        Stroke width in pixels, >= 1.
+        Stroke width in pixels, in ``[1, MAX_THICKNESS]`` (10000).
 
     Returns
     -------
@@ -128,8 +205,8 @@ def draw_segments(
     canvas = _canvas(image, func)
     segs = _shapes(segments, func, "segments", 4)
     col = _color(color, func)
-    thickness = check_int(thickness, func, "thickness", low=1)
-    xs, ys = _segment_samples(segs)
+    thickness = _thickness(thickness, func)
+    xs, ys = _segment_samples(segs, _box(canvas, thickness))
     return _stamp(canvas, xs, ys, col, thickness)
 
 
@@ -174,7 +251,7 @@ def draw_lines(
     canvas = _canvas(image, func)
     ln = _shapes(lines, func, "lines", 3)
     col = _color(color, func)
-    thickness = check_int(thickness, func, "thickness", low=1)
+    thickness = _thickness(thickness, func)
     norm = np.hypot(ln[:, 0], ln[:, 1])
     if np.any(norm == 0):
         raise ValueError(f"{func}: lines must have (a, b) != (0, 0), got "
@@ -185,9 +262,9 @@ def draw_lines(
     cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
     d = a * cx + b * cy + c
     fx, fy = cx - d * a, cy - d * b
-    half = np.hypot(h, w) / 2.0 + 1.0
+    half = np.hypot(h, w) / 2.0 + thickness + 1.0
     segs = np.stack([fx + half * b, fy - half * a, fx - half * b, fy + half * a], axis=1)
-    xs, ys = _segment_samples(segs)
+    xs, ys = _segment_samples(segs, _box(canvas, thickness))
     return _stamp(canvas, xs, ys, col, thickness)
 
 
@@ -238,11 +315,38 @@ def draw_circles(
         raise ValueError(f"{func}: circles must have radius >= 0, got min "
                          f"{circ[:, 2].min():g}")
     col = _color(color, func)
-    thickness = check_int(thickness, func, "thickness", low=1)
+    thickness = _thickness(thickness, func)
+    box = _box(canvas, thickness)
     xs, ys = [np.empty(0)], [np.empty(0)]
     for x, y, r in circ:
-        n = max(8, int(np.ceil(4 * np.pi * r)))  # a sample every half pixel
-        t = np.arange(n) * (2 * np.pi / n)
+        t = _arc_angles(float(x), float(y), float(r), box)
         xs.append(x + r * np.cos(t))
         ys.append(y + r * np.sin(t))
     return _stamp(canvas, np.concatenate(xs), np.concatenate(ys), col, thickness)
+
+
+def _arc_angles(x: float, y: float, r: float, box: tuple[float, float, float, float]
+                ) -> np.ndarray:
+    """Angles sampling, every half pixel, the part of a circle that can meet ``box``.
+
+    A circle small enough (``r`` at most twice the box's diagonal) is sampled whole, as
+    ``max(8, ceil(4 pi r))`` equal steps; a larger one only over the angles under which
+    its centre, necessarily outside the box, sees the box.
+    """
+    xmin, ymin, xmax, ymax = box
+    diag = float(np.hypot(xmax - xmin, ymax - ymin))
+    nx, ny = min(max(x, xmin), xmax), min(max(y, ymin), ymax)  # nearest box point
+    near = float(np.hypot(nx - x, ny - y))
+    far = max(float(np.hypot(cx - x, cy - y)) for cx in (xmin, xmax) for cy in (ymin, ymax))
+    if not (near <= r <= far):  # the circle passes entirely outside or around the box
+        return np.empty(0)
+    if r <= 2.0 * diag:
+        n = max(8, int(np.ceil(4 * np.pi * r)))  # a sample every half pixel
+        return np.arange(n) * (2 * np.pi / n)
+    # the centre is at least r - diag > diag away: the box subtends less than a half-turn
+    mid = float(np.arctan2((ymin + ymax) / 2 - y, (xmin + xmax) / 2 - x))
+    rel = [(float(np.arctan2(cy - y, cx - x)) - mid + np.pi) % (2 * np.pi) - np.pi
+           for cx in (xmin, xmax) for cy in (ymin, ymax)]
+    lo, hi = mid + min(rel), mid + max(rel)
+    n = max(2, int(np.ceil(2 * r * (hi - lo))) + 1)
+    return np.linspace(lo, hi, n)

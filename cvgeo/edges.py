@@ -16,7 +16,7 @@ import numpy as np
 import scipy.ndimage as ndi
 from numba import njit
 
-from cvgeo._checks import check_mask, check_real, describe
+from cvgeo._checks import check_bool, check_kernel_radius, check_mask, check_real
 from cvgeo.filters import (
     BORDERS,
     _correlate,
@@ -268,7 +268,7 @@ def _fused_labels_kernel(image, C, taps, low, high):  # pragma: no cover - compi
     """
     H, WC = image.shape
     W = WC // C
-    ring, tag, buf = _filter_buffers(W, C, taps, taps)
+    ring, tag, buf = _filter_buffers(H, W, C, taps, taps)
     sm = np.empty((3, WC), np.float32)
     gx = np.empty((3, W), np.float32)
     gy = np.empty((3, W), np.float32)
@@ -403,7 +403,8 @@ def canny(
         uint8, uint16, bool, float32 or float64; computed in float32 in [0, 1] units.
         For colour, each pixel uses the channel with the strongest gradient.
     sigma : float
-        Standard deviation of the Gaussian smoothing in pixels, >= 0 (0: none).
+        Standard deviation of the Gaussian smoothing in pixels, >= 0 (0: none); the
+        kernel radius ``int(4 * sigma + 0.5)`` is at most ``MAX_KERNEL_RADIUS`` (4096).
     low_threshold, high_threshold : float
         Hysteresis thresholds on the Sobel gradient magnitude of the smoothed image, in
         units of the [0, 1]-scaled image (the scale of ``skimage.feature.canny`` on a
@@ -471,8 +472,8 @@ def canny(
     x = as_float_image(image, func)
     H, W = x.shape[:2]
     sigma = check_real(sigma, func, "sigma", low=0.0)
-    if not isinstance(use_quantiles, (bool, np.bool_)):
-        raise TypeError(f"{func}: use_quantiles must be a bool, got {describe(use_quantiles)}")
+    check_kernel_radius(sigma, 4.0, func, names="sigma")
+    use_quantiles = check_bool(use_quantiles, func, "use_quantiles")
     high_limit = 1.0 if use_quantiles else None
     low = check_real(low_threshold, func, "low_threshold", low=0.0, high=high_limit)
     high = check_real(high_threshold, func, "high_threshold", low=0.0, high=high_limit)

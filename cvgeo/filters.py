@@ -31,7 +31,13 @@ from typing import Literal
 import numpy as np
 from numba import njit
 
-from cvgeo._checks import check_choice, check_real, describe
+from cvgeo._checks import (
+    MAX_IMAGE_MAGNITUDE,
+    check_choice,
+    check_kernel_radius,
+    check_real,
+    describe,
+)
 from cvgeo.image import as_float_image
 
 __all__ = [
@@ -94,7 +100,8 @@ def gaussian_kernel(sigma: float, *, truncate: float = 4.0) -> np.ndarray:
         Standard deviation in pixels, >= 0. ``sigma == 0`` gives the identity ``[1.0]``.
     truncate : float
         The kernel radius is ``int(truncate * sigma + 0.5)`` pixels (as
-        ``scipy.ndimage.gaussian_filter``), so its length is ``2 * radius + 1``.
+        ``scipy.ndimage.gaussian_filter``), so its length is ``2 * radius + 1``. The
+        radius is at most ``MAX_KERNEL_RADIUS`` (4096 pixels).
 
     Returns
     -------
@@ -104,7 +111,8 @@ def gaussian_kernel(sigma: float, *, truncate: float = 4.0) -> np.ndarray:
     Raises
     ------
     TypeError, ValueError
-        ``sigma`` negative or not finite, ``truncate`` not > 0.
+        ``sigma`` negative or not finite, ``truncate`` not > 0, a radius above
+        ``MAX_KERNEL_RADIUS``.
 
     Examples
     --------
@@ -114,6 +122,7 @@ def gaussian_kernel(sigma: float, *, truncate: float = 4.0) -> np.ndarray:
     sigma = check_real(sigma, "gaussian_kernel", "sigma", low=0.0)
     truncate = check_real(truncate, "gaussian_kernel", "truncate", low=0.0,
                           low_inclusive=False)
+    check_kernel_radius(sigma, truncate, "gaussian_kernel")
     return _gaussian_taps(sigma, truncate, order=0)
 
 
@@ -185,12 +194,14 @@ def _filtered_row(image, C, row_taps, col_taps, mode, cval, ring, tag, buf, y,
                   o):  # pragma: no cover - compiled
     """Output row ``y`` of the separable correlation, into ``o`` (helper of below).
 
-    ``ring`` (len(col_taps), W * C) caches row-filtered source rows: slot ``s % len``
-    holds source row ``s`` (``tag[slot] == s``) and is recomputed on a miss.
+    ``ring`` (min(len(col_taps), H), W * C) caches row-filtered source rows: slot
+    ``s % len(ring)`` holds source row ``s`` (``tag[slot] == s``) and is recomputed on a
+    miss.
     """
     H, WC = image.shape
     nc = col_taps.size
     rc = nc // 2
+    n_slots = ring.shape[0]
     fill = np.float32(cval)
     for j in range(WC):
         o[j] = 0.0
@@ -202,7 +213,7 @@ def _filtered_row(image, C, row_taps, col_taps, mode, cval, ring, tag, buf, y,
             for j in range(WC):
                 o[j] += v
             continue
-        slot = s % nc
+        slot = s % n_slots
         if tag[slot] != s:
             _row_filter(image[s], buf, C, row_taps, mode, fill, ring[slot])
             tag[slot] = s
@@ -212,10 +223,15 @@ def _filtered_row(image, C, row_taps, col_taps, mode, cval, ring, tag, buf, y,
 
 
 @njit(cache=True)
-def _filter_buffers(W, C, row_taps, col_taps):  # pragma: no cover - compiled
-    """The ring, its tags and the padded-row buffer that :func:`_filtered_row` uses."""
-    ring = np.empty((col_taps.size, W * C), np.float32)
-    tag = np.full(col_taps.size, -1, np.int64)
+def _filter_buffers(H, W, C, row_taps, col_taps):  # pragma: no cover - compiled
+    """The ring, its tags and the padded-row buffer that :func:`_filtered_row` uses.
+
+    The ring has a slot per column tap, or per image row when the kernel is taller
+    than the image (every row then keeps its own slot).
+    """
+    n_slots = min(col_taps.size, H)
+    ring = np.empty((n_slots, W * C), np.float32)
+    tag = np.full(n_slots, -1, np.int64)
     buf = np.empty((W + 2 * (row_taps.size // 2)) * C, np.float32)
     return ring, tag, buf
 
@@ -250,7 +266,7 @@ def _separable_kernel(image, channels, row_taps, col_taps, mode, cval):  # pragm
     ``cval * sum(row_taps)`` after the row pass.
     """
     H, WC = image.shape
-    ring, tag, buf = _filter_buffers(WC // channels, channels, row_taps, col_taps)
+    ring, tag, buf = _filter_buffers(H, WC // channels, channels, row_taps, col_taps)
     out = np.empty((H, WC), np.float32)
     for y in range(H):
         _filtered_row(image, channels, row_taps, col_taps, mode, cval, ring, tag, buf, y,
@@ -309,7 +325,8 @@ def separable_convolve(
     border : {"constant", "edge", "reflect", "mirror", "wrap"}
         How the image is padded (see the module docstring).
     cval : float
-        The padding value for ``border="constant"``.
+        The padding value for ``border="constant"``; magnitude at most 1e10, as any
+        image value.
 
     Returns
     -------
@@ -318,8 +335,8 @@ def separable_convolve(
     Raises
     ------
     TypeError, ValueError
-        Invalid image, kernels that are not 1-D of odd length or not finite, unknown
-        border.
+        Invalid image, kernels that are not 1-D of odd length or not finite, kernels
+        so large the result could overflow float32, unknown border.
 
     Notes
     -----
@@ -341,8 +358,21 @@ def separable_convolve(
     rk = _check_kernel(row_kernel, func, "row_kernel")
     ck = _check_kernel(col_kernel, func, "col_kernel")
     mode = _border_code(border, func)
-    cval = check_real(cval, func, "cval")
+    cval = check_real(cval, func, "cval", low=-MAX_IMAGE_MAGNITUDE, high=MAX_IMAGE_MAGNITUDE)
+    check_result_bound(max(float(np.abs(x).max()), abs(cval))
+                       * float(np.abs(rk).sum()) * float(np.abs(ck).sum()), func,
+                       "row_kernel and col_kernel")
     return _correlate(x, rk[::-1], ck[::-1], mode, cval)
+
+
+def check_result_bound(bound: float, func: str, names: str) -> None:
+    """Refuse a linear filter whose output could exceed float32's range.
+
+    ``bound`` is ``max|input| * sum|kernel|``: no output value can be larger.
+    """
+    if not bound <= float(np.finfo(np.float32).max):
+        raise ValueError(f"{func}: {names} must keep the result within float32's range, got "
+                         f"max|image| * sum|kernel| = {bound:.4g} (> 3.4e38)")
 
 
 def gaussian_filter(
@@ -361,7 +391,8 @@ def gaussian_filter(
     sigma : float
         Standard deviation in pixels, >= 0 (0 returns a float32 copy).
     truncate : float
-        Kernel radius ``int(truncate * sigma + 0.5)``, as scipy.
+        Kernel radius ``int(truncate * sigma + 0.5)``, as scipy; at most
+        ``MAX_KERNEL_RADIUS`` (4096 pixels; wider blurs: ``gaussian_blur(method="fft")``).
     border : {"constant", "edge", "reflect", "mirror", "wrap"}
         Padding (``"constant"`` pads with 0).
 
@@ -372,7 +403,8 @@ def gaussian_filter(
     Raises
     ------
     TypeError, ValueError
-        Invalid image, negative or non-finite ``sigma``, unknown border.
+        Invalid image, negative or non-finite ``sigma``, a kernel radius above
+        ``MAX_KERNEL_RADIUS``, unknown border.
 
     Notes
     -----
@@ -392,6 +424,7 @@ def gaussian_filter(
     x = as_float_image(image, func)
     sigma = check_real(sigma, func, "sigma", low=0.0)
     truncate = check_real(truncate, func, "truncate", low=0.0, low_inclusive=False)
+    check_kernel_radius(sigma, truncate, func)
     mode = _border_code(border, func)
     taps = _gaussian_taps(sigma, truncate, order=0)
     if taps.size == 1:
@@ -456,7 +489,8 @@ def gaussian_gradient(
     sigma : float
         Standard deviation in pixels, > 0.
     truncate : float
-        Kernel radius ``int(truncate * sigma + 0.5)``, as scipy.
+        Kernel radius ``int(truncate * sigma + 0.5)``, as scipy; at most
+        ``MAX_KERNEL_RADIUS`` (4096 pixels).
     border : {"constant", "edge", "reflect", "mirror", "wrap"}
         Padding (``"constant"`` pads with 0).
 
@@ -483,6 +517,7 @@ def gaussian_gradient(
     x = as_float_image(image, func)
     sigma = check_real(sigma, func, "sigma", low=0.0, low_inclusive=False)
     truncate = check_real(truncate, func, "truncate", low=0.0, low_inclusive=False)
+    check_kernel_radius(sigma, truncate, func)
     mode = _border_code(border, func)
     g = _gaussian_taps(sigma, truncate, order=0)
     dg = _gaussian_taps(sigma, truncate, order=1)

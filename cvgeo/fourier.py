@@ -29,7 +29,17 @@ from typing import Literal
 import numpy as np
 import scipy.fft as sfft
 
-from cvgeo._checks import check_choice, check_int, check_real, check_shape2, describe
+from cvgeo._checks import (
+    DEFAULT_MAX_PIXELS,
+    check_bool,
+    check_choice,
+    check_int,
+    check_kernel_radius,
+    check_output_pixels,
+    check_real,
+    check_shape2,
+    describe,
+)
 from cvgeo.filters import BORDERS, gaussian_filter, gaussian_kernel
 from cvgeo.image import as_float_image
 
@@ -127,6 +137,8 @@ def frequency_grid(shape: tuple[int, int], *, centered: bool = True) -> Frequenc
     [-0.5, -0.25, 0.0, 0.25]
     """
     h, w = check_shape2(shape, "frequency_grid", "shape")
+    check_output_pixels((h, w), "frequency_grid", DEFAULT_MAX_PIXELS, "shape")
+    centered = check_bool(centered, "frequency_grid", "centered")
     fy, fx = sfft.fftfreq(h), sfft.fftfreq(w)
     if centered:
         fy, fx = sfft.fftshift(fy), sfft.fftshift(fx)
@@ -507,8 +519,9 @@ def fft_convolve(
     ------
     TypeError, ValueError
         Bad image or kernel (not 2-D, NaN/inf), unknown ``mode``/``border``, a border
-        with ``mode="full"``/``"valid"``, or a kernel larger than the image for
-        ``"valid"``.
+        with ``mode="full"``/``"valid"``, a kernel larger than the image for
+        ``"valid"``, a transform of more than ``DEFAULT_MAX_PIXELS`` (1e8) pixels, or a
+        kernel so large the result could overflow float32.
 
     Notes
     -----
@@ -553,6 +566,12 @@ def fft_convolve(
     else:
         lo, out_shape = (kh - 1, kw - 1), (h - kh + 1, w - kw + 1)
     ph, pw = planes.shape[1:]
+    check_output_pixels((ph + kh - 1, pw + kw - 1), func, DEFAULT_MAX_PIXELS,
+                        "the padded image and kernel")
+    bound = float(np.abs(x).max()) * float(np.abs(k).sum())
+    if not bound <= float(np.finfo(np.float32).max) / 2:  # FFT rounding adds a little
+        raise ValueError(f"{func}: kernel must keep the result within float32's range, got "
+                         f"max|image| * sum|kernel| = {bound:.4g}")
     size = (sfft.next_fast_len(ph + kh - 1), sfft.next_fast_len(pw + kw - 1, real=True))
     spec = sfft.rfftn(planes, s=size, axes=(-2, -1))
     spec *= sfft.rfftn(k.astype(np.float32), s=size)
@@ -587,8 +606,15 @@ GAUSSIAN_GAIN_FLOOR = 1e-9
 
 
 #: ... provided the truncated kernel's own gain there (its truncation ripple) stays below
-#: this; otherwise (small ``truncate``) every frequency is computed.
-TRUNCATED_RIPPLE_MAX = 1e-4
+#: this; otherwise (small ``truncate``) every frequency is computed. Dropping a frequency
+#: changes the result by its gain times that frequency's amplitude in the image, so this
+#: bounds the error on a single sinusoid; ``truncate=4`` ripples at up to 3.3e-5.
+TRUNCATED_RIPPLE_MAX = 5e-5
+
+#: Axes shorter than this are never pruned: the transform is cheap there, and one dropped
+#: frequency can carry a large share of a small image (on a 1x2 image the only non-zero
+#: frequency is the difference of the two pixels).
+PRUNE_MIN_SIZE = 64
 
 
 def _n_keep(gain: np.ndarray, sigma: float, period: float) -> int:
@@ -596,8 +622,11 @@ def _n_keep(gain: np.ndarray, sigma: float, period: float) -> int:
 
     Those where the untruncated Gaussian's gain ``exp(-2 pi^2 sigma^2 f^2)`` is at least
     :data:`GAUSSIAN_GAIN_FLOOR`, if the truncated kernel's gain ``gain`` beyond them is
-    below :data:`TRUNCATED_RIPPLE_MAX`; else all of them.
+    below :data:`TRUNCATED_RIPPLE_MAX` and the axis has at least :data:`PRUNE_MIN_SIZE`
+    frequencies; else all of them.
     """
+    if gain.size < PRUNE_MIN_SIZE:
+        return gain.size
     f_max = math.sqrt(math.log(1.0 / GAUSSIAN_GAIN_FLOOR) / (2.0 * math.pi ** 2 * sigma ** 2))
     k = int(math.floor(f_max * period)) + 1
     if k >= gain.size or np.abs(gain[k:]).max() > TRUNCATED_RIPPLE_MAX:
@@ -706,8 +735,11 @@ def gaussian_blur(
     than the image. The DCT is done one axis at a time and only frequencies where the
     untruncated Gaussian's gain ``exp(-2 pi^2 sigma^2 f^2)`` exceeds 1e-9 are carried
     through the second axis and the inverse (about ``2 N / sigma`` of N): the truncated
-    kernel's gain beyond them is its truncation ripple, below 1e-4 for ``truncate=4``
-    (with a smaller ``truncate`` nothing is dropped), and dropping it is the 7e-6 above.
+    kernel's gain beyond them is its truncation ripple, below 3.3e-5 for ``truncate=4``
+    (with a smaller ``truncate``, whose ripple exceeds 5e-5, or on axes shorter than 64
+    pixels, nothing is dropped), and dropping it is the 7e-6 above; the worst case is an
+    image that is one sinusoid at the frequency of largest ripple, off by at most 5e-5
+    times its amplitude.
     So the cost *falls* with sigma while a convolution's grows with it; ``"auto"``
     switches at the measured crossover, radius ``AUTO_FFT_RADIUS = 24`` (sigma 6).
     For ``"constant"``/``"edge"``, or sizes that are slow to transform (large prime
@@ -727,7 +759,7 @@ def gaussian_blur(
     sigma = check_real(sigma, func, "sigma", low=0.0)
     truncate = check_real(truncate, func, "truncate", low=0.0, low_inclusive=False)
     x = as_float_image(image, func)
-    radius = int(truncate * sigma + 0.5)
+    radius = check_kernel_radius(sigma, truncate, func)
     if sigma == 0.0 or radius == 0:
         return x.copy()
     if method == "auto":
@@ -795,6 +827,7 @@ def hybrid_image(
     low_cutoff = check_real(low_cutoff, func, "low_cutoff", low=0.0, low_inclusive=False)
     high_cutoff = check_real(high_cutoff, func, "high_cutoff", low=0.0, low_inclusive=False)
     check_choice(kind, func, "kind", ("ideal", "gaussian", "butterworth"))
+    clip = check_bool(clip, func, "clip")
     a = as_float_image(low_image, func, "low_image")
     b = as_float_image(high_image, func, "high_image")
     if a.shape != b.shape:
@@ -839,7 +872,8 @@ def hybrid_scales(
     ------
     ValueError
         ``n`` < 1 or more halvings than the image allows (the smallest copy must be at
-        least 1 pixel), negative ``gap``, ``background`` outside [0, 1].
+        least 1 pixel), negative ``gap``, ``background`` outside [0, 1], a canvas of
+        more than ``DEFAULT_MAX_PIXELS`` (1e8) pixels.
     """
     func = "hybrid_scales"
     x = as_float_image(image, func)
@@ -847,9 +881,11 @@ def hybrid_scales(
     gap = check_int(gap, func, "gap", low=0)
     background = check_real(background, func, "background", low=0.0, high=1.0)
     h, w = x.shape[:2]
-    if min(h, w) < 2 ** (n - 1):
-        raise ValueError(f"{func}: n must be at most {int(math.log2(min(h, w))) + 1} for an "
-                         f"image of shape {x.shape} (each copy halves it), got {n}")
+    most = min(h, w).bit_length()  # 2 ** (most - 1) <= min(h, w) < 2 ** most
+    if n > most:
+        raise ValueError(f"{func}: n must be at most {most} for an image of shape {x.shape} "
+                         f"(each copy halves it), got {n}")
+    check_output_pixels((h, 2 * w + gap * (n - 1)), func, DEFAULT_MAX_PIXELS, "the canvas")
     lo, hi = float(x.min()), float(x.max())
     copies = [x]
     for _ in range(n - 1):

@@ -394,9 +394,11 @@ def build_gallery(outdir: str | os.PathLike = "cvgeo-gallery", *,
     """
     from tqdm.auto import tqdm
 
+    from cvgeo._checks import check_bool
     from cvgeo.image import to_uint8, write_image
     from cvgeo.ops import to_display
 
+    progress = check_bool(progress, "build_gallery", "progress")
     t_start = time.perf_counter()
     out = Path(outdir)
     img_dir = out / "img"

@@ -24,7 +24,17 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from cvgeo._checks import check_image, check_int, check_real, check_seed, describe
+from cvgeo._checks import (
+    DEFAULT_MAX_PIXELS,
+    check_bool,
+    check_image,
+    check_int,
+    check_kernel_radius,
+    check_real,
+    check_seed,
+    describe,
+    names_errors_as,
+)
 from cvgeo.edges import canny
 from cvgeo.filters import gaussian_filter, gaussian_gradient
 from cvgeo.image import as_float_image
@@ -69,6 +79,11 @@ def _theta_rho_grid(
     diag = math.hypot(shape[0] - 1, shape[1] - 1)
     rho_step = check_real(rho_step, func, "rho_step", low=0.0, high=max(1.0, diag),
                           low_inclusive=False)
+    cells = (math.pi / theta_step + 1) * (2 * diag / rho_step + 3)
+    if cells > DEFAULT_MAX_PIXELS:
+        raise ValueError(f"{func}: theta_step and rho_step must give an accumulator of at most "
+                         f"{DEFAULT_MAX_PIXELS} cells, got about {cells:.3g} (theta_step="
+                         f"{theta_step!r}, rho_step={rho_step!r})")
     n_theta = max(2, int(round(math.pi / theta_step)))
     thetas = np.arange(n_theta, dtype=np.float64) * (math.pi / n_theta)
     n_off = int(math.ceil(diag / rho_step))
@@ -1204,6 +1219,7 @@ def _edge_normals(edges: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarr
     return ux, uy
 
 
+@names_errors_as("canny", "gaussian_filter", "gaussian_gradient")
 def hough_circles(
     image: np.ndarray,
     *,
@@ -1225,7 +1241,9 @@ def hough_circles(
     image : ndarray of shape (H, W)
         A grey image (any cvgeo dtype), or a binary edge map given as a bool array.
     radii : array_like of float, shape (n_radii,)
-        Radii to try, pixels, all > 0 (for example ``numpy.arange(20, 36)``).
+        Radii to try, pixels, all > 0 and at most the image diagonal (for example
+        ``numpy.arange(20, 36)``); count times largest circumference at most
+        ``MAX_CIRCLE_SAMPLES`` (1e7).
     edges : ndarray of bool, shape (H, W), optional
         Edge pixels that vote (default: ``canny(image, sigma=sigma,
         low_threshold=low_threshold, high_threshold=high_threshold)``). Only for a grey
@@ -1315,8 +1333,9 @@ def hough_circles(
         if edge_map is not None and edge_map.shape != img.shape:
             raise ValueError(f"{func}: edges must have the image's shape {img.shape}, got "
                              f"shape {edge_map.shape}")
-    radius_grid = _check_radii(radii, func)
+    radius_grid = _check_radii(radii, func, (edge_map if img is None else img).shape)
     sigma = check_real(sigma, func, "sigma", low=0.0, low_inclusive=False)
+    check_kernel_radius(sigma, 4.0, func, names="sigma")
     threshold = check_real(threshold, func, "threshold", low=0.0, high=1.0,
                            low_inclusive=False)
     if num_peaks is None:
@@ -1326,8 +1345,7 @@ def hough_circles(
         min_distance_px = float(radius_grid[0])
     min_distance_px = check_real(min_distance_px, func, "min_distance_px", low=0.0)
     min_radius_diff_px = check_real(min_radius_diff_px, func, "min_radius_diff_px", low=0.0)
-    if not isinstance(subpixel, (bool, np.bool_)):
-        raise TypeError(f"{func}: subpixel must be a bool, got {describe(subpixel)}")
+    subpixel = check_bool(subpixel, func, "subpixel")
 
     if img is None:
         ux, uy = _edge_normals(edge_map, sigma)
@@ -1370,8 +1388,13 @@ def hough_circles(
                         edges=edge_map)
 
 
-def _check_radii(radii: object, func: str) -> np.ndarray:
-    """Validate radii: a non-empty 1-D sequence of finite numbers > 0; sorted float64."""
+#: Most circle samples :func:`hough_circles` precomputes (radii times samples per radius).
+MAX_CIRCLE_SAMPLES = 10_000_000
+
+
+def _check_radii(radii: object, func: str, shape: tuple[int, int]) -> np.ndarray:
+    """Validate radii: a non-empty 1-D sequence of finite numbers in ``(0, diagonal]``;
+    sorted float64. A circle centred in the image with a larger radius misses it."""
     if isinstance(radii, (bool, np.bool_)) or isinstance(radii, (str, bytes)):
         raise TypeError(f"{func}: radii must be a 1-D array of positive numbers, got "
                         f"{describe(radii)}")
@@ -1386,4 +1409,14 @@ def _check_radii(radii: object, func: str) -> np.ndarray:
         raise ValueError(f"{func}: radii must be finite, got {describe(radii)}")
     if arr.min() <= 0:
         raise ValueError(f"{func}: radii must all be > 0, got min {arr.min():g}")
-    return np.unique(arr)
+    diag = math.hypot(shape[0], shape[1])
+    if arr.max() > diag:
+        raise ValueError(f"{func}: radii must be at most the image diagonal {diag:.1f} px (a "
+                         f"larger circle centred in the image misses it), got max "
+                         f"{arr.max():g}")
+    arr = np.unique(arr)
+    if arr.size * max(8.0, math.ceil(2 * math.pi * arr[-1])) > MAX_CIRCLE_SAMPLES:
+        raise ValueError(f"{func}: radii must need at most {MAX_CIRCLE_SAMPLES} circle "
+                         f"samples (count x circumference), got {arr.size} radii up to "
+                         f"{arr[-1]:g}")
+    return arr

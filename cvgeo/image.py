@@ -19,9 +19,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from cvgeo._checks import (
+    DEFAULT_MAX_PIXELS,
     check_choice,
     check_image,
     check_int,
+    check_max_pixels,
+    check_output_pixels,
     check_real,
     check_shape2,
     describe,
@@ -40,8 +43,9 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
 ]
 
-#: Largest image (height x width) :func:`read_image` decodes unless told otherwise.
-DEFAULT_MAX_PIXELS = 100_000_000
+#: Bytes a file may hold beyond its pixels' uncompressed size (metadata, ICC profiles,
+#: thumbnails), see :func:`read_image`.
+METADATA_BYTES = 16 * 2**20
 
 #: Rec. 709 luma weights (the sRGB primaries), the same as scikit-image's ``rgb2gray``.
 GRAY_WEIGHTS = np.array([0.2125, 0.7154, 0.0721], dtype=np.float32)
@@ -178,14 +182,17 @@ def to_gray(image: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------- normalisation
 def _per_channel(value, image: np.ndarray, func: str, name: str, positive: bool) -> np.ndarray:
     n_ch = 1 if image.ndim == 2 else image.shape[2]
-    arr = np.atleast_1d(np.asarray(value, dtype=np.float64)) if not isinstance(value, str) else None
+    try:
+        arr = None if isinstance(value, str) else np.atleast_1d(np.asarray(value, np.float64))
+    except (TypeError, ValueError, OverflowError):
+        arr = None
     if arr is None or arr.ndim != 1 or arr.size not in (1, n_ch):
         raise ValueError(f"{func}: {name} must be a number or a sequence of {n_ch} numbers "
                          f"(one per channel), got {describe(value)}")
     for v in arr:
         check_real(float(v), func, name, low=0.0 if positive else None,
                    low_inclusive=not positive)
-    return arr.astype(np.float32)
+    return arr
 
 
 def normalize(image: np.ndarray, mean, std) -> np.ndarray:
@@ -204,6 +211,12 @@ def normalize(image: np.ndarray, mean, std) -> np.ndarray:
     -------
     ndarray of float32, same shape
 
+    Raises
+    ------
+    TypeError, ValueError
+        A bad image; ``mean`` or ``std`` not finite numbers (one or one per channel),
+        ``std <= 0``, or so small that the result overflows float32.
+
     See Also
     --------
     denormalize : the inverse.
@@ -211,7 +224,9 @@ def normalize(image: np.ndarray, mean, std) -> np.ndarray:
     image = check_image(image, "normalize")
     m = _per_channel(mean, image, "normalize", "mean", positive=False)
     s = _per_channel(std, image, "normalize", "std", positive=True)
-    return ((_to_float(image) - m) / s).astype(np.float32)
+    out = (_to_float(image).astype(np.float64) - m) / s
+    _check_float32_range(out, "normalize", "mean and std")
+    return out.astype(np.float32)
 
 
 def denormalize(image: np.ndarray, mean, std) -> np.ndarray:
@@ -222,7 +237,17 @@ def denormalize(image: np.ndarray, mean, std) -> np.ndarray:
                         f"dtype {image.dtype}")
     m = _per_channel(mean, image, "denormalize", "mean", positive=False)
     s = _per_channel(std, image, "denormalize", "std", positive=True)
-    return (image.astype(np.float32) * s + m).astype(np.float32)
+    out = image.astype(np.float64) * s + m
+    _check_float32_range(out, "denormalize", "mean and std")
+    return out.astype(np.float32)
+
+
+def _check_float32_range(out: np.ndarray, func: str, names: str) -> None:
+    """Refuse a float64 result that float32 cannot hold (it would become inf)."""
+    big = float(np.abs(out).max()) if out.size else 0.0
+    if big > float(np.finfo(np.float32).max):
+        raise ValueError(f"{func}: {names} must give a result float32 can hold "
+                         f"(|value| <= 3.4e38), got values up to {big:.4g}")
 
 
 # ------------------------------------------------------------------------ resize
@@ -277,6 +302,7 @@ def resize(
     output_shape: tuple[int, int],
     *,
     interpolation: Literal["auto", "area", "nearest", "bilinear", "bicubic"] = "auto",
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> np.ndarray:
     """Resize an image to ``output_shape = (H, W)``.
 
@@ -290,10 +316,19 @@ def resize(
         overlap: the right filter for shrinking (no aliasing from skipped pixels).
         ``"bilinear"`` / ``"bicubic"`` (Keys, a = -0.5) interpolate, for enlarging.
         ``"auto"`` chooses per axis: area where that axis shrinks, bilinear where it grows.
+    max_pixels : int
+        Largest accepted ``H * W`` of the output (default ``DEFAULT_MAX_PIXELS``, 1e8),
+        refused before anything is allocated.
 
     Returns
     -------
     ndarray of float32, shape ``output_shape`` (+ channels)
+
+    Raises
+    ------
+    TypeError, ValueError
+        A bad image, ``output_shape`` not two positive ints or above ``max_pixels``, an
+        unknown ``interpolation``.
 
     Notes
     -----
@@ -311,6 +346,7 @@ def resize(
     check_choice(interpolation, "resize", "interpolation",
                  ("auto", "area", "nearest", "bilinear", "bicubic"))
     out_h, out_w = check_shape2(output_shape, "resize")
+    check_output_pixels((out_h, out_w), "resize", check_max_pixels(max_pixels, "resize"))
     x = as_float_image(image, "resize")
     h, w = x.shape[:2]
     rest = x.shape[2:]
@@ -331,17 +367,23 @@ def resize(
 
 
 # ------------------------------------------------------------------- read/write
-def read_image(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def read_image(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS,
+               max_bytes: int | None = None) -> np.ndarray:
     """Read an image file into a numpy array (RGB or RGBA order, or grey).
 
     The header is read first and a file with more than ``max_pixels`` pixels is refused
-    before anything is decoded (a decompression bomb cannot exhaust memory).
+    before anything is decoded (a decompression bomb cannot exhaust memory); a file far
+    larger than its pixels need is refused before it is read.
 
     Parameters
     ----------
     path : str or path-like
     max_pixels : int
         Largest accepted height x width.
+    max_bytes : int, optional
+        Largest accepted file size in bytes. By default the largest size the header's
+        pixels could need uncompressed (8 bytes a pixel: 16-bit RGBA) plus 16 MiB of
+        metadata, so a small image padded with junk is never read into memory.
 
     Returns
     -------
@@ -359,8 +401,11 @@ def read_image(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS)
     import cv2
     from PIL import Image, UnidentifiedImageError
 
-    max_pixels = check_int(max_pixels, "read_image", "max_pixels", low=1)
-    p = Path(path)
+    func = "read_image"
+    max_pixels = check_max_pixels(max_pixels, "read_image")
+    if max_bytes is not None:
+        max_bytes = check_int(max_bytes, "read_image", "max_bytes", low=1)
+    p = _check_path(path, func)
     if not p.is_file():
         raise FileNotFoundError(f"read_image: path must name an existing file, got {str(p)!r}")
     try:
@@ -375,7 +420,14 @@ def read_image(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS)
             f"read_image: image must have at most max_pixels={max_pixels} pixels, got "
             f"{h}x{w} = {h * w} in {str(p)!r}"
         )
-    data = np.fromfile(p, dtype=np.uint8)
+    limit = 8 * w * h + METADATA_BYTES if max_bytes is None else max_bytes
+    size = p.stat().st_size
+    if size > limit:
+        raise ValueError(
+            f"read_image: the file must hold at most {limit} bytes for a {h}x{w} image "
+            f"(pass max_bytes= to allow more), got {size} bytes in {str(p)!r}"
+        )
+    data = np.fromfile(p, dtype=np.uint8, count=size)
     img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if img is None:
         raise ValueError(f"read_image: {str(p)!r} is corrupt or truncated: it could not be "
@@ -385,6 +437,13 @@ def read_image(path: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS)
     elif img.ndim == 3 and img.shape[2] == 4:
         img = img[..., [2, 1, 0, 3]]
     return np.ascontiguousarray(img)
+
+
+def _check_path(path: object, func: str) -> Path:
+    """A ``str`` or ``os.PathLike`` path as a :class:`pathlib.Path`."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{func}: path must be a str or os.PathLike, got {describe(path)}")
+    return Path(path)
 
 
 def write_image(path: str | os.PathLike, image: np.ndarray) -> Path:
@@ -401,8 +460,9 @@ def write_image(path: str | os.PathLike, image: np.ndarray) -> Path:
     """
     import cv2
 
+    func = "write_image"
     image = check_image(image, "write_image", channels=(1, 3, 4))
-    p = Path(path)
+    p = _check_path(path, func)
     ext = p.suffix.lower()
     if not ext:
         raise ValueError(f"write_image: path must end in an image extension such as .png, got "
@@ -412,7 +472,11 @@ def write_image(path: str | os.PathLike, image: np.ndarray) -> Path:
         img = img[..., ::-1]
     elif img.ndim == 3 and img.shape[2] == 4:
         img = img[..., [2, 1, 0, 3]]
-    ok, buf = cv2.imencode(ext, np.ascontiguousarray(img))
+    try:
+        ok, buf = cv2.imencode(ext, np.ascontiguousarray(img))
+    except cv2.error:
+        raise ValueError(f"write_image: path must end in an extension OpenCV can encode "
+                         f"(.png, .jpg, .tif, .bmp, ...), got {ext!r}") from None
     if not ok:
         raise ValueError(f"write_image: cannot encode an image of dtype {img.dtype} as {ext!r}")
     atomic_write(p, buf.tobytes())

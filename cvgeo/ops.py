@@ -306,6 +306,8 @@ def to_display(output: Any) -> np.ndarray:
     if output.ndim not in (2, 3) or (output.ndim == 3 and output.shape[2] not in (1, 3, 4)):
         raise ValueError(f"to_display: output must be (H, W) or (H, W, 1|3|4), got shape "
                          f"{output.shape}")
+    if output.size == 0:
+        raise ValueError(f"to_display: output must be non-empty, got shape {output.shape}")
     if output.ndim == 3 and output.shape[2] == 1:
         output = output[..., 0]
     kind = output.dtype.kind
@@ -326,7 +328,9 @@ def to_display(output: Any) -> np.ndarray:
     if lo >= 0.0 and hi <= 1.0:
         return output.astype(np.float32, copy=False)
     if hi > lo:
-        return ((output - lo) / (hi - lo)).astype(np.float32)
+        s = max(abs(lo), abs(hi))  # scaled first: hi - lo may overflow float64
+        x = output.astype(np.float64) / s
+        return ((x - lo / s) / (hi / s - lo / s)).astype(np.float32)
     return np.zeros(output.shape, np.float32)
 
 

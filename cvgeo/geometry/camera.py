@@ -23,6 +23,7 @@ import numpy as np
 
 from cvgeo._checks import (
     DegenerateError,
+    check_bool,
     check_int,
     check_matrix,
     check_points,
@@ -31,6 +32,7 @@ from cvgeo._checks import (
     check_real,
     check_seed,
     describe,
+    names_errors_as,
 )
 from cvgeo.geometry.homogeneous import from_homogeneous
 
@@ -151,6 +153,14 @@ def projection_matrix(K: Any, R: Any, t: Any) -> Any:
     K = _as_float_matrix(K, func, "K", (3, 3), xp)
     R = _as_float_matrix(R, func, "R", (3, 3), xp)
     t = _as_float_matrix(t, func, "t", (3,), xp)
+    try:
+        batch = np.broadcast_shapes(tuple(K.shape[:-2]), tuple(R.shape[:-2]),
+                                    tuple(t.shape[:-1]))
+    except ValueError:
+        raise ValueError(f"{func}: K, R and t must have broadcastable batch shapes, got "
+                         f"{tuple(K.shape)}, {tuple(R.shape)} and {tuple(t.shape)}") from None
+    R = xp.broadcast_to(R, batch + (3, 3))
+    t = xp.broadcast_to(t, batch + (3,))
     Rt = xp.concat([R, t[..., :, None]], axis=-1)
     return K @ Rt
 
@@ -226,6 +236,9 @@ def rotation_from_axis_angle(rotvec: Any) -> Any:
     xp = _namespace(rotvec, func=func, names=("rotvec",))
     r = _as_float_matrix(rotvec, func, "rotvec", (3,), xp)
     theta = xp.sqrt(xp.sum(r * r, axis=-1))  # (...)
+    if not bool(xp.all(xp.isfinite(theta))):
+        raise ValueError(f"{func}: rotvec must have a norm float64 can hold, got an angle "
+                         "that overflows")
     small = theta < 1e-12
     safe = xp.where(small, xp.ones_like(theta), theta)
     k = r / safe[..., None]
@@ -431,6 +444,12 @@ class TwoViewScene:
     image_size: tuple[int, int]
 
 
+#: Most points :func:`synthetic_two_view_scene` draws (about 1 GB of arrays).
+MAX_SCENE_POINTS = 10_000_000
+
+
+@names_errors_as("fundamental_from_pose", "fundamental_from_essential",
+                 "rotation_from_axis_angle", "intrinsic_matrix")
 def synthetic_two_view_scene(
     n_points: int = 100,
     *,
@@ -460,7 +479,8 @@ def synthetic_two_view_scene(
     Parameters
     ----------
     n_points : int
-        Number of points (ignored when ``points3d`` is given).
+        Number of points (ignored when ``points3d`` is given), at most
+        ``MAX_SCENE_POINTS`` (1e7).
     seed : int, Generator or None
         Random source; the same seed gives the same scene.
     noise_px : float
@@ -507,14 +527,22 @@ def synthetic_two_view_scene(
     f = check_real(focal_px, func, "focal_px", low=0.0, low_inclusive=False)
     angle = np.deg2rad(check_real(rotation_deg, func, "rotation_deg"))
     base = check_real(baseline, func, "baseline", low=0.0)
+    planar = check_bool(planar, func, "planar")
+    if not isinstance(depth_range, (tuple, list, np.ndarray)) or len(depth_range) != 2:
+        raise ValueError(f"{func}: depth_range must be a pair (near, far), got "
+                         f"{describe(depth_range)}")
     zmin = check_real(depth_range[0], func, "depth_range[0]", low=0.0, low_inclusive=False)
     zmax = check_real(depth_range[1], func, "depth_range[1]", low=zmin)
 
     K1 = intrinsic_matrix(f, (w - 1) / 2, (h - 1) / 2) if K1 is None else check_matrix(
         K1, func, "K1")
     K2 = K1.copy() if K2 is None else check_matrix(K2, func, "K2")
+    for K, name in ((K1, "K1"), (K2, "K2")):
+        sv = np.linalg.svd(K, compute_uv=False)
+        if not sv[2] > 1e-12 * sv[0]:
+            raise DegenerateError(f"{func}: {name} must be invertible, got a singular matrix")
     if points3d is None:
-        n = check_int(n_points, func, "n_points", low=1)
+        n = check_int(n_points, func, "n_points", low=1, high=MAX_SCENE_POINTS)
         px = rng.uniform([0.0, 0.0], [w - 1.0, h - 1.0], size=(n, 2))
         if planar:
             # a plane tilted w.r.t. the image: z = z0 + a x + b y in camera coordinates
@@ -541,7 +569,10 @@ def synthetic_two_view_scene(
         c2 *= base / np.linalg.norm(c2)
         t = -R @ c2  # camera 2's centre is c2 in camera-1 coordinates
     else:
-        t = check_matrix(np.asarray(t, dtype=np.float64).reshape(1, 3), func, "t", (1, 3))[0]
+        if not isinstance(t, np.ndarray):
+            raise TypeError(f"{func}: t must be a numpy array of shape (3,), got "
+                            f"{describe(t)}")
+        t = check_matrix(t.reshape(1, -1), func, "t", (1, 3))[0]
     X2 = X @ R.T + t
     if np.any(X[:, 2] <= 0) or np.any(X2[:, 2] <= 0):
         raise DegenerateError(f"{func}: points3d must lie in front of both cameras, got "
@@ -556,6 +587,10 @@ def synthetic_two_view_scene(
         idx = rng.choice(n, n_out, replace=False)
         inliers[idx] = False
         x2[idx] = rng.uniform([0.0, 0.0], [w - 1.0, h - 1.0], size=(n_out, 2))
+    if not all(np.isfinite(a).all() for a in (x1_true, x2_true, x1, x2)):
+        raise ValueError(f"{func}: focal_px, depth_range, baseline, points3d, R, t, K1 and "
+                         "K2 must be small enough for float64 arithmetic, got image points "
+                         "that overflow")
     F = fundamental_from_pose(R, t, K1=K1, K2=K2)
     tn = t / np.linalg.norm(t) if np.linalg.norm(t) > 0 else t
     tx = np.array([[0.0, -tn[2], tn[1]], [tn[2], 0.0, -tn[0]], [-tn[1], tn[0], 0.0]])

@@ -32,6 +32,7 @@ from numba import njit
 
 from cvgeo._checks import (
     DegenerateError,
+    check_bool,
     check_choice,
     check_int,
     check_matrix,
@@ -42,10 +43,18 @@ from cvgeo._checks import (
     check_seed,
     check_shape2,
     describe,
+    names_errors_as,
 )
 from cvgeo.geometry.camera import _as_float_matrix, _namespace
 from cvgeo.geometry.homogeneous import hartley_normalize
-from cvgeo.geometry.ransac import _dlt_lsq, _draw_samples, _normalizer_kernel, _transfer, ransac
+from cvgeo.geometry.ransac import (
+    MAX_THRESHOLD_PX,
+    _dlt_lsq,
+    _draw_samples,
+    _normalizer_kernel,
+    _transfer,
+    ransac,
+)
 
 __all__ = [
     "CorrectedMatches",
@@ -90,6 +99,26 @@ def _points_pair_xp(x1: Any, x2: Any, func: str, min_count: int = 0):
         raise ValueError(f"{func}: x1 and x2 must have the same shape, got "
                          f"{tuple(p1.shape)} and {tuple(p2.shape)}")
     return p1, p2, xp
+
+
+def _require_rank(M, xp, func: str, name: str, rank: int, what: str) -> None:
+    """Raise :class:`DegenerateError` if a matrix (or one of a batch) is zero or has
+    numerical rank below ``rank`` (singular value ``rank`` at most 1e-12 of the largest).
+    """
+    sv = xp.linalg.svdvals(M)
+    top = sv[..., 0]
+    if bool(xp.any(top == 0)):
+        raise DegenerateError(f"{func}: {name} must not be zero, got an all-zero matrix")
+    if rank > 1 and bool(xp.any(sv[..., rank - 1] <= 1e-12 * top)):
+        raise DegenerateError(f"{func}: {name} must {what}, got a matrix of rank below {rank}")
+
+
+def _require_finite(out, xp, func: str, what: str):
+    """Refuse a result that overflowed (values too large for float64 arithmetic)."""
+    if not bool(xp.all(xp.isfinite(out))):
+        raise ValueError(f"{func}: {what} must be small enough for float64 arithmetic, got "
+                         "a result that overflows")
+    return out
 
 
 def _points_pair(x1: Any, x2: Any, func: str, min_count: int = 0):
@@ -813,6 +842,11 @@ def fundamental_from_essential(E: Any, K1: Any, K2: Any) -> Any:
     -------
     F : array of shape (..., 3, 3)
 
+    Raises
+    ------
+    DegenerateError
+        ``E`` is zero, or ``K1`` or ``K2`` is singular.
+
     Examples
     --------
     >>> import numpy as np
@@ -828,10 +862,15 @@ def fundamental_from_essential(E: Any, K1: Any, K2: Any) -> Any:
     E = _as_float_matrix(E, func, "E", (3, 3), xp)
     K1 = _as_float_matrix(K1, func, "K1", (3, 3), xp)
     K2 = _as_float_matrix(K2, func, "K2", (3, 3), xp)
+    _require_rank(E, xp, func, "E", 1, "")
+    _require_rank(K1, xp, func, "K1", 3, "be invertible")
+    _require_rank(K2, xp, func, "K2", 3, "be invertible")
     F = xp.matrix_transpose(xp.linalg.inv(K2)) @ E @ xp.linalg.inv(K1)
-    return _unit_sign(F, xp)
+    _require_rank(F, xp, func, "K2⁻ᵀ E K1⁻¹", 1, "")  # all-zero only by underflow
+    return _require_finite(_unit_sign(F, xp), xp, func, "E, K1 and K2")
 
 
+@names_errors_as("fundamental_from_essential", "skew")
 def fundamental_from_pose(R: Any, t: Any, *, K1: Any, K2: Any) -> Any:
     """Fundamental matrix of cameras ``K1 [I | 0]`` and ``K2 [R | t]``.
 
@@ -864,6 +903,11 @@ def fundamental_from_pose(R: Any, t: Any, *, K1: Any, K2: Any) -> Any:
     func = "fundamental_from_pose"
     xp = _namespace(R, t, K1, K2, func=func, names=("R", "t", "K1", "K2"))
     R = _as_float_matrix(R, func, "R", (3, 3), xp)
+    _require_rank(_as_float_matrix(K1, func, "K1", (3, 3), xp), xp, func, "K1", 3,
+                  "be invertible")
+    _require_rank(_as_float_matrix(K2, func, "K2", (3, 3), xp), xp, func, "K2", 3,
+                  "be invertible")
+    R = _as_float_matrix(R, func, "R", (3, 3), xp)
     t = _as_float_matrix(t, func, "t", (3,), xp)
     if bool(xp.any(xp.sum(t * t, axis=-1) == 0)):
         raise DegenerateError(f"{func}: t must not be zero, got a zero translation (a pure "
@@ -895,6 +939,11 @@ def essential_from_fundamental(F: Any, K1: Any, K2: Any) -> Any:
         matrix in Frobenius norm to ``K2ᵀ F K1`` scaled to that shape. Its sign is
         arbitrary (``E`` and ``-E`` are the same geometry).
 
+    Raises
+    ------
+    DegenerateError
+        ``F`` of rank below 2 (zero included), ``K1`` or ``K2`` singular.
+
     Examples
     --------
     >>> import numpy as np
@@ -907,7 +956,12 @@ def essential_from_fundamental(F: Any, K1: Any, K2: Any) -> Any:
     F = _as_float_matrix(F, func, "F", (3, 3), xp)
     K1 = _as_float_matrix(K1, func, "K1", (3, 3), xp)
     K2 = _as_float_matrix(K2, func, "K2", (3, 3), xp)
-    return _project_essential(xp.matrix_transpose(K2) @ F @ K1, xp)
+    _require_rank(F, xp, func, "F", 2, "have rank 2")
+    _require_rank(K1, xp, func, "K1", 3, "be invertible")
+    _require_rank(K2, xp, func, "K2", 3, "be invertible")
+    E = xp.matrix_transpose(K2) @ F @ K1
+    _require_finite(E, xp, func, "F, K1 and K2")
+    return _project_essential(E, xp)
 
 
 # --------------------------------------------------------------------------- epipoles, lines
@@ -953,6 +1007,7 @@ def epipoles(F: Any) -> Epipoles:
     array([1., 0., 0.])
     """
     F, xp = _matrix_xp(F, "epipoles", "F")
+    _require_rank(F, xp, "epipoles", "F", 2, "have rank 2 (its null space is the epipole)")
     U, _, Vh = xp.linalg.svd(F)
     e1 = Vh[..., 2, :]
     e2 = U[..., :, 2]
@@ -996,7 +1051,8 @@ def epipolar_lines(F: Any, points: Any, *, image: int = 1) -> Any:
     array([[ 0.,  1., -2.]])
     """
     func = "epipolar_lines"
-    if image not in (1, 2) or isinstance(image, bool):
+    if isinstance(image, (bool, np.bool_)) or not isinstance(image, (int, np.integer)) or \
+            image not in (1, 2):
         raise ValueError(f"{func}: image must be 1 or 2, got {describe(image)}")
     p, xp = check_points_xp(points, func, "points")
     F = _as_float_matrix(F, func, "F", (3, 3), _namespace(F, p, func=func, names=("F", "points")))
@@ -1039,6 +1095,11 @@ def epipolar_distance(F: Any, x1: Any, x2: Any, *, kind: str = "sampson",
     array of shape (..., N)
         float64 for numpy input. ``inf`` where a denominator is 0 (a point at an epipole).
 
+    Raises
+    ------
+    DegenerateError
+        ``F`` is zero.
+
     Examples
     --------
     >>> import numpy as np
@@ -1049,10 +1110,12 @@ def epipolar_distance(F: Any, x1: Any, x2: Any, *, kind: str = "sampson",
     """
     func = "epipolar_distance"
     kind = check_choice(kind, func, "kind", ("sampson", "symmetric", "algebraic"))
-    if not isinstance(squared, (bool, np.bool_)):
-        raise TypeError(f"{func}: squared must be a bool, got {describe(squared)}")
+    squared = check_bool(squared, func, "squared")
     p1, p2, xp = _points_pair_xp(x1, x2, func)
     F = _as_float_matrix(F, func, "F", (3, 3), _namespace(F, p1, func=func, names=("F", "x1")))
+    if bool(xp.any(xp.max(xp.abs(F), axis=(-2, -1)) == 0)):
+        raise DegenerateError(f"{func}: F must not be zero, got an all-zero matrix (every "
+                              "distance would be undefined)")
     if kind == "algebraic":
         F = F / xp.sqrt(xp.sum(xp.reshape(F * F, F.shape[:-2] + (9,)), axis=-1))[..., None, None]
     l2 = p1 @ xp.matrix_transpose(F[..., :, :2]) + F[..., None, :, 2]  # F x1, (..., N, 3)
@@ -1073,6 +1136,9 @@ def epipolar_distance(F: Any, x1: Any, x2: Any, *, kind: str = "sampson",
         s1 = xp.where(ok, n1, xp.ones_like(n1))
         s2 = xp.where(ok, n2, xp.ones_like(n2))
         d2 = xp.where(ok, 0.5 * (r2 / s1 + r2 / s2), inf)
+    if bool(xp.any(xp.isnan(d2))):
+        raise ValueError(f"{func}: F, x1 and x2 must be small enough for float64 arithmetic, "
+                         "got a distance that overflows")
     return d2 if squared else xp.sqrt(d2)
 
 
@@ -1122,6 +1188,7 @@ def decompose_essential(E: Any) -> list[Pose]:
     if E.ndim != 2:
         raise ValueError(f"decompose_essential: E must have shape (3, 3), got shape "
                          f"{tuple(E.shape)}")
+    _require_rank(E, xp, "decompose_essential", "E", 2, "have rank 2")
     U, _, Vh = xp.linalg.svd(E)
     dU = xp.linalg.det(U)
     dV = xp.linalg.det(Vh)
@@ -1167,7 +1234,8 @@ def triangulate_points(x1: Any, x2: Any, P1: Any, P2: Any) -> Any:
     Raises
     ------
     DegenerateError
-        A point triangulates to infinity (zero parallax: the rays are parallel).
+        A point triangulates to infinity (zero parallax: the rays are parallel), or a
+        camera matrix of rank below 3.
 
     Notes
     -----
@@ -1192,7 +1260,10 @@ def triangulate_points(x1: Any, x2: Any, P1: Any, P2: Any) -> Any:
     xp = _namespace(p1, P1, P2, func=func, names=("x1", "P1", "P2"))
     P1 = _as_float_matrix(P1, func, "P1", (3, 4), xp)
     P2 = _as_float_matrix(P2, func, "P2", (3, 4), xp)
+    _require_rank(P1, xp, func, "P1", 3, "have rank 3 (a camera matrix)")
+    _require_rank(P2, xp, func, "P2", 3, "have rank 3 (a camera matrix)")
     Xh = _triangulate_h(P1, P2, p1, p2, xp)
+    _require_finite(Xh, xp, func, "x1, x2, P1 and P2")
     w = Xh[..., 3:4]
     scale = xp.max(xp.abs(Xh), axis=-1, keepdims=True)
     if bool(xp.any(xp.abs(w) <= 1e-12 * scale)):
@@ -1261,6 +1332,7 @@ def _refine_pose(R, t, p1, p2, K1, K2, iterations):
     return _lm_sampson(build, update, (R, t), 5, h1, h2, iterations)
 
 
+@names_errors_as("decompose_essential", "triangulate_points")
 def recover_pose(E: np.ndarray, x1: np.ndarray, x2: np.ndarray, K1: np.ndarray,
                  K2: np.ndarray, *, refine: bool = False,
                  max_iterations: int = 20) -> RecoveredPose:
@@ -1310,6 +1382,7 @@ def recover_pose(E: np.ndarray, x1: np.ndarray, x2: np.ndarray, K1: np.ndarray,
     """
     func = "recover_pose"
     E = check_matrix(E, func, "E")
+    refine = check_bool(refine, func, "refine")
     K1 = check_matrix(K1, func, "K1")
     K2 = check_matrix(K2, func, "K2")
     p1, p2 = _points_pair(x1, x2, func, min_count=1)
@@ -1478,6 +1551,11 @@ def correct_matches(F: np.ndarray, x1: np.ndarray, x2: np.ndarray) -> CorrectedM
         ``x1``, ``x2`` corrected (float64 ``(N, 2)``). A match sitting exactly on an
         epipole is returned unchanged.
 
+    Raises
+    ------
+    DegenerateError
+        ``F`` of rank below 2 (zero included).
+
     Notes
     -----
     Per match (Hartley & Zisserman algorithm 12.1): translate both points to the origin,
@@ -1501,11 +1579,15 @@ def correct_matches(F: np.ndarray, x1: np.ndarray, x2: np.ndarray) -> CorrectedM
     func = "correct_matches"
     F = check_matrix(F, func, "F")
     p1, p2 = _points_pair(x1, x2, func)
+    _require_rank(F, np, func, "F", 2, "have rank 2")
+    F = F / np.abs(F).max()
     F = F / np.linalg.norm(F)
     out1 = np.empty_like(p1)
     out2 = np.empty_like(p2)
     _correct_matches_kernel(np.ascontiguousarray(F), np.ascontiguousarray(p1),
                             np.ascontiguousarray(p2), out1, out2)
+    _require_finite(out1, np, func, "x1 and x2")
+    _require_finite(out2, np, func, "x1 and x2")
     return CorrectedMatches(x1=out1, x2=out2)
 
 
@@ -2054,6 +2136,8 @@ def _inner_lo(F, x1, x2, t, rng, n_samples, sample_size=14, spread=2.0):
     return out
 
 
+@names_errors_as("ransac", "fundamental_7point", "fundamental_8point", "refine_fundamental",
+                 "epipolar_distance", "normalize_fundamental")
 def find_fundamental(
     x1: np.ndarray,
     x2: np.ndarray,
@@ -2078,8 +2162,8 @@ def find_fundamental(
         minimal solver, √Sampson residuals, MSAC scoring and local optimisation.
         ``"8point"``: the normalised 8-point algorithm on all matches (no outliers).
     threshold_px : float
-        Inlier threshold on the √Sampson distance, pixels (> 0). Around 1.5–3 σ of the
-        point noise.
+        Inlier threshold on the √Sampson distance, pixels, in (0, 1e12]. Around 1.5–3 σ
+        of the point noise.
     confidence : float
         RANSAC stopping confidence in (0, 1).
     max_trials : int
@@ -2090,7 +2174,8 @@ def find_fundamental(
         Non-minimal samples (14 matches each) of LO-RANSAC's inner RANSAC, drawn among
         the final model's near-inliers (``<= 2 threshold_px``) and iterated by least
         squares at a shrinking threshold; it pulls the search out of the local minima
-        that a noisy 7-point hypothesis leads the refits into. 0 disables it.
+        that a noisy 7-point hypothesis leads the refits into. 0 disables it; at most
+        10000.
     refine : bool
         Finish with :func:`refine_fundamental` (Sampson error over rank-2 matrices) on the
         inliers at 1.5 and then 1 times ``threshold_px``, recomputing them in between
@@ -2138,8 +2223,11 @@ def find_fundamental(
     """
     func = "find_fundamental"
     method = check_choice(method, func, "method", ("ransac", "8point"))
+    refine = check_bool(refine, func, "refine")
+    check_planar = check_bool(check_planar, func, "check_planar")
     p1, p2 = _points_pair(x1, x2, func, min_count=7 if method == "ransac" else 8)
-    t = check_real(threshold_px, func, "threshold_px", low=0.0, low_inclusive=False)
+    t = check_real(threshold_px, func, "threshold_px", low=0.0, high=MAX_THRESHOLD_PX,
+                   low_inclusive=False)
     if method == "8point":
         F = fundamental_8point(p1, p2)
         if refine:
@@ -2148,7 +2236,7 @@ def find_fundamental(
         return FundamentalResult(F=F, inlier_mask=np.ones(len(p1), dtype=bool),
                                  residuals=res, n_trials=0, n_degenerate=0)
 
-    inner = check_int(inner_samples, func, "inner_samples", low=0)
+    inner = check_int(inner_samples, func, "inner_samples", low=0, high=10_000)
     rng = check_seed(seed, func)
     est = _FundamentalEstimator(p1, p2)
     est.t2 = t * t
@@ -2221,7 +2309,7 @@ def rectify_uncalibrated(F: np.ndarray, x1: np.ndarray, x2: np.ndarray, *,
     ------
     DegenerateError
         The epipole of image 2 lies inside the image (no rectification keeps the image
-        finite), or too few matches.
+        finite), too few matches, or ``F`` of rank below 2.
 
     Notes
     -----
@@ -2254,6 +2342,8 @@ def rectify_uncalibrated(F: np.ndarray, x1: np.ndarray, x2: np.ndarray, *,
     F = check_matrix(F, func, "F")
     p1, p2 = _points_pair(x1, x2, func, min_count=3)
     h, w = check_shape2(image_size, func, "image_size")
+    _require_rank(F, np, func, "F", 2, "have rank 2")
+    F = F / np.abs(F).max()
     F = F / np.linalg.norm(F)
     e2 = epipoles(F).e2
     cx, cy = (w - 1) / 2.0, (h - 1) / 2.0

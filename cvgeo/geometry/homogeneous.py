@@ -69,6 +69,7 @@ def from_homogeneous(points: Any, *, eps: float = 1e-12) -> Any:
     array([[2., 3.]])
     """
     x, xp = check_points_xp(points, "from_homogeneous", dim=3)
+    check_real(eps, "from_homogeneous", "eps", low=0.0)
     inf = is_at_infinity(x, eps=eps)
     if bool(xp.any(inf)):
         flat = xp.reshape(inf, (-1,))

@@ -44,15 +44,23 @@ from numba import njit
 
 from cvgeo._checks import (
     DegenerateError,
+    check_bool,
     check_int,
     check_pair,
     check_points,
     check_real,
     check_seed,
     describe,
+    names_errors_as,
 )
 
 __all__ = ["HomographyEstimator", "RansacResult", "find_homography", "ransac"]
+
+#: Largest ``threshold_px`` (pixels): far beyond any image, and its square stays finite.
+MAX_THRESHOLD_PX = 1e12
+
+#: Largest ``max_trials``: minutes of work even when every sample is degenerate.
+MAX_TRIALS = 10_000_000
 
 #: hypotheses drawn and scored together when the estimator has the batch protocol.
 _CHUNK = 128
@@ -236,15 +244,17 @@ def ransac(
         Implements the estimator protocol (see the module docstring): ``sample_size``,
         ``fit_minimal``, ``fit``, ``residuals`` and optionally ``is_degenerate``.
     *data : ndarray of shape (N, ...)
-        The data, as numpy arrays sharing their first axis (for a homography ``src`` and
-        ``dst``, both ``(N, 2)``).
+        The data, as real-valued numpy arrays sharing their first axis (for a homography
+        ``src`` and ``dst``, both ``(N, 2)``); the estimator receives them as
+        C-contiguous float64 (any input dtype or byte order).
     threshold_px : float
-        Inlier threshold on the residual, in pixels (> 0).
+        Inlier threshold on the residual, in pixels, in ``(0, MAX_THRESHOLD_PX]`` (1e12).
     confidence : float
         Probability in (0, 1) of having drawn at least one all-inlier sample when the
         adaptive stopping rule ends the search.
     max_trials, min_trials : int
-        Bounds on the number of minimal samples drawn.
+        Bounds on the number of minimal samples drawn; ``max_trials`` at most
+        ``MAX_TRIALS`` (1e7).
     seed : int, numpy.random.Generator or None
         The default ``0`` makes every call reproducible; ``None`` draws fresh entropy.
     local_optimization : bool
@@ -313,7 +323,10 @@ def ransac(
             raise TypeError(f"{func}: data[{k}] must be a numpy array, got {describe(d)}")
         if d.ndim < 1:
             raise ValueError(f"{func}: data[{k}] must have a first axis N, got shape {d.shape}")
-        if d.dtype.kind in "fc" and d.size and not np.isfinite(d).all():
+        if d.dtype.kind not in "buif":
+            raise TypeError(f"{func}: data[{k}] must be real numbers, got dtype {d.dtype}")
+        d = np.ascontiguousarray(d, dtype=np.float64)  # native order, what kernels take
+        if d.size and not np.isfinite(d).all():
             raise ValueError(f"{func}: data[{k}] must be finite, got "
                              f"{int((~np.isfinite(d)).sum())} NaN or inf value(s)")
         arrays.append(d)
@@ -322,12 +335,14 @@ def ransac(
         if d.shape[0] != n:
             raise ValueError(f"{func}: data arrays must share their first axis N, got "
                              f"{n} and {d.shape[0]} (data[{k}])")
-    t = check_real(threshold_px, func, "threshold_px", low=0.0, low_inclusive=False)
+    t = check_real(threshold_px, func, "threshold_px", low=0.0, high=MAX_THRESHOLD_PX,
+                   low_inclusive=False)
     confidence = check_real(confidence, func, "confidence", low=0.0, high=1.0,
                             low_inclusive=False, high_inclusive=False)
-    max_trials = check_int(max_trials, func, "max_trials", low=1)
+    max_trials = check_int(max_trials, func, "max_trials", low=1, high=MAX_TRIALS)
     min_trials = check_int(min_trials, func, "min_trials", low=0, high=max_trials)
     lo_iterations = check_int(lo_iterations, func, "lo_iterations", low=0)
+    local_optimization = check_bool(local_optimization, func, "local_optimization")
     rng = check_seed(seed, func)
     if n < s:
         raise DegenerateError(f"{func}: data must hold at least sample_size={s} items, got {n}")
@@ -947,6 +962,7 @@ def _refine_homography(H: np.ndarray, src: np.ndarray, dst: np.ndarray,
     return _normalize_h(_inv_similarity(T2) @ Hn @ T1)
 
 
+@names_errors_as("ransac")
 def find_homography(
     src: np.ndarray,
     dst: np.ndarray,
@@ -975,7 +991,7 @@ def find_homography(
     src, dst : ndarray of shape (N, 2)
         Corresponding points, N >= 4; finite.
     threshold_px : float
-        Inlier threshold on the transfer distance, in pixels.
+        Inlier threshold on the transfer distance, in pixels, at most 1e12.
     confidence : float
         See :func:`ransac`.
     max_trials : int
@@ -1025,7 +1041,9 @@ def find_homography(
     src = check_points(src, func, "src", min_count=4)
     dst = check_points(dst, func, "dst", min_count=4)
     check_pair(src, dst, func)
-    t = check_real(threshold_px, func, "threshold_px", low=0.0, low_inclusive=False)
+    t = check_real(threshold_px, func, "threshold_px", low=0.0, high=MAX_THRESHOLD_PX,
+                   low_inclusive=False)
+    refine = check_bool(refine, func, "refine")
     if src.shape[0] <= 16:  # few points: say precisely why a configuration is degenerate
         _check_correspondences(Projective, src, dst, func)
     try:

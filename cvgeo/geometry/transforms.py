@@ -174,6 +174,15 @@ def _build_affine(A: Any, t: Any, xp) -> Any:
 
 
 # -------------------------------------------------------------------- estimation cores
+def _translation_pair(value: Any, func: str) -> tuple[float, float]:
+    """Validate a ``(tx, ty)`` pair of finite numbers."""
+    if not isinstance(value, (tuple, list, np.ndarray)) or len(value) != 2:
+        raise TypeError(f"{func}: translation must be a pair (tx, ty) of numbers, got "
+                        f"{describe(value)}")
+    return (check_real(value[0], func, "translation[0]"),
+            check_real(value[1], func, "translation[1]"))
+
+
 def _estimate_translation(src, dst, xp):
     t = xp.mean(dst - src, axis=-2)  # (..., 2)
     eye = xp.asarray(np.eye(2), dtype=src.dtype, device=getattr(src, "device", None))
@@ -398,7 +407,7 @@ class Translation(_Transform):
         if translation is not None:
             if matrix is not None:
                 raise ValueError("Translation: give matrix or translation, got both")
-            tx, ty = (check_real(v, "Translation", "translation") for v in translation)
+            tx, ty = _translation_pair(translation, "Translation")
             matrix = np.array([[1.0, 0.0, tx], [0.0, 1.0, ty], [0.0, 0.0, 1.0]])
         super().__init__(matrix)
 
@@ -460,8 +469,7 @@ class Euclidean(_Transform):
         s = 1.0 if scale is None else check_real(scale, name, "scale", low=0.0,
                                                  low_inclusive=False)
         a = 0.0 if rotation is None else check_real(rotation, name, "rotation")
-        tx, ty = (0.0, 0.0) if translation is None else (
-            check_real(v, name, "translation") for v in translation)
+        tx, ty = (0.0, 0.0) if translation is None else _translation_pair(translation, name)
         c, sn = s * math.cos(a), s * math.sin(a)
         return np.array([[c, -sn, tx], [sn, c, ty], [0.0, 0.0, 1.0]])
 

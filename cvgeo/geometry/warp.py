@@ -7,7 +7,17 @@ from typing import Literal
 import numpy as np
 from numba import njit, uint64
 
-from cvgeo._checks import DegenerateError, check_choice, check_matrix, check_real, check_shape2
+from cvgeo._checks import (
+    DEFAULT_MAX_PIXELS,
+    MAX_IMAGE_MAGNITUDE,
+    DegenerateError,
+    check_choice,
+    check_matrix,
+    check_max_pixels,
+    check_output_pixels,
+    check_real,
+    check_shape2,
+)
 from cvgeo.image import as_float_image
 
 __all__ = ["warp"]
@@ -252,6 +262,7 @@ def warp(
     interpolation: Literal["nearest", "bilinear", "bicubic"] = "bilinear",
     border: Literal["constant", "edge", "reflect"] = "constant",
     fill: float = 0.0,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> np.ndarray:
     """Warp ``image`` by the transform ``H`` onto an ``output_shape`` canvas.
 
@@ -280,7 +291,11 @@ def warp(
         How samples outside the source are read: ``fill``; the nearest edge pixel; or
         mirrored half-sample symmetrically (scipy's ``"reflect"``: ``-1 -> 0``).
     fill : float
-        The value for ``border="constant"``, in [0, 1] image units.
+        The value for ``border="constant"``, in [0, 1] image units; its magnitude is at
+        most ``MAX_IMAGE_MAGNITUDE`` (1e10), like any image value.
+    max_pixels : int
+        Largest accepted ``rows * cols`` of the output (default 1e8), refused before
+        anything is allocated.
 
     Returns
     -------
@@ -289,7 +304,7 @@ def warp(
     Raises
     ------
     ValueError, TypeError
-        Bad image, non-finite ``H``, bad options.
+        Bad image, non-finite ``H``, bad options, an output above ``max_pixels``.
     DegenerateError
         ``H`` is singular (not invertible).
 
@@ -307,9 +322,10 @@ def warp(
     img = as_float_image(image, func)
     M = check_matrix(H, func, "H")
     out_h, out_w = check_shape2(output_shape, func)
+    check_output_pixels((out_h, out_w), func, check_max_pixels(max_pixels, func))
     interp = check_choice(interpolation, func, "interpolation", _INTERPOLATION)
     bord = check_choice(border, func, "border", _BORDER)
-    fill = check_real(fill, func, "fill")
+    fill = check_real(fill, func, "fill", low=-MAX_IMAGE_MAGNITUDE, high=MAX_IMAGE_MAGNITUDE)
     scale = np.abs(M).max()
     if scale == 0 or abs(np.linalg.det(M / scale)) < 1e-14:
         raise DegenerateError(f"{func}: H must be invertible, got a singular matrix "

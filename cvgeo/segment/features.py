@@ -96,6 +96,16 @@ def rgb_to_lab(image: np.ndarray) -> np.ndarray:
     return _lab_from_float_rgb(x.astype(np.float64)).astype(np.float32)
 
 
+#: Largest ``spatial_weight``: at 1e6 position already outweighs any colour difference
+#: a float32 feature can resolve, so larger weights change nothing but overflow risk.
+MAX_SPATIAL_WEIGHT = 1e6
+
+
+def check_spatial_weight(value, func: str) -> float:
+    """Validate ``spatial_weight``: a finite number in ``[0, MAX_SPATIAL_WEIGHT]``."""
+    return check_real(value, func, "spatial_weight", low=0.0, high=MAX_SPATIAL_WEIGHT)
+
+
 def _resolve_space(space: str, image: np.ndarray, func: str) -> str:
     space = check_choice(space, func, "space", ("auto", "intensity", "rgb", "lab", "channels"))
     n_ch = 1 if image.ndim == 2 else image.shape[2]
@@ -148,10 +158,11 @@ def pixel_features(
         ``"rgb"``: the three channels in [0, 1]. ``"lab"``: CIE L*a*b* / 100 (see
         :func:`rgb_to_lab`). ``"channels"``: every channel as it is. ``"auto"`` picks
         intensity for grey, rgb for 3 channels and channels otherwise.
-    spatial_weight : float, >= 0
+    spatial_weight : float, in [0, 1e6]
         When positive, two columns ``spatial_weight * (row, col) / max(H, W)`` are
         appended: a weight of 1 makes crossing the whole image as costly as the full
-        intensity range. See the module notes for how this changes segments.
+        intensity range. See the module notes for how this changes segments. At most
+        ``MAX_SPATIAL_WEIGHT = 1e6``, where position already outweighs any colour.
 
     Returns
     -------
@@ -163,7 +174,7 @@ def pixel_features(
     ------
     TypeError, ValueError
         Bad image, NaN/inf, unknown ``space``, a colour space for a grey image, or a
-        negative ``spatial_weight``.
+        ``spatial_weight`` outside ``[0, 1e6]``.
 
     Examples
     --------
@@ -175,5 +186,5 @@ def pixel_features(
     func = "pixel_features"
     x = as_float_image(image, func)
     space = _resolve_space(space, x, func)
-    spatial_weight = check_real(spatial_weight, func, "spatial_weight", low=0.0)
+    spatial_weight = check_spatial_weight(spatial_weight, func)
     return _features_from_float(x, space, spatial_weight)

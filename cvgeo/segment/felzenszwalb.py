@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 from numba import njit
 
-from cvgeo._checks import check_choice, check_int, check_real
+from cvgeo._checks import check_choice, check_int, check_kernel_radius, check_real
 from cvgeo.filters import gaussian_filter
 from cvgeo.image import as_float_image
 from cvgeo.segment._graph import (
@@ -262,6 +262,7 @@ def felzenszwalb(
     x = as_float_image(image, func)
     scale = check_real(scale, func, "scale", low=0.0, low_inclusive=False)
     sigma = check_real(sigma, func, "sigma", low=0.0)
+    check_kernel_radius(sigma, 4.0, func, names="sigma")
     min_size = check_int(min_size, func, "min_size", low=0)
     colour = check_choice(colour, func, "colour", ("distance", "intersect"))
     smooth = gaussian_filter(x, sigma) if sigma > 0 else x

@@ -25,7 +25,12 @@ from cvgeo._checks import (
     describe,
 )
 from cvgeo.image import as_float_image
-from cvgeo.segment.features import Space, _features_from_float, _resolve_space
+from cvgeo.segment.features import (
+    Space,
+    _features_from_float,
+    _resolve_space,
+    check_spatial_weight,
+)
 
 __all__ = ["KMeansResult", "KMeansSegmenter", "kmeans", "kmeans_segment"]
 
@@ -89,6 +94,7 @@ def _assign_kernel(Xt, centers, labels, sums, counts, dist):  # pragma: no cover
     for start in range(0, n, _BLOCK):
         m = min(_BLOCK, n - start)
         best_d[:] = np.inf
+        best[:] = 0  # a valid index even if every distance were inf or NaN
         for j in range(k):
             acc[:m] = 0.0
             for f in range(d):
@@ -389,18 +395,31 @@ def _check_samples(X: Any, func: str) -> np.ndarray:
     return out
 
 
+#: Most k-means runs one call makes (``n_init``).
+MAX_N_INIT = 1000
+
+
 def _check_n_init(n_init: Any, init: str, func: str) -> int:
     if isinstance(n_init, str):
         check_choice(n_init, func, "n_init", ("auto",))
         return 1 if init == "k-means++" else 10
-    return check_int(n_init, func, "n_init", low=1)
+    return check_int(n_init, func, "n_init", low=1, high=MAX_N_INIT)
 
 
-def _kmeans_checked(X, k, init, n_init, max_iter, tol, rng) -> KMeansResult:
-    """k-means on validated float64 samples (shared by every public entry point)."""
+def _kmeans_checked(X, k, init, n_init, max_iter, tol, rng, func) -> KMeansResult:
+    """k-means on validated float64 samples (shared by every public entry point).
+
+    The samples are scaled to ``max |X| = 1`` and centred before clustering, so no sum of
+    squares in the kernels can overflow whatever finite values arrive; centres and
+    inertia are scaled back at the end.
+    """
+    scale = float(np.abs(X).max())
+    if scale == 0.0:
+        scale = 1.0
+    Xs = X / scale
     # centre the data: squared distances lose less precision near the origin
-    mean = X.mean(axis=0)
-    Xc = np.ascontiguousarray(X - mean)
+    mean = Xs.mean(axis=0)
+    Xc = np.ascontiguousarray(Xs - mean)
     Xt = np.ascontiguousarray(Xc.T)
     tol_abs = float(np.mean(Xc.var(axis=0))) * tol
     best = None
@@ -413,7 +432,13 @@ def _kmeans_checked(X, k, init, n_init, max_iter, tol, rng) -> KMeansResult:
         if best is None or run[2] < best[2]:
             best = run
     labels, centers, inertia, n_iter = best
-    return KMeansResult(labels=labels, centers=centers + mean, inertia=inertia, n_iter=n_iter)
+    with np.errstate(over="ignore"):
+        inertia = inertia * scale * scale
+    if not np.isfinite(inertia):
+        raise ValueError(f"{func}: X must have a spread whose summed squares float64 can "
+                         f"hold, got values up to {scale:.4g} (inertia overflows); rescale X")
+    return KMeansResult(labels=labels, centers=(centers + mean) * scale, inertia=inertia,
+                        n_iter=n_iter)
 
 
 def kmeans(
@@ -439,8 +464,8 @@ def kmeans(
         ``2 + ln k`` samples drawn with probability proportional to D(x)^2, as
         scikit-learn does). ``"random"``: ``k`` distinct samples.
     n_init : int or "auto"
-        Independent runs; the one with the lowest inertia is returned. ``"auto"`` is 1
-        for k-means++ and 10 for random initialisation.
+        Independent runs, in ``[1, MAX_N_INIT]`` (1000); the one with the lowest inertia
+        is returned. ``"auto"`` is 1 for k-means++ and 10 for random initialisation.
     max_iter : int
         Maximum Lloyd iterations per run.
     tol : float, >= 0
@@ -491,7 +516,7 @@ def kmeans(
     max_iter = check_int(max_iter, func, "max_iter", low=1)
     tol = check_real(tol, func, "tol", low=0.0)
     rng = check_seed(seed, func)
-    return _kmeans_checked(X, k, init, n_init, max_iter, tol, rng)
+    return _kmeans_checked(X, k, init, n_init, max_iter, tol, rng, func)
 
 
 def kmeans_segment(
@@ -513,7 +538,7 @@ def kmeans_segment(
         Number of clusters, in ``[1, H * W]``.
     space : {"auto", "intensity", "rgb", "lab", "channels"}
         Feature space, see :func:`~cvgeo.segment.pixel_features`.
-    spatial_weight : float, >= 0
+    spatial_weight : float, in [0, 1e6]
         Weight of the ``(row, col) / max(H, W)`` position features; 0 clusters colour
         only (segments are colour classes, possibly scattered), larger values give
         compact blobs.
@@ -543,13 +568,13 @@ def kmeans_segment(
     func = "kmeans_segment"
     x = as_float_image(image, func)
     space = _resolve_space(space, x, func)
-    spatial_weight = check_real(spatial_weight, func, "spatial_weight", low=0.0)
+    spatial_weight = check_spatial_weight(spatial_weight, func)
     h, w = x.shape[:2]
     k = check_int(k, func, "k", low=1, high=h * w)
     n_init = _check_n_init(n_init, "k-means++", func)
     rng = check_seed(seed, func)
     X = _features_from_float(x, space, spatial_weight).astype(np.float64)
-    res = _kmeans_checked(X, k, "k-means++", n_init, 300, 1e-4, rng)
+    res = _kmeans_checked(X, k, "k-means++", n_init, 300, 1e-4, rng, func)
     return _canonical_labels(res.labels).reshape(h, w)
 
 
@@ -646,7 +671,7 @@ class KMeansSegmenter:
     def _features(self, image: np.ndarray, func: str) -> tuple[np.ndarray, tuple[int, int]]:
         x = as_float_image(image, func)
         space = _resolve_space(self.space, x, func)
-        sw = check_real(self.spatial_weight, func, "spatial_weight", low=0.0)
+        sw = check_spatial_weight(self.spatial_weight, func)
         return _features_from_float(x, space, sw).astype(np.float64), x.shape[:2]
 
     def fit(self, image: np.ndarray) -> KMeansSegmenter:
@@ -659,7 +684,7 @@ class KMeansSegmenter:
         max_iter = check_int(self.max_iter, func, "max_iter", low=1)
         tol = check_real(self.tol, func, "tol", low=0.0)
         rng = check_seed(self.seed, func)
-        res = _kmeans_checked(X, k, init, n_init, max_iter, tol, rng)
+        res = _kmeans_checked(X, k, init, n_init, max_iter, tol, rng, func)
         present, first = np.unique(res.labels, return_index=True)
         present = present[np.argsort(first, kind="stable")]  # in order of first appearance
         rest = np.setdiff1d(np.arange(k), present)

@@ -19,6 +19,7 @@ from scipy.spatial import cKDTree
 
 from cvgeo._checks import (
     DegenerateError,
+    check_bool,
     check_choice,
     check_int,
     check_real,
@@ -31,6 +32,22 @@ from cvgeo.segment.kmeans import _check_samples
 __all__ = ["MeanShiftResult", "estimate_bandwidth", "mean_shift", "mean_shift_segment"]
 
 _FLAT, _GAUSSIAN = 0, 1
+
+#: ``mean_shift`` works on samples scaled to ``max |X| = 1``; the bandwidth must be at
+#: least this fraction of ``max |X|`` so that grid cells (``spread / bandwidth`` per
+#: axis) stay countable in int64 and squared bandwidths do not underflow.
+MIN_RELATIVE_BANDWIDTH = 1e-9
+
+#: ``mean_shift_segment``'s bandwidths lie in [1e-6, 1e6]: below, a float32 image has no
+#: finer levels (and ``1 / h**2`` would overflow); above, every pixel already lies
+#: within the bandwidth of every other.
+SEGMENT_BW_RANGE = (1e-6, 1e6)
+
+
+def _scale_of(X: np.ndarray) -> float:
+    """``max |X|``, or 1 for all-zero samples: the unit the samples are divided by."""
+    s = float(np.abs(X).max())
+    return s if s > 0 else 1.0
 #: the Gaussian kernel is truncated at this many bandwidths (weight e^-4.5 ~ 0.011)
 _GAUSS_CUTOFF = 3.0
 
@@ -106,6 +123,8 @@ def estimate_bandwidth(
     rng = check_seed(seed, func)
     if max_samples is not None and X.shape[0] > max_samples:
         X = X[rng.choice(X.shape[0], size=max_samples, replace=False)]
+    scale = _scale_of(X)  # distances of huge samples must not overflow
+    X = X / scale
     k = max(1, int(X.shape[0] * quantile))
     dist, _ = cKDTree(X).query(X, k=k)
     kth = dist if k == 1 else dist[:, -1]
@@ -116,6 +135,11 @@ def estimate_bandwidth(
             raise DegenerateError(f"{func}: X must hold at least two distinct samples, got "
                                   "every sample equal")
         bw = spread
+    with np.errstate(over="ignore"):
+        bw = bw * scale
+    if not np.isfinite(bw):
+        raise ValueError(f"{func}: X must have distances float64 can hold, got samples up to "
+                         f"{scale:.4g} whose distances overflow")
     return bw
 
 
@@ -314,8 +338,9 @@ def mean_shift(
     Raises
     ------
     TypeError, ValueError
-        Bad ``X`` (NaN/inf, not 2-D), ``bandwidth <= 0``, unknown ``kernel``,
-        ``min_bin_freq < 1``, ``max_iter < 1``.
+        Bad ``X`` (NaN/inf, not 2-D), ``bandwidth <= 0`` or below
+        ``MIN_RELATIVE_BANDWIDTH * max|X|`` (1e-9 of the data's magnitude), unknown
+        ``kernel``, ``min_bin_freq < 1``, ``max_iter < 1``.
     DegenerateError
         No seed had a sample within the bandwidth (``min_bin_freq`` too high).
 
@@ -346,6 +371,7 @@ def mean_shift(
     """
     func = "mean_shift"
     X = _check_samples(X, func)
+    bin_seeding = check_bool(bin_seeding, func, "bin_seeding")
     if bandwidth is None:
         bandwidth = estimate_bandwidth(X)
     bandwidth = check_real(bandwidth, func, "bandwidth", low=0.0, low_inclusive=False)
@@ -353,16 +379,22 @@ def mean_shift(
         else _GAUSSIAN
     min_bin_freq = check_int(min_bin_freq, func, "min_bin_freq", low=1)
     max_iter = check_int(max_iter, func, "max_iter", low=1)
-    seeds = _bin_seeds(X, bandwidth, min_bin_freq) if bin_seeding else X
+    scale = _scale_of(X)
+    if bandwidth < MIN_RELATIVE_BANDWIDTH * scale:
+        raise ValueError(f"{func}: bandwidth must be at least {MIN_RELATIVE_BANDWIDTH:g} * "
+                         f"max|X| = {MIN_RELATIVE_BANDWIDTH * scale:.4g}, got {bandwidth:.4g}")
+    X, bw = X / scale, bandwidth / scale  # the kernels see max|X| = 1
+    seeds = _bin_seeds(X, bw, min_bin_freq) if bin_seeding else X
     if seeds.shape[0] == 0:
         raise DegenerateError(f"{func}: min_bin_freq must leave at least one seed, got none "
                               f"with min_bin_freq={min_bin_freq} and bandwidth={bandwidth:g}")
-    modes, counts, iters = _shift(X, seeds, bandwidth, kind, max_iter)
+    modes, counts, iters = _shift(X, seeds, bw, kind, max_iter)
     if not (counts > 0).any():
         raise DegenerateError(f"{func}: bandwidth must leave a sample near some seed, got "
                               f"no sample within bandwidth={bandwidth:g} of any seed")
-    centers = _merge_modes(modes, counts, bandwidth)
+    centers = _merge_modes(modes, counts, bw)
     labels = cKDTree(centers).query(X)[1].astype(np.int32)
+    centers = centers * scale
     return MeanShiftResult(labels=labels, centers=centers, bandwidth=bandwidth,
                            n_iter=int(iters.max()))
 
@@ -488,9 +520,9 @@ def mean_shift_segment(
     ----------
     image : ndarray of shape (H, W) or (H, W, C)
         Any accepted dtype; computed on the [0, 1]-scaled image.
-    spatial_bw : float > 0
+    spatial_bw : float in [1e-6, 1e6]
         ``h_s``, the spatial radius in pixels.
-    range_bw : float > 0
+    range_bw : float in [1e-6, 1e6]
         ``h_r``, the colour radius in units of the [0, 1] image (Euclidean over
         channels); 0.1 is about 25 grey levels.
     min_size : int >= 0
@@ -508,7 +540,7 @@ def mean_shift_segment(
     Raises
     ------
     TypeError, ValueError
-        Bad image, NaN/inf, a non-positive bandwidth, ``min_size < 0``.
+        Bad image, NaN/inf, a bandwidth outside [1e-6, 1e6], ``min_size < 0``.
 
     Notes
     -----
@@ -539,8 +571,10 @@ def mean_shift_segment(
     """
     func = "mean_shift_segment"
     x = as_float_image(image, func)
-    hs = check_real(spatial_bw, func, "spatial_bw", low=0.0, low_inclusive=False)
-    hr = check_real(range_bw, func, "range_bw", low=0.0, low_inclusive=False)
+    hs = check_real(spatial_bw, func, "spatial_bw", low=SEGMENT_BW_RANGE[0],
+                    high=SEGMENT_BW_RANGE[1])
+    hr = check_real(range_bw, func, "range_bw", low=SEGMENT_BW_RANGE[0],
+                    high=SEGMENT_BW_RANGE[1])
     min_size = check_int(min_size, func, "min_size", low=0)
     max_iter = check_int(max_iter, func, "max_iter", low=1)
     img = x if x.ndim == 3 else x[..., None]

@@ -113,7 +113,7 @@ def test_bad_input(fn, width, name):
         fn(img, np.ones((1, width)), color=(1, 0))
     with pytest.raises(ValueError, match=rf"^{func}: color must be in \[0.0, 1.0\]"):
         fn(img, np.ones((1, width)), color=(2, 0, 0))
-    with pytest.raises(ValueError, match=rf"^{func}: thickness must be an int >= 1"):
+    with pytest.raises(ValueError, match=rf"^{func}: thickness must be an int in \[1, 10000\]"):
         fn(img, np.ones((1, width)), thickness=0)
     with pytest.raises(ValueError, match=rf"^{func}: image must have C in"):
         fn(np.zeros((5, 5, 2)), np.ones((1, width)))
@@ -124,3 +124,50 @@ def test_degenerate_shapes():
         draw_lines(np.zeros((5, 5)), np.array([[0.0, 0.0, 1.0]]))
     with pytest.raises(ValueError, match="^draw_circles: circles must have radius >= 0"):
         draw_circles(np.zeros((5, 5)), np.array([[2.0, 2.0, -1.0]]))
+
+
+@pytest.mark.parametrize("thickness", [9, 15, 31])
+def test_thick_strokes_by_tree_equal_the_stamped_strokes(monkeypatch, thickness):
+    """Thick strokes look up the nearest sample in a k-d tree; the pixels must be exactly
+    those the offset-by-offset stamping colours."""
+    import cvgeo.draw as draw
+
+    img = np.random.default_rng(0).random((60, 80))
+    shapes = [(draw_segments, np.array([[3.0, 4.0, 70.0, 50.0], [-20, 30, 100, -5]])),
+              (draw_circles, np.array([[40.0, 30.0, 12.0], [0, 0, 50]])),
+              (draw_lines, np.array([[0.6, 0.8, -30.0], [1, -1, 3]]))]
+    tree = [fn(img, a, thickness=thickness) for fn, a in shapes]
+    monkeypatch.setattr(draw, "_MAX_OFFSETS", 10**9)
+    stamped = [fn(img, a, thickness=thickness) for fn, a in shapes]
+    for t, s in zip(tree, stamped):
+        np.testing.assert_array_equal(t, s)
+        assert 0 < (t[..., 1] == 0).mean() < 1  # something drawn, not everything
+
+
+def test_max_thickness_covers_the_image_quickly():
+    img = np.full((24, 24), 0.5)
+    for fn, a in ((draw_lines, np.array([[0.6, 0.8, -3.0]])),
+                  (draw_segments, np.array([[1.0, 1.0, 5.0, 5.0]])),
+                  (draw_circles, np.array([[5.0, 5.0, 3.0]]))):
+        out = fn(img, a, thickness=10_000)
+        np.testing.assert_array_equal(out[..., 0], 1.0)
+        np.testing.assert_array_equal(out[..., 1], 0.0)
+
+
+def test_huge_coordinates_draw_only_what_reaches_the_image():
+    img = np.zeros((60, 80))
+    # a circle of radius 1e9 whose bottom passes through row 5: only the visible arc
+    # is sampled (the whole circle would be 1.3e10 samples)
+    out = draw_circles(img, np.array([[40.0, -1e9, 1e9 + 5]]))[..., 0]
+    assert out[5, 40] == 1 and out[5].sum() == 80 and out.sum() <= 3 * 80
+    # a segment between far-away points is clipped before it is sampled
+    out = draw_segments(img, np.array([[-1e15, 5.0, 1e15, 5.0]]))[..., 0]
+    np.testing.assert_array_equal(out[5], 1.0)
+    assert out.sum() == 80
+    # ends so far apart that their difference overflows: no error, at most a stroke
+    out = draw_segments(img, np.array([[-1e308, 5.0, 1e308, 5.0]]))[..., 0]
+    assert out.sum() <= 80
+    # shapes entirely outside the image draw nothing
+    far = draw_circles(img, np.array([[1e300, 1e300, 1e300]]))
+    assert draw_segments(img, np.array([[1e300, 1e300, 2e300, 2e300]])).sum() == 0
+    assert far.sum() == 0

@@ -122,7 +122,8 @@ def test_step_validation_happens_in_the_function_when_run(img):
 
 def test_step_get_and_set_params():
     s = Step("resize", output_shape=(8, 8))
-    assert s.get_params() == {"output_shape": (8, 8), "interpolation": "auto"}
+    assert s.get_params() == {"output_shape": (8, 8), "interpolation": "auto",
+                              "max_pixels": cvgeo.DEFAULT_MAX_PIXELS}
     assert s.set_params(interpolation="nearest") is s
     assert s.get_params()["interpolation"] == "nearest"
     with pytest.raises(ValueError, match="resize: unknown parameter 'sigma'.*interpolation"):
@@ -279,7 +280,8 @@ def test_saved_files_are_plain_data(tmp_path):
     assert data == {"format": "cvgeo-pipeline", "version": 1, "steps": [
         {"name": "to_gray", "op": "to_gray", "params": {}},
         {"name": "resize", "op": "resize",
-         "params": {"output_shape": [16, 20], "interpolation": "area"}}]}
+         "params": {"output_shape": [16, 20], "interpolation": "area",
+                    "max_pixels": 100_000_000}}]}
     import tomllib
 
     assert tomllib.loads(save_pipeline(p, tmp_path / "p.toml").read_text()) == data

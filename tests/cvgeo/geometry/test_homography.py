@@ -231,7 +231,8 @@ def test_bad_input_errors(rng):
         find_homography(src, src[:8])
     with pytest.raises(TypeError, match="find_homography: src must be a numpy array"):
         find_homography(src.tolist(), src)
-    with pytest.raises(ValueError, match="find_homography: threshold_px must be > 0"):
+    with pytest.raises(ValueError,
+                       match=r"find_homography: threshold_px must be in \(0.0, 1000000000000.0\]"):
         find_homography(src, src, threshold_px=-1.0)
 
 

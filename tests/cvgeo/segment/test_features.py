@@ -74,7 +74,8 @@ def test_bad_input():
         pixel_features(np.zeros((2, 2)), space="hsv")
     with pytest.raises(ValueError, match="pixel_features: space='lab' needs an"):
         pixel_features(np.zeros((2, 2)), space="lab")
-    with pytest.raises(ValueError, match="pixel_features: spatial_weight must be >= 0"):
+    with pytest.raises(ValueError,
+                       match=r"pixel_features: spatial_weight must be in \[0.0, 1000000.0\]"):
         pixel_features(np.zeros((2, 2)), spatial_weight=-1)
     with pytest.raises(ValueError, match="pixel_features: image must be finite"):
         pixel_features(np.full((2, 2), np.nan))

@@ -133,7 +133,7 @@ def test_bad_input():
         kmeans([[0.0]], 1)
     with pytest.raises(ValueError, match="kmeans: init must be one of"):
         kmeans(X, 2, init="forgy")
-    with pytest.raises(ValueError, match="kmeans: n_init must be an int >= 1"):
+    with pytest.raises(ValueError, match=r"kmeans: n_init must be an int in \[1, 1000\]"):
         kmeans(X, 2, n_init=0)
     with pytest.raises(ValueError, match="kmeans: tol must be >= 0"):
         kmeans(X, 2, tol=-1.0)

@@ -140,9 +140,11 @@ def test_bad_input():
         estimate_bandwidth(np.ones((4, 2)))
     with pytest.raises(ValueError, match=r"estimate_bandwidth: quantile must be in \(0"):
         estimate_bandwidth(X, quantile=0.0)
-    with pytest.raises(ValueError, match="mean_shift_segment: spatial_bw must be > 0"):
+    with pytest.raises(ValueError,
+                       match=r"mean_shift_segment: spatial_bw must be in \[1e-06, 1000000.0\]"):
         mean_shift_segment(np.zeros((4, 4)), spatial_bw=0)
-    with pytest.raises(ValueError, match="mean_shift_segment: range_bw must be > 0"):
+    with pytest.raises(ValueError,
+                       match=r"mean_shift_segment: range_bw must be in \[1e-06, 1000000.0\]"):
         mean_shift_segment(np.zeros((4, 4)), range_bw=-0.1)
     with pytest.raises(ValueError, match="mean_shift_segment: min_size must be an int >= 0"):
         mean_shift_segment(np.zeros((4, 4)), min_size=-1)

@@ -1241,8 +1241,8 @@ def _tangent_basis(t):
     return b1, np.cross(t, b1)
 
 
-def _refine_pose(R, t, p1, p2, K1, K2, iterations):
-    """Minimise the Sampson error of ``F = K2⁻ᵀ [t]x R K1⁻¹`` over ``R`` and unit ``t``."""
+def _refine_pose(R, t, p1, p2, K1, K2, iterations, weights=None):
+    """Minimise the (weighted) Sampson error of ``F = K2⁻ᵀ [t]x R K1⁻¹`` over ``R``, unit ``t``."""
     Ki1, Ki2 = np.linalg.inv(K1), np.linalg.inv(K2)
     h1 = np.c_[p1, np.ones(len(p1))]
     h2 = np.c_[p2, np.ones(len(p2))]
@@ -1258,7 +1258,7 @@ def _refine_pose(R, t, p1, p2, K1, K2, iterations):
         tn = tv + p[3] * b1 + p[4] * b2
         return _rotation_small(p[:3]) @ Rm, tn / np.linalg.norm(tn)
 
-    return _lm_sampson(build, update, (R, t), 5, h1, h2, iterations)
+    return _lm_sampson(build, update, (R, t), 5, h1, h2, iterations, weights)
 
 
 def recover_pose(E: np.ndarray, x1: np.ndarray, x2: np.ndarray, K1: np.ndarray,
@@ -1547,21 +1547,28 @@ def _signed_sampson(F, h1, h2, jacobian=False):
     return r, J
 
 
-def _lm_sampson(build, update, state, n_params, h1, h2, iterations):
+def _lm_sampson(build, update, state, n_params, h1, h2, iterations, weights=None):
     """Levenberg–Marquardt on the signed Sampson residuals of ``F = build(state)``.
 
     ``update(state, p)`` applies a parameter step ``p`` (``n_params``); ``∂F/∂p`` is taken
     by differences on the 3x3 matrix and chained with the analytic ``∂r/∂F``. Returns the
-    final state; the sum of squares never increases.
+    final state; the sum of squares never increases. ``weights`` (N,), optional, weigh
+    the squared residuals (iteratively reweighted least squares by the caller).
     """
+    sw = None if weights is None else np.sqrt(weights)
     F0 = build(state)
     r = _signed_sampson(F0, h1, h2)
+    if sw is not None:
+        r = r * sw
     cost = float(r @ r)
     lam = 1e-3
     eps = 1e-7
     for _ in range(iterations):
         F0 = build(state)
         r, G = _signed_sampson(F0, h1, h2, jacobian=True)  # (N,), (N, 9)
+        if sw is not None:
+            r = r * sw
+            G = G * sw[:, None]
         dF = np.empty((9, n_params))
         for k in range(n_params):
             dp = np.zeros(n_params)
@@ -1581,6 +1588,8 @@ def _lm_sampson(build, update, state, n_params, h1, h2, iterations):
                 continue
             cand = update(state, step)
             rn = _signed_sampson(build(cand), h1, h2)
+            if sw is not None:
+                rn = rn * sw
             cn = float(rn @ rn)
             if np.isfinite(cn) and cn < cost:
                 rel = (cost - cn) / max(cost, 1e-300)

@@ -363,11 +363,14 @@ def test_triangulate_exact_cv2_and_torch():
     Xt = triangulate_points(torch.tensor(s.x1), torch.tensor(s.x2), torch.tensor(P1),
                             torch.tensor(P2))
     np.testing.assert_allclose(Xt.numpy(), X, rtol=1e-9)
-    with pytest.raises(DegenerateError, match="triangulate_points: matches must have parallax"):
-        # pure sideways translation, zero disparity: parallel rays meet at infinity
-        Pa = projection_matrix(np.eye(3), np.eye(3), np.zeros(3))
-        Pb = projection_matrix(np.eye(3), np.eye(3), np.array([-1.0, 0.0, 0.0]))
-        triangulate_points(np.array([[0.3, 0.2]]), np.array([[0.3, 0.2]]), Pa, Pb)
+    # pure sideways translation, zero disparity: parallel rays meet at infinity; the
+    # match is reported as a row of inf and its neighbour is triangulated as usual
+    Pa = projection_matrix(np.eye(3), np.eye(3), np.zeros(3))
+    Pb = projection_matrix(np.eye(3), np.eye(3), np.array([-1.0, 0.0, 0.0]))
+    Xi = triangulate_points(np.array([[0.3, 0.2], [0.1, 0.05]]),
+                            np.array([[0.3, 0.2], [-0.15, 0.05]]), Pa, Pb)
+    assert np.isinf(Xi[0]).all()
+    np.testing.assert_allclose(Xi[1], [0.4, 0.2, 4.0], rtol=1e-12)
 
 
 def test_triangulated_depth_matches_disparity(moto):

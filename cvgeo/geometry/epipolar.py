@@ -24,6 +24,7 @@ rectification are numpy.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,7 +46,15 @@ from cvgeo._checks import (
 )
 from cvgeo.geometry.camera import _as_float_matrix, _namespace
 from cvgeo.geometry.homogeneous import hartley_normalize
-from cvgeo.geometry.ransac import _dlt_lsq, _draw_samples, _normalizer_kernel, _transfer, ransac
+from cvgeo.geometry.ransac import (
+    _dlt_lsq,
+    _draw_samples,
+    _epipolar_chance,
+    _normalizer_kernel,
+    _transfer,
+    _warn_low_support,
+    ransac,
+)
 from cvgeo.geometry.triangulation import (
     any_coincident_centres,
     reprojection_gauss_newton,
@@ -2096,7 +2105,11 @@ def find_fundamental(
     Parameters
     ----------
     x1, x2 : ndarray of shape (N, 2)
-        Matches in pixels (``N >= 7`` for RANSAC, ``N >= 8`` for least squares).
+        Matches in pixels (``N >= 7`` for RANSAC, ``N >= 8`` for least squares). With
+        only 7 inliers the 7-point solution is returned unrefined; when the 7-point cubic
+        has three real roots, all of which fit those 7 exactly, the roots are ranked by
+        their support among the other matches and a ``RuntimeWarning`` says the choice
+        among equals was arbitrary if no other match decides it.
     method : {"ransac", "8point"}
         ``"ransac"``: the generic :func:`~cvgeo.geometry.ransac.ransac` with the 7-point
         minimal solver, √Sampson residuals, MSAC scoring and local optimisation.
@@ -2132,10 +2145,17 @@ def find_fundamental(
     Raises
     ------
     DegenerateError
-        Too few matches; every sample degenerate; fewer than 8 inliers; the inliers lie
+        Too few matches; every sample degenerate; fewer than 7 inliers; the inliers lie
         on one plane / are related by a homography.
     ValueError, TypeError
         Bad shapes, NaN or inf, bad options.
+
+    Warns
+    -----
+    RuntimeWarning
+        Low support (RANSAC): the inliers are no more than random matches would give
+        (the 7 of the sample plus the binomial count of matches falling within
+        ``threshold_px`` of an epipolar line by chance, at 3.1 standard deviations).
 
     Notes
     -----
@@ -2180,9 +2200,13 @@ def find_fundamental(
                seed=rng)
     F = r.model
     inl = r.inlier_mask
-    if inl.sum() < 8:
-        raise DegenerateError(f"{func}: the matches must have at least 8 inliers, got "
+    if inl.sum() < 7:
+        raise DegenerateError(f"{func}: the matches must have at least 7 inliers, got "
                               f"{int(inl.sum())} within {t:g} px")
+    if inl.sum() == 7 and len(fundamental_7point(p1[inl], p2[inl])) > 1:
+        warnings.warn(f"{func}: only 7 inliers, and the 7-point algorithm gives several "
+                      "fundamental matrices that fit them all; the one returned is the first "
+                      "(fundamental_7point lists them all)", RuntimeWarning, stacklevel=2)
     if inner:
         F = _inner_lo(F, p1, p2, t, rng, inner)
     if refine:  # LO+-style polish: Sampson refits on inliers at a shrinking threshold
@@ -2196,6 +2220,7 @@ def find_fundamental(
     inl = res <= t
     if check_planar:
         _planar_check(func, p1[inl], p2[inl], t)
+    _warn_low_support(func, int(inl.sum()), len(p1), 7, _epipolar_chance(p2, t))
     return FundamentalResult(F=F, inlier_mask=inl, residuals=res, n_trials=r.n_trials,
                              n_degenerate=r.n_degenerate)
 

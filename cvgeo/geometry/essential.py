@@ -33,7 +33,7 @@ from cvgeo.geometry.epipolar import (
     _soa,
     decompose_essential,
 )
-from cvgeo.geometry.ransac import ransac
+from cvgeo.geometry.ransac import _epipolar_chance, _warn_low_support, ransac
 
 __all__ = ["EssentialResult", "essential_5point", "find_essential"]
 
@@ -402,6 +402,13 @@ def find_essential(
         Bad shapes, NaN or inf, intrinsics that are not ``[[fx, s, cx], [0, fy, cy],
         [0, 0, 1]]``, bad options.
 
+    Warns
+    -----
+    RuntimeWarning
+        Low support: the inliers are no more than random matches would give (the 5 of
+        the sample plus the binomial count of matches falling within ``threshold_px`` of
+        an epipolar line by chance, at 3.1 standard deviations): the pose is likely wrong.
+
     Notes
     -----
     1. RANSAC (:func:`~cvgeo.geometry.ransac.ransac`) draws 5 matches, solves them with
@@ -466,5 +473,6 @@ def find_essential(
     q1 = p1 @ Ki1[:2, :2].T + Ki1[:2, 2]
     q2 = p2 @ Ki2[:2, :2].T + Ki2[:2, 2]
     front = _cheirality(R, tv, q1, q2) & inl
+    _warn_low_support(func, int(inl.sum()), len(p1), 5, _epipolar_chance(p2, t))
     return EssentialResult(E=E, R=R, t=tv, inlier_mask=inl, in_front=front, residuals=res,
                            n_trials=r.n_trials, n_degenerate=r.n_degenerate)

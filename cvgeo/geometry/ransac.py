@@ -36,6 +36,7 @@ The estimator protocol
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +57,8 @@ __all__ = ["HomographyEstimator", "RansacResult", "find_homography", "ransac"]
 
 #: hypotheses drawn and scored together when the estimator has the batch protocol.
 _CHUNK = 128
+#: default cap on degenerate samples, in multiples of max_trials (see ransac).
+_DEGENERATE_CAP = 10
 #: the final refinement uses residuals up to this many noise sigmas (see find_homography).
 _REFINE_SIGMAS = 4.0
 
@@ -74,7 +77,7 @@ class RansacResult:
         Minimal samples drawn (degenerate ones included).
     n_degenerate : int
         Minimal samples skipped as degenerate (by ``is_degenerate`` or an empty
-        ``fit_minimal``).
+        ``fit_minimal``); they do not count against ``max_trials``.
     residuals : ndarray of shape (N,), float64
         Residuals of every datum under ``model``, in pixels.
     """
@@ -120,6 +123,40 @@ def _rows_with_repeats(idx):
                 if idx[r, a] == idx[r, b]:
                     out[r] = True
     return out
+
+
+def _chance_support(n: int, sample_size: int, p_chance: float) -> float:
+    """An inlier count that random matches reach with probability below about 1e-3.
+
+    A model fitted to a minimal sample supports its ``sample_size`` matches whatever
+    they are; each other match lands within the threshold by chance with probability
+    ``p_chance``. The bound is that count plus the binomial mean and 3.1 standard
+    deviations of the chance hits (and 1 for rounding).
+    """
+    m = max(n - sample_size, 0)
+    mean = m * p_chance
+    return sample_size + mean + 3.1 * math.sqrt(mean * (1.0 - p_chance)) + 1.0
+
+
+def _warn_low_support(func: str, n_inliers: int, n: int, sample_size: int,
+                     p_chance: float) -> None:
+    """Warn (RuntimeWarning) when ``n_inliers`` is within what chance alone gives."""
+    bound = _chance_support(n, sample_size, p_chance)
+    if n_inliers <= bound:
+        warnings.warn(f"{func}: low support: {n_inliers} of {n} matches are inliers, no more "
+                      f"than random matches give ({bound:.1f} with a minimal sample of "
+                      f"{sample_size} and a {100 * p_chance:.2g} % chance per match); the "
+                      "model is likely wrong", RuntimeWarning, stacklevel=3)
+
+
+def _epipolar_chance(points: np.ndarray, t: float) -> float:
+    """Chance that a random match lies within ``t`` of an epipolar line across ``points``.
+
+    A band of width ``2 t`` along a line no longer than the diagonal of the bounding box
+    of ``points``, over the box's area (an upper bound for lines crossing the box).
+    """
+    w, h = np.maximum(np.ptp(points, axis=0), 2.0 * t)
+    return float(min(1.0, 2.0 * t * math.hypot(w, h) / (w * h)))
 
 
 def _draw_samples(rng: np.random.Generator, n: int, s: int, count: int) -> np.ndarray:
@@ -227,6 +264,7 @@ def ransac(
     seed: int | np.random.Generator | None = 0,
     local_optimization: bool = True,
     lo_iterations: int = 5,
+    max_degenerate: int | None = None,
 ) -> RansacResult:
     """Robustly fit a model with RANSAC: MSAC scoring, local optimisation, final refit.
 
@@ -244,7 +282,8 @@ def ransac(
         Probability in (0, 1) of having drawn at least one all-inlier sample when the
         adaptive stopping rule ends the search.
     max_trials, min_trials : int
-        Bounds on the number of minimal samples drawn.
+        Bounds on the number of non-degenerate minimal samples (those that gave a
+        model); degenerate samples are drawn again without counting against them.
     seed : int, numpy.random.Generator or None
         The default ``0`` makes every call reproducible; ``None`` draws fresh entropy.
     local_optimization : bool
@@ -252,6 +291,10 @@ def ransac(
         MSAC cost decreases, at most ``lo_iterations`` times).
     lo_iterations : int
         Maximum refits per local optimisation and for the final refit.
+    max_degenerate : int or None
+        Cap on the degenerate samples (default ``10 * max_trials``): the search stops
+        there even if the budget of non-degenerate samples is not spent, so data on which
+        nearly every sample is degenerate cannot loop for ever.
 
     Returns
     -------
@@ -269,7 +312,10 @@ def ransac(
     Notes
     -----
     1. Draw a minimal sample (seeded), skip it if ``is_degenerate`` says so or
-       ``fit_minimal`` returns nothing (counted in ``n_degenerate``).
+       ``fit_minimal`` returns nothing (counted in ``n_degenerate``, not against
+       ``max_trials`` nor the adaptive budget: with many outliers most samples of a
+       homography are rejected by its orientation test, and counting them would end the
+       search after a fraction of the intended hypotheses).
     2. Score each hypothesis with the MSAC cost ``sum(min(r_i**2, t**2))`` (Torr &
        Zisserman), which, unlike the inlier count, also prefers tighter fits.
     3. On a new best hypothesis, refit by least squares on its inliers while the cost
@@ -328,6 +374,8 @@ def ransac(
     max_trials = check_int(max_trials, func, "max_trials", low=1)
     min_trials = check_int(min_trials, func, "min_trials", low=0, high=max_trials)
     lo_iterations = check_int(lo_iterations, func, "lo_iterations", low=0)
+    if max_degenerate is not None:
+        max_degenerate = check_int(max_degenerate, func, "max_degenerate", low=0)
     rng = check_seed(seed, func)
     if n < s:
         raise DegenerateError(f"{func}: data must hold at least sample_size={s} items, got {n}")
@@ -336,10 +384,14 @@ def ransac(
                      bool(local_optimization), lo_iterations)
     batched = hasattr(estimator, "fit_minimal_batch") and hasattr(estimator, "score_batch")
     is_degenerate = getattr(estimator, "is_degenerate", None)
+    cap = _DEGENERATE_CAP * max_trials if max_degenerate is None else max_degenerate
     n_trials = 0
     n_degenerate = 0
-    while n_trials < search.needed:
-        count = min(_CHUNK, search.needed - n_trials) if batched else 1
+    # degenerate samples do not count against the budget (search.needed); their own cap
+    # ends a search in which (almost) every sample is degenerate
+    while n_trials - n_degenerate < search.needed and n_degenerate < cap:
+        remaining = search.needed - (n_trials - n_degenerate)
+        count = min(_CHUNK, remaining) if batched else 1
         idx = _draw_samples(rng, n, s, count)
         if batched:
             models, valid = estimator.fit_minimal_batch(*(d[idx] for d in arrays))
@@ -352,8 +404,13 @@ def ransac(
             # replay the chunk in trial order, as the one-at-a-time loop would: jump to
             # the next hypothesis that beats the best so far (the budget may shrink there)
             j = 0
-            while j < count and n_trials < search.needed:
-                stop = min(count, j + search.needed - n_trials)
+            while j < count and n_degenerate < cap:
+                remaining = search.needed - (n_trials - n_degenerate)
+                if remaining <= 0:
+                    break
+                # the chunk ends at the sample that uses up the budget of valid samples
+                k = int(np.searchsorted(np.cumsum(valid[j:]), remaining))
+                stop = min(count, j + k + 1)
                 better = np.flatnonzero(costs[j:stop] < search.best_cost)
                 end = stop if better.size == 0 else j + int(better[0]) + 1
                 n_trials += end - j
@@ -998,6 +1055,14 @@ def find_homography(
     ValueError, TypeError
         Non-finite or badly shaped points, bad parameters.
 
+    Warns
+    -----
+    RuntimeWarning
+        Low support: the inliers are no more than random matches would give (the 4 of
+        the sample plus the binomial count of outliers landing within ``threshold_px`` of
+        their prediction by chance, uniform over the bounding box of ``dst``, at 3.1
+        standard deviations): the model is likely wrong.
+
     References
     ----------
     R. Hartley, A. Zisserman, *Multiple View Geometry in Computer Vision*, 2nd ed.,
@@ -1050,5 +1115,9 @@ def find_homography(
                 pass
     res = _transfer(H, src, dst)
     res = np.where(np.isnan(res), np.inf, res)
-    return RansacResult(model=H, inlier_mask=res <= t, n_trials=result.n_trials,
+    inl = res <= t
+    # chance: a random dst within t of its prediction, over the bounding box of dst
+    area = float(np.prod(np.maximum(np.ptp(dst, axis=0), 2.0 * t)))
+    _warn_low_support(func, int(inl.sum()), len(src), 4, min(1.0, math.pi * t * t / area))
+    return RansacResult(model=H, inlier_mask=inl, n_trials=result.n_trials,
                         n_degenerate=result.n_degenerate, residuals=res)

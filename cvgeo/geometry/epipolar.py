@@ -45,6 +45,13 @@ from cvgeo._checks import (
     describe,
 )
 from cvgeo.geometry.camera import _as_float_matrix, _namespace
+from cvgeo.geometry.degeneracy import (
+    complete_dominant_plane,
+    dominant_plane,
+    planar_support,
+    plane_and_parallax,
+    sample_plane,
+)
 from cvgeo.geometry.homogeneous import hartley_normalize
 from cvgeo.geometry.ransac import (
     _dlt_lsq,
@@ -1954,6 +1961,7 @@ class _FundamentalEstimator:
         self.sub = _soa(x1[pick], x2[pick])  # the preliminary test of score_batch
         self.rank = np.ascontiguousarray(self.sub[:, ::2])  # ranks a sample's 7-point roots
         self.t2 = 1.0
+        self.n_plane_samples = 0  # new best samples found H-degenerate (DEGENSAC)
 
     def fit_minimal(self, x1, x2):
         out = np.empty((3, 3, 3))
@@ -1986,6 +1994,22 @@ class _FundamentalEstimator:
     def residuals(self, F, x1, x2):
         return _sampson_kernel(F, np.ascontiguousarray(x1), np.ascontiguousarray(x2),
                                np.empty(len(x1)))
+
+    def complete_degenerate(self, F, sample, x1, x2, *, threshold_px, rng):
+        """DEGENSAC: when >= 5 of the 7 sample points lie on a homography compatible with
+        ``F``, complete that plane with two off-plane matches (plane and parallax)."""
+        H = sample_plane(F, x1[sample], x2[sample], threshold_px)
+        if H is None:
+            return []
+        self.n_plane_samples += 1
+        X = _soa(x1, x2)
+        t2 = float(threshold_px) ** 2
+
+        def score(Fs, bound):
+            return _score_batch_kernel(Fs, X, self.sub, t2, bound, np.empty(len(Fs)))
+
+        Fp, _ = plane_and_parallax(H, x1, x2, float(threshold_px), rng, score)
+        return [] if Fp is None else [Fp]
 
 
 @dataclass(frozen=True)
@@ -2133,8 +2157,10 @@ def find_fundamental(
         inliers at 1.5 and then 1 times ``threshold_px``, recomputing them in between
         (the shrinking threshold of LO+ lets missed inliers back in).
     check_planar : bool
-        Raise :class:`DegenerateError` when a single homography explains >= 90 % of the
-        inliers (the 8-point system becomes ambiguous there).
+        Raise :class:`DegenerateError` when the inliers are a plane plus chance: a
+        homography fitted robustly to them holds at least half, and the inliers off it
+        are no more than random matches give (see Notes). A plane-dominated scene with
+        enough matches off the plane is completed instead (DEGENSAC).
 
     Returns
     -------
@@ -2166,6 +2192,16 @@ def find_fundamental(
     and the final model is polished by minimising the Sampson error
     (a first-order Gold-standard estimate) on inliers at a shrinking threshold
     (Lebeda, Matas & Chum, "Fixing the locally optimized RANSAC", BMVC 2012).
+
+    Dominant planes (DEGENSAC, Chum, Werner & Matas, CVPR 2005): the 7-point sample of
+    each new best model is tested for five or more points on a homography compatible
+    with its ``F``; when found, and again for the final model when a homography holds at
+    least half of its inliers, ``F = [e2]x H`` is completed from the plane and pairs of
+    matches off it (plane and parallax, the epipole then refitted to all off-plane
+    inliers) and kept if its MSAC cost is lower; the inner RANSAC is skipped then (its
+    8-point refits are ill-posed on a dominant plane). A scene whose off-plane support is
+    within chance (:mod:`cvgeo.geometry.degeneracy`) raises :class:`DegenerateError`,
+    whatever the outliers.
 
     References
     ----------
@@ -2207,7 +2243,16 @@ def find_fundamental(
         warnings.warn(f"{func}: only 7 inliers, and the 7-point algorithm gives several "
                       "fundamental matrices that fit them all; the one returned is the first "
                       "(fundamental_7point lists them all)", RuntimeWarning, stacklevel=2)
-    if inner:
+    X = _soa(p1, p2)
+
+    def score(Fs, bound):
+        return _score_batch_kernel(Fs, X, est.sub, t * t, bound, np.empty(len(Fs)))
+
+    H_plane = dominant_plane(p1, p2, r.inlier_mask, t, rng)
+    plane = False
+    if H_plane is not None:
+        F, plane = complete_dominant_plane(F, H_plane, p1, p2, t, rng, score)
+    if inner and not plane:  # LO's 8-point refits are ill-posed on a dominant plane
         F = _inner_lo(F, p1, p2, t, rng, inner)
     if refine:  # LO+-style polish: Sampson refits on inliers at a shrinking threshold
         for k, iters in ((1.5, 3), (1.0, 10)):
@@ -2219,7 +2264,7 @@ def find_fundamental(
     res = est.residuals(F, p1, p2)
     inl = res <= t
     if check_planar:
-        _planar_check(func, p1[inl], p2[inl], t)
+        planar_support(func, p1, p2, inl, dominant_plane(p1, p2, inl, t, rng), t)
     _warn_low_support(func, int(inl.sum()), len(p1), 7, _epipolar_chance(p2, t))
     return FundamentalResult(F=F, inlier_mask=inl, residuals=res, n_trials=r.n_trials,
                              n_degenerate=r.n_degenerate)

@@ -30,6 +30,11 @@ The estimator protocol
     chunks and replayed in trial order with the same stopping and local-optimisation
     logic as the one-at-a-time loop; ``residuals`` is called only for a new best hypothesis.
 
+``complete_degenerate(model, sample, *data, threshold_px, rng) -> list`` (optional)
+    Called for each new best model with the indices ``sample`` (int64 ``(sample_size,)``)
+    of the minimal sample it came from; returns further models to offer (DEGENSAC's
+    plane-and-parallax completion for F when the sample is dominated by a plane).
+
 ``data`` arrays are numpy arrays sharing their first axis ``N``.
 """
 
@@ -246,6 +251,12 @@ class _Search:
                 return
 
 
+def _complete(search, complete, model, sample, arrays, t, rng) -> None:
+    """Offer the models ``complete`` derives from a new best model and its sample."""
+    for c in complete(model, sample, *arrays, threshold_px=t, rng=rng) or ():
+        search.offer(c, _as_residuals(search.est.residuals(c, *arrays), search.n))
+
+
 def _as_residuals(res: Any, n: int) -> np.ndarray:
     res = np.asarray(res, dtype=np.float64)
     if res.shape != (n,):
@@ -384,6 +395,7 @@ def ransac(
                      bool(local_optimization), lo_iterations)
     batched = hasattr(estimator, "fit_minimal_batch") and hasattr(estimator, "score_batch")
     is_degenerate = getattr(estimator, "is_degenerate", None)
+    complete = getattr(estimator, "complete_degenerate", None)
     cap = _DEGENERATE_CAP * max_trials if max_degenerate is None else max_degenerate
     n_trials = 0
     n_degenerate = 0
@@ -418,7 +430,8 @@ def ransac(
                 if better.size:
                     m = models[end - 1]
                     res = _as_residuals(estimator.residuals(m, *arrays), n)
-                    search.offer(m, res, search.cost(res))
+                    if search.offer(m, res, search.cost(res)) and complete is not None:
+                        _complete(search, complete, m, idx[end - 1], arrays, t, rng)
                 j = end
             continue
         n_trials += 1
@@ -431,7 +444,9 @@ def ransac(
             n_degenerate += 1
             continue
         for model in candidates:
-            search.offer(model, _as_residuals(estimator.residuals(model, *arrays), n))
+            res = _as_residuals(estimator.residuals(model, *arrays), n)
+            if search.offer(model, res) and complete is not None:
+                _complete(search, complete, model, idx[0], arrays, t, rng)
 
     if search.best_model is None:
         raise DegenerateError(f"{func}: every one of the {n_trials} minimal samples was "

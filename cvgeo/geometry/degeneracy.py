@@ -306,10 +306,10 @@ def planar_support(func, x1, x2, inliers, H, t):
     ``H`` is the dominant plane of the inliers (None: there is none, nothing to do).
     The inliers of ``F`` off that plane are what determines ``F`` beyond the plane.
     When they are no more than random matches give (the two of a parallax pair plus the
-    binomial count of the other off-plane matches landing within ``t`` of their
-    epipolar line by chance, 3.1 standard deviations, doubled for the freedom of the
-    epipole that RANSAC optimised), the scene is planar or the motion a pure rotation:
-    F is not determined.
+    Poisson count of the other off-plane matches landing within ``t`` of their epipolar
+    line by chance, at the 1e-3 tail, doubled for the freedom of the epipole that
+    RANSAC optimised), the scene is planar or the motion a pure rotation: F is not
+    determined.
     """
     if H is None:
         return

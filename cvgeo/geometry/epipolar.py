@@ -2180,8 +2180,9 @@ def find_fundamental(
     -----
     RuntimeWarning
         Low support (RANSAC): the inliers are no more than random matches would give
-        (the 7 of the sample plus the binomial count of matches falling within
-        ``threshold_px`` of an epipolar line by chance, at 3.1 standard deviations).
+        (the 7 of the sample plus the count of matches falling within ``threshold_px``
+        of an epipolar line by chance that the best of the hypotheses tried exceeds with
+        probability below 1e-3).
 
     Notes
     -----
@@ -2265,7 +2266,8 @@ def find_fundamental(
     inl = res <= t
     if check_planar:
         planar_support(func, p1, p2, inl, dominant_plane(p1, p2, inl, t, rng), t)
-    _warn_low_support(func, int(inl.sum()), len(p1), 7, _epipolar_chance(p2, t))
+    _warn_low_support(func, int(inl.sum()), len(p1), 7, _epipolar_chance(p2, t),
+                      r.n_trials - r.n_degenerate)
     return FundamentalResult(F=F, inlier_mask=inl, residuals=res, n_trials=r.n_trials,
                              n_degenerate=r.n_degenerate)
 

@@ -406,8 +406,9 @@ def find_essential(
     -----
     RuntimeWarning
         Low support: the inliers are no more than random matches would give (the 5 of
-        the sample plus the binomial count of matches falling within ``threshold_px`` of
-        an epipolar line by chance, at 3.1 standard deviations): the pose is likely wrong.
+        the sample plus the count of matches falling within ``threshold_px`` of an
+        epipolar line by chance that the best of the hypotheses tried exceeds with
+        probability below 1e-3): the pose is likely wrong.
 
     Notes
     -----
@@ -473,6 +474,7 @@ def find_essential(
     q1 = p1 @ Ki1[:2, :2].T + Ki1[:2, 2]
     q2 = p2 @ Ki2[:2, :2].T + Ki2[:2, 2]
     front = _cheirality(R, tv, q1, q2) & inl
-    _warn_low_support(func, int(inl.sum()), len(p1), 5, _epipolar_chance(p2, t))
+    _warn_low_support(func, int(inl.sum()), len(p1), 5, _epipolar_chance(p2, t),
+                      r.n_trials - r.n_degenerate)
     return EssentialResult(E=E, R=R, t=tv, inlier_mask=inl, in_front=front, residuals=res,
                            n_trials=r.n_trials, n_degenerate=r.n_degenerate)

@@ -130,28 +130,39 @@ def _rows_with_repeats(idx):
     return out
 
 
-def _chance_support(n: int, sample_size: int, p_chance: float) -> float:
-    """An inlier count that random matches reach with probability below about 1e-3.
+def _chance_support(n: int, sample_size: int, p_chance: float, n_models: int = 1) -> float:
+    """An inlier count that random matches reach with probability below 1e-3.
 
     A model fitted to a minimal sample supports its ``sample_size`` matches whatever
     they are; each other match lands within the threshold by chance with probability
-    ``p_chance``. The bound is that count plus the binomial mean and 3.1 standard
-    deviations of the chance hits (and 1 for rounding).
+    ``p_chance``, so the chance hits are about Poisson with mean ``(n - s) p_chance``.
+    The bound is the sample plus the smallest count that the best of ``n_models``
+    independent random models exceeds with probability below 1e-3 (the Poisson tail at
+    ``1e-3 / n_models``).
     """
-    m = max(n - sample_size, 0)
-    mean = m * p_chance
-    return sample_size + mean + 3.1 * math.sqrt(mean * (1.0 - p_chance)) + 1.0
+    mean = max(n - sample_size, 0) * p_chance
+    alpha = 1e-3 / max(n_models, 1)
+    # smallest k with P(X > k) < alpha, summing the Poisson pmf in log space
+    k = 0
+    log_pmf = -mean
+    cdf = math.exp(log_pmf)
+    while 1.0 - cdf >= alpha and k < n:
+        k += 1
+        log_pmf += math.log(mean) - math.log(k) if mean > 0 else -math.inf
+        cdf += math.exp(log_pmf)
+    return float(sample_size + k)
 
 
 def _warn_low_support(func: str, n_inliers: int, n: int, sample_size: int,
-                     p_chance: float) -> None:
+                      p_chance: float, n_models: int = 1) -> None:
     """Warn (RuntimeWarning) when ``n_inliers`` is within what chance alone gives."""
-    bound = _chance_support(n, sample_size, p_chance)
+    bound = _chance_support(n, sample_size, p_chance, n_models)
     if n_inliers <= bound:
         warnings.warn(f"{func}: low support: {n_inliers} of {n} matches are inliers, no more "
-                      f"than random matches give ({bound:.1f} with a minimal sample of "
-                      f"{sample_size} and a {100 * p_chance:.2g} % chance per match); the "
-                      "model is likely wrong", RuntimeWarning, stacklevel=3)
+                      f"than the best of {n_models} models on random matches reaches "
+                      f"({bound:.0f} with a minimal sample of {sample_size} and a "
+                      f"{100 * p_chance:.2g} % chance per match); the model is likely wrong",
+                      RuntimeWarning, stacklevel=3)
 
 
 def _epipolar_chance(points: np.ndarray, t: float) -> float:
@@ -1074,9 +1085,10 @@ def find_homography(
     -----
     RuntimeWarning
         Low support: the inliers are no more than random matches would give (the 4 of
-        the sample plus the binomial count of outliers landing within ``threshold_px`` of
-        their prediction by chance, uniform over the bounding box of ``dst``, at 3.1
-        standard deviations): the model is likely wrong.
+        the sample plus the count of matches landing within ``threshold_px`` of their
+        prediction by chance, uniform over the bounding box of ``dst``, that the best of
+        the hypotheses tried exceeds with probability below 1e-3): the model is likely
+        wrong.
 
     References
     ----------
@@ -1133,6 +1145,7 @@ def find_homography(
     inl = res <= t
     # chance: a random dst within t of its prediction, over the bounding box of dst
     area = float(np.prod(np.maximum(np.ptp(dst, axis=0), 2.0 * t)))
-    _warn_low_support(func, int(inl.sum()), len(src), 4, min(1.0, math.pi * t * t / area))
+    _warn_low_support(func, int(inl.sum()), len(src), 4, min(1.0, math.pi * t * t / area),
+                      result.n_trials - result.n_degenerate)
     return RansacResult(model=H, inlier_mask=inl, n_trials=result.n_trials,
                         n_degenerate=result.n_degenerate, residuals=res)

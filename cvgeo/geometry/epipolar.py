@@ -1266,10 +1266,19 @@ def _cheirality(R, t, q1, q2):
 
 def _tangent_basis(t):
     """Two unit vectors orthogonal to the unit vector ``t`` and to each other."""
-    a = np.eye(3)[int(np.argmin(np.abs(t)))]
-    b1 = np.cross(t, a)
-    b1 /= np.linalg.norm(b1)
-    return b1, np.cross(t, b1)
+    t0, t1, t2 = float(t[0]), float(t[1]), float(t[2])
+    k = int(np.argmin(np.abs(t)))
+    # b1 = t x e_k, b2 = t x b1 (written out: np.cross costs more than the rest here)
+    if k == 0:
+        b = (0.0, t2, -t1)
+    elif k == 1:
+        b = (-t2, 0.0, t0)
+    else:
+        b = (t1, -t0, 0.0)
+    n = math.sqrt(b[0] * b[0] + b[1] * b[1] + b[2] * b[2])
+    b1 = np.array([b[0] / n, b[1] / n, b[2] / n])
+    b2 = np.array([t1 * b1[2] - t2 * b1[1], t2 * b1[0] - t0 * b1[2], t0 * b1[1] - t1 * b1[0]])
+    return b1, b2
 
 
 def _refine_pose(R, t, p1, p2, K1, K2, iterations, weights=None):

@@ -26,6 +26,8 @@ from cvgeo.geometry._fivepoint import _five_point_kernel
 from cvgeo.geometry.epipolar import (
     _cheirality,
     _eight_point_gram_kernel,
+    _inner_lo,
+    _msac_cost_kernel,
     _points_pair,
     _refine_pose,
     _sampson_kernel,
@@ -324,14 +326,14 @@ def _select_pose(E, p1, p2, Ki1, Ki2, sel):
 
 
 #: the final polish weighs residuals by Tukey's biweight with this many thresholds as cut-off
-_TUKEY_C = 3.0
+_TUKEY_C = 2.0
 
 
 def _polish_pose(est, R, t, p1, p2, K1, K2, threshold, iterations, rounds=3):
     """Iteratively reweighted Levenberg–Marquardt on the Sampson error over ``(R, t)``.
 
     Each round weighs the matches by Tukey's biweight ``(1 - (r / c)²)²`` of their current
-    residual ``r`` with ``c = 3 threshold`` (zero beyond), so inliers count almost fully,
+    residual ``r`` with ``c = 2 threshold`` (zero beyond), so inliers count almost fully,
     whatever side of the threshold the noise put them, and gross outliers not at all.
     A hard threshold here would keep the inlier set of the start and its bias.
     """
@@ -356,6 +358,7 @@ def find_essential(
     confidence: float = 0.999,
     max_trials: int = 10_000,
     seed: Any = 0,
+    inner_samples: int = 10,
     refine: bool = True,
     max_iterations: int = 20,
 ) -> EssentialResult:
@@ -380,10 +383,14 @@ def find_essential(
         Cap on the minimal samples drawn.
     seed : int, Generator or None
         Random source; the default makes the call reproducible.
+    inner_samples : int
+        Non-minimal samples (14 matches) of LO-RANSAC's inner RANSAC around the RANSAC
+        model, fitted by the 8-point algorithm and projected onto the essential manifold;
+        the result replaces the model when its MSAC cost is lower. 0 disables it.
     refine : bool
         Finish with a Levenberg–Marquardt minimisation of the Sampson error (pixels) over
         the five degrees of freedom of the pose, in three rounds of iteratively
-        reweighted least squares (Tukey's biweight, cut off at ``3 threshold_px``).
+        reweighted least squares (Tukey's biweight, cut off at ``2 threshold_px``).
     max_iterations : int
         Levenberg–Marquardt iterations of each round.
 
@@ -451,13 +458,22 @@ def find_essential(
         K2 = K1 if K2 is None else _check_intrinsics(K2, func, "K2")
     t = check_real(threshold_px, func, "threshold_px", low=0.0, low_inclusive=False)
     iters = check_int(max_iterations, func, "max_iterations", low=0)
+    inner_samples = check_int(inner_samples, func, "inner_samples", low=0)
     rng = check_seed(seed, func)
     Ki1, Ki2 = np.linalg.inv(K1), np.linalg.inv(K2)
     est = _EssentialEstimator(p1, p2, Ki1, Ki2, t)
     r = ransac(est, p1, p2, threshold_px=t, confidence=confidence, max_trials=max_trials,
                seed=rng)
     E = _project_to_essential(r.model)
-    inl = r.inlier_mask
+    if inner_samples:
+        # LO-RANSAC's inner RANSAC (as for F), on the pixel F of E, projected back
+        X = _soa(p1, p2)
+        F2 = _inner_lo(est.pixel_f(E), p1, p2, t, rng, inner_samples)
+        E2 = _project_to_essential(K2.T @ F2 @ K1)
+        if (_msac_cost_kernel(est.pixel_f(E2), X, t * t, np.inf)
+                < _msac_cost_kernel(est.pixel_f(E), X, t * t, np.inf)):
+            E = E2
+    inl = est.residuals(E, p1, p2) <= t
     if inl.sum() < 5:
         raise DegenerateError(f"{func}: the matches must have at least 5 inliers, got "
                               f"{int(inl.sum())} within {t:g} px")

@@ -252,27 +252,28 @@ def timing(repeats):
         probs = [synthetic_two_view_scene(1000, seed=k, noise_px=0.5, outlier_fraction=out)
                  for k in range(3)]
         b = Bench("find_fundamental_general", n=1000, outliers=f"{int(100 * out)}%")
-        b.add("cvgeo", lambda: [find_fundamental(s.x1, s.x2, threshold_px=1.0) for s in probs])
-        b.add("cv2 MAGSAC default", lambda: [cv2.findFundamentalMat(
+        b.add("cvgeo", lambda probs=probs: [find_fundamental(s.x1, s.x2, threshold_px=1.0)
+                                            for s in probs])
+        b.add("cv2 MAGSAC default", lambda probs=probs: [cv2.findFundamentalMat(
             s.x1, s.x2, cv2.USAC_MAGSAC, 1.0, 0.999) for s in probs])
-        b.add("cv2 MAGSAC 10k", lambda: [cv2.findFundamentalMat(
+        b.add("cv2 MAGSAC 10k", lambda probs=probs: [cv2.findFundamentalMat(
             s.x1, s.x2, cv2.USAC_MAGSAC, 1.0, 0.999, 10_000) for s in probs])
         b.run(repeats=repeats)
         b.report(ours="cvgeo")
         b = Bench("find_essential", n=1000, outliers=f"{int(100 * out)}%")
-        b.add("cvgeo", lambda: [find_essential(s.x1, s.x2, K1=s.K1, threshold_px=1.0)
+        b.add("cvgeo", lambda probs=probs: [find_essential(s.x1, s.x2, K1=s.K1, threshold_px=1.0)
                                 for s in probs])
-        b.add("cv2 MAGSAC default", lambda: [cv2.findEssentialMat(
+        b.add("cv2 MAGSAC default", lambda probs=probs: [cv2.findEssentialMat(
             s.x1, s.x2, s.K1, method=cv2.USAC_MAGSAC, prob=0.999, threshold=1.0)
             for s in probs])
-        b.add("cv2 MAGSAC 10k", lambda: [cv2.findEssentialMat(
+        b.add("cv2 MAGSAC 10k", lambda probs=probs: [cv2.findEssentialMat(
             s.x1, s.x2, s.K1, method=cv2.USAC_MAGSAC, prob=0.999, threshold=1.0,
             maxIters=10_000) for s in probs])
         if poselib is not None:
             k = probs[0].K1
             cam = {"model": "PINHOLE", "width": W, "height": H_IMG,
                    "params": [k[0, 0], k[1, 1], k[0, 2], k[1, 2]]}
-            b.add("PoseLib", lambda: [poselib.estimate_relative_pose(
+            b.add("PoseLib", lambda probs=probs, cam=cam: [poselib.estimate_relative_pose(
                 s.x1, s.x2, cam, cam, {"max_epipolar_error": 1.0}, {}) for s in probs])
         b.run(repeats=repeats)
         b.report(ours="cvgeo")

@@ -1302,7 +1302,7 @@ def _refine_pose(R, t, p1, p2, K1, K2, iterations, weights=None):
 
 
 def recover_pose(E: np.ndarray, x1: np.ndarray, x2: np.ndarray, K1: np.ndarray,
-                 K2: np.ndarray, *, refine: bool = False,
+                 K2: np.ndarray, *, refine: bool = True,
                  max_iterations: int = 20) -> RecoveredPose:
     """Relative pose from an essential matrix, chosen by cheirality.
 
@@ -1318,7 +1318,10 @@ def recover_pose(E: np.ndarray, x1: np.ndarray, x2: np.ndarray, K1: np.ndarray,
         Then minimise the Sampson error (pixels) of the matches in front over the 5
         degrees of freedom of the pose (``R`` and the direction of ``t``) by
         Levenberg–Marquardt. With K known this is tighter than refining the 7-parameter
-        ``F``: the calibration is no longer free to absorb noise.
+        ``F``: the calibration is no longer free to absorb noise. On by default: for E
+        from the 8-point F at σ = 1 px (benchmarks/bench_general_motion.py) it lowers the
+        median translation-direction error 2.6x (N=50) to 3.7x (N=1000) and the rotation
+        error at N=50/200, for about 6 ms at N=1000.
     max_iterations : int
         Levenberg–Marquardt iterations for ``refine``.
 

@@ -175,7 +175,7 @@ def pose_sweep(disp, trials):
                     x1, x2, Ka, Kb, R_true, t_true = s.x1, s.x2, K1, K1, R_gen, t_gen
                 F = find_fundamental(x1, x2, method="8point").F
                 E = essential_from_fundamental(F, Ka, Kb)
-                pose = recover_pose(E, x1, x2, Ka, Kb)
+                pose = recover_pose(E, x1, x2, Ka, Kb, refine=False)
                 fine = recover_pose(E, x1, x2, Ka, Kb, refine=True)
                 rows.append(pose_errors(pose.R, pose.t, R_true, t_true)
                             + pose_errors(fine.R, fine.t, R_true, t_true))

@@ -30,6 +30,8 @@ from cvgeo.geometry.camera import *  # noqa: F403
 from cvgeo.geometry.camera import __all__ as _camera_all
 from cvgeo.geometry.epipolar import *  # noqa: F403
 from cvgeo.geometry.epipolar import __all__ as _epipolar_all
+from cvgeo.geometry.essential import *  # noqa: F403
+from cvgeo.geometry.essential import __all__ as _essential_all
 from cvgeo.geometry.homogeneous import *  # noqa: F403
 from cvgeo.geometry.ransac import *  # noqa: F403
 from cvgeo.geometry.ransac import __all__ as _ransac_all
@@ -59,6 +61,7 @@ __all__ = sorted({
     *_warp_all,
     *_camera_all,
     *_epipolar_all,
+    *_essential_all,
     *_ops.__all__,
     *_pipeline.__all__,
     *_batch.__all__,

@@ -47,6 +47,8 @@ CVGEO_ALL = {
     "fundamental_7point", "fundamental_8point", "fundamental_from_essential",
     "fundamental_from_pose", "normalize_fundamental", "recover_pose", "rectify_uncalibrated",
     "refine_fundamental", "skew", "triangulate_points",
+    # geometry.essential
+    "EssentialResult", "essential_5point", "find_essential",
     # ops
     "OpSpec", "register_op", "to_display",
     # pipeline

@@ -11,6 +11,8 @@ from cvgeo.geometry.camera import *  # noqa: F403
 from cvgeo.geometry.camera import __all__ as _camera_all
 from cvgeo.geometry.epipolar import *  # noqa: F403
 from cvgeo.geometry.epipolar import __all__ as _epipolar_all
+from cvgeo.geometry.essential import *  # noqa: F403
+from cvgeo.geometry.essential import __all__ as _essential_all
 from cvgeo.geometry.homogeneous import *  # noqa: F403
 from cvgeo.geometry.homogeneous import __all__ as _homogeneous_all
 from cvgeo.geometry.ransac import *  # noqa: F403
@@ -21,4 +23,4 @@ from cvgeo.geometry.warp import *  # noqa: F403
 from cvgeo.geometry.warp import __all__ as _warp_all
 
 __all__ = sorted({*_homogeneous_all, *_ransac_all, *_transforms_all, *_warp_all,
-                  *_camera_all, *_epipolar_all})
+                  *_camera_all, *_epipolar_all, *_essential_all})

@@ -30,12 +30,18 @@ The estimator protocol
     chunks and replayed in trial order with the same stopping and local-optimisation
     logic as the one-at-a-time loop; ``residuals`` is called only for a new best hypothesis.
 
+``complete_degenerate(model, sample, *data, threshold_px, rng) -> list`` (optional)
+    Called for each new best model with the indices ``sample`` (int64 ``(sample_size,)``)
+    of the minimal sample it came from; returns further models to offer (DEGENSAC's
+    plane-and-parallax completion for F when the sample is dominated by a plane).
+
 ``data`` arrays are numpy arrays sharing their first axis ``N``.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +70,8 @@ MAX_TRIALS = 10_000_000
 
 #: hypotheses drawn and scored together when the estimator has the batch protocol.
 _CHUNK = 128
+#: default cap on degenerate samples, in multiples of max_trials (see ransac).
+_DEGENERATE_CAP = 10
 #: the final refinement uses residuals up to this many noise sigmas (see find_homography).
 _REFINE_SIGMAS = 4.0
 
@@ -82,7 +90,7 @@ class RansacResult:
         Minimal samples drawn (degenerate ones included).
     n_degenerate : int
         Minimal samples skipped as degenerate (by ``is_degenerate`` or an empty
-        ``fit_minimal``).
+        ``fit_minimal``); they do not count against ``max_trials``.
     residuals : ndarray of shape (N,), float64
         Residuals of every datum under ``model``, in pixels.
     """
@@ -128,6 +136,51 @@ def _rows_with_repeats(idx):
                 if idx[r, a] == idx[r, b]:
                     out[r] = True
     return out
+
+
+def _chance_support(n: int, sample_size: int, p_chance: float, n_models: int = 1) -> float:
+    """An inlier count that random matches reach with probability below 1e-3.
+
+    A model fitted to a minimal sample supports its ``sample_size`` matches whatever
+    they are; each other match lands within the threshold by chance with probability
+    ``p_chance``, so the chance hits are about Poisson with mean ``(n - s) p_chance``.
+    The bound is the sample plus the smallest count that the best of ``n_models``
+    independent random models exceeds with probability below 1e-3 (the Poisson tail at
+    ``1e-3 / n_models``).
+    """
+    mean = max(n - sample_size, 0) * p_chance
+    alpha = 1e-3 / max(n_models, 1)
+    # smallest k with P(X > k) < alpha, summing the Poisson pmf in log space
+    k = 0
+    log_pmf = -mean
+    cdf = math.exp(log_pmf)
+    while 1.0 - cdf >= alpha and k < n:
+        k += 1
+        log_pmf += math.log(mean) - math.log(k) if mean > 0 else -math.inf
+        cdf += math.exp(log_pmf)
+    return float(sample_size + k)
+
+
+def _warn_low_support(func: str, n_inliers: int, n: int, sample_size: int,
+                      p_chance: float, n_models: int = 1) -> None:
+    """Warn (RuntimeWarning) when ``n_inliers`` is within what chance alone gives."""
+    bound = _chance_support(n, sample_size, p_chance, n_models)
+    if n_inliers <= bound:
+        warnings.warn(f"{func}: low support: {n_inliers} of {n} matches are inliers, no more "
+                      f"than the best of {n_models} models on random matches reaches "
+                      f"({bound:.0f} with a minimal sample of {sample_size} and a "
+                      f"{100 * p_chance:.2g} % chance per match); the model is likely wrong",
+                      RuntimeWarning, stacklevel=3)
+
+
+def _epipolar_chance(points: np.ndarray, t: float) -> float:
+    """Chance that a random match lies within ``t`` of an epipolar line across ``points``.
+
+    A band of width ``2 t`` along a line no longer than the diagonal of the bounding box
+    of ``points``, over the box's area (an upper bound for lines crossing the box).
+    """
+    w, h = np.maximum(np.ptp(points, axis=0), 2.0 * t)
+    return float(min(1.0, 2.0 * t * math.hypot(w, h) / (w * h)))
 
 
 def _draw_samples(rng: np.random.Generator, n: int, s: int, count: int) -> np.ndarray:
@@ -217,6 +270,12 @@ class _Search:
                 return
 
 
+def _complete(search, complete, model, sample, arrays, t, rng) -> None:
+    """Offer the models ``complete`` derives from a new best model and its sample."""
+    for c in complete(model, sample, *arrays, threshold_px=t, rng=rng) or ():
+        search.offer(c, _as_residuals(search.est.residuals(c, *arrays), search.n))
+
+
 def _as_residuals(res: Any, n: int) -> np.ndarray:
     res = np.asarray(res, dtype=np.float64)
     if res.shape != (n,):
@@ -235,6 +294,7 @@ def ransac(
     seed: int | np.random.Generator | None = 0,
     local_optimization: bool = True,
     lo_iterations: int = 5,
+    max_degenerate: int | None = None,
 ) -> RansacResult:
     """Robustly fit a model with RANSAC: MSAC scoring, local optimisation, final refit.
 
@@ -253,8 +313,9 @@ def ransac(
         Probability in (0, 1) of having drawn at least one all-inlier sample when the
         adaptive stopping rule ends the search.
     max_trials, min_trials : int
-        Bounds on the number of minimal samples drawn; ``max_trials`` at most
-        ``MAX_TRIALS`` (1e7).
+        Bounds on the number of non-degenerate minimal samples (those that gave a
+        model); degenerate samples are drawn again without counting against them;
+        ``max_trials`` at most ``MAX_TRIALS`` (1e7).
     seed : int, numpy.random.Generator or None
         The default ``0`` makes every call reproducible; ``None`` draws fresh entropy.
     local_optimization : bool
@@ -262,6 +323,10 @@ def ransac(
         MSAC cost decreases, at most ``lo_iterations`` times).
     lo_iterations : int
         Maximum refits per local optimisation and for the final refit.
+    max_degenerate : int or None
+        Cap on the degenerate samples (default ``10 * max_trials``): the search stops
+        there even if the budget of non-degenerate samples is not spent, so data on which
+        nearly every sample is degenerate cannot loop for ever.
 
     Returns
     -------
@@ -279,7 +344,10 @@ def ransac(
     Notes
     -----
     1. Draw a minimal sample (seeded), skip it if ``is_degenerate`` says so or
-       ``fit_minimal`` returns nothing (counted in ``n_degenerate``).
+       ``fit_minimal`` returns nothing (counted in ``n_degenerate``, not against
+       ``max_trials`` nor the adaptive budget: with many outliers most samples of a
+       homography are rejected by its orientation test, and counting them would end the
+       search after a fraction of the intended hypotheses).
     2. Score each hypothesis with the MSAC cost ``sum(min(r_i**2, t**2))`` (Torr &
        Zisserman), which, unlike the inlier count, also prefers tighter fits.
     3. On a new best hypothesis, refit by least squares on its inliers while the cost
@@ -343,6 +411,8 @@ def ransac(
     min_trials = check_int(min_trials, func, "min_trials", low=0, high=max_trials)
     lo_iterations = check_int(lo_iterations, func, "lo_iterations", low=0)
     local_optimization = check_bool(local_optimization, func, "local_optimization")
+    if max_degenerate is not None:
+        max_degenerate = check_int(max_degenerate, func, "max_degenerate", low=0)
     rng = check_seed(seed, func)
     if n < s:
         raise DegenerateError(f"{func}: data must hold at least sample_size={s} items, got {n}")
@@ -351,10 +421,15 @@ def ransac(
                      bool(local_optimization), lo_iterations)
     batched = hasattr(estimator, "fit_minimal_batch") and hasattr(estimator, "score_batch")
     is_degenerate = getattr(estimator, "is_degenerate", None)
+    complete = getattr(estimator, "complete_degenerate", None)
+    cap = _DEGENERATE_CAP * max_trials if max_degenerate is None else max_degenerate
     n_trials = 0
     n_degenerate = 0
-    while n_trials < search.needed:
-        count = min(_CHUNK, search.needed - n_trials) if batched else 1
+    # degenerate samples do not count against the budget (search.needed); their own cap
+    # ends a search in which (almost) every sample is degenerate
+    while n_trials - n_degenerate < search.needed and n_degenerate < cap:
+        remaining = search.needed - (n_trials - n_degenerate)
+        count = min(_CHUNK, remaining) if batched else 1
         idx = _draw_samples(rng, n, s, count)
         if batched:
             models, valid = estimator.fit_minimal_batch(*(d[idx] for d in arrays))
@@ -367,8 +442,13 @@ def ransac(
             # replay the chunk in trial order, as the one-at-a-time loop would: jump to
             # the next hypothesis that beats the best so far (the budget may shrink there)
             j = 0
-            while j < count and n_trials < search.needed:
-                stop = min(count, j + search.needed - n_trials)
+            while j < count and n_degenerate < cap:
+                remaining = search.needed - (n_trials - n_degenerate)
+                if remaining <= 0:
+                    break
+                # the chunk ends at the sample that uses up the budget of valid samples
+                k = int(np.searchsorted(np.cumsum(valid[j:]), remaining))
+                stop = min(count, j + k + 1)
                 better = np.flatnonzero(costs[j:stop] < search.best_cost)
                 end = stop if better.size == 0 else j + int(better[0]) + 1
                 n_trials += end - j
@@ -376,7 +456,8 @@ def ransac(
                 if better.size:
                     m = models[end - 1]
                     res = _as_residuals(estimator.residuals(m, *arrays), n)
-                    search.offer(m, res, search.cost(res))
+                    if search.offer(m, res, search.cost(res)) and complete is not None:
+                        _complete(search, complete, m, idx[end - 1], arrays, t, rng)
                 j = end
             continue
         n_trials += 1
@@ -389,7 +470,9 @@ def ransac(
             n_degenerate += 1
             continue
         for model in candidates:
-            search.offer(model, _as_residuals(estimator.residuals(model, *arrays), n))
+            res = _as_residuals(estimator.residuals(model, *arrays), n)
+            if search.offer(model, res) and complete is not None:
+                _complete(search, complete, model, idx[0], arrays, t, rng)
 
     if search.best_model is None:
         raise DegenerateError(f"{func}: every one of the {n_trials} minimal samples was "
@@ -1014,6 +1097,15 @@ def find_homography(
     ValueError, TypeError
         Non-finite or badly shaped points, bad parameters.
 
+    Warns
+    -----
+    RuntimeWarning
+        Low support: the inliers are no more than random matches would give (the 4 of
+        the sample plus the count of matches landing within ``threshold_px`` of their
+        prediction by chance, uniform over the bounding box of ``dst``, that the best of
+        the hypotheses tried exceeds with probability below 1e-3): the model is likely
+        wrong.
+
     References
     ----------
     R. Hartley, A. Zisserman, *Multiple View Geometry in Computer Vision*, 2nd ed.,
@@ -1068,5 +1160,10 @@ def find_homography(
                 pass
     res = _transfer(H, src, dst)
     res = np.where(np.isnan(res), np.inf, res)
-    return RansacResult(model=H, inlier_mask=res <= t, n_trials=result.n_trials,
+    inl = res <= t
+    # chance: a random dst within t of its prediction, over the bounding box of dst
+    area = float(np.prod(np.maximum(np.ptp(dst, axis=0), 2.0 * t)))
+    _warn_low_support(func, int(inl.sum()), len(src), 4, min(1.0, math.pi * t * t / area),
+                      result.n_trials - result.n_degenerate)
+    return RansacResult(model=H, inlier_mask=inl, n_trials=result.n_trials,
                         n_degenerate=result.n_degenerate, residuals=res)

@@ -91,15 +91,22 @@ def test_degenerate_samples_counted_and_skipped(rng):
     pts[:30] = pts[0]  # half of the points coincide: many samples are degenerate
     est = LineEstimator()
     r = ransac(est, pts, threshold_px=1.0, min_trials=200, max_trials=200)
-    assert r.n_trials == 200
-    assert 20 < r.n_degenerate < 120  # P(both in the cluster) = 0.25
+    # degenerate samples are drawn on top of the budget of 200 fitted ones
+    assert r.n_trials - r.n_degenerate == 200
+    # P(both in the cluster) = (30/60)(29/59) = 0.246: 200 fitted need ~65 degenerate
+    assert 30 < r.n_degenerate < 110
     assert est.minimal_calls == r.n_trials - r.n_degenerate  # never fitted
 
 
 def test_all_degenerate_raises():
     pts = np.tile([[3.0, 4.0]], (10, 1))
-    with pytest.raises(DegenerateError, match="ransac: every one of the 50 minimal samples"):
+    # the degenerate samples have their own cap, 10 * max_trials by default
+    with pytest.raises(DegenerateError, match="ransac: every one of the 500 minimal samples"):
         ransac(LineEstimator(), pts, threshold_px=1.0, max_trials=50)
+    with pytest.raises(DegenerateError, match="ransac: every one of the 7 minimal samples"):
+        ransac(LineEstimator(), pts, threshold_px=1.0, max_trials=50, max_degenerate=7)
+    with pytest.raises(ValueError, match="ransac: max_degenerate must be"):
+        ransac(LineEstimator(), pts, threshold_px=1.0, max_degenerate=-1)
 
 
 def test_local_optimization_improves_cost(rng):

@@ -1,0 +1,665 @@
+"""Nistér's five-point relative-pose solver (Stewénius' Gröbner-basis formulation).
+
+Private module: :func:`cvgeo.geometry.essential.essential_5point` is the public entry.
+
+The five matches, in normalised camera coordinates, give five linear equations
+``q2ᵀ E q1 = 0`` in the nine entries of ``E``; their null space is four-dimensional, so
+``E = x X + y Y + z Z + W``. The essential-matrix constraints ``det E = 0`` and
+``2 E Eᵀ E - tr(E Eᵀ) E = 0`` are ten cubic equations in ``(x, y, z)``, written as a
+10 x 20 matrix over the monomials of degree <= 3. Gauss–Jordan elimination of the ten
+cubic monomials expresses each of them in the ten monomials of degree <= 2,
+``b = (x², xy, xz, y², yz, z², x, y, z, 1)``; multiplication by ``x`` maps ``b`` into
+itself modulo the ideal, and the 10 x 10 matrix of that map (the action matrix) has the
+vectors ``b`` at the solutions as eigenvectors, ``x`` as eigenvalues. Real eigenvalues
+give up to ten essential matrices.
+
+References
+----------
+D. Nistér, "An efficient solution to the five-point relative pose problem", IEEE TPAMI
+26(6), 2004. doi:10.1109/TPAMI.2004.17.
+H. Stewénius, C. Engels, D. Nistér, "Recent developments on direct relative orientation",
+ISPRS J. Photogrammetry and Remote Sensing 60(4), 2006. doi:10.1016/j.isprsjprs.2006.03.005.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+def _monomials():
+    """The 20 monomials of degree <= 3 in (x, y, z), cubic ones first, and product tables."""
+    cubic = [(3, 0, 0), (2, 1, 0), (2, 0, 1), (1, 2, 0), (1, 1, 1), (1, 0, 2),
+             (0, 3, 0), (0, 2, 1), (0, 1, 2), (0, 0, 3)]
+    basis = [(2, 0, 0), (1, 1, 0), (1, 0, 1), (0, 2, 0), (0, 1, 1), (0, 0, 2),
+             (1, 0, 0), (0, 1, 0), (0, 0, 1), (0, 0, 0)]
+    mons = cubic + basis
+    index = {m: i for i, m in enumerate(mons)}
+    # product of monomial i (degree <= 2: indices 10..19) with monomial j (degree <= 1:
+    # indices 16..19) -> index of the product (-1 when it is not of degree <= 3)
+    table = np.full((10, 4), -1, dtype=np.int64)
+    for i in range(10):
+        for j in range(4):
+            a, b = mons[10 + i], mons[16 + j]
+            p = (a[0] + b[0], a[1] + b[1], a[2] + b[2])
+            table[i, j] = index.get(p, -1)
+    return table
+
+
+_MUL = _monomials()
+
+
+@njit(cache=True)
+def _pmul(p, q, out):
+    """``out = p * q`` for ``p`` of degree <= 2 and ``q`` of degree <= 1 (20-vectors)."""
+    out[:] = 0.0
+    for i in range(10):
+        a = p[10 + i]
+        if a == 0.0:
+            continue
+        for j in range(4):
+            out[_MUL[i, j]] += a * q[16 + j]
+
+
+@njit(cache=True)
+def _gauss_jordan(A):
+    """Reduce ``A`` (float64 (10, 20)) in place so its left 10 x 10 block is the identity.
+
+    Partial pivoting; returns False when a pivot is negligible (singular left block).
+    """
+    n = A.shape[0]
+    big = np.abs(A[:, :n]).max()
+    for c in range(n):
+        p = c
+        for r in range(c + 1, n):
+            if abs(A[r, c]) > abs(A[p, c]):
+                p = r
+        if not abs(A[p, c]) > 1e-13 * big:
+            return False
+        if p != c:
+            for k in range(A.shape[1]):
+                A[c, k], A[p, k] = A[p, k], A[c, k]
+        piv = 1.0 / A[c, c]
+        for k in range(A.shape[1]):
+            A[c, k] *= piv
+        for r in range(n):
+            if r != c:
+                f = A[r, c]
+                if f != 0.0:
+                    for k in range(A.shape[1]):
+                        A[r, k] -= f * A[c, k]
+    return True
+
+
+@njit(cache=True)
+def _null_space_5x9(Q, N):
+    """An orthonormal basis of the null space of the 5 x 9 ``Q`` into the rows of ``N``.
+
+    Gauss–Jordan elimination with full pivoting (``Q`` is overwritten), then Gram–Schmidt.
+    Returns False when ``Q`` has rank below 5.
+    """
+    perm = np.arange(9)
+    big = np.abs(Q).max()
+    for c in range(5):
+        pr, pc, best = c, c, -1.0
+        for r in range(c, 5):
+            for k in range(c, 9):
+                if abs(Q[r, k]) > best:
+                    best = abs(Q[r, k])
+                    pr, pc = r, k
+        if not best > 1e-12 * big:
+            return False
+        if pr != c:
+            for k in range(9):
+                Q[c, k], Q[pr, k] = Q[pr, k], Q[c, k]
+        if pc != c:
+            for r in range(5):
+                Q[r, c], Q[r, pc] = Q[r, pc], Q[r, c]
+            perm[c], perm[pc] = perm[pc], perm[c]
+        piv = 1.0 / Q[c, c]
+        for k in range(9):
+            Q[c, k] *= piv
+        for r in range(5):
+            if r != c:
+                f = Q[r, c]
+                if f != 0.0:
+                    for k in range(9):
+                        Q[r, k] -= f * Q[c, k]
+    # null vector f: 1 at free column 5 + f, -Q[:, 5 + f] at the pivot columns
+    for f in range(4):
+        v = np.zeros(9)
+        v[perm[5 + f]] = 1.0
+        for r in range(5):
+            v[perm[r]] = -Q[r, 5 + f]
+        for g in range(f):
+            d = 0.0
+            for k in range(9):
+                d += v[k] * N[g, k]
+            for k in range(9):
+                v[k] -= d * N[g, k]
+        nv = np.sqrt((v * v).sum())
+        for k in range(9):
+            N[f, k] = v[k] / nv
+    return True
+
+
+@njit(cache=True)
+def _hessenberg(A):
+    """Reduce the square ``A`` in place to upper Hessenberg form by Householder similarity."""
+    n = A.shape[0]
+    v = np.empty(n)
+    for k in range(n - 2):
+        alpha = 0.0
+        for i in range(k + 1, n):
+            alpha += A[i, k] * A[i, k]
+        alpha = np.sqrt(alpha)
+        if alpha == 0.0:
+            continue
+        if A[k + 1, k] > 0:
+            alpha = -alpha
+        vn = 0.0
+        for i in range(k + 1, n):
+            v[i] = A[i, k]
+        v[k + 1] -= alpha
+        for i in range(k + 1, n):
+            vn += v[i] * v[i]
+        if vn == 0.0:
+            continue
+        vn = np.sqrt(vn)
+        for i in range(k + 1, n):
+            v[i] /= vn
+        for j in range(n):  # A <- (I - 2 v vᵀ) A
+            d = 0.0
+            for i in range(k + 1, n):
+                d += v[i] * A[i, j]
+            for i in range(k + 1, n):
+                A[i, j] -= 2.0 * v[i] * d
+        for i in range(n):  # A <- A (I - 2 v vᵀ)
+            d = 0.0
+            for j in range(k + 1, n):
+                d += A[i, j] * v[j]
+            for j in range(k + 1, n):
+                A[i, j] -= 2.0 * d * v[j]
+        for i in range(k + 2, n):
+            A[i, k] = 0.0
+
+
+@njit(cache=True)
+def _hessenberg_charpoly(H):
+    """Coefficients (lowest degree first) of ``det(λ I - H)`` for an upper Hessenberg ``H``.
+
+    Hyman's recurrence on the leading blocks: ``p_k = (λ - h_kk) p_{k-1} -
+    Σ_{i<k} h_ik (Π_{j=i+1..k} h_{j,j-1}) p_{i-1}``.
+    """
+    n = H.shape[0]
+    P = np.zeros((n + 1, n + 1))
+    P[0, 0] = 1.0
+    for k in range(1, n + 1):
+        kk = k - 1
+        for d in range(k):  # (λ - h_kk) p_{k-1}
+            P[k, d + 1] += P[k - 1, d]
+            P[k, d] -= H[kk, kk] * P[k - 1, d]
+        prod = 1.0
+        for i in range(k - 1, 0, -1):  # i = k-1 .. 1 (1-based)
+            prod *= H[i, i - 1]  # h_{i+1, i} in 1-based indices
+            c = H[i - 1, kk] * prod
+            if c != 0.0:
+                for d in range(i):
+                    P[k, d] -= c * P[i - 1, d]
+    return P[n].copy()
+
+
+@njit(cache=True)
+def _horner(c, deg, x):
+    v = c[deg]
+    for i in range(deg - 1, -1, -1):
+        v = v * x + c[i]
+    return v
+
+
+@njit(cache=True)
+def _bracketed_root(c, deg, a, b, fa):
+    """The root of the polynomial ``c`` (degree ``deg``) in ``[a, b]`` where it changes sign.
+
+    Newton's method kept inside the bracket; a bisection step whenever the bracket did
+    not halve in the previous step, so convergence is at least linear.
+    """
+    x = 0.5 * (a + b)
+    width = b - a
+    for _ in range(100):
+        f = c[deg]  # Horner for the value and the derivative together
+        df = 0.0
+        for i in range(deg - 1, -1, -1):
+            df = df * x + f
+            f = f * x + c[i]
+        if f == 0.0:
+            return x
+        if (f > 0) == (fa > 0):
+            a, fa = x, f
+        else:
+            b = x
+        if b - a <= 4e-16 * max(abs(a), abs(b)) or b - a < 1e-300:
+            return 0.5 * (a + b)
+        xn = x - f / df if df != 0.0 else 0.5 * (a + b)
+        if not (a < xn < b) or b - a > 0.5 * width:
+            xn = 0.5 * (a + b)
+        width = b - a
+        if abs(xn - x) <= 1e-16 * abs(x):
+            return xn
+        x = xn
+    return x
+
+
+@njit(cache=True)
+def _sturm_changes(S, deg, m, x):
+    """Sign changes of the Sturm chain ``S`` (rows, degrees ``deg``, ``m`` polynomials) at x."""
+    count = 0
+    last = 0.0
+    for k in range(m):
+        v = _horner(S[k], deg[k], x)
+        if v != 0.0:
+            if last != 0.0 and (v > 0) != (last > 0):
+                count += 1
+            last = v
+    return count
+
+
+@njit(cache=True)
+def _real_roots(p, roots):
+    """Real roots of the polynomial ``p`` (coefficients lowest first, leading one non-zero).
+
+    Sturm's theorem counts the real roots in an interval; the interval bounded by
+    Fujiwara's bound is bisected until each piece holds one root, which safeguarded
+    Newton then polishes to full precision. Returns the count written to ``roots``
+    (ascending); a cluster narrower than ~1e-14 relative counts once.
+    """
+    n = p.shape[0] - 1
+    c = p / p[n]
+    bound = 0.0  # Fujiwara's bound on the moduli of the roots
+    for i in range(1, n + 1):
+        v = abs(c[n - i]) / (2.0 if i == n else 1.0)
+        bound = max(bound, v ** (1.0 / i))
+    bound = 2.0 * bound * (1.0 + 1e-12) + 1e-300
+    # Sturm chain: p, p', then minus the remainders
+    S = np.zeros((n + 1, n + 1))
+    deg = np.zeros(n + 1, dtype=np.int64)
+    S[0, :] = c
+    deg[0] = n
+    for i in range(n):
+        S[1, i] = (i + 1) * c[i + 1] / n
+    deg[1] = n - 1
+    m = 2
+    r = np.empty(n + 1)
+    while deg[m - 1] > 0:
+        a = S[m - 2]
+        b = S[m - 1]
+        da = deg[m - 2]
+        db = deg[m - 1]
+        r[:da + 1] = a[:da + 1]
+        for k in range(da - db, -1, -1):  # long division: r = a mod b
+            q = r[k + db] / b[db]
+            for i in range(db + 1):
+                r[k + i] -= q * b[i]
+        dr = db - 1
+        scale = 0.0
+        for i in range(db):
+            scale = max(scale, abs(a[i]))
+        while dr >= 0 and abs(r[dr]) <= 1e-13 * max(scale, 1.0):
+            dr -= 1
+        if dr < 0:
+            break  # a multiple root: stop the chain (its roots are still counted once)
+        for i in range(dr + 1):
+            S[m, i] = -r[i] / abs(r[dr])
+        deg[m] = dr
+        m += 1
+    # bisection with an explicit stack of (a, b, V(a), V(b))
+    sa = np.empty(64)
+    sb = np.empty(64)
+    va = np.empty(64, dtype=np.int64)
+    vb = np.empty(64, dtype=np.int64)
+    top = 0
+    sa[0] = -bound
+    sb[0] = bound
+    va[0] = _sturm_changes(S, deg, m, -bound)
+    vb[0] = _sturm_changes(S, deg, m, bound)
+    top = 1
+    nr = 0
+    while top > 0:
+        top -= 1
+        a, b, Va, Vb = sa[top], sb[top], va[top], vb[top]
+        cnt = Va - Vb
+        if cnt <= 0:
+            continue
+        if cnt == 1 or b - a <= 1e-14 * max(abs(a), abs(b)) or top >= 62:
+            fa = _horner(c, n, a)
+            fb = _horner(c, n, b)
+            if fa == 0.0:
+                x = a
+            elif (fa > 0) != (fb > 0):
+                x = _bracketed_root(c, n, a, b, fa)
+            elif cnt == 1:
+                continue  # rounding: no sign change although Sturm counts one
+            else:
+                x = 0.5 * (a + b)
+            if nr < roots.shape[0]:
+                roots[nr] = x
+                nr += 1
+            continue
+        mid = 0.5 * (a + b)
+        Vm = _sturm_changes(S, deg, m, mid)
+        # push the right half first so the left one is processed first (ascending roots)
+        sa[top], sb[top], va[top], vb[top] = mid, b, Vm, Vb
+        top += 1
+        sa[top], sb[top], va[top], vb[top] = a, mid, Va, Vm
+        top += 1
+    return nr
+
+
+@njit(cache=True)
+def _solve_small(A, b, out):
+    """Solve the small square system ``A out = b`` by Gaussian elimination (partial pivoting).
+
+    ``A`` and ``b`` are overwritten; returns False for a (numerically) singular ``A``.
+    """
+    n = A.shape[0]
+    big = np.abs(A).max()
+    for c in range(n):
+        p = c
+        for r in range(c + 1, n):
+            if abs(A[r, c]) > abs(A[p, c]):
+                p = r
+        if not abs(A[p, c]) > 1e-14 * big:
+            return False
+        if p != c:
+            for k in range(n):
+                A[c, k], A[p, k] = A[p, k], A[c, k]
+            b[c], b[p] = b[p], b[c]
+        for r in range(c + 1, n):
+            f = A[r, c] / A[c, c]
+            if f != 0.0:
+                for k in range(c, n):
+                    A[r, k] -= f * A[c, k]
+                b[r] -= f * b[c]
+    for c in range(n - 1, -1, -1):
+        acc = b[c]
+        for k in range(c + 1, n):
+            acc -= A[c, k] * out[k]
+        out[c] = acc / A[c, c]
+    return True
+
+
+@njit(cache=True)
+def _lstsq_small(G, h, out):
+    """Least squares ``min |G out - h|`` for a small tall ``G`` (overwritten).
+
+    Columns scaled to unit norm, then modified Gram–Schmidt QR and back substitution;
+    returns False for a rank-deficient ``G``. At most 8 columns.
+    """
+    m, n = G.shape
+    scale = np.empty(8)
+    Rm = np.zeros((8, 8))
+    for j in range(n):
+        sj = 0.0
+        for i in range(m):
+            sj += G[i, j] * G[i, j]
+        sj = np.sqrt(sj)
+        if not sj > 0.0:
+            return False
+        scale[j] = sj
+        for i in range(m):
+            G[i, j] /= sj
+    for j in range(n):
+        for k in range(j):
+            d = 0.0
+            for i in range(m):
+                d += G[i, k] * G[i, j]
+            Rm[k, j] = d
+            for i in range(m):
+                G[i, j] -= d * G[i, k]
+        nrm = 0.0
+        for i in range(m):
+            nrm += G[i, j] * G[i, j]
+        nrm = np.sqrt(nrm)
+        if not nrm > 1e-13:
+            return False
+        Rm[j, j] = nrm
+        for i in range(m):
+            G[i, j] /= nrm
+    for j in range(n - 1, -1, -1):
+        acc = 0.0
+        for i in range(m):
+            acc += G[i, j] * h[i]
+        for k in range(j + 1, n):
+            acc -= Rm[j, k] * out[k]
+        out[j] = acc / Rm[j, j]
+    for j in range(n):
+        out[j] /= scale[j]
+    return True
+
+
+@njit(cache=True)
+def _polish(A, x, y, z):
+    """Up to five Gauss–Newton steps on the ten cubics ``A m(x, y, z) = 0``.
+
+    ``A`` is the (10, 20) coefficient matrix over the monomials ordered as in
+    :func:`_monomials`; the steps stop when they no longer reduce the residual.
+    """
+    best = np.inf
+    px, py, pz = x, y, z
+    for _ in range(5):
+        mon = (x * x * x, x * x * y, x * x * z, x * y * y, x * y * z, x * z * z,
+               y * y * y, y * y * z, y * z * z, z * z * z,
+               x * x, x * y, x * z, y * y, y * z, z * z, x, y, z, 1.0)
+        dx = (3 * x * x, 2 * x * y, 2 * x * z, y * y, y * z, z * z, 0.0, 0.0, 0.0, 0.0,
+              2 * x, y, z, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0)
+        dy = (0.0, x * x, 0.0, 2 * x * y, x * z, 0.0, 3 * y * y, 2 * y * z, z * z, 0.0,
+              0.0, x, 0.0, 2 * y, z, 0.0, 0.0, 1.0, 0.0, 0.0)
+        dz = (0.0, 0.0, x * x, 0.0, x * y, 2 * x * z, 0.0, y * y, 2 * y * z, 3 * z * z,
+              0.0, 0.0, x, 0.0, y, 2 * z, 0.0, 0.0, 1.0, 0.0)
+        a00 = a01 = a02 = a11 = a12 = a22 = 0.0
+        g0 = g1 = g2 = 0.0
+        res = 0.0
+        for r in range(10):
+            f = 0.0
+            j0 = 0.0
+            j1 = 0.0
+            j2 = 0.0
+            for k in range(20):
+                ark = A[r, k]
+                f += ark * mon[k]
+                j0 += ark * dx[k]
+                j1 += ark * dy[k]
+                j2 += ark * dz[k]
+            res += f * f
+            a00 += j0 * j0
+            a01 += j0 * j1
+            a02 += j0 * j2
+            a11 += j1 * j1
+            a12 += j1 * j2
+            a22 += j2 * j2
+            g0 += j0 * f
+            g1 += j1 * f
+            g2 += j2 * f
+        if not res < best:
+            x, y, z = px, py, pz  # the last step did not help: undo it
+            break
+        best = res
+        px, py, pz = x, y, z
+        # Cramer's rule on the symmetric 3 x 3 normal equations
+        c00 = a11 * a22 - a12 * a12
+        c01 = a02 * a12 - a01 * a22
+        c02 = a01 * a12 - a02 * a11
+        det = a00 * c00 + a01 * c01 + a02 * c02
+        if not abs(det) > 0.0:
+            break
+        c11 = a00 * a22 - a02 * a02
+        c12 = a01 * a02 - a00 * a12
+        c22 = a00 * a11 - a01 * a01
+        s0 = (c00 * g0 + c01 * g1 + c02 * g2) / det
+        s1 = (c01 * g0 + c11 * g1 + c12 * g2) / det
+        s2 = (c02 * g0 + c12 * g1 + c22 * g2) / det
+        if not (np.isfinite(s0) and np.isfinite(s1) and np.isfinite(s2)):
+            break
+        x -= s0
+        y -= s1
+        z -= s2
+    return x, y, z
+
+
+@njit(cache=True)
+def _five_point_kernel(q1, q2, out, polish=True):
+    """Essential matrices from five normalised matches.
+
+    Parameters
+    ----------
+    q1, q2 : float64 (5, 2)
+        Normalised image coordinates ``K⁻¹ x`` (inhomogeneous).
+    out : float64 (10, 3, 3)
+        Receives the solutions, each at unit Frobenius norm.
+    polish : bool
+        Finish each root with Gauss–Newton steps on the ten cubics (the accuracy of
+        exact data; RANSAC hypotheses on noisy data do without).
+
+    Returns
+    -------
+    int
+        Number of real solutions written (0 to 10; 0 for a degenerate sample).
+    """
+    E = np.zeros((9, 20))
+    A = np.zeros((10, 20))
+    M = np.zeros((10, 10))
+    if not _action_matrix(q1, q2, E, A, M):
+        return 0
+    return _solve_action(E, A, M, out, polish)
+
+
+@njit(cache=True)
+def _action_matrix(q1, q2, E, A, M):
+    """Build ``E`` (9, 20) polynomials, the reduced cubics ``A`` (10, 20) and the action
+    matrix ``M`` (10, 10) of multiplication by x; False for a degenerate sample."""
+    E[:, :] = 0.0
+    A[:, :] = 0.0
+    M[:, :] = 0.0
+    Q = np.zeros((5, 9))
+    for i in range(5):
+        a0, a1 = q1[i, 0], q1[i, 1]
+        b0, b1 = q2[i, 0], q2[i, 1]
+        # row-major vec(E): q2ᵀ E q1 = sum_ij q2_i q1_j E_ij
+        Q[i, 0] = b0 * a0
+        Q[i, 1] = b0 * a1
+        Q[i, 2] = b0
+        Q[i, 3] = b1 * a0
+        Q[i, 4] = b1 * a1
+        Q[i, 5] = b1
+        Q[i, 6] = a0
+        Q[i, 7] = a1
+        Q[i, 8] = 1.0
+    N = np.empty((4, 9))
+    if not _null_space_5x9(Q, N):
+        return False  # the five equations are dependent: the null space is not 4-D
+    # E_k (entry k, row-major) as a polynomial x X_k + y Y_k + z Z_k + W_k
+    for k in range(9):
+        E[k, 16] = N[0, k]
+        E[k, 17] = N[1, k]
+        E[k, 18] = N[2, k]
+        E[k, 19] = N[3, k]
+    tmp = np.empty(20)
+    # E Eᵀ (degree 2)
+    EEt = np.zeros((3, 3, 20))
+    for i in range(3):
+        for j in range(i, 3):
+            for k in range(3):
+                # E[i,k] * E[j,k], both linear: treat the first as degree <= 2
+                _pmul(E[3 * i + k], E[3 * j + k], tmp)
+                for q in range(10, 20):
+                    EEt[i, j, q] += tmp[q]
+            if j != i:
+                EEt[j, i] = EEt[i, j]
+    tr = np.zeros(20)
+    for q in range(10, 20):
+        tr[q] = EEt[0, 0, q] + EEt[1, 1, q] + EEt[2, 2, q]
+    # 2 E Eᵀ E - tr(E Eᵀ) E = 0: nine cubics
+    for i in range(3):
+        for j in range(3):
+            row = 3 * i + j
+            for k in range(3):
+                _pmul(EEt[i, k], E[3 * k + j], tmp)
+                for q in range(20):
+                    A[row, q] += 2.0 * tmp[q]
+            _pmul(tr, E[3 * i + j], tmp)
+            for q in range(20):
+                A[row, q] -= tmp[q]
+    # det E: the tenth cubic (cofactor expansion along the first row)
+    m = np.empty(20)
+    for c in range(3):
+        c1 = (c + 1) % 3
+        c2 = (c + 2) % 3
+        _pmul(E[3 + c1], E[6 + c2], m)
+        _pmul(E[3 + c2], E[6 + c1], tmp)
+        for q in range(20):
+            m[q] -= tmp[q]
+        _pmul(m, E[c], tmp)
+        for q in range(20):
+            A[9, q] += tmp[q]
+    # eliminate the cubic monomials: cubic_k = -C[k] . b
+    if not _gauss_jordan(A):
+        return False  # the cubic monomials cannot be eliminated (a degenerate sample)
+    C = A[:, 10:]
+    # action matrix of multiplication by x on b = (x², xy, xz, y², yz, z², x, y, z, 1)
+    for r in range(6):  # x*x² = x³, x*xy = x²y, x*xz = x²z, x*y² = xy², x*yz, x*z²
+        for c in range(10):
+            M[r, c] = -C[r, c]
+    M[6, 0] = 1.0  # x*x = x²
+    M[7, 1] = 1.0  # x*y = xy
+    M[8, 2] = 1.0  # x*z = xz
+    M[9, 6] = 1.0  # x*1 = x
+    return True
+
+
+@njit(cache=True)
+def _solve_action(E, A, M, out, polish):
+    """Real solutions from the action matrix ``M`` (overwritten) into ``out``; their count."""
+    C = A[:, 10:]
+    # its eigenvalues x: real roots of the characteristic polynomial
+    _hessenberg(M)
+    roots = np.empty(10)
+    nx = _real_roots(_hessenberg_charpoly(M), roots)
+    n = 0
+    G = np.empty((6, 5))
+    h = np.empty(6)
+    u = np.empty(5)
+    for i in range(nx):
+        x = roots[i]
+        # y, z from rows 0..5 of M b = x b with b = (x², xy, xz, y², yz, z², x, y, z, 1):
+        # linear in u = (y, z, y², yz, z²) (least squares on the six equations)
+        for r in range(6):
+            # -C[r] . b = x b_r, b_r = (x², xy, xz, y², yz, z²)[r]
+            G[r, 0] = C[r, 1] * x + C[r, 7]  # y
+            G[r, 1] = C[r, 2] * x + C[r, 8]  # z
+            G[r, 2] = C[r, 3]  # y²
+            G[r, 3] = C[r, 4]  # yz
+            G[r, 4] = C[r, 5]  # z²
+            h[r] = -(C[r, 0] * x * x + C[r, 6] * x + C[r, 9])
+            if r == 0:
+                h[r] -= x * x * x
+            elif r < 3:
+                G[r, r - 1] += x * x  # x * (xy) = x² y, x * (xz) = x² z
+            else:
+                G[r, r - 1] += x  # x * y², x * yz, x * z²
+        if not _lstsq_small(G, h, u):
+            continue
+        y = u[0]
+        z = u[1]
+        if polish:
+            x, y, z = _polish(A, x, y, z)
+        nrm = 0.0
+        for k in range(9):
+            e = x * E[k, 16] + y * E[k, 17] + z * E[k, 18] + E[k, 19]
+            out[n, k // 3, k % 3] = e
+            nrm += e * e
+        nrm = np.sqrt(nrm)
+        if not (nrm > 0.0 and np.isfinite(nrm)):
+            continue
+        out[n] /= nrm
+        n += 1
+    return n

@@ -1,0 +1,326 @@
+"""Planar degeneracy of the fundamental matrix: DEGENSAC's test and plane-and-parallax.
+
+When most matches lie on one plane, a 7-point sample with five or more points on the
+plane gives a fundamental matrix that fits the plane and whatever else happens to agree;
+RANSAC keeps it because the plane alone brings most of the support. DEGENSAC (Chum,
+Werner & Matas 2005) tests the sample of every new best model: the homographies
+compatible with ``F`` through three of its matches are checked against the other four,
+and when one is consistent with five or more of the seven, ``F`` is completed from that
+homography and two matches off the plane (plane and parallax: ``F = [e2]x H`` with the
+epipole ``e2`` the intersection of the two parallax lines ``(H x1) × x2``).
+
+When no match off the plane agrees with any ``F`` beyond what chance gives, the scene is
+planar (or the motion a pure rotation) and ``F`` is not determined.
+
+References
+----------
+O. Chum, T. Werner, J. Matas, "Two-view geometry estimation unaffected by a dominant
+plane", CVPR 2005. doi:10.1109/CVPR.2005.354.
+R. Hartley, A. Zisserman, "Multiple View Geometry in Computer Vision", 2nd ed., 2004,
+result 13.6 (the homographies compatible with F) and 13.3 (plane plus parallax).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from cvgeo._checks import DegenerateError
+from cvgeo.geometry.ransac import (
+    HomographyEstimator,
+    _chance_support,
+    _dlt_lsq,
+    _draw_samples,
+    _epipolar_chance,
+    _transfer,
+    ransac,
+)
+
+#: the five triplets of a 7-point sample of which any five points contain one
+_TRIPLETS = np.array([[0, 1, 2], [3, 4, 5], [0, 1, 6], [3, 4, 6], [2, 5, 6]], dtype=np.int64)
+#: matches within this many thresholds of their transfer by H are on the plane
+_PLANE_FACTOR = 2.0
+#: the sample test is looser: its H comes from three noisy matches and a noisy F
+_SAMPLE_FACTOR = 4.0
+
+
+@njit(cache=True)
+def _left_epipole(F, e2):
+    """The unit ``e2`` with ``Fᵀ e2 = 0`` (cross product of two columns... of Fᵀ rows)."""
+    best = -1.0
+    for a in range(3):
+        for b in range(a + 1, 3):
+            # columns a, b of F are orthogonal to e2 (e2ᵀ F = 0)
+            c0 = F[1, a] * F[2, b] - F[2, a] * F[1, b]
+            c1 = F[2, a] * F[0, b] - F[0, a] * F[2, b]
+            c2 = F[0, a] * F[1, b] - F[1, a] * F[0, b]
+            n = c0 * c0 + c1 * c1 + c2 * c2
+            if n > best:
+                best = n
+                e2[0], e2[1], e2[2] = c0, c1, c2
+    n = math.sqrt(best)
+    if not n > 0.0:
+        return False
+    e2 /= n
+    return True
+
+
+@njit(cache=True)
+def _compatible_h(F, e2, x1, x2, tri, H):
+    """The homography compatible with ``F`` through the three matches ``tri`` into ``H``.
+
+    ``H = A - e2 (M⁻¹ b)ᵀ`` with ``A = [e2]x F``, ``M`` the rows ``x1_iᵀ`` and
+    ``b_i = (x2_i × A x1_i)ᵀ (x2_i × e2) / |x2_i × e2|²`` (Hartley & Zisserman 13.6).
+    Returns False when the three points are collinear or a match sits on the epipole.
+    """
+    A = np.empty((3, 3))
+    for j in range(3):  # A = [e2]x F
+        A[0, j] = e2[1] * F[2, j] - e2[2] * F[1, j]
+        A[1, j] = e2[2] * F[0, j] - e2[0] * F[2, j]
+        A[2, j] = e2[0] * F[1, j] - e2[1] * F[0, j]
+    M = np.empty((3, 3))
+    b = np.empty(3)
+    for r in range(3):
+        i = tri[r]
+        p = np.array([x1[i, 0], x1[i, 1], 1.0])
+        q = np.array([x2[i, 0], x2[i, 1], 1.0])
+        Ap = A @ p
+        u = np.cross(q, Ap)
+        v = np.cross(q, e2)
+        vv = v @ v
+        if not vv > 0.0:
+            return False
+        M[r] = p
+        b[r] = (u @ v) / vv
+    det = np.linalg.det(M)
+    if not abs(det) > 1e-12 * np.abs(M).max() ** 3:
+        return False
+    w = np.linalg.solve(M, b)
+    for i in range(3):
+        for j in range(3):
+            H[i, j] = A[i, j] - e2[i] * w[j]
+    return True
+
+
+@njit(cache=True)
+def _transfer_sq(H, x1, x2, i):
+    u = H[0, 0] * x1[i, 0] + H[0, 1] * x1[i, 1] + H[0, 2]
+    v = H[1, 0] * x1[i, 0] + H[1, 1] * x1[i, 1] + H[1, 2]
+    w = H[2, 0] * x1[i, 0] + H[2, 1] * x1[i, 1] + H[2, 2]
+    if w == 0.0:
+        return np.inf
+    du = u / w - x2[i, 0]
+    dv = v / w - x2[i, 1]
+    return du * du + dv * dv
+
+
+@njit(cache=True)
+def _sample_plane_kernel(F, s1, s2, t2, H):
+    """DEGENSAC's test of a 7-point sample: a homography compatible with F through one of
+    the five triplets on which five or more of the seven points lie (transfer error²
+    ``<= t2``); written into ``H``. Returns the number of points on it (0 if none)."""
+    e2 = np.empty(3)
+    if not _left_epipole(F, e2):
+        return 0
+    G = np.empty((3, 3))
+    best = 0
+    for k in range(_TRIPLETS.shape[0]):
+        if not _compatible_h(F, e2, s1, s2, _TRIPLETS[k], G):
+            continue
+        cnt = 0
+        for i in range(s1.shape[0]):
+            if _transfer_sq(G, s1, s2, i) <= t2:
+                cnt += 1
+        if cnt > best:
+            best = cnt
+            H[:, :] = G
+    return best if best >= 5 else 0
+
+
+@njit(cache=True)
+def _parallax_models_kernel(H, x1, x2, pairs, Fs, valid):
+    """``F = [e2]x H`` with ``e2 = (H x1_a × x2_a) × (H x1_b × x2_b)`` for each pair."""
+    for k in range(pairs.shape[0]):
+        lines = np.empty((2, 3))
+        for r in range(2):
+            i = pairs[k, r]
+            p = H @ np.array([x1[i, 0], x1[i, 1], 1.0])
+            q = np.array([x2[i, 0], x2[i, 1], 1.0])
+            lines[r] = np.cross(p, q)
+        e = np.cross(lines[0], lines[1])
+        n = math.sqrt(e @ e)
+        valid[k] = n > 0.0
+        if not valid[k]:
+            continue
+        e /= n
+        for j in range(3):
+            Fs[k, 0, j] = e[1] * H[2, j] - e[2] * H[1, j]
+            Fs[k, 1, j] = e[2] * H[0, j] - e[0] * H[2, j]
+            Fs[k, 2, j] = e[0] * H[1, j] - e[1] * H[0, j]
+
+
+def plane_and_parallax(H, x1, x2, t, rng, score, confidence=0.99, max_samples=2000):
+    """The best ``F = [e2]x H`` over pairs of matches off the plane of ``H``.
+
+    Parameters
+    ----------
+    H : ndarray (3, 3)
+        The plane's homography (image 1 -> image 2).
+    x1, x2 : ndarray (N, 2)
+        All matches, pixels.
+    t : float
+        Inlier threshold (√Sampson, pixels).
+    rng : numpy.random.Generator
+    score : callable
+        ``score(Fs) -> costs`` (MSAC costs of a stack of models on all matches).
+    confidence, max_samples
+        Pairs are drawn until an all-inlier pair has been drawn with ``confidence``
+        (for the off-plane inlier ratio of the best model so far), at most
+        ``max_samples``.
+
+    Returns
+    -------
+    (F, cost) or (None, inf)
+        The best completion and its MSAC cost.
+    """
+    H = refine_plane(H, x1, x2, t)
+    off = np.flatnonzero(_transfer(H, x1, x2) > _PLANE_FACTOR * t)
+    if off.size < 2:
+        return None, math.inf
+    x1c = np.ascontiguousarray(x1)
+    x2c = np.ascontiguousarray(x2)
+    best_F, best_cost = None, math.inf
+    drawn = 0
+    needed = max_samples
+    while drawn < needed:
+        count = min(128, needed - drawn)
+        pairs = off[_draw_samples(rng, off.size, 2, count)]
+        Fs = np.zeros((count, 3, 3))
+        valid = np.zeros(count, dtype=bool)
+        _parallax_models_kernel(H, x1c, x2c, pairs, Fs, valid)
+        drawn += count
+        if not valid.any():
+            continue
+        costs = score(np.ascontiguousarray(Fs[valid]), best_cost)
+        k = int(np.argmin(costs))
+        if costs[k] < best_cost:
+            best_F, best_cost = Fs[valid][k].copy(), float(costs[k])
+            # off-plane inliers of the new best set the budget of pairs
+            from cvgeo.geometry.epipolar import _sampson_kernel  # circular at import time
+
+            res = _sampson_kernel(best_F, x1c, x2c, np.empty(len(x1c)))
+            w = np.count_nonzero(res[off] <= t) / off.size
+            if w > 0:
+                p = w * w
+                k_needed = math.log(1 - confidence) / math.log1p(-min(p, 1 - 1e-12))
+                needed = int(min(max_samples, max(drawn, math.ceil(k_needed))))
+    if best_F is not None:
+        best_F, best_cost = _refit_epipole(H, x1c, x2c, off, t, best_F, best_cost, score)
+    return best_F, best_cost
+
+
+def _refit_epipole(H, x1, x2, off, t, F, cost, score, iterations=2):
+    """Least-squares epipole from all off-plane inliers: ``e2`` is the point closest to
+    their parallax lines ``(H x1) × x2`` (unit-normalised lines, smallest singular
+    vector); kept while the MSAC cost drops."""
+    from cvgeo.geometry.epipolar import _sampson_kernel  # circular at import time
+
+    h1 = np.c_[x1, np.ones(len(x1))] @ H.T
+    h2 = np.c_[x2, np.ones(len(x2))]
+    for _ in range(iterations):
+        res = _sampson_kernel(F, x1, x2, np.empty(len(x1)))
+        sel = off[res[off] <= t]
+        if sel.size < 3:
+            break
+        L = np.cross(h1[sel], h2[sel])
+        L /= np.linalg.norm(L[:, :2], axis=1, keepdims=True)
+        e = np.linalg.svd(L)[2][-1]
+        G = np.cross(e, H.T).T  # [e]x H, column by column
+        G /= np.linalg.norm(G)
+        c = float(score(G[None], cost)[0])
+        if not c < cost:
+            break
+        F, cost = G, c
+    return F, cost
+
+
+def refine_plane(H, x1, x2, t, iterations=4):
+    """Least-squares refits (normalised DLT) of ``H`` on its matches, at a threshold
+    shrinking from 4 to 2 ``t``: the sample's H rests on three noisy matches."""
+    for k in np.linspace(_SAMPLE_FACTOR, _PLANE_FACTOR, iterations):
+        inl = _transfer(H, x1, x2) <= k * t
+        if inl.sum() < 8:
+            break
+        try:
+            H = _dlt_lsq(x1[inl], x2[inl])
+        except DegenerateError:
+            break
+    return H
+
+
+def sample_plane(F, s1, s2, t):
+    """DEGENSAC's test: the homography compatible with ``F`` on >= 5 of the 7 sample
+    points (transfer error ``<= 4 t``: that H rests on three noisy matches), or None."""
+    H = np.empty((3, 3))
+    n = _sample_plane_kernel(np.ascontiguousarray(F), np.ascontiguousarray(s1),
+                             np.ascontiguousarray(s2), (_SAMPLE_FACTOR * t) ** 2, H)
+    return H if n else None
+
+
+def dominant_plane(x1, x2, inliers, t, rng):
+    """A homography fitted robustly to the inliers of F, or None when no plane holds
+    at least half of them.
+
+    RANSAC with the transfer threshold ``2 t`` and at most 300 samples: a plane holding
+    half the inliers is drawn with probability 0.999 within 107 samples.
+    """
+    if inliers.sum() < 8:
+        return None
+    try:
+        r = ransac(HomographyEstimator(), x1[inliers], x2[inliers],
+                   threshold_px=_PLANE_FACTOR * t, seed=rng, max_trials=300)
+    except DegenerateError:
+        return None
+    return r.model if r.inlier_mask.sum() >= 0.5 * inliers.sum() else None
+
+
+def complete_dominant_plane(F, H, x1, x2, t, rng, score):
+    """DEGENSAC's completion of the final model when its inliers are plane-dominated.
+
+    ``H`` is the dominant plane of the inliers (:func:`dominant_plane`); ``F`` is
+    completed from that plane and the matches off it (:func:`plane_and_parallax`).
+    Returns ``(F', True)`` when the completion has the lower MSAC cost, else
+    ``(F, False)``.
+    """
+    Fp, cost = plane_and_parallax(H, x1, x2, t, rng, score)
+    if Fp is not None and cost < float(score(np.ascontiguousarray(F)[None], np.inf)[0]):
+        return Fp, True
+    return F, False
+
+
+def planar_support(func, x1, x2, inliers, H, t):
+    """Raise :class:`DegenerateError` when the inliers of ``F`` are a plane plus chance.
+
+    ``H`` is the dominant plane of the inliers (None: there is none, nothing to do).
+    The inliers of ``F`` off that plane are what determines ``F`` beyond the plane.
+    When they are no more than random matches give (the two of a parallax pair plus the
+    Poisson count of the other off-plane matches landing within ``t`` of their epipolar
+    line by chance, at the 1e-3 tail, doubled for the freedom of the epipole that
+    RANSAC optimised), the scene is planar or the motion a pure rotation: F is not
+    determined.
+    """
+    if H is None:
+        return
+    n_in = int(inliers.sum())
+    on = _transfer(H, x1, x2) <= _PLANE_FACTOR * t
+    on_plane = int((on & inliers).sum())
+    off_support = n_in - on_plane
+    bound = 2.0 * _chance_support(int((~on).sum()), 2, _epipolar_chance(x2, t))
+    if off_support <= bound:
+        raise DegenerateError(
+            f"{func}: the matches must not all fit one homography, got {on_plane} of the "
+            f"{n_in} inliers on a single homography (within {_PLANE_FACTOR * t:g} px) and "
+            f"only {off_support} off it, no more than chance gives ({bound:.1f}): a planar "
+            "scene or a pure rotation, F is not determined")

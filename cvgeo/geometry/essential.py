@@ -1,0 +1,496 @@
+"""The calibrated two-view problem: essential matrices from five matches, robustly.
+
+Conventions are those of :mod:`cvgeo.geometry.epipolar`: ``x2ᵀ F x1 = 0`` in pixels,
+``q2ᵀ E q1 = 0`` for normalised points ``q = K⁻¹ x``, ``E = [t]x R`` with camera 2
+``[R | t]`` when camera 1 is ``[I | 0]``, ``t`` of unit norm, ``det R = +1``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from cvgeo._checks import (
+    DegenerateError,
+    check_int,
+    check_matrix,
+    check_points,
+    check_real,
+    check_seed,
+)
+from cvgeo.geometry._fivepoint import _five_point_kernel
+from cvgeo.geometry.epipolar import (
+    _cheirality,
+    _eight_point_gram_kernel,
+    _inner_lo,
+    _msac_cost_kernel,
+    _points_pair,
+    _refine_pose,
+    _sampson_kernel,
+    _score_batch_kernel,
+    _soa,
+    decompose_essential,
+)
+from cvgeo.geometry.ransac import _epipolar_chance, _warn_low_support, ransac
+
+__all__ = ["EssentialResult", "essential_5point", "find_essential"]
+
+
+def _skew(t):
+    return np.array([[0.0, -t[2], t[1]], [t[2], 0.0, -t[0]], [-t[1], t[0], 0.0]])
+
+
+def essential_5point(q1: np.ndarray, q2: np.ndarray) -> list[np.ndarray]:
+    """Essential matrices from five matches in normalised coordinates (Nistér).
+
+    Parameters
+    ----------
+    q1, q2 : ndarray of shape (5, 2)
+        Matches in normalised camera coordinates ``K⁻¹ x`` (inhomogeneous), not pixels.
+
+    Returns
+    -------
+    list of ndarray of shape (3, 3)
+        Between 0 and 10 real solutions ``E`` with ``q2ᵀ E q1 = 0``, each of unit
+        Frobenius norm (sign arbitrary). The right one is found with a sixth match or by
+        consensus (:func:`find_essential`).
+
+    Raises
+    ------
+    DegenerateError
+        The five matches do not give five independent equations (repeated matches),
+        or the elimination fails (a degenerate configuration).
+    ValueError, TypeError
+        Shapes other than ``(5, 2)``, NaN or inf.
+
+    Notes
+    -----
+    The five equations ``q2ᵀ E q1 = 0`` leave ``E = x X + y Y + z Z + W`` (their null
+    space); ``det E = 0`` and ``2 E Eᵀ E - tr(E Eᵀ) E = 0`` are ten cubics in
+    ``(x, y, z)``. Gauss–Jordan elimination on their 10 x 20 coefficient matrix gives the
+    ten cubic monomials in terms of the ten monomials of degree <= 2; the action matrix
+    of multiplication by ``x`` on those ten is read off, and its real eigenvectors give
+    ``(x, y, z)`` and hence ``E``.
+
+    References
+    ----------
+    D. Nistér, "An efficient solution to the five-point relative pose problem", IEEE TPAMI
+    26(6), 2004. doi:10.1109/TPAMI.2004.17.
+    H. Stewénius, C. Engels, D. Nistér, "Recent developments on direct relative
+    orientation", ISPRS J. Photogrammetry and Remote Sensing 60(4), 2006.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.uniform(-1, 1, (5, 3)) + [0, 0, 5]
+    >>> t = np.array([1.0, 0.0, 0.0])
+    >>> q1, q2 = X[:, :2] / X[:, 2:], (X + t)[:, :2] / (X + t)[:, 2:]
+    >>> sols = essential_5point(q1, q2)
+    >>> E = np.array([[0, 0, 0], [0, 0, -1], [0, 1, 0]]) / np.sqrt(2)  # [t]x, R = I
+    >>> any(np.allclose(abs(S), abs(E), atol=1e-9) for S in sols)
+    True
+    """
+    func = "essential_5point"
+    a = check_points(q1, func, "q1")
+    b = check_points(q2, func, "q2")
+    for p, name in ((a, "q1"), (b, "q2")):
+        if p.shape[0] != 5:
+            raise ValueError(f"{func}: {name} must have shape (5, 2), got shape {p.shape}")
+    out = np.empty((10, 3, 3))
+    n = _five_point_kernel(np.ascontiguousarray(a), np.ascontiguousarray(b), out)
+    if n == 0 and _rank5(a, b) < 5:
+        raise DegenerateError(f"{func}: the 5 matches must give independent equations, got "
+                              "a rank-deficient system (repeated or degenerate matches)")
+    return [out[k].copy() for k in range(n)]
+
+
+def _rank5(a, b):
+    Q = np.einsum("ni,nj->nij", np.c_[b, np.ones(5)], np.c_[a, np.ones(5)]).reshape(5, 9)
+    s = np.linalg.svd(Q, compute_uv=False)
+    return int(np.sum(s > 1e-12 * s[0]))
+
+
+# --------------------------------------------------------------------------- robust estimation
+
+
+@njit(cache=True)
+def _normalise_sample(s, Ki, out):
+    """Pixels ``s`` (k, 2) to normalised coordinates ``Ki (x, y, 1)`` into ``out``."""
+    for i in range(s.shape[0]):
+        u = Ki[0, 0] * s[i, 0] + Ki[0, 1] * s[i, 1] + Ki[0, 2]
+        v = Ki[1, 0] * s[i, 0] + Ki[1, 1] * s[i, 1] + Ki[1, 2]
+        w = Ki[2, 0] * s[i, 0] + Ki[2, 1] * s[i, 1] + Ki[2, 2]
+        out[i, 0] = u / w
+        out[i, 1] = v / w
+
+
+@njit(cache=True)
+def _to_pixel_f(E, Ki1, Ki2, F):
+    """``F = Ki2ᵀ E Ki1`` into ``F`` (float64 (3, 3))."""
+    for i in range(3):
+        for j in range(3):
+            acc = 0.0
+            for a in range(3):
+                for b in range(3):
+                    acc += Ki2[a, i] * E[a, b] * Ki1[b, j]
+            F[i, j] = acc
+
+
+@njit(cache=True)
+def _five_point_batch_kernel(s1, s2, Ki1, Ki2, X, sub, t2, bound, models, valid):
+    """5-point on B pixel samples, keeping each sample's best root by its MSAC cost.
+
+    Parameters
+    ----------
+    s1, s2 : float64 (B, 5, 2)
+        Minimal samples, pixels.
+    Ki1, Ki2 : float64 (3, 3)
+        Inverse intrinsics.
+    X, sub : float64 (4, N), (4, M)
+        Pixel matches ``x1, y1, x2, y2``: all of them, and the fixed subset of the
+        preliminary test of :func:`~cvgeo.geometry.epipolar._score_batch_kernel`.
+    t2 : float
+        Squared threshold of the MSAC cost, pixels².
+    bound : float
+        The best cost so far: roots that cannot beat it are scored only until they reach
+        it (the sample's model is then one of them, and loses in the full scoring).
+    models : float64 (B, 3, 3), valid : bool (B,)
+        Outputs: the chosen ``E`` (normalised coordinates) per sample.
+
+    Notes
+    -----
+    The up to ten roots are ranked on all the matches (with the early exits of the
+    scoring kernel), not on a subset: with ten roots and many outliers, a subset of a
+    few dozen matches often prefers a wrong root of an all-inlier sample.
+    """
+    q1 = np.empty((5, 2))
+    q2 = np.empty((5, 2))
+    sols = np.empty((10, 3, 3))
+    Fs = np.empty((10, 3, 3))
+    costs = np.empty(10)
+    for b in range(s1.shape[0]):
+        _normalise_sample(s1[b], Ki1, q1)
+        _normalise_sample(s2[b], Ki2, q2)
+        nr = _five_point_kernel(q1, q2, sols, False)
+        valid[b] = nr > 0
+        if nr == 0:
+            continue
+        models[b] = sols[0]
+        if nr == 1:
+            continue
+        for k in range(nr):
+            _to_pixel_f(sols[k], Ki1, Ki2, Fs[k])
+        _score_batch_kernel(Fs[:nr], X, sub, t2, bound, costs[:nr])
+        low = np.inf
+        for k in range(nr):
+            if costs[k] < low:
+                low = costs[k]
+                models[b] = sols[k]
+        if low < bound:
+            bound = low
+
+
+def _project_to_essential(E):
+    """The nearest essential matrix (singular values ``(1, 1, 0)``), unit Frobenius norm."""
+    U, _, Vt = np.linalg.svd(E)
+    return (U * np.array([1.0, 1.0, 0.0])) @ Vt / math.sqrt(2.0)
+
+
+class _EssentialEstimator:
+    """The ransac estimator protocol for E on pixel matches with known intrinsics.
+
+    Models are essential matrices (normalised coordinates); residuals and costs are the
+    √Sampson distances of ``F = K2⁻ᵀ E K1⁻¹`` in pixels. Minimal samples go through the
+    5-point solver (each sample's best root ranked by its MSAC cost on all the matches,
+    bounded by the best cost seen so far); ``fit`` (local optimisation) is the
+    normalised 8-point algorithm projected onto the essential manifold.
+    """
+
+    sample_size = 5
+
+    def __init__(self, x1, x2, Ki1, Ki2, t):
+        self.Ki1 = np.ascontiguousarray(Ki1)
+        self.Ki2 = np.ascontiguousarray(Ki2)
+        pick = np.unique(np.linspace(0, len(x1) - 1, min(len(x1), 64)).astype(np.int64))
+        self.sub = _soa(x1[pick], x2[pick])
+        self.X = _soa(x1, x2)
+        self.t2 = t * t
+        self.bound = np.inf
+
+    def pixel_f(self, E):
+        return self.Ki2.T @ E @ self.Ki1
+
+    def fit_minimal(self, x1, x2):
+        q1 = np.empty((5, 2))
+        q2 = np.empty((5, 2))
+        _normalise_sample(np.ascontiguousarray(x1), self.Ki1, q1)
+        _normalise_sample(np.ascontiguousarray(x2), self.Ki2, q2)
+        out = np.empty((10, 3, 3))
+        k = _five_point_kernel(q1, q2, out)
+        return [out[i] for i in range(k)]
+
+    def fit_minimal_batch(self, s1, s2):
+        models = np.zeros((s1.shape[0], 3, 3))
+        valid = np.zeros(s1.shape[0], dtype=bool)
+        _five_point_batch_kernel(np.ascontiguousarray(s1), np.ascontiguousarray(s2),
+                                 self.Ki1, self.Ki2, self.X, self.sub, self.t2, self.bound,
+                                 models, valid)
+        return models, valid
+
+    def score_batch(self, Es, x1, x2, *, threshold_px, bound):
+        self.t2 = float(threshold_px) ** 2
+        Fs = np.ascontiguousarray(self.Ki2.T @ Es @ self.Ki1)
+        costs = _score_batch_kernel(Fs, self.X, self.sub, self.t2, float(bound),
+                                    np.empty(len(Fs)))
+        self.bound = min(float(bound), float(costs.min())) if len(costs) else float(bound)
+        return costs
+
+    def fit(self, x1, x2):
+        if len(x1) < 8:
+            raise DegenerateError(f"find_essential: the local refit needs at least 8 matches, "
+                                  f"got {len(x1)}")
+        F = np.empty((3, 3))
+        if not _eight_point_gram_kernel(np.ascontiguousarray(x1), np.ascontiguousarray(x2),
+                                        np.arange(len(x1)), F):
+            raise DegenerateError("find_essential: the inliers must determine E, got a "
+                                  "degenerate configuration")
+        return _project_to_essential(np.linalg.inv(self.Ki2).T @ F @ np.linalg.inv(self.Ki1))
+
+    def residuals(self, E, x1, x2):
+        return _sampson_kernel(self.pixel_f(E), np.ascontiguousarray(x1),
+                               np.ascontiguousarray(x2), np.empty(len(x1)))
+
+
+@dataclass(frozen=True)
+class EssentialResult:
+    """Result of :func:`find_essential`.
+
+    Attributes
+    ----------
+    E : ndarray of shape (3, 3)
+        ``[t]x R`` at unit Frobenius norm (singular values ``(1, 1, 0) / √2``);
+        ``q2ᵀ E q1 = 0`` for normalised points ``q = K⁻¹ x``.
+    R : ndarray of shape (3, 3)
+        Rotation camera 1 -> camera 2 chosen by cheirality, ``det R = +1``.
+    t : ndarray of shape (3,)
+        Unit translation direction, ``X2 = R X1 + t`` up to scale.
+    inlier_mask : ndarray of shape (N,), bool
+        Matches within ``threshold_px`` (√Sampson distance) of ``E``.
+    in_front : ndarray of shape (N,), bool
+        Inliers that triangulate in front of both cameras with ``(R, t)``.
+    residuals : ndarray of shape (N,), float64
+        √Sampson distance of every match under ``E``, in the units of the points (pixels
+        when K1 is given).
+    n_trials : int
+        Minimal samples drawn (degenerate ones included).
+    n_degenerate : int
+        Minimal samples that gave no real solution.
+    """
+
+    E: np.ndarray
+    R: np.ndarray
+    t: np.ndarray
+    inlier_mask: np.ndarray
+    in_front: np.ndarray
+    residuals: np.ndarray
+    n_trials: int
+    n_degenerate: int
+
+    @property
+    def n_inliers(self) -> int:
+        """Number of inliers."""
+        return int(self.inlier_mask.sum())
+
+
+def _check_intrinsics(K, func, name):
+    K = check_matrix(K, func, name)
+    if K[2, 0] != 0 or K[2, 1] != 0 or K[2, 2] == 0 or K[0, 0] * K[1, 1] == 0:
+        raise ValueError(f"{func}: {name} must be an intrinsic matrix [[fx, s, cx], "
+                         f"[0, fy, cy], [0, 0, 1]], got {K.tolist()}")
+    return K / K[2, 2]
+
+
+def _select_pose(E, p1, p2, Ki1, Ki2, sel):
+    """The (R, t) of ``E`` putting most of the selected matches in front of both cameras."""
+    q1 = p1[sel] @ Ki1[:2, :2].T + Ki1[:2, 2]
+    q2 = p2[sel] @ Ki2[:2, :2].T + Ki2[:2, 2]
+    poses = decompose_essential(E)
+    counts = [int(_cheirality(p.R, p.t, q1, q2).sum()) for p in poses]
+    best = int(np.argmax(counts))
+    return poses[best].R, poses[best].t / np.linalg.norm(poses[best].t), counts[best]
+
+
+#: the final polish weighs residuals by Tukey's biweight with this many thresholds as cut-off
+_TUKEY_C = 2.0
+
+
+def _polish_pose(est, R, t, p1, p2, K1, K2, threshold, iterations, rounds=3):
+    """Iteratively reweighted Levenberg–Marquardt on the Sampson error over ``(R, t)``.
+
+    Each round weighs the matches by Tukey's biweight ``(1 - (r / c)²)²`` of their current
+    residual ``r`` with ``c = 2 threshold`` (zero beyond), so inliers count almost fully,
+    whatever side of the threshold the noise put them, and gross outliers not at all.
+    A hard threshold here would keep the inlier set of the start and its bias.
+    """
+    c = _TUKEY_C * threshold
+    for _ in range(rounds):
+        res = est.residuals(_skew(t) @ R, p1, p2)
+        sel = res < c
+        if sel.sum() < 6:
+            break
+        w = (1.0 - (res[sel] / c) ** 2) ** 2
+        R, t = _refine_pose(R, t, p1[sel], p2[sel], K1, K2, iterations, w)
+    return R, t
+
+
+def find_essential(
+    x1: np.ndarray,
+    x2: np.ndarray,
+    *,
+    K1: np.ndarray | None = None,
+    K2: np.ndarray | None = None,
+    threshold_px: float = 1.0,
+    confidence: float = 0.999,
+    max_trials: int = 10_000,
+    seed: Any = 0,
+    inner_samples: int = 10,
+    refine: bool = True,
+    max_iterations: int = 20,
+) -> EssentialResult:
+    """Essential matrix and relative pose from matches, robustly (5-point RANSAC).
+
+    Parameters
+    ----------
+    x1, x2 : ndarray of shape (N, 2)
+        Matches, ``N >= 5``: pixels when ``K1`` is given, otherwise normalised camera
+        coordinates ``K⁻¹ x`` (inhomogeneous).
+    K1, K2 : ndarray of shape (3, 3), optional
+        Intrinsics of the two cameras. ``K2=None`` with ``K1`` given uses ``K1`` for both;
+        both None means the points are already normalised (``K = I``), and
+        ``threshold_px`` is then in normalised units (a pixel threshold divided by the
+        focal length).
+    threshold_px : float
+        Inlier threshold on the √Sampson distance of ``F = K2⁻ᵀ E K1⁻¹``, in pixels
+        (> 0); around 1.5–3 σ of the point noise.
+    confidence : float
+        RANSAC stopping confidence in (0, 1).
+    max_trials : int
+        Cap on the minimal samples drawn.
+    seed : int, Generator or None
+        Random source; the default makes the call reproducible.
+    inner_samples : int
+        Non-minimal samples (14 matches) of LO-RANSAC's inner RANSAC around the RANSAC
+        model, fitted by the 8-point algorithm and projected onto the essential manifold;
+        the result replaces the model when its MSAC cost is lower. 0 disables it.
+    refine : bool
+        Finish with a Levenberg–Marquardt minimisation of the Sampson error (pixels) over
+        the five degrees of freedom of the pose, in three rounds of iteratively
+        reweighted least squares (Tukey's biweight, cut off at ``2 threshold_px``).
+    max_iterations : int
+        Levenberg–Marquardt iterations of each round.
+
+    Returns
+    -------
+    EssentialResult
+        ``E``, ``R``, ``t``, ``inlier_mask``, ``in_front``, ``residuals``, ``n_trials``,
+        ``n_degenerate``.
+
+    Raises
+    ------
+    DegenerateError
+        Fewer than 5 matches; every sample degenerate; fewer than 5 inliers; no pose
+        puts the inliers in front of both cameras.
+    ValueError, TypeError
+        Bad shapes, NaN or inf, intrinsics that are not ``[[fx, s, cx], [0, fy, cy],
+        [0, 0, 1]]``, bad options.
+
+    Warns
+    -----
+    RuntimeWarning
+        Low support: the inliers are no more than random matches would give (the 5 of
+        the sample plus the count of matches falling within ``threshold_px`` of an
+        epipolar line by chance that the best of the hypotheses tried exceeds with
+        probability below 1e-3): the pose is likely wrong.
+
+    Notes
+    -----
+    1. RANSAC (:func:`~cvgeo.geometry.ransac.ransac`) draws 5 matches, solves them with
+       :func:`essential_5point` (up to 10 roots, the best ranked on a fixed subset of the
+       matches) and scores with the truncated quadratic MSAC cost of the pixel √Sampson
+       distance; each new best model is refitted on its inliers (LO-RANSAC) by the
+       normalised 8-point algorithm projected onto the essential manifold.
+    2. The four poses ``(R, ±t)`` of ``E`` are triangulated; the one with most inliers
+       in front of both cameras is kept (cheirality, Hartley & Zisserman 9.6.3).
+    3. ``refine``: ``E = [t]x R`` is parametrised on the manifold (a rotation update
+       ``exp([w]x) R`` and ``t`` moved in its tangent plane and renormalised) and the
+       robustly weighted Sampson error in pixels minimised by Levenberg–Marquardt. The
+       weights are Tukey's biweight of the residuals, recomputed each round: a hard
+       inlier threshold would keep the inlier set that the RANSAC model chose, and the
+       truncation bias with it.
+
+    References
+    ----------
+    D. Nistér, "An efficient solution to the five-point relative pose problem", IEEE TPAMI
+    26(6), 2004. O. Chum, J. Matas, J. Kittler, "Locally optimized RANSAC", DAGM 2003.
+
+    Examples
+    --------
+    >>> from cvgeo.geometry.camera import synthetic_two_view_scene
+    >>> s = synthetic_two_view_scene(200, seed=0, noise_px=0.5, outlier_fraction=0.3)
+    >>> r = find_essential(s.x1, s.x2, K1=s.K1, K2=s.K2, threshold_px=1.5)
+    >>> bool(np.degrees(np.arccos((np.trace(r.R.T @ s.R) - 1) / 2)) < 0.5)
+    True
+    """
+    func = "find_essential"
+    p1, p2 = _points_pair(x1, x2, func, min_count=5)
+    if K1 is None:
+        if K2 is not None:
+            raise ValueError(f"{func}: K2 needs K1 (both None means normalised points), got "
+                             "K1=None and a K2")
+        K1 = K2 = np.eye(3)
+    else:
+        K1 = _check_intrinsics(K1, func, "K1")
+        K2 = K1 if K2 is None else _check_intrinsics(K2, func, "K2")
+    t = check_real(threshold_px, func, "threshold_px", low=0.0, low_inclusive=False)
+    iters = check_int(max_iterations, func, "max_iterations", low=0)
+    inner_samples = check_int(inner_samples, func, "inner_samples", low=0)
+    rng = check_seed(seed, func)
+    Ki1, Ki2 = np.linalg.inv(K1), np.linalg.inv(K2)
+    est = _EssentialEstimator(p1, p2, Ki1, Ki2, t)
+    r = ransac(est, p1, p2, threshold_px=t, confidence=confidence, max_trials=max_trials,
+               seed=rng)
+    E = _project_to_essential(r.model)
+    if inner_samples:
+        # LO-RANSAC's inner RANSAC (as for F), on the pixel F of E, projected back
+        X = _soa(p1, p2)
+        F2 = _inner_lo(est.pixel_f(E), p1, p2, t, rng, inner_samples)
+        E2 = _project_to_essential(K2.T @ F2 @ K1)
+        if (_msac_cost_kernel(est.pixel_f(E2), X, t * t, np.inf)
+                < _msac_cost_kernel(est.pixel_f(E), X, t * t, np.inf)):
+            E = E2
+    inl = est.residuals(E, p1, p2) <= t
+    if inl.sum() < 5:
+        raise DegenerateError(f"{func}: the matches must have at least 5 inliers, got "
+                              f"{int(inl.sum())} within {t:g} px")
+    R, tv, n_front = _select_pose(E, p1, p2, Ki1, Ki2, inl)
+    if n_front == 0:
+        raise DegenerateError(f"{func}: the inliers must triangulate in front of both "
+                              "cameras for some pose of E, got none")
+    if refine:
+        R, tv = _polish_pose(est, R, tv, p1, p2, K1, K2, t, iters)
+        E = _skew(tv) @ R
+        E /= np.linalg.norm(E)
+    res = est.residuals(E, p1, p2)
+    inl = res <= t
+    q1 = p1 @ Ki1[:2, :2].T + Ki1[:2, 2]
+    q2 = p2 @ Ki2[:2, :2].T + Ki2[:2, 2]
+    front = _cheirality(R, tv, q1, q2) & inl
+    _warn_low_support(func, int(inl.sum()), len(p1), 5, _epipolar_chance(p2, t),
+                      r.n_trials - r.n_degenerate)
+    return EssentialResult(E=E, R=R, t=tv, inlier_mask=inl, in_front=front, residuals=res,
+                           n_trials=r.n_trials, n_degenerate=r.n_degenerate)

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from numba import njit, uint64
 
 from cvgeo._checks import check_image, check_int, check_real, check_seed, describe
 from cvgeo.edges import canny
@@ -530,15 +530,26 @@ def _fit_line(mom):
     return cx, cy, math.cos(angle), math.sin(angle)
 
 
-@njit(cache=True)
-def _unvote(acc, x, y, cos_t, sin_t, inv_rho_step, n_off):
+@njit(cache=True, inline="always")
+def _pixel_bins(bins, x, y, cos_t, sin_t, inv_rho_step, n_off, n_rho):
+    """``bins[j]`` = flat accumulator offset ``j * n_rho + rho bin`` of pixel ``(x, y)``
+    for every angle ``j`` (a loop the compiler vectorises)."""
     for j in range(cos_t.shape[0]):
-        acc[j, _round_half_away((cos_t[j] * x + sin_t[j] * y) * inv_rho_step) + n_off] -= 1
+        v = (cos_t[j] * x + sin_t[j] * y) * inv_rho_step
+        bins[j] = j * n_rho + int(v + math.copysign(0.5, v)) + n_off
+
+
+@njit(cache=True)
+def _unvote(acc, bins, x, y, cos_t, sin_t, inv_rho_step, n_off, n_rho):
+    """Withdraw the votes of pixel ``(x, y)`` from the flat accumulator ``acc``."""
+    _pixel_bins(bins, x, y, cos_t, sin_t, inv_rho_step, n_off, n_rho)
+    for j in range(cos_t.shape[0]):
+        acc[uint64(bins[j])] -= 1
 
 
 @njit(cache=True)
 def _pph_kernel(state, order, cos_t, sin_t, inv_rho_step, n_off, n_rho, threshold,
-                min_length, max_gap):
+                min_length, max_gap, acc):
     """Progressive probabilistic Hough transform (Matas, Galambos & Kittler, 2000).
 
     Parameters
@@ -557,6 +568,9 @@ def _pph_kernel(state, order, cos_t, sin_t, inv_rho_step, n_off, n_rho, threshol
         Shortest segment kept (Euclidean, pixels).
     max_gap : int
         Longest run of missing pixels bridged while walking along a line.
+    acc : ndarray of int16 or int32, shape (n_theta * n_rho,)
+        Zeros: the accumulator, flat, row ``j`` for angle ``j``. int16 when no bin can
+        pass 32767 votes: half the cache footprint.
 
     Returns
     -------
@@ -579,7 +593,7 @@ def _pph_kernel(state, order, cos_t, sin_t, inv_rho_step, n_off, n_rho, threshol
     """
     H, W = state.shape
     n_t = cos_t.shape[0]
-    acc = np.zeros((n_t, n_rho), dtype=np.int32)
+    bins = np.empty(n_t, dtype=np.int64)
     out = np.empty((16, 4), dtype=np.int64)
     n_out = 0
     mom = np.zeros(6)
@@ -591,11 +605,13 @@ def _pph_kernel(state, order, cos_t, sin_t, inv_rho_step, n_off, n_rho, threshol
         state[y0, x0] = 2
         best_v = 0
         best_j = 0
+        _pixel_bins(bins, x0, y0, cos_t, sin_t, inv_rho_step, n_off, n_rho)
         for j in range(n_t):
-            r = _round_half_away((cos_t[j] * x0 + sin_t[j] * y0) * inv_rho_step) + n_off
-            acc[j, r] += 1
-            if acc[j, r] > best_v:
-                best_v = acc[j, r]
+            b = uint64(bins[j])  # unsigned: numba skips its negative-index test
+            v = acc[b] + 1
+            acc[b] = v
+            if v > best_v:
+                best_v = v
                 best_j = j
         if best_v < threshold:
             continue
@@ -656,7 +672,7 @@ def _pph_kernel(state, order, cos_t, sin_t, inv_rho_step, n_off, n_rho, threshol
                 if qx < 0 or qx >= W or qy < 0 or qy >= H:
                     continue
                 if state[qy, qx] == 2:
-                    _unvote(acc, qx, qy, cos_t, sin_t, inv_rho_step, n_off)
+                    _unvote(acc, bins, qx, qy, cos_t, sin_t, inv_rho_step, n_off, n_rho)
                 state[qy, qx] = 0
         if xm:
             ay = _round_half_away(cy + (ax - cx) * slope)
@@ -752,8 +768,13 @@ def hough_segments(
     flat = np.flatnonzero(edges)
     order = flat[rng.permutation(flat.size)].astype(np.int64)
     state = edges.astype(np.uint8)
+    # a bin counts pixel centres in a strip rho_step wide: in each row (or column, for the
+    # steeper half of the angles) at most floor(rho_step * sqrt 2) + 1 of them (+1 more
+    # for rounding at the strip's edges)
+    most = min(flat.size, max(edges.shape) * (int(rho_step * math.sqrt(2.0)) + 2))
+    acc = np.zeros(thetas.size * rhos.size, dtype=np.int16 if most < 32767 else np.int32)
     segs = _pph_kernel(state, order, np.cos(thetas), np.sin(thetas), 1.0 / float(rho_step),
-                       n_off, rhos.size, threshold, min_length, max_gap)
+                       n_off, rhos.size, threshold, min_length, max_gap, acc)
     segs = segs.astype(np.float64)
     # a canonical direction: left to right, or top to bottom for vertical segments
     swap = (segs[:, 0] > segs[:, 2]) | ((segs[:, 0] == segs[:, 2]) & (segs[:, 1] > segs[:, 3]))

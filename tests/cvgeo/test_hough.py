@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 
 import numpy as np
@@ -315,6 +316,33 @@ def test_segments_deterministic_per_seed():
         other = hough_segments(img, threshold=15, min_length=30, seed=seed)
         assert other.shape == a.shape
         assert _match(other, a, 2.0).max() <= 2.0
+
+
+def test_segment_accumulator_width_does_not_change_segments(camera):
+    """hough_segments votes into int16 when no bin can pass 32767 votes: on a real edge map
+    the int16 and int32 accumulators give the same segments; and the vectorised bins of a
+    pixel are the per-angle rounding of x cos + y sin."""
+    import cv2
+
+    hough = importlib.import_module("cvgeo.hough")
+    edges = cv2.Canny(camera, 100, 200) > 0
+    thetas, rhos, n_off = hough._theta_rho_grid(edges.shape, DEG, 1.0, "test")
+    flat = np.flatnonzero(edges)
+    order = flat[np.random.default_rng(0).permutation(flat.size)].astype(np.int64)
+    cos_t, sin_t = np.cos(thetas), np.sin(thetas)
+    segs = {}
+    for dtype in (np.int16, np.int32):
+        acc = np.zeros(thetas.size * rhos.size, dtype=dtype)
+        segs[dtype] = hough._pph_kernel(edges.astype(np.uint8), order, cos_t, sin_t, 1.0, n_off,
+                                        rhos.size, 30, 30.0, 3, acc)
+    assert len(segs[np.int16]) > 20
+    np.testing.assert_array_equal(segs[np.int16], segs[np.int32])
+    bins = np.empty(thetas.size, dtype=np.int64)
+    for x, y in ((0, 0), (511, 0), (37, 400), (511, 511)):
+        hough._pixel_bins(bins, x, y, cos_t, sin_t, 1.0, n_off, rhos.size)
+        v = cos_t * x + sin_t * y
+        expected = np.arange(thetas.size) * rhos.size + np.trunc(v + np.copysign(0.5, v)) + n_off
+        np.testing.assert_array_equal(bins, expected.astype(np.int64))
 
 
 def test_gap_larger_than_max_gap_splits_segment():

@@ -832,26 +832,45 @@ def _sobel_normals_kernel(smoothed, xs, ys):
 
 
 @njit(cache=True)
-def _vote_slice(xs, ys, nx, ny, r, raw):
+def _vote_slice(xs, ys, nx, ny, r, raw, cells):
     """Votes of every edge pixel for radius ``r`` into ``raw`` (one-cell zero frame).
 
     An edge pixel ``p`` on a circle of radius ``r`` has the centre at ``p - r n`` for the
     outward normal ``n``; the gradient points out of a dark disc and into a bright one,
-    so ``p + r n`` and ``p - r n`` both get a vote.
+    so ``p + r n`` and ``p - r n`` both get a vote. ``raw`` must be zero on entry; the
+    flat offsets of the cells voted go to ``cells`` (their count is returned), so that
+    ``_clear_slice`` zeroes them again in time proportional to the votes.
     """
     Hp, Wp = raw.shape
-    raw[:, :] = 0
-    for i in range(xs.shape[0]):
+    flat = raw.reshape(Hp * Wp)
+    n_pts = xs.shape[0]
+    # the two centres of every pixel first (a loop the compiler vectorises), -1 outside
+    for i in range(n_pts):
         dx = r * nx[i]
         dy = r * ny[i]
-        cx = _round_half_away(xs[i] + dx) + 1
-        cy = _round_half_away(ys[i] + dy) + 1
-        if cx >= 1 and cx < Wp - 1 and cy >= 1 and cy < Hp - 1:
-            raw[cy, cx] += 1
-        cx = _round_half_away(xs[i] - dx) + 1
-        cy = _round_half_away(ys[i] - dy) + 1
-        if cx >= 1 and cx < Wp - 1 and cy >= 1 and cy < Hp - 1:
-            raw[cy, cx] += 1
+        for sgn in range(2):
+            vx = xs[i] + dx if sgn == 0 else xs[i] - dx
+            vy = ys[i] + dy if sgn == 0 else ys[i] - dy
+            cx = int(vx + math.copysign(0.5, vx)) + 1  # _round_half_away, spelled out
+            cy = int(vy + math.copysign(0.5, vy)) + 1
+            inside = cx >= 1 and cx < Wp - 1 and cy >= 1 and cy < Hp - 1
+            cells[2 * i + sgn] = cy * Wp + cx if inside else -1
+    n = 0
+    for i in range(2 * n_pts):
+        c = cells[i]
+        if c >= 0:
+            flat[c] += 1
+            cells[n] = c
+            n += 1
+    return n
+
+
+@njit(cache=True)
+def _clear_slice(raw, cells, n):
+    """Undo ``_vote_slice``: zero the ``n`` cells it voted."""
+    flat = raw.reshape(raw.size)
+    for i in range(n):
+        flat[cells[i]] = 0
 
 
 @njit(cache=True)
@@ -868,16 +887,16 @@ def _box3(raw, rows, out, rowmax):
         for x in range(Wp):
             rows[x] = r0[x] + r1[x] + r2[x]
         o = out[y]
-        mx = 0
         for x in range(1, Wp - 1):
-            v = rows[x - 1] + rows[x] + rows[x + 1]
-            o[x] = v
-            mx = max(mx, v)
+            o[x] = rows[x - 1] + rows[x] + rows[x + 1]
+        mx = o[1]  # the maximum in a loop of its own: both loops vectorise far better
+        for x in range(2, Wp - 1):
+            mx = max(mx, o[x])
         rowmax[y] = mx
 
 
 @njit(cache=True)
-def _circle_candidates_kernel(xs, ys, nx, ny, radii, H, W, threshold):
+def _circle_candidates_kernel(xs, ys, nx, ny, radii, H, W, threshold, acc_dtype):
     """Vote, smooth and find centre-and-radius local maxima, one radius slice at a time.
 
     Parameters
@@ -890,6 +909,9 @@ def _circle_candidates_kernel(xs, ys, nx, ny, radii, H, W, threshold):
     H, W : int
     threshold : float
         Minimum score: votes within one pixel of the centre (3x3 sum) over ``2 pi r``.
+    acc_dtype : numpy integer dtype
+        Of the vote slices: int16 when no 3x3 sum can pass 32767 (fewer than 16384 edge
+        pixels: each casts two votes per radius), halving the memory each slice moves.
 
     Returns
     -------
@@ -906,18 +928,21 @@ def _circle_candidates_kernel(xs, ys, nx, ny, radii, H, W, threshold):
     n_r = radii.shape[0]
     Hp, Wp = H + 2, W + 2
     norm = 1.0 / (2.0 * math.pi * radii)
-    raw = np.zeros((Hp, Wp), dtype=np.int32)
-    ring = np.zeros((3, Hp, Wp), dtype=np.int32)
-    rowmax = np.zeros((3, Hp), dtype=np.int32)
-    rows = np.empty(Wp, dtype=np.int32)
+    raw = np.zeros((Hp, Wp), dtype=acc_dtype)
+    ring = np.zeros((3, Hp, Wp), dtype=acc_dtype)
+    rowmax = np.zeros((3, Hp), dtype=acc_dtype)
+    rows = np.empty(Wp, dtype=acc_dtype)
+    cells = np.empty(2 * xs.shape[0], dtype=np.int64)
     out = np.empty((64, 4))
     m = 0
-    _vote_slice(xs, ys, nx, ny, radii[0], raw)
+    n_cells = _vote_slice(xs, ys, nx, ny, radii[0], raw, cells)
     _box3(raw, rows, ring[0], rowmax[0])
+    _clear_slice(raw, cells, n_cells)
     for k in range(n_r):
         if k + 1 < n_r:
-            _vote_slice(xs, ys, nx, ny, radii[k + 1], raw)
+            n_cells = _vote_slice(xs, ys, nx, ny, radii[k + 1], raw, cells)
             _box3(raw, rows, ring[(k + 1) % 3], rowmax[(k + 1) % 3])
+            _clear_slice(raw, cells, n_cells)
         cur = ring[k % 3]
         votes_min = threshold / norm[k] - 1e-9  # the threshold in votes of this slice
         k_lo = max(k - 1, 0)
@@ -966,22 +991,38 @@ def _circle_samples(radii: np.ndarray) -> tuple[np.ndarray, ...]:
     i = np.arange(n_max)
     phi = 2 * np.pi * i[None, :] / counts[:, None]
     c, s = np.cos(phi), np.sin(phi)
-    rr = radii[:, None, None] + np.array([0.0, -0.5, 0.5])[None, None, :]
-    v = rr * c[:, :, None]
-    off_x = np.trunc(v + np.copysign(0.5, v)).astype(np.int64)
-    v = rr * s[:, :, None]
-    off_y = np.trunc(v + np.copysign(0.5, v)).astype(np.int64)
+    off_x, off_y = _circle_offsets_kernel(radii, c, s)
     return off_x, off_y, c, s, counts
 
 
 @njit(cache=True)
+def _circle_offsets_kernel(radii, c, s):
+    """``round(rr * cos)``, ``round(rr * sin)`` (halves away from zero) for the radii
+    ``rr = r, r - 0.5, r + 0.5`` of each ray: one pass, no temporaries."""
+    n_r, n_max = c.shape
+    off_x = np.empty((n_r, n_max, 3), dtype=np.int64)
+    off_y = np.empty((n_r, n_max, 3), dtype=np.int64)
+    for k in range(n_r):
+        for j in range(3):
+            rr = radii[k] + (0.0, -0.5, 0.5)[j]
+            for i in range(n_max):
+                off_x[k, i, j] = _round_half_away(rr * c[k, i])
+                off_y[k, i, j] = _round_half_away(rr * s[k, i])
+    return off_x, off_y
+
+
+@njit(cache=True, inline="always")
 def _circle_support(edges, nx_map, ny_map, x, y, k, off_x, off_y, cos_p, sin_p, counts,
-                    cos_tol):
+                    cos_tol, beat):
     """Fraction of circle ``(x, y, radii[k])`` on edge pixels whose normal faces the centre.
 
     A sample (one per pixel of arc) is supported when an edge pixel lies at radius
     ``r``, ``r - 0.5`` or ``r + 0.5`` on its ray and that pixel's normal is within
     ``arccos(cos_tol)`` of the ray, either way.
+
+    The callers only want supports larger than ``beat``: the count stops as soon as the
+    samples left cannot lift it above ``beat``, and then returns a value ``<= beat`` (the
+    best it could still have reached) instead of the exact support.
     """
     H, W = edges.shape
     n = counts[k]
@@ -994,6 +1035,9 @@ def _circle_support(edges, nx_map, ny_map, x, y, k, off_x, off_y, cos_p, sin_p, 
                 if abs(nx_map[py, px] * cos_p[k, i] + ny_map[py, px] * sin_p[k, i]) >= cos_tol:
                     hits += 1
                     break
+        reach = (hits + (n - 1 - i)) / n  # division is monotonic: the support is <= reach
+        if reach <= beat:
+            return reach
     return hits / n
 
 
@@ -1054,7 +1098,7 @@ def _circle_refine_kernel(edges, nx_map, ny_map, cand, radii, off_x, off_y, cos_
         own_k[m] = k0
         for k in range(max(k0 - 2, 0), min(k0 + 3, n_r)):
             v = _circle_support(edges, nx_map, ny_map, int(cand[m, 2]), int(cand[m, 1]), k,
-                                off_x, off_y, cos_p, sin_p, counts, cos_tol)
+                                off_x, off_y, cos_p, sin_p, counts, cos_tol, own[m])
             if v > own[m]:
                 own[m] = v
                 own_k[m] = k
@@ -1079,7 +1123,7 @@ def _circle_refine_kernel(edges, nx_map, ny_map, cand, radii, off_x, off_y, cos_
                         if (kk == k) == (yy == y and xx == x):
                             continue
                         v = _circle_support(edges, nx_map, ny_map, xx, yy, kk, off_x, off_y,
-                                            cos_p, sin_p, counts, cos_tol)
+                                            cos_p, sin_p, counts, cos_tol, best)
                         if v > best:
                             best = v
                             bk, by, bx = kk, yy, xx
@@ -1364,7 +1408,8 @@ def hough_circles(
         edge_map = edge_map.copy()
         edge_map[[0, -1], :] = False  # the frame has no Sobel gradient
         edge_map[:, [0, -1]] = False
-        ys, xs = np.nonzero(edge_map)
+        xf, yf = _edge_points_kernel(edge_map)  # np.nonzero's order, faster on sparse maps
+        xs, ys = xf.astype(np.int64), yf.astype(np.int64)
         nx, ny = _sobel_normals_kernel(smoothed, xs, ys)
         ux = np.zeros(edge_map.shape, np.float32)
         uy = np.zeros(edge_map.shape, np.float32)
@@ -1373,9 +1418,11 @@ def hough_circles(
     edge_map = np.ascontiguousarray(edge_map)
     facing = (nx != 0) | (ny != 0)
     H, W = edge_map.shape
+    n_facing = int(facing.sum())
     cand = _circle_candidates_kernel(xs[facing].astype(np.float64),
                                      ys[facing].astype(np.float64), nx[facing], ny[facing],
-                                     radius_grid, H, W, 0.5 * threshold)
+                                     radius_grid, H, W, 0.5 * threshold,
+                                     np.int16 if 2 * n_facing < 32767 else np.int32)
     kept = _circle_refine_kernel(edge_map, ux, uy, cand, radius_grid,
                                  *_circle_samples(radius_grid), threshold, num_peaks,
                                  min_distance_px, min_radius_diff_px)

@@ -560,6 +560,38 @@ def test_coins_all_24_found(coins, sigma):
     assert np.median(d) <= 1.0 and np.median(dr) <= 0.5
 
 
+def test_circle_kernels_bounded_support_and_sparse_votes(coins):
+    """The refinement's support count may stop early, but only where the caller cannot
+    use the exact value: it returns the exact support when that beats ``beat`` and a
+    value <= ``beat`` otherwise. The vote slices undo their votes exactly."""
+    hough = importlib.import_module("cvgeo.hough")
+    res = hough_circles(coins, radii=np.arange(14, 41), sigma=3.0)
+    edges = res.edges
+    ys, xs = np.nonzero(edges)
+    rng = np.random.default_rng(0)
+    ang = rng.uniform(0, 2 * np.pi, xs.size)
+    ux = np.zeros(edges.shape, np.float32)
+    uy = np.zeros(edges.shape, np.float32)
+    ux[ys, xs], uy[ys, xs] = np.cos(ang), np.sin(ang)
+    radii = np.arange(14, 41).astype(float)
+    samples = hough._circle_samples(radii)
+    tol = math.cos(math.pi / 6)
+    for x, y, k in ((46, 54, 6), (100, 56, 5), (200, 150, 10), (3, 3, 0)):
+        exact = hough._circle_support(edges, ux, uy, x, y, k, *samples, tol, -1.0)
+        assert exact == pytest.approx(hough._circle_support(edges, ux, uy, x, y, k, *samples,
+                                                            tol, exact - 1e-9), abs=0)
+        for beat in (exact, exact + 0.05, 0.9):
+            got = hough._circle_support(edges, ux, uy, x, y, k, *samples, tol, beat)
+            assert got == exact if exact > beat else got <= beat
+    raw = np.zeros((edges.shape[0] + 2, edges.shape[1] + 2), np.int16)
+    cells = np.empty(2 * xs.size, np.int64)
+    n = hough._vote_slice(xs.astype(float), ys.astype(float), np.cos(ang), np.sin(ang), 20.0,
+                          raw, cells)
+    assert n > xs.size and raw.sum() == n
+    hough._clear_slice(raw, cells, n)
+    assert not raw.any()
+
+
 def test_coins_agree_with_skimage_live(coins):
     """skimage's pipeline (integer radii, whole-pixel centres) run live: the same 24 coins.
 

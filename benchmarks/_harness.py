@@ -6,6 +6,9 @@ library to a single thread (the comparisons in the README are single-threaded). 
 pool instead and switches cvgeo to its parallel kernels (``cvgeo.set_num_threads``), for
 the all-cores against all-cores comparison.
 
+``CVGEO_BENCH_CLOCK=cpu`` (single thread only) times by thread CPU time, steadier than
+the wall clock on a machine that other jobs share.
+
 Every row saved under ``results/`` carries the peers' versions and the thread counts
 in force (``environment()``), so a faster peer can be told from a slower cvgeo.
 
@@ -25,6 +28,10 @@ import json
 import os
 
 ALL_CORES = os.environ.get("CVGEO_BENCH_THREADS", "1") == "all"
+# "cpu": time each call by the calling thread's CPU time instead of the wall clock. On a
+# shared machine a single-threaded call's CPU time barely moves when other jobs take
+# the cores; it is not for the all-cores mode (other threads' work would not count).
+CPU_CLOCK = os.environ.get("CVGEO_BENCH_CLOCK", "wall") == "cpu" and not ALL_CORES
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                 "NUMBA_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 if not ALL_CORES:
@@ -84,7 +91,8 @@ def versions() -> dict[str, str]:
 
 def threads() -> dict[str, object]:
     """The thread counts in force: each library that is imported, and the environment."""
-    out: dict[str, object] = {"mode": "all cores" if ALL_CORES else "single thread"}
+    out: dict[str, object] = {"mode": "all cores" if ALL_CORES else "single thread",
+                              "clock": "thread CPU time" if CPU_CLOCK else "wall"}
     mods = sys.modules
     if "cv2" in mods:
         out["cv2"] = mods["cv2"].getNumThreads()
@@ -145,12 +153,13 @@ class Bench:
             for _ in range(warmup):
                 fn()
         self.times = {k: [] for k in self.cases}
+        clock = time.thread_time if CPU_CLOCK else time.perf_counter
         for _ in range(repeats):
             for label, fn in self.cases.items():
-                t0 = time.perf_counter()
+                t0 = clock()
                 for _ in range(number):
                     fn()
-                self.times[label].append((time.perf_counter() - t0) / number)
+                self.times[label].append((clock() - t0) / number)
         return self.medians()
 
     def medians(self) -> dict[str, float]:

@@ -3,6 +3,7 @@
     cd benchmarks && python run_all.py [bench_canny bench_hough ...]
     cd benchmarks && python run_all.py --threads all [...]   # all cores, every library
     cd benchmarks && python run_all.py --table      # only rebuild the table
+    CVGEO_BENCH_CLOCK=cpu python run_all.py   # thread CPU time (a shared machine)
 
 Each benchmark appends rows to ``results/<name>.jsonl`` (``results/all-cores/`` with
 ``--threads all``); this script clears them first, runs the scripts sequentially

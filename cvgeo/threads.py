@@ -2,7 +2,7 @@
 
 By default every kernel runs on the calling thread, as a single-threaded library does.
 ``set_num_threads(n)`` with ``n > 1`` switches the kernels whose row loops are independent
-(``warp``'s output rows, the Hough transforms' voting) to their numba ``parallel=True``
+(``warp``'s output rows, ``hough_lines``' votes per angle) to their numba ``parallel=True``
 versions, on ``n`` of numba's threads. Results do not depend on the thread count.
 
 numba reads ``NUMBA_NUM_THREADS`` (default: the number of cores) once, when it starts its

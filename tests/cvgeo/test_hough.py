@@ -345,6 +345,24 @@ def test_segment_accumulator_width_does_not_change_segments(camera):
         np.testing.assert_array_equal(bins, expected.astype(np.int64))
 
 
+def test_lines_parallel_voting_equals_serial(camera):
+    """cvgeo.set_num_threads(2): the angles are voted in bands on two threads, with the
+    same accumulator."""
+    import cv2
+
+    import cvgeo
+
+    edges = cv2.Canny(camera, 100, 200) > 0
+    serial = hough_lines(edges, theta_step=0.5 * DEG).accumulator
+    previous = cvgeo.set_num_threads(2)
+    try:
+        parallel = hough_lines(edges, theta_step=0.5 * DEG).accumulator
+    finally:
+        cvgeo.set_num_threads(previous)
+    assert serial.sum() == edges.sum() * 360
+    np.testing.assert_array_equal(parallel, serial)
+
+
 def test_gap_larger_than_max_gap_splits_segment():
     img = render_segment(np.zeros((60, 200), dtype=bool), 10, 30, 190, 30, gaps=[(0.45, 0.55)])
     one = hough_segments(img, threshold=10, min_length=20, max_gap=25)

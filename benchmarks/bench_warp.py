@@ -3,7 +3,7 @@
 512x512 RGB float32 astronaut and the same resized to 2048x2048, a perspective H (scaled
 with the image), nearest / bilinear / bicubic, constant border. Also prints the interior
 agreement with cv2 and the largest difference from the plain reference kernel (the fast
-kernels must equal it).
+kernels must be within 1e-6 of it).
 
 Run: ``cd benchmarks && python bench_warp.py``.
 """

@@ -190,7 +190,16 @@ def test_fast_kernel_equals_reference(rng, interpolation, border):
         args = (img, Hinv, 23, 37, interp, bord, np.float32(0.25))
         ref = warp_module._warp_reference_kernel(*args)
         fast = warp_module._warp_fast_kernel(*args)
-        np.testing.assert_array_equal(fast, ref)  # same arithmetic: equal, not just close
+        if interpolation == "nearest":  # the same arithmetic: equal
+            np.testing.assert_array_equal(fast, ref)
+        else:
+            # fused multiply-adds: a few float32 roundings apart on values in [0, 1]; except
+            # on the line at infinity itself, where whether w rounds to exactly 0 (no source
+            # point: fill) or to a tiny number (a point far out: a border value) is rounding
+            w = Hinv[2, 0] * np.arange(37)[None, :] + Hinv[2, 1] * np.arange(23)[:, None] \
+                + Hinv[2, 2]
+            defined = np.abs(w) > 1e-9
+            np.testing.assert_allclose(fast[defined], ref[defined], rtol=0, atol=1e-6)
 
 
 def test_parallel_equals_serial(astronaut):

@@ -1,7 +1,16 @@
 """Benchmark harness: ours and the peers in the same process, interleaved, medians.
 
 Import this module *before* numpy/cv2/numba in a benchmark script: it pins every
-library to a single thread (the comparisons in the README are single-threaded).
+library to a single thread (the comparisons in the README are single-threaded). With
+``CVGEO_BENCH_THREADS=all`` in the environment it leaves every library its default thread
+pool instead and switches cvgeo to its parallel kernels (``cvgeo.set_num_threads``), for
+the all-cores against all-cores comparison.
+
+``CVGEO_BENCH_CLOCK=cpu`` (single thread only) times by thread CPU time, steadier than
+the wall clock on a machine that other jobs share.
+
+Every row saved under ``results/`` carries the peers' versions and the thread counts
+in force (``environment()``), so a faster peer can be told from a slower cvgeo.
 
 Usage::
 
@@ -18,9 +27,16 @@ from __future__ import annotations
 import json
 import os
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
-             "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+ALL_CORES = os.environ.get("CVGEO_BENCH_THREADS", "1") == "all"
+# "cpu": time each call by the calling thread's CPU time instead of the wall clock. On a
+# shared machine a single-threaded call's CPU time barely moves when other jobs take
+# the cores; it is not for the all-cores mode (other threads' work would not count).
+CPU_CLOCK = os.environ.get("CVGEO_BENCH_CLOCK", "wall") == "cpu" and not ALL_CORES
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                "NUMBA_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+if not ALL_CORES:
+    for _var in _THREAD_VARS:
+        os.environ.setdefault(_var, "1")
 
 import platform  # noqa: E402
 import statistics  # noqa: E402
@@ -29,21 +45,81 @@ import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
+from importlib import metadata  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-RESULTS = Path(__file__).with_name("results")
+RESULTS = Path(__file__).with_name("results") / ("all-cores" if ALL_CORES else "")
 
 
 def single_thread() -> None:
-    """Pin OpenCV and torch (when imported) to one thread too."""
+    """Pin OpenCV, cvgeo's kernels and torch (when imported) to one thread, or, under
+    ``CVGEO_BENCH_THREADS=all``, give each all the cores."""
+    cores = os.cpu_count() or 1
     try:
         import cv2
 
-        cv2.setNumThreads(1)
+        cv2.setNumThreads(cores if ALL_CORES else 1)
     except ImportError:
         pass
+    if "cvgeo" in sys.modules and hasattr(sys.modules["cvgeo"], "set_num_threads"):
+        sys.modules["cvgeo"].set_num_threads(None if ALL_CORES else 1)
     if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(1)
+        sys.modules["torch"].set_num_threads(cores if ALL_CORES else 1)
+
+
+# distribution names of the libraries whose versions decide a comparison
+_PEERS = {"cv2": ("opencv-python-headless", "opencv-python", "opencv-contrib-python",
+                  "opencv-contrib-python-headless"),
+          "skimage": ("scikit-image",), "sklearn": ("scikit-learn",), "scipy": ("scipy",),
+          "numpy": ("numpy",), "numba": ("numba",), "torch": ("torch",),
+          "kornia": ("kornia",)}
+
+
+def versions() -> dict[str, str]:
+    """Installed versions of the peers and of the libraries cvgeo runs on (not imported:
+    read from the installed distributions' metadata)."""
+    out = {}
+    for name, dists in _PEERS.items():
+        for dist in dists:
+            try:
+                out[name] = metadata.version(dist)
+                break
+            except metadata.PackageNotFoundError:
+                continue
+    return out
+
+
+def threads() -> dict[str, object]:
+    """The thread counts in force: each library that is imported, and the environment."""
+    out: dict[str, object] = {"mode": "all cores" if ALL_CORES else "single thread",
+                              "clock": "thread CPU time" if CPU_CLOCK else "wall"}
+    mods = sys.modules
+    if "cv2" in mods:
+        out["cv2"] = mods["cv2"].getNumThreads()
+    if "cvgeo" in mods and hasattr(mods["cvgeo"], "get_num_threads"):
+        out["cvgeo"] = mods["cvgeo"].get_num_threads()
+    if "numba" in mods:
+        out["numba"] = mods["numba"].config.NUMBA_NUM_THREADS
+    if "torch" in mods:
+        out["torch"] = mods["torch"].get_num_threads()
+    try:
+        from threadpoolctl import threadpool_info
+
+        for info in threadpool_info():  # BLAS and OpenMP pools, with OpenBLAS's core type
+            arch = f", {info['architecture']}" if info.get("architecture") else ""
+            out[f"{info['internal_api']} ({info['prefix']}{arch})"] = info["num_threads"]
+    except ImportError:
+        pass
+    env = {k: os.environ[k] for k in (*_THREAD_VARS, "OPENBLAS_CORETYPE")
+           if k in os.environ}
+    if env:
+        out["env"] = env
+    return out
+
+
+def environment() -> dict[str, object]:
+    """What a results row records besides its times: machine, versions, threads."""
+    return {"machine": machine(), "versions": versions(), "threads": threads()}
 
 
 def machine() -> str:
@@ -77,12 +153,13 @@ class Bench:
             for _ in range(warmup):
                 fn()
         self.times = {k: [] for k in self.cases}
+        clock = time.thread_time if CPU_CLOCK else time.perf_counter
         for _ in range(repeats):
             for label, fn in self.cases.items():
-                t0 = time.perf_counter()
+                t0 = clock()
                 for _ in range(number):
                     fn()
-                self.times[label].append((time.perf_counter() - t0) / number)
+                self.times[label].append((clock() - t0) / number)
         return self.medians()
 
     def medians(self) -> dict[str, float]:
@@ -115,11 +192,12 @@ class Bench:
         return rows
 
     def save(self, rows: list[dict]) -> None:
-        RESULTS.mkdir(exist_ok=True)
+        RESULTS.mkdir(parents=True, exist_ok=True)
         path = RESULTS / f"{self.name}.jsonl"
         with path.open("a") as fh:
+            env = environment()
             for r in rows:
-                fh.write(json.dumps({**r, "machine": machine()}) + "\n")
+                fh.write(json.dumps({**r, **env}) + "\n")
 
 
 def compile_times(snippet: str) -> dict[str, float]:

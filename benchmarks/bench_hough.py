@@ -6,8 +6,9 @@ edge map (``cv2.Canny`` of ``skimage.data.camera`` resized to 512² and 2048², 
 4x4 to 2048² for a dense edge map; made once, outside the timing), 1-pixel / 1-degree
 grids and the same vote threshold.
 
-Segments: ``hough_segments`` against ``cv2.HoughLinesP`` and skimage's
-``probabilistic_hough_line`` on the Canny edges of ``camera``, same parameters.
+Segments: ``hough_segments`` against ``cv2.HoughLinesP`` (and skimage's
+``probabilistic_hough_line`` on the smallest) on the Canny edges of ``camera``, of camera
+resized to 2048² and of camera tiled 4x4 to 2048², same parameters.
 
 Circles: ``hough_circles`` on ``skimage.data.coins`` against ``cv2.HoughCircles``
 (HOUGH_GRADIENT, Canny inside) and skimage's ``canny`` + ``hough_circle`` +
@@ -79,10 +80,17 @@ def bench_lines(size: int, scene: str) -> None:
     bench.report(ours="cvgeo")
 
 
-def bench_segments() -> None:
-    img = skimage.data.camera()
+def bench_segments(scene: str) -> None:
+    camera = skimage.data.camera()
+    if scene == "camera":
+        img = camera
+    elif scene == "resized":  # 2048x2048, camera's edges at four times the scale
+        img = cv2.resize(camera, (2048, 2048), interpolation=cv2.INTER_LINEAR)
+    else:  # "tiled" 2048x2048: sixteen cameras, dense edges
+        img = np.tile(camera, (4, 4))
     edges8 = cv2.Canny(img, 100, 200)
     edges = edges8 > 0
+    size = f"{img.shape[0]}x{img.shape[1]}"
 
     def ours():
         return hough_segments(edges, threshold=30, min_length=30, max_gap=3, seed=0)
@@ -94,13 +102,16 @@ def bench_segments() -> None:
         return skimage.transform.probabilistic_hough_line(edges, threshold=30, line_length=30,
                                                           line_gap=3, rng=0)
 
-    print(f"\nsegments on camera 512x512 ({int(edges.sum())} edge pixels): found cvgeo "
-          f"{len(ours())}, cv2 {len(opencv())}, skimage {len(skimage_())}")
-    bench = Bench("hough_segments", image="camera 512x512")
+    n_sk = len(skimage_()) if scene == "camera" else None
+    print(f"\nsegments on {scene} {size} ({int(edges.sum())} edge pixels): found cvgeo "
+          f"{len(ours())}, cv2 {len(opencv())}" + (f", skimage {n_sk}" if n_sk else ""))
+    label = "camera 512x512" if scene == "camera" else f"camera {scene} {size}"
+    bench = Bench("hough_segments", image=label)
     bench.add("cvgeo", ours)
     bench.add("cv2.HoughLinesP", opencv)
-    bench.add("skimage probabilistic_hough_line", skimage_)
-    bench.run(repeats=7)
+    if scene == "camera":
+        bench.add("skimage probabilistic_hough_line", skimage_)
+    bench.run(repeats=7 if scene != "tiled" else 3)
     bench.report(ours="cvgeo")
 
 
@@ -135,7 +146,8 @@ def bench_circles() -> None:
 def main() -> None:
     for size, scene in ((512, "resized"), (2048, "resized"), (2048, "tiled")):
         bench_lines(size, scene)
-    bench_segments()
+    for scene in ("camera", "resized", "tiled"):
+        bench_segments(scene)
     bench_circles()
     print("\nhough_lines + hough_line_peaks, 256x256:")
     compile_times("from cvgeo.hough import hough_lines, hough_line_peaks\n"

@@ -1,18 +1,22 @@
 """Run every ``bench_*.py`` in turn (one process each) and write the results table.
 
     cd benchmarks && python run_all.py [bench_canny bench_hough ...]
+    cd benchmarks && python run_all.py --threads all [...]   # all cores, every library
     cd benchmarks && python run_all.py --table      # only rebuild the table
+    CVGEO_BENCH_CLOCK=cpu python run_all.py   # thread CPU time (a shared machine)
 
-Each benchmark appends rows to ``results/<name>.jsonl``; this script clears them first,
-runs the scripts sequentially (nothing else should load the machine meanwhile), then
-writes ``results/TABLE.md``: one row per comparison, the two medians and ours / peer as
-the median of the per-repeat ratios (below 1 means cvgeo is faster). The README's
-performance table is that file.
+Each benchmark appends rows to ``results/<name>.jsonl`` (``results/all-cores/`` with
+``--threads all``); this script clears them first, runs the scripts sequentially
+(nothing else should load the machine meanwhile), then writes ``TABLE.md`` there: a
+header naming the machine, the peers' versions and every library's thread count, then
+one row per comparison, the two medians and ours / peer as the median of the per-repeat
+ratios (below 1 means cvgeo is faster). The README's performance table is that file.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -21,17 +25,42 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _harness import RESULTS, machine  # noqa: E402
+
+def _merge(dicts: list[dict]) -> str:
+    """``{"cv2": 1}, {"cv2": 1, "numba": 1}`` -> ``"cv2 1, numba 1"``; a key whose value
+    differs between results shows every value (``cv2 1 / 2``)."""
+    merged: dict[str, list[str]] = {}
+    for d in dicts:
+        for k, v in d.items():
+            text = _merge([v]) if isinstance(v, dict) else str(v)
+            if text not in merged.setdefault(k, []):
+                merged[k].append(text)
+    return ", ".join(f"{k} {' / '.join(v)}" if not v[0].count(" ") else f"{k} ({' / '.join(v)})"
+                     for k, v in merged.items())
+
+
+def header(rows: list[dict]) -> list[str]:
+    """The table's first lines: machine, peers' versions and thread counts, as the
+    results recorded them (a setting that differs between benchmarks shows each value)."""
+    from _harness import environment
+
+    rows = [r for r in rows if "versions" in r] or [environment()]
+    machines = sorted({r["machine"] for r in rows})
+    return [f"Machine: {'; '.join(machines)}. Medians of interleaved repeats.", "",
+            f"Versions: {_merge([r['versions'] for r in rows])}.", "",
+            f"Threads: {_merge([r['threads'] for r in rows])}.", ""]
 
 
 def write_table() -> None:
     """Collect ``results/*.jsonl`` into ``results/TABLE.md`` and print it."""
+    from _harness import RESULTS
+
     rows = []
     for path in sorted(RESULTS.glob("*.jsonl")):
         rows += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    lines = [f"Machine: {machine()}; single thread; medians of interleaved repeats.", "",
-             "| benchmark | parameters | peer | cvgeo ms | peer ms | cvgeo / peer |",
-             "|---|---|---|---:|---:|---:|"]
+    lines = header(rows) + [
+        "| benchmark | parameters | peer | cvgeo ms | peer ms | cvgeo / peer |",
+        "|---|---|---|---:|---:|---:|"]
     by_key: dict[tuple, dict] = {}
     for r in rows:
         by_key.setdefault((r["bench"], r["params"]), {})[r["impl"]] = r
@@ -51,11 +80,19 @@ def write_table() -> None:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:2] == ["--threads", "all"]:
+        os.environ["CVGEO_BENCH_THREADS"] = "all"  # before _harness is imported
+        argv = argv[2:]
+    elif argv[:1] == ["--threads"]:
+        print("run_all: --threads takes 'all' (the default is one thread everywhere)")
+        return 2
+    from _harness import RESULTS
+
     if argv == ["--table"]:  # rebuild the table from the results already there
         write_table()
         return 0
     names = argv or sorted(p.stem for p in HERE.glob("bench_*.py"))
-    RESULTS.mkdir(exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
     for old in RESULTS.glob("*.jsonl"):
         old.unlink()
     failed = []

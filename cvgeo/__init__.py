@@ -16,6 +16,7 @@ from cvgeo import image as _image
 from cvgeo import ops as _ops
 from cvgeo import pipeline as _pipeline
 from cvgeo import segment as _segment
+from cvgeo import threads as _threads
 from cvgeo._checks import DegenerateError as DegenerateError
 from cvgeo.batch import *  # noqa: F403
 from cvgeo.draw import *  # noqa: F403
@@ -44,6 +45,7 @@ from cvgeo.image import *  # noqa: F403
 from cvgeo.ops import *  # noqa: F403
 from cvgeo.pipeline import *  # noqa: F403
 from cvgeo.segment import *  # noqa: F403
+from cvgeo.threads import *  # noqa: F403
 
 __version__ = "0.1.0"
 
@@ -67,4 +69,5 @@ __all__ = sorted({
     *_batch.__all__,
     *_gallery.__all__,
     *_segment.__all__,
+    *_threads.__all__,
 })

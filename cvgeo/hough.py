@@ -11,8 +11,9 @@ radians in ``[0, pi)`` and ``rho`` in pixels (it may be negative); the same line
 ``(n_rho, n_theta)``: row ``i`` is ``rhos[i]``, column ``j`` is ``thetas[j]``. Circles
 are ``(x, y, r)`` in pixels.
 
-The voting and search loops are compiled with numba (serial); each kernel sits beside
-the public function that calls it.
+The voting and search loops are compiled with numba; each kernel sits beside the public
+function that calls it. ``hough_lines``' voting runs on several threads after
+``cvgeo.set_num_threads(n)``, ``n > 1`` (same accumulator); the rest is serial.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from numba import njit, prange, uint64
 
 from cvgeo._checks import (
     DEFAULT_MAX_PIXELS,
@@ -38,6 +39,7 @@ from cvgeo._checks import (
 from cvgeo.edges import canny
 from cvgeo.filters import gaussian_filter, gaussian_gradient
 from cvgeo.image import as_float_image
+from cvgeo.threads import parallel_threads
 
 __all__ = [
     "HoughCircles",
@@ -196,6 +198,19 @@ def _hough_lines_kernel(xs, ys, cos_t, sin_t, inv_rho_step, n_off, acc_t):
             row[idx[k] + n_off] += 1
 
 
+@njit(cache=True, parallel=True)
+def _hough_lines_parallel_kernel(xs, ys, cos_t, sin_t, inv_rho_step, n_off, acc_t, n_chunks):
+    """``_hough_lines_kernel`` with the angles split into ``n_chunks`` bands on numba's
+    threads: each angle's row of ``acc_t`` is written by one thread only, with the same
+    votes as the serial kernel."""
+    n_t = cos_t.shape[0]
+    for c in prange(n_chunks):
+        j0 = c * n_t // n_chunks
+        j1 = (c + 1) * n_t // n_chunks
+        _hough_lines_kernel(xs, ys, cos_t[j0:j1], sin_t[j0:j1], inv_rho_step, n_off,
+                            acc_t[j0:j1])
+
+
 def hough_lines(
     edges: np.ndarray,
     *,
@@ -258,8 +273,12 @@ def hough_lines(
     xs, ys = _edge_points_kernel(edges)
     acc_t = np.zeros((thetas.size, rhos.size), dtype=np.int32)
     rho_step_used = float(rhos[1] - rhos[0]) if rhos.size > 1 else float(rho_step)
-    _hough_lines_kernel(xs, ys, np.cos(thetas), np.sin(thetas), 1.0 / float(rho_step),
-                        n_off, acc_t)
+    args = (xs, ys, np.cos(thetas), np.sin(thetas), 1.0 / float(rho_step), n_off, acc_t)
+    threads = parallel_threads()
+    if threads:
+        _hough_lines_parallel_kernel(*args, min(thetas.size, 4 * threads))
+    else:
+        _hough_lines_kernel(*args)
     return HoughLines(accumulator=acc_t.T, thetas=thetas, rhos=rhos,
                       theta_step=math.pi / thetas.size, rho_step=rho_step_used,
                       shape=(int(edges.shape[0]), int(edges.shape[1])))
@@ -545,15 +564,26 @@ def _fit_line(mom):
     return cx, cy, math.cos(angle), math.sin(angle)
 
 
-@njit(cache=True)
-def _unvote(acc, x, y, cos_t, sin_t, inv_rho_step, n_off):
+@njit(cache=True, inline="always")
+def _pixel_bins(bins, x, y, cos_t, sin_t, inv_rho_step, n_off, n_rho):
+    """``bins[j]`` = flat accumulator offset ``j * n_rho + rho bin`` of pixel ``(x, y)``
+    for every angle ``j`` (a loop the compiler vectorises)."""
     for j in range(cos_t.shape[0]):
-        acc[j, _round_half_away((cos_t[j] * x + sin_t[j] * y) * inv_rho_step) + n_off] -= 1
+        v = (cos_t[j] * x + sin_t[j] * y) * inv_rho_step
+        bins[j] = j * n_rho + int(v + math.copysign(0.5, v)) + n_off
+
+
+@njit(cache=True)
+def _unvote(acc, bins, x, y, cos_t, sin_t, inv_rho_step, n_off, n_rho):
+    """Withdraw the votes of pixel ``(x, y)`` from the flat accumulator ``acc``."""
+    _pixel_bins(bins, x, y, cos_t, sin_t, inv_rho_step, n_off, n_rho)
+    for j in range(cos_t.shape[0]):
+        acc[uint64(bins[j])] -= 1
 
 
 @njit(cache=True)
 def _pph_kernel(state, order, cos_t, sin_t, inv_rho_step, n_off, n_rho, threshold,
-                min_length, max_gap):
+                min_length, max_gap, acc):
     """Progressive probabilistic Hough transform (Matas, Galambos & Kittler, 2000).
 
     Parameters
@@ -572,6 +602,9 @@ def _pph_kernel(state, order, cos_t, sin_t, inv_rho_step, n_off, n_rho, threshol
         Shortest segment kept (Euclidean, pixels).
     max_gap : int
         Longest run of missing pixels bridged while walking along a line.
+    acc : ndarray of int16 or int32, shape (n_theta * n_rho,)
+        Zeros: the accumulator, flat, row ``j`` for angle ``j``. int16 when no bin can
+        pass 32767 votes: half the cache footprint.
 
     Returns
     -------
@@ -594,7 +627,7 @@ def _pph_kernel(state, order, cos_t, sin_t, inv_rho_step, n_off, n_rho, threshol
     """
     H, W = state.shape
     n_t = cos_t.shape[0]
-    acc = np.zeros((n_t, n_rho), dtype=np.int32)
+    bins = np.empty(n_t, dtype=np.int64)
     out = np.empty((16, 4), dtype=np.int64)
     n_out = 0
     mom = np.zeros(6)
@@ -606,11 +639,13 @@ def _pph_kernel(state, order, cos_t, sin_t, inv_rho_step, n_off, n_rho, threshol
         state[y0, x0] = 2
         best_v = 0
         best_j = 0
+        _pixel_bins(bins, x0, y0, cos_t, sin_t, inv_rho_step, n_off, n_rho)
         for j in range(n_t):
-            r = _round_half_away((cos_t[j] * x0 + sin_t[j] * y0) * inv_rho_step) + n_off
-            acc[j, r] += 1
-            if acc[j, r] > best_v:
-                best_v = acc[j, r]
+            b = uint64(bins[j])  # unsigned: numba skips its negative-index test
+            v = acc[b] + 1
+            acc[b] = v
+            if v > best_v:
+                best_v = v
                 best_j = j
         if best_v < threshold:
             continue
@@ -671,7 +706,7 @@ def _pph_kernel(state, order, cos_t, sin_t, inv_rho_step, n_off, n_rho, threshol
                 if qx < 0 or qx >= W or qy < 0 or qy >= H:
                     continue
                 if state[qy, qx] == 2:
-                    _unvote(acc, qx, qy, cos_t, sin_t, inv_rho_step, n_off)
+                    _unvote(acc, bins, qx, qy, cos_t, sin_t, inv_rho_step, n_off, n_rho)
                 state[qy, qx] = 0
         if xm:
             ay = _round_half_away(cy + (ax - cx) * slope)
@@ -767,8 +802,13 @@ def hough_segments(
     flat = np.flatnonzero(edges)
     order = flat[rng.permutation(flat.size)].astype(np.int64)
     state = edges.astype(np.uint8)
+    # a bin counts pixel centres in a strip rho_step wide: in each row (or column, for the
+    # steeper half of the angles) at most floor(rho_step * sqrt 2) + 1 of them (+1 more
+    # for rounding at the strip's edges)
+    most = min(flat.size, max(edges.shape) * (int(rho_step * math.sqrt(2.0)) + 2))
+    acc = np.zeros(thetas.size * rhos.size, dtype=np.int16 if most < 32767 else np.int32)
     segs = _pph_kernel(state, order, np.cos(thetas), np.sin(thetas), 1.0 / float(rho_step),
-                       n_off, rhos.size, threshold, min_length, max_gap)
+                       n_off, rhos.size, threshold, min_length, max_gap, acc)
     segs = segs.astype(np.float64)
     # a canonical direction: left to right, or top to bottom for vertical segments
     swap = (segs[:, 0] > segs[:, 2]) | ((segs[:, 0] == segs[:, 2]) & (segs[:, 1] > segs[:, 3]))
@@ -826,26 +866,45 @@ def _sobel_normals_kernel(smoothed, xs, ys):
 
 
 @njit(cache=True)
-def _vote_slice(xs, ys, nx, ny, r, raw):
+def _vote_slice(xs, ys, nx, ny, r, raw, cells):
     """Votes of every edge pixel for radius ``r`` into ``raw`` (one-cell zero frame).
 
     An edge pixel ``p`` on a circle of radius ``r`` has the centre at ``p - r n`` for the
     outward normal ``n``; the gradient points out of a dark disc and into a bright one,
-    so ``p + r n`` and ``p - r n`` both get a vote.
+    so ``p + r n`` and ``p - r n`` both get a vote. ``raw`` must be zero on entry; the
+    flat offsets of the cells voted go to ``cells`` (their count is returned), so that
+    ``_clear_slice`` zeroes them again in time proportional to the votes.
     """
     Hp, Wp = raw.shape
-    raw[:, :] = 0
-    for i in range(xs.shape[0]):
+    flat = raw.reshape(Hp * Wp)
+    n_pts = xs.shape[0]
+    # the two centres of every pixel first (a loop the compiler vectorises), -1 outside
+    for i in range(n_pts):
         dx = r * nx[i]
         dy = r * ny[i]
-        cx = _round_half_away(xs[i] + dx) + 1
-        cy = _round_half_away(ys[i] + dy) + 1
-        if cx >= 1 and cx < Wp - 1 and cy >= 1 and cy < Hp - 1:
-            raw[cy, cx] += 1
-        cx = _round_half_away(xs[i] - dx) + 1
-        cy = _round_half_away(ys[i] - dy) + 1
-        if cx >= 1 and cx < Wp - 1 and cy >= 1 and cy < Hp - 1:
-            raw[cy, cx] += 1
+        for sgn in range(2):
+            vx = xs[i] + dx if sgn == 0 else xs[i] - dx
+            vy = ys[i] + dy if sgn == 0 else ys[i] - dy
+            cx = int(vx + math.copysign(0.5, vx)) + 1  # _round_half_away, spelled out
+            cy = int(vy + math.copysign(0.5, vy)) + 1
+            inside = cx >= 1 and cx < Wp - 1 and cy >= 1 and cy < Hp - 1
+            cells[2 * i + sgn] = cy * Wp + cx if inside else -1
+    n = 0
+    for i in range(2 * n_pts):
+        c = cells[i]
+        if c >= 0:
+            flat[c] += 1
+            cells[n] = c
+            n += 1
+    return n
+
+
+@njit(cache=True)
+def _clear_slice(raw, cells, n):
+    """Undo ``_vote_slice``: zero the ``n`` cells it voted."""
+    flat = raw.reshape(raw.size)
+    for i in range(n):
+        flat[cells[i]] = 0
 
 
 @njit(cache=True)
@@ -862,16 +921,16 @@ def _box3(raw, rows, out, rowmax):
         for x in range(Wp):
             rows[x] = r0[x] + r1[x] + r2[x]
         o = out[y]
-        mx = 0
         for x in range(1, Wp - 1):
-            v = rows[x - 1] + rows[x] + rows[x + 1]
-            o[x] = v
-            mx = max(mx, v)
+            o[x] = rows[x - 1] + rows[x] + rows[x + 1]
+        mx = o[1]  # the maximum in a loop of its own: both loops vectorise far better
+        for x in range(2, Wp - 1):
+            mx = max(mx, o[x])
         rowmax[y] = mx
 
 
 @njit(cache=True)
-def _circle_candidates_kernel(xs, ys, nx, ny, radii, H, W, threshold):
+def _circle_candidates_kernel(xs, ys, nx, ny, radii, H, W, threshold, acc_dtype):
     """Vote, smooth and find centre-and-radius local maxima, one radius slice at a time.
 
     Parameters
@@ -884,6 +943,9 @@ def _circle_candidates_kernel(xs, ys, nx, ny, radii, H, W, threshold):
     H, W : int
     threshold : float
         Minimum score: votes within one pixel of the centre (3x3 sum) over ``2 pi r``.
+    acc_dtype : numpy integer dtype
+        Of the vote slices: int16 when no 3x3 sum can pass 32767 (fewer than 16384 edge
+        pixels: each casts two votes per radius), halving the memory each slice moves.
 
     Returns
     -------
@@ -900,18 +962,21 @@ def _circle_candidates_kernel(xs, ys, nx, ny, radii, H, W, threshold):
     n_r = radii.shape[0]
     Hp, Wp = H + 2, W + 2
     norm = 1.0 / (2.0 * math.pi * radii)
-    raw = np.zeros((Hp, Wp), dtype=np.int32)
-    ring = np.zeros((3, Hp, Wp), dtype=np.int32)
-    rowmax = np.zeros((3, Hp), dtype=np.int32)
-    rows = np.empty(Wp, dtype=np.int32)
+    raw = np.zeros((Hp, Wp), dtype=acc_dtype)
+    ring = np.zeros((3, Hp, Wp), dtype=acc_dtype)
+    rowmax = np.zeros((3, Hp), dtype=acc_dtype)
+    rows = np.empty(Wp, dtype=acc_dtype)
+    cells = np.empty(2 * xs.shape[0], dtype=np.int64)
     out = np.empty((64, 4))
     m = 0
-    _vote_slice(xs, ys, nx, ny, radii[0], raw)
+    n_cells = _vote_slice(xs, ys, nx, ny, radii[0], raw, cells)
     _box3(raw, rows, ring[0], rowmax[0])
+    _clear_slice(raw, cells, n_cells)
     for k in range(n_r):
         if k + 1 < n_r:
-            _vote_slice(xs, ys, nx, ny, radii[k + 1], raw)
+            n_cells = _vote_slice(xs, ys, nx, ny, radii[k + 1], raw, cells)
             _box3(raw, rows, ring[(k + 1) % 3], rowmax[(k + 1) % 3])
+            _clear_slice(raw, cells, n_cells)
         cur = ring[k % 3]
         votes_min = threshold / norm[k] - 1e-9  # the threshold in votes of this slice
         k_lo = max(k - 1, 0)
@@ -960,22 +1025,38 @@ def _circle_samples(radii: np.ndarray) -> tuple[np.ndarray, ...]:
     i = np.arange(n_max)
     phi = 2 * np.pi * i[None, :] / counts[:, None]
     c, s = np.cos(phi), np.sin(phi)
-    rr = radii[:, None, None] + np.array([0.0, -0.5, 0.5])[None, None, :]
-    v = rr * c[:, :, None]
-    off_x = np.trunc(v + np.copysign(0.5, v)).astype(np.int64)
-    v = rr * s[:, :, None]
-    off_y = np.trunc(v + np.copysign(0.5, v)).astype(np.int64)
+    off_x, off_y = _circle_offsets_kernel(radii, c, s)
     return off_x, off_y, c, s, counts
 
 
 @njit(cache=True)
+def _circle_offsets_kernel(radii, c, s):
+    """``round(rr * cos)``, ``round(rr * sin)`` (halves away from zero) for the radii
+    ``rr = r, r - 0.5, r + 0.5`` of each ray: one pass, no temporaries."""
+    n_r, n_max = c.shape
+    off_x = np.empty((n_r, n_max, 3), dtype=np.int64)
+    off_y = np.empty((n_r, n_max, 3), dtype=np.int64)
+    for k in range(n_r):
+        for j in range(3):
+            rr = radii[k] + (0.0, -0.5, 0.5)[j]
+            for i in range(n_max):
+                off_x[k, i, j] = _round_half_away(rr * c[k, i])
+                off_y[k, i, j] = _round_half_away(rr * s[k, i])
+    return off_x, off_y
+
+
+@njit(cache=True, inline="always")
 def _circle_support(edges, nx_map, ny_map, x, y, k, off_x, off_y, cos_p, sin_p, counts,
-                    cos_tol):
+                    cos_tol, beat):
     """Fraction of circle ``(x, y, radii[k])`` on edge pixels whose normal faces the centre.
 
     A sample (one per pixel of arc) is supported when an edge pixel lies at radius
     ``r``, ``r - 0.5`` or ``r + 0.5`` on its ray and that pixel's normal is within
     ``arccos(cos_tol)`` of the ray, either way.
+
+    The callers only want supports larger than ``beat``: the count stops as soon as the
+    samples left cannot lift it above ``beat``, and then returns a value ``<= beat`` (the
+    best it could still have reached) instead of the exact support.
     """
     H, W = edges.shape
     n = counts[k]
@@ -988,6 +1069,9 @@ def _circle_support(edges, nx_map, ny_map, x, y, k, off_x, off_y, cos_p, sin_p, 
                 if abs(nx_map[py, px] * cos_p[k, i] + ny_map[py, px] * sin_p[k, i]) >= cos_tol:
                     hits += 1
                     break
+        reach = (hits + (n - 1 - i)) / n  # division is monotonic: the support is <= reach
+        if reach <= beat:
+            return reach
     return hits / n
 
 
@@ -1048,7 +1132,7 @@ def _circle_refine_kernel(edges, nx_map, ny_map, cand, radii, off_x, off_y, cos_
         own_k[m] = k0
         for k in range(max(k0 - 2, 0), min(k0 + 3, n_r)):
             v = _circle_support(edges, nx_map, ny_map, int(cand[m, 2]), int(cand[m, 1]), k,
-                                off_x, off_y, cos_p, sin_p, counts, cos_tol)
+                                off_x, off_y, cos_p, sin_p, counts, cos_tol, own[m])
             if v > own[m]:
                 own[m] = v
                 own_k[m] = k
@@ -1073,7 +1157,7 @@ def _circle_refine_kernel(edges, nx_map, ny_map, cand, radii, off_x, off_y, cos_
                         if (kk == k) == (yy == y and xx == x):
                             continue
                         v = _circle_support(edges, nx_map, ny_map, xx, yy, kk, off_x, off_y,
-                                            cos_p, sin_p, counts, cos_tol)
+                                            cos_p, sin_p, counts, cos_tol, best)
                         if v > best:
                             best = v
                             bk, by, bx = kk, yy, xx
@@ -1361,7 +1445,8 @@ def hough_circles(
         edge_map = edge_map.copy()
         edge_map[[0, -1], :] = False  # the frame has no Sobel gradient
         edge_map[:, [0, -1]] = False
-        ys, xs = np.nonzero(edge_map)
+        xf, yf = _edge_points_kernel(edge_map)  # np.nonzero's order, faster on sparse maps
+        xs, ys = xf.astype(np.int64), yf.astype(np.int64)
         nx, ny = _sobel_normals_kernel(smoothed, xs, ys)
         ux = np.zeros(edge_map.shape, np.float32)
         uy = np.zeros(edge_map.shape, np.float32)
@@ -1370,9 +1455,11 @@ def hough_circles(
     edge_map = np.ascontiguousarray(edge_map)
     facing = (nx != 0) | (ny != 0)
     H, W = edge_map.shape
+    n_facing = int(facing.sum())
     cand = _circle_candidates_kernel(xs[facing].astype(np.float64),
                                      ys[facing].astype(np.float64), nx[facing], ny[facing],
-                                     radius_grid, H, W, 0.5 * threshold)
+                                     radius_grid, H, W, 0.5 * threshold,
+                                     np.int16 if 2 * n_facing < 32767 else np.int32)
     kept = _circle_refine_kernel(edge_map, ux, uy, cand, radius_grid,
                                  *_circle_samples(radius_grid), threshold, num_peaks,
                                  min_distance_px, min_radius_diff_px)

@@ -58,6 +58,8 @@ CVGEO_ALL = {
     "BatchFailure", "BatchResult", "run_batch",
     # gallery
     "GalleryResult", "build_gallery",
+    # threads
+    "get_num_threads", "set_num_threads",
 }
 
 

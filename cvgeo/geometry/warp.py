@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from numba import njit, uint64
+from numba import njit, prange, uint64
 
 from cvgeo._checks import (
     DEFAULT_MAX_PIXELS,
@@ -19,6 +19,7 @@ from cvgeo._checks import (
     check_shape2,
 )
 from cvgeo.image import as_float_image
+from cvgeo.threads import parallel_threads
 
 __all__ = ["warp"]
 
@@ -59,8 +60,9 @@ def _cubic_weight(t):
 
 
 @njit(cache=True, error_model="numpy")
-def _warp_kernel(image, Hinv, out_h, out_w, interpolation, border, fill):
-    """Inverse-mapping warp.
+def _warp_reference_kernel(image, Hinv, out_h, out_w, interpolation, border, fill):
+    """Inverse-mapping warp, the reference: plain per-pixel code that the fast kernels
+    (``_warp_fast_kernel``, ``_warp_parallel_kernel``) are tested against.
 
     Parameters
     ----------
@@ -254,6 +256,341 @@ def _warp_kernel(image, Hinv, out_h, out_w, interpolation, border, fill):
     return out
 
 
+@njit(cache=True, inline="always")
+def _cubic_weights(t):
+    """Keys' four weights (a = -0.5) for the taps at ``-1, 0, 1, 2`` from ``floor(x)``,
+    ``t = x - floor(x)`` in [0, 1): branch-free, the same arithmetic as ``_cubic_weight``
+    at ``|t + 1|, |t|, |t - 1|, |t - 2|``."""
+    a = -0.5
+    u = t + 1.0  # in [1, 2)
+    v = 1.0 - t  # in (0, 1]; at 1 both of Keys' pieces give exactly 0
+    s = 2.0 - t  # in (1, 2]; at 2 the outer piece gives exactly 0
+    w0 = ((a * u - 5.0 * a) * u + 8.0 * a) * u - 4.0 * a
+    w1 = ((a + 2.0) * t - (a + 3.0)) * t * t + 1.0
+    w2 = ((a + 2.0) * v - (a + 3.0)) * v * v + 1.0
+    w3 = ((a * s - 5.0 * a) * s + 8.0 * a) * s - 4.0 * a
+    return w0, w1, w2, w3
+
+
+@njit(cache=True, error_model="numpy")
+def _warp_outside(src, dst, idx, o0, X0, Y0, W0, H00, H10, H20, out_w, h, w, c,
+                  interpolation, border, fill):
+    """The pixels of one output row (``dst[o0:]``) that ``idx`` marks -1: a tap outside
+    the image, or a point from the line at infinity. Borders and fill, per pixel."""
+    row_stride = w * c
+    wx = np.empty(4, dtype=np.float32)
+    wy = np.empty(4, dtype=np.float32)
+    jx = np.empty(4, dtype=np.int64)
+    iy = np.empty(4, dtype=np.int64)
+    for q in range(out_w):
+        if idx[q] >= 0:
+            continue
+        o = o0 + q * c
+        iw = 1.0 / (W0 + H20 * q)
+        x = (X0 + H00 * q) * iw
+        y = (Y0 + H10 * q) * iw
+        if x != x or y != y:  # from the line at infinity: nothing to sample
+            for k in range(c):
+                dst[o + k] = fill
+            continue
+        # far-away samples: clamp so int() stays exact; constant and edge borders give
+        # the same value, reflect's is arbitrary anyway
+        x = min(max(x, -1e9), 1e9)
+        y = min(max(y, -1e9), 1e9)
+        if interpolation == 0:
+            jj = _border_index(int(np.floor(x + 0.5)), w, border)
+            ii = _border_index(int(np.floor(y + 0.5)), h, border)
+            for k in range(c):
+                dst[o + k] = fill if (ii < 0 or jj < 0) else src[ii * row_stride + jj * c + k]
+        elif interpolation == 1:
+            x0 = np.floor(x)
+            y0 = np.floor(y)
+            fx = np.float32(x - x0)
+            fy = np.float32(y - y0)
+            ja = _border_index(int(x0), w, border)
+            jb = _border_index(int(x0) + 1, w, border)
+            ia = _border_index(int(y0), h, border)
+            ib = _border_index(int(y0) + 1, h, border)
+            for k in range(c):
+                v00 = fill if (ia < 0 or ja < 0) else src[ia * row_stride + ja * c + k]
+                v01 = fill if (ia < 0 or jb < 0) else src[ia * row_stride + jb * c + k]
+                v10 = fill if (ib < 0 or ja < 0) else src[ib * row_stride + ja * c + k]
+                v11 = fill if (ib < 0 or jb < 0) else src[ib * row_stride + jb * c + k]
+                dst[o + k] = ((1 - fy) * ((1 - fx) * v00 + fx * v01)
+                              + fy * ((1 - fx) * v10 + fx * v11))
+        else:
+            x0 = np.floor(x)
+            y0 = np.floor(y)
+            for m in range(4):
+                wx[m] = _cubic_weight(x - x0 - (m - 1))
+                wy[m] = _cubic_weight(y - y0 - (m - 1))
+                jx[m] = _border_index(int(x0) + m - 1, w, border)
+                iy[m] = _border_index(int(y0) + m - 1, h, border)
+            for k in range(c):
+                acc = np.float32(0.0)
+                for a in range(4):
+                    row = np.float32(0.0)
+                    for b in range(4):
+                        if iy[a] < 0 or jx[b] < 0:
+                            v = fill
+                        else:
+                            v = src[iy[a] * row_stride + jx[b] * c + k]
+                        row += wx[b] * v
+                    acc += wy[a] * row
+                dst[o + k] = acc
+
+
+@njit(cache=True, error_model="numpy")
+def _warp_rows_nearest(src, dst, h, w, c, Hinv, r0, r1, out_w, border, fill):
+    """Nearest-neighbour output rows ``r0:r1`` into the flat ``dst``.
+
+    Pass 1 (vectorised by LLVM) maps a row through ``Hinv`` and keeps each pixel's flat
+    source offset, or -1 where the sample falls outside; pass 2 copies; pixels marked -1
+    go to ``_warp_outside`` once per row.
+    """
+    row_stride = w * c
+    idx = np.empty(out_w, dtype=np.int64)
+    wl = w - 1.0
+    hl = h - 1.0
+    H00 = Hinv[0, 0]
+    H10 = Hinv[1, 0]
+    H20 = Hinv[2, 0]
+    for r in range(r0, r1):
+        X0 = Hinv[0, 1] * r + Hinv[0, 2]
+        Y0 = Hinv[1, 1] * r + Hinv[1, 2]
+        W0 = Hinv[2, 1] * r + Hinv[2, 2]
+        n_out = 0
+        for q in range(out_w):
+            iw = 1.0 / (W0 + H20 * q)  # inf on the line at infinity
+            x = (X0 + H00 * q) * iw
+            y = (Y0 + H10 * q) * iw
+            inside = x >= -0.5 and y >= -0.5 and x < w - 0.5 and y < h - 0.5
+            jn = int(min(max(x + 0.5, 0.0), wl))  # round half up; clamped keeps int() defined
+            inn = int(min(max(y + 0.5, 0.0), hl))
+            idx[q] = inn * row_stride + jn * c if inside else -1
+            n_out += 0 if inside else 1
+        o0 = r * out_w * c
+        if c == 3:
+            for q in range(out_w):
+                # unsigned offsets: numba skips its wraparound test for them; -1 (outside)
+                # reads offset 0, and _warp_outside overwrites those pixels
+                t = idx[q]
+                b = uint64(t if t >= 0 else 0)
+                u = uint64(o0 + 3 * q)
+                dst[u] = src[b]
+                dst[u + uint64(1)] = src[b + uint64(1)]
+                dst[u + uint64(2)] = src[b + uint64(2)]
+        else:
+            for q in range(out_w):
+                t = idx[q]
+                b = uint64(t if t >= 0 else 0)
+                u = uint64(o0 + c * q)
+                for k in range(c):
+                    dst[u + uint64(k)] = src[b + uint64(k)]
+        if n_out:
+            _warp_outside(src, dst, idx, o0, X0, Y0, W0, H00, H10, H20, out_w, h, w, c, 0,
+                          border, fill)
+
+
+@njit(cache=True, error_model="numpy")
+def _bilinear_taps(Hinv, r, out_w, h, w, c, idx, wts):
+    """Pass 1 of a bilinear output row ``r``: each pixel's first tap offset (-1 where a
+    tap falls outside) and four weights; returns the count of -1s and the row's
+    ``X0, Y0, W0``."""
+    row_stride = w * c
+    wl = w - 1.0
+    hl = h - 1.0
+    H00 = Hinv[0, 0]
+    H10 = Hinv[1, 0]
+    H20 = Hinv[2, 0]
+    X0 = Hinv[0, 1] * r + Hinv[0, 2]
+    Y0 = Hinv[1, 1] * r + Hinv[1, 2]
+    W0 = Hinv[2, 1] * r + Hinv[2, 2]
+    n_out = 0
+    for q in range(out_w):
+        iw = 1.0 / (W0 + H20 * q)
+        x = (X0 + H00 * q) * iw
+        y = (Y0 + H10 * q) * iw
+        inside = x >= 0.0 and y >= 0.0 and x < wl and y < hl  # all four taps inside
+        xc = min(max(x, 0.0), wl)
+        yc = min(max(y, 0.0), hl)
+        j0 = int(xc)  # floor(x) where inside
+        i0 = int(yc)
+        fx = np.float32(xc - j0)
+        fy = np.float32(yc - i0)
+        gx = np.float32(1.0) - fx
+        gy = np.float32(1.0) - fy
+        wts[0, q] = gx * gy
+        wts[1, q] = fx * gy
+        wts[2, q] = gx * fy
+        wts[3, q] = fx * fy
+        idx[q] = i0 * row_stride + j0 * c if inside else -1
+        n_out += 0 if inside else 1
+    return n_out, X0, Y0, W0
+
+
+@njit(cache=True, error_model="numpy", fastmath={"contract"})
+def _warp_rows_bilinear(src, dst, h, w, c, Hinv, r0, r1, out_w, border, fill):
+    """Bilinear output rows ``r0:r1`` into the flat ``dst``; the two passes of
+    ``_warp_rows_nearest``, pass 1 (``_bilinear_taps``) also computing the four float32
+    weights; the gathers' sums use fused multiply-adds."""
+    row_stride = w * c
+    idx = np.empty(out_w, dtype=np.int64)
+    wts = np.empty((4, out_w), dtype=np.float32)
+    ustride = uint64(row_stride)
+    uc = uint64(c)
+    H00 = Hinv[0, 0]
+    H10 = Hinv[1, 0]
+    H20 = Hinv[2, 0]
+    for r in range(r0, r1):
+        n_out, X0, Y0, W0 = _bilinear_taps(Hinv, r, out_w, h, w, c, idx, wts)
+        o0 = r * out_w * c
+        for q in range(out_w):
+            t = idx[q]
+            b0 = uint64(t if t >= 0 else 0)  # branch-free; _warp_outside redoes these
+            w00 = wts[0, q]
+            w01 = wts[1, q]
+            w10 = wts[2, q]
+            w11 = wts[3, q]
+            b1 = b0 + ustride
+            u = uint64(o0 + c * q)
+            if c == 3:
+                dst[u] = (w00 * src[b0] + w01 * src[b0 + uint64(3)]
+                          + w10 * src[b1] + w11 * src[b1 + uint64(3)])
+                dst[u + uint64(1)] = (w00 * src[b0 + uint64(1)] + w01 * src[b0 + uint64(4)]
+                                      + w10 * src[b1 + uint64(1)] + w11 * src[b1 + uint64(4)])
+                dst[u + uint64(2)] = (w00 * src[b0 + uint64(2)] + w01 * src[b0 + uint64(5)]
+                                      + w10 * src[b1 + uint64(2)] + w11 * src[b1 + uint64(5)])
+            else:
+                for k in range(c):
+                    uk = uint64(k)
+                    dst[u + uk] = (w00 * src[b0 + uk] + w01 * src[b0 + uc + uk]
+                                   + w10 * src[b1 + uk] + w11 * src[b1 + uc + uk])
+        if n_out:
+            _warp_outside(src, dst, idx, o0, X0, Y0, W0, H00, H10, H20, out_w, h, w, c, 1,
+                          border, fill)
+
+
+@njit(cache=True, error_model="numpy")
+def _bicubic_taps(Hinv, r, out_w, h, w, c, idx, wts):
+    """Pass 1 of a bicubic output row ``r``: each pixel's first tap offset (-1 where a
+    tap falls outside) and eight Keys weights; returns the count of -1s and the row's
+    ``X0, Y0, W0``."""
+    row_stride = w * c
+    H00 = Hinv[0, 0]
+    H10 = Hinv[1, 0]
+    H20 = Hinv[2, 0]
+    X0 = Hinv[0, 1] * r + Hinv[0, 2]
+    Y0 = Hinv[1, 1] * r + Hinv[1, 2]
+    W0 = Hinv[2, 1] * r + Hinv[2, 2]
+    n_out = 0
+    for q in range(out_w):
+        iw = 1.0 / (W0 + H20 * q)
+        x = (X0 + H00 * q) * iw
+        y = (Y0 + H10 * q) * iw
+        inside = x >= 1.0 and y >= 1.0 and x < w - 2.0 and y < h - 2.0  # all 16 taps
+        xc = min(max(x, 1.0), w - 2.0)
+        yc = min(max(y, 1.0), h - 2.0)
+        j0 = int(xc)
+        i0 = int(yc)
+        a0, a1, a2, a3 = _cubic_weights(xc - j0)
+        b0, b1, b2, b3 = _cubic_weights(yc - i0)
+        wts[0, q] = np.float32(a0)
+        wts[1, q] = np.float32(a1)
+        wts[2, q] = np.float32(a2)
+        wts[3, q] = np.float32(a3)
+        wts[4, q] = np.float32(b0)
+        wts[5, q] = np.float32(b1)
+        wts[6, q] = np.float32(b2)
+        wts[7, q] = np.float32(b3)
+        idx[q] = (i0 - 1) * row_stride + (j0 - 1) * c if inside else -1
+        n_out += 0 if inside else 1
+    return n_out, X0, Y0, W0
+
+
+@njit(cache=True, error_model="numpy", fastmath={"contract"})
+def _warp_rows_bicubic(src, dst, h, w, c, Hinv, r0, r1, out_w, border, fill):
+    """Bicubic output rows ``r0:r1`` into the flat ``dst``; pass 1 (``_bicubic_taps``)
+    also computes the eight float32 Keys weights of each pixel (branch-free, vectorised);
+    the gathers' sums use fused multiply-adds."""
+    row_stride = w * c
+    idx = np.empty(out_w, dtype=np.int64)
+    wts = np.empty((8, out_w), dtype=np.float32)
+    ustride = uint64(row_stride)
+    uc = uint64(c)
+    H00 = Hinv[0, 0]
+    H10 = Hinv[1, 0]
+    H20 = Hinv[2, 0]
+    for r in range(r0, r1):
+        n_out, X0, Y0, W0 = _bicubic_taps(Hinv, r, out_w, h, w, c, idx, wts)
+        o0 = r * out_w * c
+        for q in range(out_w):
+            t = idx[q]
+            t = t if t >= 0 else 0
+            x0 = wts[0, q]
+            x1 = wts[1, q]
+            x2 = wts[2, q]
+            x3 = wts[3, q]
+            y0 = wts[4, q]
+            y1 = wts[5, q]
+            y2 = wts[6, q]
+            y3 = wts[7, q]
+            u = uint64(o0 + c * q)
+            for k in range(c):
+                b = uint64(t) + uint64(k)
+                b2 = b + ustride
+                b3 = b2 + ustride
+                b4 = b3 + ustride
+                acc = y0 * (x0 * src[b] + x1 * src[b + uc] + x2 * src[b + uint64(2) * uc]
+                            + x3 * src[b + uint64(3) * uc])
+                acc += y1 * (x0 * src[b2] + x1 * src[b2 + uc] + x2 * src[b2 + uint64(2) * uc]
+                             + x3 * src[b2 + uint64(3) * uc])
+                acc += y2 * (x0 * src[b3] + x1 * src[b3 + uc] + x2 * src[b3 + uint64(2) * uc]
+                             + x3 * src[b3 + uint64(3) * uc])
+                acc += y3 * (x0 * src[b4] + x1 * src[b4 + uc] + x2 * src[b4 + uint64(2) * uc]
+                             + x3 * src[b4 + uint64(3) * uc])
+                dst[u + uint64(k)] = acc
+        if n_out:
+            _warp_outside(src, dst, idx, o0, X0, Y0, W0, H00, H10, H20, out_w, h, w, c, 2,
+                          border, fill)
+
+
+@njit(cache=True)
+def _warp_fast_kernel(image, Hinv, out_h, out_w, interpolation, border, fill):
+    """Inverse-mapping warp, the fast path: ``_warp_reference_kernel``'s contract."""
+    h, w, c = image.shape
+    out = np.empty((out_h, out_w, c), dtype=np.float32)
+    src = image.reshape(h * w * c)
+    dst = out.reshape(out_h * out_w * c)
+    if interpolation == 0:
+        _warp_rows_nearest(src, dst, h, w, c, Hinv, 0, out_h, out_w, border, fill)
+    elif interpolation == 1:
+        _warp_rows_bilinear(src, dst, h, w, c, Hinv, 0, out_h, out_w, border, fill)
+    else:
+        _warp_rows_bicubic(src, dst, h, w, c, Hinv, 0, out_h, out_w, border, fill)
+    return out
+
+
+@njit(cache=True, parallel=True)
+def _warp_parallel_kernel(image, Hinv, out_h, out_w, interpolation, border, fill, n_chunks):
+    """``_warp_fast_kernel`` with the output rows split into ``n_chunks`` bands run on
+    numba's threads; each band is computed exactly as the serial kernel computes it."""
+    h, w, c = image.shape
+    out = np.empty((out_h, out_w, c), dtype=np.float32)
+    src = image.reshape(h * w * c)
+    dst = out.reshape(out_h * out_w * c)
+    for k in prange(n_chunks):
+        r0 = k * out_h // n_chunks
+        r1 = (k + 1) * out_h // n_chunks
+        if interpolation == 0:
+            _warp_rows_nearest(src, dst, h, w, c, Hinv, r0, r1, out_w, border, fill)
+        elif interpolation == 1:
+            _warp_rows_bilinear(src, dst, h, w, c, Hinv, r0, r1, out_w, border, fill)
+        else:
+            _warp_rows_bicubic(src, dst, h, w, c, Hinv, r0, r1, out_w, border, fill)
+    return out
+
+
 def warp(
     image: np.ndarray,
     H: np.ndarray,
@@ -308,6 +645,14 @@ def warp(
     DegenerateError
         ``H`` is singular (not invertible).
 
+    Notes
+    -----
+    Each output row is mapped through ``H^-1`` in one vectorised pass (source coordinates
+    in float64, the interpolation weights in float32), then sampled, with fused
+    multiply-adds for bilinear and bicubic (within 1e-6 of the plain sums); pixels with a
+    tap outside the source take the border logic. With ``cvgeo.set_num_threads(n)``, ``n > 1``,
+    bands of output rows run on ``n`` threads, with the same result.
+
     Examples
     --------
     >>> import numpy as np
@@ -332,6 +677,11 @@ def warp(
                               f"(|det(H / max|H|)| < 1e-14)")
     Hinv = np.linalg.inv(M / scale)
     src = img if img.ndim == 3 else img[:, :, None]
-    out = _warp_kernel(np.ascontiguousarray(src), np.ascontiguousarray(Hinv), out_h, out_w,
-                       _INTERPOLATION[interp], _BORDER[bord], np.float32(fill))
+    args = (np.ascontiguousarray(src), np.ascontiguousarray(Hinv), out_h, out_w,
+            _INTERPOLATION[interp], _BORDER[bord], np.float32(fill))
+    threads = parallel_threads()
+    if threads:
+        out = _warp_parallel_kernel(*args, min(out_h, 4 * threads))
+    else:
+        out = _warp_fast_kernel(*args)
     return out if img.ndim == 3 else out[:, :, 0]

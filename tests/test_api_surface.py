@@ -47,6 +47,11 @@ CVGEO_ALL = {
     "fundamental_7point", "fundamental_8point", "fundamental_from_essential",
     "fundamental_from_pose", "normalize_fundamental", "recover_pose", "rectify_uncalibrated",
     "refine_fundamental", "skew", "triangulate_points",
+    # geometry.boxes
+    "BOX_FORMATS", "SoftNMSResult", "batched_nms", "box_area", "box_convert", "box_iou",
+    "clip_boxes", "complete_box_iou", "complete_box_iou_loss", "distance_box_iou",
+    "distance_box_iou_loss", "generalized_box_iou", "generalized_box_iou_loss", "nms",
+    "soft_nms",
     # ops
     "OpSpec", "register_op", "to_display",
     # pipeline

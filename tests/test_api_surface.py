@@ -90,6 +90,7 @@ DEEP_ALL = {
     # layers
     "Attention", "AttentionOutput", "Block", "BlockOutput", "DropPath", "MoE", "Mlp",
     "PatchEmbed", "RMSNorm", "Routing", "SwiGLU", "moe_aux_loss",
+    "RoIAlign", "RoIPool", "roi_align", "roi_pool",
     # models
     "VIT_CONFIGS", "ViT", "ViTConfig", "create_vit", "list_vit_configs", "resample_pos_embed",
     # data

@@ -141,9 +141,9 @@ def test_roi_align_gradcheck():
     feat = torch.randn(2, 2, 5, 6, generator=gen, dtype=torch.float64, requires_grad=True)
     rois = random_rois(2, 4, 5, 6, gen)
     for aligned, ratio in ((True, 2), (False, 0)):
-            assert torch.autograd.gradcheck(
-            lambda f: roi_align(f, rois, output_size=(2, 3), sampling_ratio=ratio,
-                                aligned=aligned), (feat,))
+        assert torch.autograd.gradcheck(
+            lambda f, a=aligned, r=ratio: roi_align(f, rois, output_size=(2, 3),
+                                                    sampling_ratio=r, aligned=a), (feat,))
     # the box coordinates get gradients too (away from cell boundaries)
     coords = rois[:, 1:].clone().requires_grad_(True)
     assert torch.autograd.gradcheck(

@@ -93,6 +93,11 @@ DEEP_ALL = {
     "RoIAlign", "RoIPool", "roi_align", "roi_pool",
     # models
     "VIT_CONFIGS", "ViT", "ViTConfig", "create_vit", "list_vit_configs", "resample_pos_embed",
+    # models.detection
+    "BoxCoder", "COCO_AREA_RANGES", "CocoEval", "Detections", "GroundTruth", "HungarianMatch",
+    "HungarianMatcher", "Matcher", "VocEval", "anchors_per_cell", "evaluate_coco",
+    "evaluate_voc", "grid_anchors", "hard_negative_mining", "plot_precision_recall",
+    "precision_recall_image", "sigmoid_focal_loss", "ssd_default_boxes", "voc_ap",
     # data
     "ArrayDataset", "Compose", "DatasetSplit", "Layout", "Normalize", "RandomAffine",
     "RandomHomography", "Resize", "images_to_tensor", "load_digits", "load_faces", "make_shapes",

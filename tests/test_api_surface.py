@@ -102,6 +102,8 @@ DEEP_ALL = {
     "ArrayDataset", "Compose", "DatasetSplit", "Layout", "Normalize", "RandomAffine",
     "RandomHomography", "Resize", "images_to_tensor", "load_digits", "load_faces", "make_shapes",
     "stratified_split", "tensor_to_images",
+    # scenes
+    "DetectionScenes", "SCENE_SHAPES", "make_detection_scenes",
     # train
     "Checkpoint", "DEFAULT_MAX_CHECKPOINT_BYTES", "EpochStats", "EvalResult", "FitResult",
     "evaluate", "fit", "load_checkpoint", "save_checkpoint", "seed_everything", "select_device",

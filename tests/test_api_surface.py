@@ -17,7 +17,7 @@ CVGEO_ALL = {
     "HoughCircles", "HoughLinePeaks", "HoughLines", "hough_circles", "hough_line_peaks",
     "hough_lines", "hough_segments",
     # draw
-    "draw_circles", "draw_lines", "draw_segments",
+    "draw_boxes", "draw_circles", "draw_lines", "draw_segments",
     # fourier
     "FrequencyFilter", "FrequencyGrid", "LaplacianPyramid", "Spectrum", "apply_filter",
     "downsample", "fft_convolve", "frequency_filter", "frequency_grid", "gaussian_blur",
@@ -98,6 +98,7 @@ DEEP_ALL = {
     "HungarianMatcher", "Matcher", "VocEval", "anchors_per_cell", "evaluate_coco",
     "evaluate_voc", "grid_anchors", "hard_negative_mining", "plot_precision_recall",
     "precision_recall_image", "sigmoid_focal_loss", "ssd_default_boxes", "voc_ap",
+    "YOLOv1", "YOLOv1Loss", "YOLOv1LossParts", "decode_yolo_v1", "encode_yolo_v1_targets",
     # data
     "ArrayDataset", "Compose", "DatasetSplit", "Layout", "Normalize", "RandomAffine",
     "RandomHomography", "Resize", "images_to_tensor", "load_digits", "load_faces", "make_shapes",

@@ -124,3 +124,20 @@ def test_degenerate_shapes():
         draw_lines(np.zeros((5, 5)), np.array([[0.0, 0.0, 1.0]]))
     with pytest.raises(ValueError, match="^draw_circles: circles must have radius >= 0"):
         draw_circles(np.zeros((5, 5)), np.array([[2.0, 2.0, -1.0]]))
+
+
+def test_draw_boxes_frames_the_box():
+    from cvgeo.draw import draw_boxes
+
+    img = np.zeros((12, 14))
+    img[3:6, 4:9] = 0.5  # pixels rows 3..5, cols 4..8: the box (3.5, 2.5, 8.5, 5.5)
+    out = draw_boxes(img, np.array([[3.5, 2.5, 8.5, 5.5]]), color=(0.0, 1.0, 0.0))
+    ring = np.zeros((12, 14), bool)
+    ring[2:7, 3:10] = True
+    ring[3:6, 4:9] = False
+    green = (out[..., 1] == 1) & (out[..., 0] == 0)
+    np.testing.assert_array_equal(green, ring)
+    np.testing.assert_array_equal(out[3:6, 4:9, 0], 0.5)  # the object is not covered
+    assert draw_boxes(img, np.zeros((0, 4))).shape == (12, 14, 3)
+    with pytest.raises(ValueError, match="draw_boxes: boxes must have x1 <= x2 and y1 <= y2"):
+        draw_boxes(img, np.array([[5.0, 0, 1, 1]]))

@@ -410,6 +410,21 @@ def test_precision_recall_plot(tmp_path):
         plot_precision_recall(r.recall, r.precision, tmp_path / "x.png", names=["a", "b"])
 
 
+def test_precision_recall_plot_without_matplotlib(tmp_path, monkeypatch):
+    import sys
+
+    from cvgeo.image import read_image
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    d, g = voc_case()
+    r = evaluate_voc(d, g)
+    path = plot_precision_recall(r.recall, r.precision, tmp_path / "pr.png")
+    written = read_image(path)
+    expected = precision_recall_image(r.recall, r.precision)
+    assert written.shape == (256, 256, 3)
+    assert np.abs(written.astype(np.float32) / 255 - expected).max() <= 0.5 / 255 + 1e-6
+
+
 def test_metrics_accept_torch_and_box_area_is_consistent():
     d, g = voc_case()
     dt = [Detections(torch.tensor(x.boxes), torch.tensor(x.scores), torch.tensor(x.labels))

@@ -99,6 +99,7 @@ DEEP_ALL = {
     "evaluate_voc", "grid_anchors", "hard_negative_mining", "plot_precision_recall",
     "precision_recall_image", "sigmoid_focal_loss", "ssd_default_boxes", "voc_ap",
     "YOLOv1", "YOLOv1Loss", "YOLOv1LossParts", "decode_yolo_v1", "encode_yolo_v1_targets",
+    "SSD", "SSDLoss", "SSDLossParts", "SSDOutput", "decode_ssd",
     # data
     "ArrayDataset", "Compose", "DatasetSplit", "Layout", "Normalize", "RandomAffine",
     "RandomHomography", "Resize", "images_to_tensor", "load_digits", "load_faces", "make_shapes",

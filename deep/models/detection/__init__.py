@@ -4,7 +4,8 @@ Layout: ``anchors.py`` (grid anchors, SSD default boxes, :class:`BoxCoder`),
 ``matching.py`` (IoU :class:`Matcher`, hard negative mining, DETR's
 :class:`HungarianMatcher`), ``losses.py`` (focal loss), ``metrics.py`` (VOC and COCO AP,
 precision-recall plots), ``yolo.py`` (a YOLOv1-style grid detector, its loss, target
-encoding and decoding). Box geometry (IoU, NMS, formats) is :mod:`cvgeo.geometry.boxes`
+encoding and decoding), ``ssd.py`` (an SSD-style multi-level detector with hard negative
+mining or focal loss). Box geometry (IoU, NMS, formats) is :mod:`cvgeo.geometry.boxes`
 and RoI pooling is :mod:`deep.layers.roi`.
 """
 
@@ -33,6 +34,7 @@ from deep.models.detection.metrics import (
     precision_recall_image,
     voc_ap,
 )
+from deep.models.detection.ssd import SSD, SSDLoss, SSDLossParts, SSDOutput, decode_ssd
 from deep.models.detection.yolo import (
     YOLOv1,
     YOLOv1Loss,
@@ -47,4 +49,5 @@ __all__ = [
     "evaluate_voc", "grid_anchors", "hard_negative_mining", "plot_precision_recall",
     "precision_recall_image", "sigmoid_focal_loss", "ssd_default_boxes", "voc_ap",
     "YOLOv1", "YOLOv1Loss", "YOLOv1LossParts", "decode_yolo_v1", "encode_yolo_v1_targets",
+    "SSD", "SSDLoss", "SSDLossParts", "SSDOutput", "decode_ssd",
 ]

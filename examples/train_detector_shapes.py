@@ -1,22 +1,29 @@
-"""Train a YOLOv1-style grid detector from scratch on synthetic scenes of shapes.
+"""Train a detector from scratch on synthetic scenes of shapes: YOLOv1-style or SSD-style.
 
 Scenes: 64x64 grey images with 1-4 circles, squares and triangles each
 (:func:`deep.scenes.make_detection_scenes`), 2000 for training (seed 0) and 300 held out
-(seed 1). The detector (:class:`deep.models.detection.YOLOv1`, 8x8 grid, 2 boxes per
-cell) is trained with the paper's loss (lambda_coord 5, lambda_noobj 0.5, square-root
-sizes), AdamW with a one-cycle schedule, and random horizontal flips. It reports mAP@0.5
+(seed 1). ``--model yolo``: :class:`deep.models.detection.YOLOv1` (8x8 grid, 2 boxes per
+cell) with the paper's loss (lambda_coord 5, lambda_noobj 0.5, square-root sizes) and
+random horizontal flips. ``--model ssd``: :class:`deep.models.detection.SSD` (default
+boxes on 16x16, 8x8 and 4x4 levels) with the multibox loss and 3:1 hard negative mining,
+or ``--focal`` for RetinaNet's focal loss. Both train with AdamW and a one-cycle
+schedule. It reports mAP@0.5
 on the held-out scenes (PASCAL VOC all-point AP, and COCO's AP50 and AP@[.5:.95]) and
 writes: a grid of test scenes with the true boxes (green) and the predictions (red),
 the precision-recall curves, and a metrics JSON.
 
-    python examples/train_yolo_shapes.py [--out DIR] [--epochs N] [--threads T]
+    python examples/train_detector_shapes.py [--model yolo|ssd] [--focal] [--out DIR]
+                                             [--epochs N] [--threads T]
 
-Measured (AMD EPYC, 2 cores shared with other jobs, load average 6.7, torch 2.13 CPU,
-seed 0, defaults, ``--threads 1``): held-out mAP@0.5 0.987 (VOC all points; COCO AP50
-0.983, COCO AP@[.5:.95] 0.681; per class circle 0.996, square 0.977, triangle 0.989) in
-162 s wall, 56.5 s of CPU time. On a busy machine one torch thread is much faster than
-two (the threads wait for each other); the metrics JSON records wall and CPU seconds and
-the load.
+Measured (AMD EPYC, 2 cores shared with other jobs, load average ~7, torch 2.13 CPU,
+seed 0, ``--threads 1``), held-out mAP@0.5 (VOC all points; COCO AP50; COCO AP@[.5:.95]):
+
+- ``--model yolo`` (12 epochs): 0.987; 0.983; 0.681 (circle 0.996, square 0.977,
+  triangle 0.989) in 162 s wall, 56.5 s of CPU time.
+- ``--model ssd`` (12 epochs): 0.997; 0.996; 0.849 in 277 s wall, 102 s of CPU time.
+
+On a busy machine one torch thread is much faster than two (the threads wait for each
+other); the metrics JSON records wall and CPU seconds and the load.
 """
 
 from __future__ import annotations
@@ -36,8 +43,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's 
 
 import cvgeo  # noqa: E402
 from deep.models.detection import (  # noqa: E402
+    SSD,
+    SSDLoss,
     YOLOv1,
     YOLOv1Loss,
+    decode_ssd,
     decode_yolo_v1,
     encode_yolo_v1_targets,
     evaluate_coco,
@@ -47,7 +57,7 @@ from deep.models.detection import (  # noqa: E402
 from deep.scenes import make_detection_scenes  # noqa: E402
 from deep.train import seed_everything  # noqa: E402
 
-DEFAULT_OUT = Path(__file__).resolve().parent / "output" / "train_yolo_shapes"
+DEFAULT_OUT = Path(__file__).resolve().parent / "output" / "train_detector_shapes"
 IMAGE_SIZE, GRID, BOXES = 64, 8, 2
 
 
@@ -80,13 +90,17 @@ def scene_grid(images: np.ndarray, truths, dets, *, cols: int = 4, scale: int = 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--model", choices=("yolo", "ssd"), default="yolo")
+    parser.add_argument("--focal", action="store_true", help="SSD with focal loss")
+    parser.add_argument("--out", type=Path, default=None, help="default: output/<run>")
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--n-train", type=int, default=2000)
     parser.add_argument("--n-test", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     args = parser.parse_args()
+    run = args.model + ("_focal" if args.focal and args.model == "ssd" else "")
+    out_dir = args.out or DEFAULT_OUT / run
     if args.threads:
         torch.set_num_threads(args.threads)
     seed_everything(args.seed)
@@ -99,10 +113,16 @@ def main() -> None:
                                      [torch.from_numpy(lab) for lab in train.labels],
                                      image_size=IMAGE_SIZE, grid_size=GRID,
                                      num_classes=len(train.class_names))
-    model = YOLOv1(num_classes=len(train.class_names), image_size=IMAGE_SIZE, grid_size=GRID,
-                   boxes_per_cell=BOXES)
-    loss_fn = YOLOv1Loss(num_classes=len(train.class_names), boxes_per_cell=BOXES,
-                         image_size=IMAGE_SIZE)
+    n_cls = len(train.class_names)
+    boxes_t = [torch.from_numpy(b) for b in train.boxes]
+    labels_t = [torch.from_numpy(lab) for lab in train.labels]
+    if args.model == "yolo":
+        model = YOLOv1(num_classes=n_cls, image_size=IMAGE_SIZE, grid_size=GRID,
+                       boxes_per_cell=BOXES)
+        yolo_loss = YOLOv1Loss(num_classes=n_cls, boxes_per_cell=BOXES, image_size=IMAGE_SIZE)
+    else:
+        model = SSD(num_classes=n_cls, image_size=IMAGE_SIZE)
+        ssd_loss = SSDLoss(model.anchors, num_classes=n_cls, focal=args.focal)
     batch = 64
     steps = args.epochs * math.ceil(args.n_train / batch)
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
@@ -116,9 +136,14 @@ def main() -> None:
         total = 0.0
         for i in range(0, args.n_train, batch):
             idx = order[i:i + batch]
-            xb, tb = flip_batch(x[idx], targets[idx],
-                                torch.rand(len(idx), generator=gen) < 0.5)
-            loss = loss_fn(model(xb), tb)
+            if args.model == "yolo":
+                xb, tb = flip_batch(x[idx], targets[idx],
+                                    torch.rand(len(idx), generator=gen) < 0.5)
+                loss = yolo_loss(model(xb), tb)
+            else:
+                sel = idx.tolist()
+                loss = ssd_loss(model(x[idx]), [boxes_t[j] for j in sel],
+                                [labels_t[j] for j in sel])
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -132,22 +157,25 @@ def main() -> None:
     model.eval()
     with torch.no_grad():
         pred = model(test.tensors())
-    dets = decode_yolo_v1(pred, image_size=IMAGE_SIZE, boxes_per_cell=BOXES)
+    if args.model == "yolo":
+        dets = decode_yolo_v1(pred, image_size=IMAGE_SIZE, boxes_per_cell=BOXES)
+    else:
+        dets = decode_ssd(pred, model.anchors, image_size=IMAGE_SIZE, focal=args.focal)
     truths = test.ground_truths()
     voc = evaluate_voc(dets, truths, iou_threshold=0.5)
     coco = evaluate_coco(dets, truths)
     wall, cpu = time.perf_counter() - t_wall, time.process_time() - t_cpu
-    print(f"held-out mAP@0.5: VOC (all points) {voc.map:.4f}, COCO AP50 {coco.map_50:.4f}; "
+    print(f"{run}: held-out mAP@0.5: VOC (all points) {voc.map:.4f}, COCO AP50 {coco.map_50:.4f}; "
           f"COCO AP@[.5:.95] {coco.map:.4f}")
     print("per class VOC AP@0.5: " + ", ".join(
         f"{train.class_names[c]} {a:.3f}" for c, a in zip(voc.classes, voc.ap)))
     print(f"time: {wall:.1f} s wall, {cpu:.1f} s CPU (training {train_wall:.1f} s wall), "
           f"{torch.get_num_threads()} torch threads, load average {os.getloadavg()[0]:.1f}")
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    cvgeo.write_image(args.out / "detections.png",
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cvgeo.write_image(out_dir / "detections.png",
                       scene_grid(test.images[:16], truths[:16], dets[:16]))
-    plot_precision_recall(voc.recall, voc.precision, args.out / "precision_recall.png",
+    plot_precision_recall(voc.recall, voc.precision, out_dir / "precision_recall.png",
                           names=list(train.class_names))
     metrics = {"voc_map50": voc.map, "coco_ap50": coco.map_50, "coco_map": coco.map,
                "coco_stats": coco.stats.tolist(),
@@ -155,9 +183,10 @@ def main() -> None:
                "loss_history": history, "wall_s": wall, "cpu_s": cpu,
                "train_wall_s": train_wall, "threads": torch.get_num_threads(),
                "load_average_1min": os.getloadavg()[0], "epochs": args.epochs,
-               "n_train": args.n_train, "n_test": args.n_test, "seed": args.seed}
-    (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    print(f"wrote {args.out}/detections.png, precision_recall.png, metrics.json")
+               "n_train": args.n_train, "n_test": args.n_test, "seed": args.seed,
+               "model": run}
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    print(f"wrote {out_dir}/detections.png, precision_recall.png, metrics.json")
 
 
 if __name__ == "__main__":

@@ -295,6 +295,13 @@ def box_iou(boxes1: Any, boxes2: Any) -> Any:
     """Intersection over union of every pair: ``|A ∩ B| / |A ∪ B|`` in [0, 1].
 
     Two boxes whose union has zero area (zero-area boxes) have IoU 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> box_iou(np.array([[0.0, 0.0, 2.0, 2.0]]), np.array([[1.0, 1.0, 3.0, 3.0],
+    ...                                                      [5.0, 5.0, 6.0, 6.0]]))
+    array([[0.14285714, 0.        ]])
     """
     return _pairwise(boxes1, boxes2, "box_iou", "iou")
 
@@ -341,8 +348,9 @@ def complete_box_iou(boxes1: Any, boxes2: Any) -> Any:
 
 
 for _f in (box_iou, generalized_box_iou, distance_box_iou, complete_box_iou):
-    _f.__doc__ = _f.__doc__.rstrip() + "\n" + _PAIRWISE_DOC
-del _f
+    _head, _sep, _examples = _f.__doc__.rstrip().partition("\n\n    Examples")
+    _f.__doc__ = _head + "\n" + _PAIRWISE_DOC + (_sep + _examples if _sep else "")
+del _f, _head, _sep, _examples
 
 
 def _aligned_loss(boxes1: Any, boxes2: Any, reduction: str, func: str, kind: str) -> Any:

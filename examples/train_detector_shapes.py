@@ -121,7 +121,8 @@ def main() -> None:
                        boxes_per_cell=BOXES)
         yolo_loss = YOLOv1Loss(num_classes=n_cls, boxes_per_cell=BOXES, image_size=IMAGE_SIZE)
     else:
-        model = SSD(num_classes=n_cls, image_size=IMAGE_SIZE)
+        model = SSD(num_classes=n_cls, image_size=IMAGE_SIZE,
+                    cls_prior=0.01 if args.focal else None)
         ssd_loss = SSDLoss(model.anchors, num_classes=n_cls, focal=args.focal)
     batch = 64
     steps = args.epochs * math.ceil(args.n_train / batch)

@@ -89,6 +89,10 @@ def test_loss_terms_against_a_direct_computation():
     assert float(parts.cls) == pytest.approx(float(ce[keep].sum()) / n_pos, rel=1e-6)
     expected_box = F.smooth_l1_loss(out.box_deltas[pos], box_t[pos], reduction="sum") / n_pos
     assert float(parts.box) == pytest.approx(float(expected_box), rel=1e-6)
+    prior = SSD(num_classes=3, cls_prior=0.01)
+    with torch.no_grad():
+        p = torch.sigmoid(prior(torch.zeros(1, 1, 64, 64)).cls_logits[..., 1:])
+    assert abs(p.mean().item() - 0.01) < 0.005  # RetinaNet's start for the focal loss
     focal = SSDLoss(m.anchors, num_classes=3, focal=True).parts(out, boxes, labels)
     assert torch.isfinite(focal.total) and float(focal.cls) > 0
     with pytest.raises(ValueError, match="SSDLoss: boxes and labels must hold one entry per"):

@@ -16,6 +16,7 @@ max pooling; the last ``len(level_widths)`` stages are the feature levels, each 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -68,6 +69,10 @@ class SSD(nn.Module):
         Default box scales of the first and last level, relative to the image side.
     aspect_ratios : list of lists of float, optional
         Per level, the ratios besides 1 (default ``[2]`` for every level).
+    cls_prior : float in (0, 1), optional
+        RetinaNet's initialisation for training with the focal loss: the object-class
+        logits start at ``log(p / (1 - p))`` so every sigmoid starts at ``p`` (0.01 in the
+        paper) and the many background boxes do not swamp the first steps.
 
     Attributes
     ----------
@@ -91,7 +96,8 @@ class SSD(nn.Module):
     def __init__(self, *, num_classes: int, in_chans: int = 1, image_size: int = 64,
                  stem_widths: Sequence[int] = (16, 32), level_widths: Sequence[int] = (64, 96, 128),
                  min_scale: float = 0.15, max_scale: float = 0.45,
-                 aspect_ratios: Sequence[Sequence[float]] | None = None):
+                 aspect_ratios: Sequence[Sequence[float]] | None = None,
+                 cls_prior: float | None = None):
         super().__init__()
         for name, v in (("num_classes", num_classes), ("in_chans", in_chans),
                         ("image_size", image_size)):
@@ -131,6 +137,15 @@ class SSD(nn.Module):
                                        for w, a in zip(level_widths, per_cell))
         self.box_heads = nn.ModuleList(nn.Conv2d(w, a * 4, 3, padding=1)
                                        for w, a in zip(level_widths, per_cell))
+        if cls_prior is not None:
+            if isinstance(cls_prior, bool) or not isinstance(cls_prior, float) \
+                    or not 0 < cls_prior < 1:
+                raise ValueError(f"SSD: cls_prior must be a float in (0, 1), got {cls_prior!r}")
+            with torch.no_grad():
+                for head, a in zip(self.cls_heads, per_cell):
+                    bias = head.bias.view(a, num_classes + 1)
+                    bias[:, 0] = 0.0
+                    bias[:, 1:] = math.log(cls_prior / (1 - cls_prior))
 
     def forward(self, x: torch.Tensor) -> SSDOutput:
         if x.ndim != 4 or x.shape[2:] != (self.image_size,) * 2:

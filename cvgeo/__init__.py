@@ -26,6 +26,10 @@ from cvgeo.fourier import *  # noqa: F403
 from cvgeo.gallery import *  # noqa: F403
 from cvgeo.geometry import homogeneous as _homogeneous
 
+# boxes (helper "detect")
+from cvgeo.geometry.boxes import *  # noqa: F403
+from cvgeo.geometry.boxes import __all__ as _boxes_all
+
 # epipolar geometry (helper "epipolar")
 from cvgeo.geometry.camera import *  # noqa: F403
 from cvgeo.geometry.camera import __all__ as _camera_all
@@ -64,6 +68,7 @@ __all__ = sorted({
     *_camera_all,
     *_epipolar_all,
     *_essential_all,
+    *_boxes_all,
     *_ops.__all__,
     *_pipeline.__all__,
     *_batch.__all__,

@@ -5,7 +5,8 @@ Conventions
 Points are ``(x, y)`` with x the column and y the row, origin at the centre of the
 top-left pixel. Lines are ``(a, b, c)`` with ``a x + b y + c = 0`` (as in
 :class:`cvgeo.hough.HoughLinePeaks`), segments ``(x0, y0, x1, y1)``, circles
-``(x, y, r)``. Every function returns a new float32 RGB image ``(H, W, 3)`` in [0, 1]
+``(x, y, r)``, boxes ``(x1, y1, x2, y2)`` (edges, as in :mod:`cvgeo.geometry.boxes`).
+Every function returns a new float32 RGB image ``(H, W, 3)`` in [0, 1]
 (a grey input is repeated into three channels) and never writes into its input. Shapes
 are rasterised by sampling them every half pixel and colouring the nearest pixels;
 ``thickness`` is the width of the stroke in pixels, at most ``MAX_THICKNESS``. Only the
@@ -22,7 +23,7 @@ import numpy as np
 from cvgeo._checks import check_array_finite, check_int, check_real, describe
 from cvgeo.image import as_float_image
 
-__all__ = ["draw_circles", "draw_lines", "draw_segments"]
+__all__ = ["draw_boxes", "draw_circles", "draw_lines", "draw_segments"]
 
 Color = Sequence[float]
 
@@ -350,3 +351,57 @@ def _arc_angles(x: float, y: float, r: float, box: tuple[float, float, float, fl
     lo, hi = mid + min(rel), mid + max(rel)
     n = max(2, int(np.ceil(2 * r * (hi - lo))) + 1)
     return np.linspace(lo, hi, n)
+
+
+def draw_boxes(
+    image: np.ndarray,
+    boxes: np.ndarray,
+    *,
+    color: Color = (1.0, 0.0, 0.0),
+    thickness: int = 1,
+) -> np.ndarray:
+    """Draw box outlines ``(x1, y1, x2, y2)`` onto a copy of an image.
+
+    A box's values are its edges (pixel ``(r, c)`` spans ``[c - 0.5, c + 0.5]``); the
+    outline runs through the centres of the pixels just outside those edges, so a tight
+    box frames its object without covering it.
+
+    Parameters
+    ----------
+    image : ndarray of shape (H, W) or (H, W, 3)
+    boxes : ndarray of shape (N, 4)
+        xyxy with ``x1 <= x2`` and ``y1 <= y2``, in pixels.
+    color : (r, g, b) in [0, 1], optional
+    thickness : int, optional
+
+    Returns
+    -------
+    ndarray of float32, shape (H, W, 3)
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`draw_segments`; a box with ``x2 < x1`` or ``y2 < y1``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out = draw_boxes(np.zeros((5, 6)), np.array([[1.5, 1.5, 3.5, 2.5]]))
+    >>> out[..., 0].astype(int)
+    array([[0, 0, 0, 0, 0, 0],
+           [0, 1, 1, 1, 1, 0],
+           [0, 1, 0, 0, 1, 0],
+           [0, 1, 1, 1, 1, 0],
+           [0, 0, 0, 0, 0, 0]])
+    """
+    func = "draw_boxes"
+    b = _shapes(boxes, func, "boxes", 4)
+    bad = (b[:, 2] < b[:, 0]) | (b[:, 3] < b[:, 1])
+    if bad.any():
+        raise ValueError(f"{func}: boxes must have x1 <= x2 and y1 <= y2, got {int(bad.sum())} "
+                         f"box(es) with x2 < x1 or y2 < y1, the first at index "
+                         f"{int(np.argmax(bad))}")
+    x1, y1, x2, y2 = b[:, 0] - 0.5, b[:, 1] - 0.5, b[:, 2] + 0.5, b[:, 3] + 0.5
+    segs = np.concatenate([np.stack(s, axis=1) for s in (
+        (x1, y1, x2, y1), (x2, y1, x2, y2), (x2, y2, x1, y2), (x1, y2, x1, y1))])
+    return draw_segments(image, segs.reshape(-1, 4), color=color, thickness=thickness)

@@ -17,7 +17,7 @@ CVGEO_ALL = {
     "HoughCircles", "HoughLinePeaks", "HoughLines", "hough_circles", "hough_line_peaks",
     "hough_lines", "hough_segments",
     # draw
-    "draw_circles", "draw_lines", "draw_segments",
+    "draw_boxes", "draw_circles", "draw_lines", "draw_segments",
     # fourier
     "FrequencyFilter", "FrequencyGrid", "LaplacianPyramid", "Spectrum", "apply_filter",
     "downsample", "fft_convolve", "frequency_filter", "frequency_grid", "gaussian_blur",
@@ -49,6 +49,11 @@ CVGEO_ALL = {
     "refine_fundamental", "skew", "triangulate_points",
     # geometry.essential
     "EssentialResult", "essential_5point", "find_essential",
+    # geometry.boxes
+    "BOX_FORMATS", "SoftNMSResult", "batched_nms", "box_area", "box_convert", "box_iou",
+    "clip_boxes", "complete_box_iou", "complete_box_iou_loss", "distance_box_iou",
+    "distance_box_iou_loss", "generalized_box_iou", "generalized_box_iou_loss", "nms",
+    "soft_nms",
     # ops
     "OpSpec", "register_op", "to_display",
     # pipeline
@@ -99,10 +104,20 @@ DEEP_ALL = {
     "MOBILENET_V3_CONFIGS", "MobileNetV1", "MobileNetV2", "MobileNetV3", "ModelEntry",
     "RESNET_DEPTHS", "ResNet", "SQUEEZENET_CONFIGS", "STNClassifier", "SpatialTransformer",
     "SqueezeNet", "VGG", "VGG_CONFIGS", "create_model", "list_models", "model_entry",
+    "RoIAlign", "RoIPool", "roi_align", "roi_pool",
+    # models.detection
+    "BoxCoder", "COCO_AREA_RANGES", "CocoEval", "Detections", "GroundTruth", "HungarianMatch",
+    "HungarianMatcher", "Matcher", "VocEval", "anchors_per_cell", "evaluate_coco",
+    "evaluate_voc", "grid_anchors", "hard_negative_mining", "plot_precision_recall",
+    "precision_recall_image", "sigmoid_focal_loss", "ssd_default_boxes", "voc_ap",
+    "YOLOv1", "YOLOv1Loss", "YOLOv1LossParts", "decode_yolo_v1", "encode_yolo_v1_targets",
+    "SSD", "SSDLoss", "SSDLossParts", "SSDOutput", "decode_ssd",
     # data
     "ArrayDataset", "Compose", "DatasetSplit", "Layout", "Normalize", "RandomAffine",
     "RandomHomography", "Resize", "images_to_tensor", "load_digits", "load_faces", "make_shapes",
     "stratified_split", "tensor_to_images",
+    # scenes
+    "DetectionScenes", "SCENE_SHAPES", "make_detection_scenes",
     # train
     "Checkpoint", "DEFAULT_MAX_CHECKPOINT_BYTES", "EpochStats", "EvalResult", "FitResult",
     "evaluate", "fit", "load_checkpoint", "save_checkpoint", "seed_everything", "select_device",

@@ -1,4 +1,4 @@
-"""Geometry: homogeneous coordinates, 2-D transforms, robust estimation, warping.
+"""Geometry: homogeneous coordinates, 2-D transforms, robust estimation, warping, boxes.
 
 Note: the functions :func:`ransac` and :func:`warp` share their modules' names, so after
 ``import cvgeo.geometry`` the attributes ``cvgeo.geometry.ransac`` and
@@ -7,6 +7,8 @@ Note: the functions :func:`ransac` and :func:`warp` share their modules' names, 
 """
 
 # epipolar geometry (helper "epipolar"): cameras, F, E, pose, triangulation, rectification
+from cvgeo.geometry.boxes import *  # noqa: F403
+from cvgeo.geometry.boxes import __all__ as _boxes_all
 from cvgeo.geometry.camera import *  # noqa: F403
 from cvgeo.geometry.camera import __all__ as _camera_all
 from cvgeo.geometry.epipolar import *  # noqa: F403
@@ -23,4 +25,5 @@ from cvgeo.geometry.warp import *  # noqa: F403
 from cvgeo.geometry.warp import __all__ as _warp_all
 
 __all__ = sorted({*_homogeneous_all, *_ransac_all, *_transforms_all, *_warp_all,
-                  *_camera_all, *_epipolar_all, *_essential_all})
+                  *_camera_all, *_epipolar_all, *_essential_all,
+                  *_boxes_all})

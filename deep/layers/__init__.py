@@ -1,5 +1,5 @@
 """Building blocks of the models: patch embedding, attention, feed-forward layers, norms,
-and the convolutional blocks of the CNN families."""
+and the convolutional blocks of the CNN families, RoI pooling."""
 
 from deep.layers.attention import Attention, AttentionOutput
 from deep.layers.block import Block, BlockOutput, DropPath
@@ -21,6 +21,7 @@ from deep.layers.norm import (
 )
 from deep.layers.patch_embed import PatchEmbed
 from deep.layers.residual import BasicBlock, Bottleneck
+from deep.layers.roi import RoIAlign, RoIPool, roi_align, roi_pool
 
 __all__ = [
     "Attention", "AttentionOutput", "BasicBlock", "BatchNorm2d", "Block", "BlockOutput",
@@ -29,4 +30,5 @@ __all__ = [
     "LocalResponseNorm", "MBConv", "MoE", "Mlp", "MobileNetV3Block", "PatchEmbed", "RMSNorm",
     "Routing", "SqueezeExcite", "SwiGLU", "WeightNorm", "make_divisible", "moe_aux_loss",
     "weight_norm",
+    "RoIAlign", "RoIPool", "roi_align", "roi_pool",
 ]

@@ -21,3 +21,10 @@ __all__ = [
     "SqueezeNet", "VGG", "VGG_CONFIGS", "VIT_CONFIGS", "ViT", "ViTConfig", "create_model",
     "create_vit", "list_models", "list_vit_configs", "model_entry", "resample_pos_embed",
 ]
+
+
+# detection
+from deep.models import detection as _detection  # noqa: E402
+from deep.models.detection import *  # noqa: E402, F403
+
+__all__ += _detection.__all__

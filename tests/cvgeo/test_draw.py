@@ -171,3 +171,20 @@ def test_huge_coordinates_draw_only_what_reaches_the_image():
     far = draw_circles(img, np.array([[1e300, 1e300, 1e300]]))
     assert draw_segments(img, np.array([[1e300, 1e300, 2e300, 2e300]])).sum() == 0
     assert far.sum() == 0
+
+
+def test_draw_boxes_frames_the_box():
+    from cvgeo.draw import draw_boxes
+
+    img = np.zeros((12, 14))
+    img[3:6, 4:9] = 0.5  # pixels rows 3..5, cols 4..8: the box (3.5, 2.5, 8.5, 5.5)
+    out = draw_boxes(img, np.array([[3.5, 2.5, 8.5, 5.5]]), color=(0.0, 1.0, 0.0))
+    ring = np.zeros((12, 14), bool)
+    ring[2:7, 3:10] = True
+    ring[3:6, 4:9] = False
+    green = (out[..., 1] == 1) & (out[..., 0] == 0)
+    np.testing.assert_array_equal(green, ring)
+    np.testing.assert_array_equal(out[3:6, 4:9, 0], 0.5)  # the object is not covered
+    assert draw_boxes(img, np.zeros((0, 4))).shape == (12, 14, 3)
+    with pytest.raises(ValueError, match="draw_boxes: boxes must have x1 <= x2 and y1 <= y2"):
+        draw_boxes(img, np.array([[5.0, 0, 1, 1]]))

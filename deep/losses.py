@@ -84,9 +84,9 @@ def _prepare(logits, target, mode, ignore_index, func: str):
     t = target[valid]
     high = K - 1 if mode == "multiclass" else 1
     if t.numel() and (t.min() < 0 or t.max() > high):
+        extra = "" if ignore_index is None else f" or equal ignore_index={ignore_index}"
         raise ValueError(f"{func}: target values must lie in [0, {high}] for mode={mode!r}"
-                         f"{'' if ignore_index is None else f' or equal ignore_index={ignore_index}'}"
-                         f", got range [{t.min().item()}, {t.max().item()}]")
+                         f"{extra}, got range [{t.min().item()}, {t.max().item()}]")
     if mode == "multiclass":
         target = torch.where(valid, target, torch.zeros_like(target)).long()
     else:

@@ -87,9 +87,21 @@ DEEP_ALL = {
     "PatchEmbed", "RMSNorm", "Routing", "SwiGLU", "moe_aux_loss",
     # models
     "VIT_CONFIGS", "ViT", "ViTConfig", "create_vit", "list_vit_configs", "resample_pos_embed",
+    "FCN", "StagesEncoder", "UNet", "UNetEncoder", "center_crop", "fcn", "unet",
+    # functional
+    "conv_matrix", "conv_output_size", "conv_transpose_output_size",
+    # losses
+    "cross_entropy", "dice_loss", "focal_loss", "unet_weight_map",
+    # metrics
+    "InstanceScores", "SegmentationScores", "confusion_matrix", "instance_scores",
+    "label_instances", "segmentation_scores",
+    # segdata
+    "JointWarp", "SCENE_CLASSES", "SegmentationDataset", "SegmentationScenes",
+    "make_segmentation_scenes", "make_touching_scenes",
     # data
     "ArrayDataset", "Compose", "DatasetSplit", "Layout", "Normalize", "RandomAffine",
     "RandomHomography", "Resize", "images_to_tensor", "load_digits", "load_faces", "make_shapes",
+    "masks_to_tensor",
     "stratified_split", "tensor_to_images",
     # train
     "Checkpoint", "DEFAULT_MAX_CHECKPOINT_BYTES", "EpochStats", "EvalResult", "FitResult",

@@ -36,7 +36,7 @@ from cvgeo._checks import check_choice, check_int, check_real, check_seed, descr
 from cvgeo.geometry.warp import warp
 
 __all__ = [
-    "Layout", "images_to_tensor", "tensor_to_images",
+    "Layout", "images_to_tensor", "masks_to_tensor", "tensor_to_images",
     "ArrayDataset", "DatasetSplit", "load_digits", "load_faces", "make_shapes",
     "stratified_split",
     "Compose", "Normalize", "Resize", "RandomAffine", "RandomHomography",
@@ -144,6 +144,48 @@ def tensor_to_images(tensor: torch.Tensor, *, layout: Layout = "NHWC") -> np.nda
     if "N" not in layout:
         out = out[0]  # (H, W[, C])
     return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def masks_to_tensor(masks: np.ndarray, *, layout: Literal["HW", "NHW"]) -> torch.Tensor:
+    """Convert integer label masks to an int64 tensor ``(N, H, W)`` (no scaling).
+
+    Parameters
+    ----------
+    masks : ndarray of int or bool
+        One mask ``(H, W)`` (``layout="HW"``) or a stack ``(N, H, W)`` (``"NHW"``) of class
+        indices or instance ids; values are kept as they are (unlike
+        :func:`images_to_tensor`, which scales uint8 by 1/255).
+    layout : {"HW", "NHW"}
+
+    Returns
+    -------
+    Tensor of shape (N, H, W), int64, contiguous, on the CPU
+
+    Raises
+    ------
+    TypeError
+        Not a numpy array, or not integer/bool (float masks must be rounded by the caller).
+    ValueError
+        Unknown layout or a shape that does not match it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> masks_to_tensor(np.ones((4, 5), np.uint8), layout="HW").shape
+    torch.Size([1, 4, 5])
+    """
+    if layout not in ("HW", "NHW"):
+        raise ValueError(f"masks_to_tensor: layout must be 'HW' or 'NHW', got {describe(layout)}")
+    if not isinstance(masks, np.ndarray):
+        raise TypeError(f"masks_to_tensor: masks must be a numpy array, got {describe(masks)}")
+    if masks.dtype.kind not in "iub":
+        raise TypeError(f"masks_to_tensor: masks must hold integer labels, got dtype "
+                        f"{masks.dtype}")
+    if masks.ndim != _LAYOUT_NDIM[layout] or 0 in masks.shape:
+        raise ValueError(f"masks_to_tensor: masks must be non-empty with {_LAYOUT_NDIM[layout]} "
+                         f"dimensions for layout={layout!r}, got shape {masks.shape}")
+    x = masks if layout == "NHW" else masks[None]  # (N, H, W)
+    return torch.from_numpy(np.ascontiguousarray(x, dtype=np.int64))
 
 
 # -------------------------------------------------------------------- datasets

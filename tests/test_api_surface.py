@@ -112,9 +112,21 @@ DEEP_ALL = {
     "precision_recall_image", "sigmoid_focal_loss", "ssd_default_boxes", "voc_ap",
     "YOLOv1", "YOLOv1Loss", "YOLOv1LossParts", "decode_yolo_v1", "encode_yolo_v1_targets",
     "SSD", "SSDLoss", "SSDLossParts", "SSDOutput", "decode_ssd",
+    "FCN", "StagesEncoder", "UNet", "UNetEncoder", "center_crop", "fcn", "unet",
+    # functional
+    "conv_matrix", "conv_output_size", "conv_transpose_output_size",
+    # losses
+    "cross_entropy", "dice_loss", "focal_loss", "unet_weight_map",
+    # metrics
+    "InstanceScores", "SegmentationScores", "confusion_matrix", "instance_scores",
+    "label_instances", "segmentation_scores",
+    # segdata
+    "JointWarp", "SCENE_CLASSES", "SegmentationDataset", "SegmentationScenes",
+    "make_segmentation_scenes", "make_touching_scenes",
     # data
     "ArrayDataset", "Compose", "DatasetSplit", "Layout", "Normalize", "RandomAffine",
     "RandomHomography", "Resize", "images_to_tensor", "load_digits", "load_faces", "make_shapes",
+    "masks_to_tensor",
     "stratified_split", "tensor_to_images",
     # scenes
     "DetectionScenes", "SCENE_SHAPES", "make_detection_scenes",

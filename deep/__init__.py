@@ -5,12 +5,16 @@ The public API is re-exported here, one block per module; ``__all__`` lists it a
 """
 
 from deep import data as _data
+from deep import explain as _explain
 from deep import layers as _layers
 from deep import models as _models
+from deep import text as _text
 from deep import train as _train
 from deep.data import *  # noqa: F403
+from deep.explain import *  # noqa: F403
 from deep.layers import *  # noqa: F403
 from deep.models import *  # noqa: F403
+from deep.text import *  # noqa: F403
 from deep.train import *  # noqa: F403
 
 __all__ = sorted({
@@ -18,4 +22,6 @@ __all__ = sorted({
     *_models.__all__,
     *_data.__all__,
     *_train.__all__,
+    *_explain.__all__,
+    *_text.__all__,
 })

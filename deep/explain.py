@@ -1089,7 +1089,7 @@ class QuadrantBlobs:
 
 
 def make_quadrant_blobs(n_samples: int = 512, *, image_size: int = 32, noise: float = 0.1,
-                        seed=0) -> QuadrantBlobs:
+                        distractor: bool = True, seed=0) -> QuadrantBlobs:
     """A task where the class is decided by a blob in a known quadrant.
 
     Each image holds one blob — a disc, a ring or a square (the label), radius 11–16 %
@@ -1098,7 +1098,7 @@ def make_quadrant_blobs(n_samples: int = 512, *, image_size: int = 32, noise: fl
     inside another quadrant, on Gaussian noise of standard deviation ``noise``, clipped
     to [0, 1]. A map whose maximum falls in the blob's quadrant points at the evidence
     (the pointing game of Zhang et al., ECCV 2016); one that points at the brightest
-    thing may point at the bar.
+    thing may point at the bar. ``distractor=False`` leaves the bar out.
     """
     n = check_int(n_samples, "make_quadrant_blobs", "n_samples", low=1)
     s = check_int(image_size, "make_quadrant_blobs", "image_size", low=8)
@@ -1134,6 +1134,8 @@ def make_quadrant_blobs(n_samples: int = 512, *, image_size: int = 32, noise: fl
         u = (xx - bx) * math.cos(angle) + (yy - by) * math.sin(angle)  # along the bar
         v = -(xx - bx) * math.sin(angle) + (yy - by) * math.cos(angle)
         bar = (np.abs(u) <= 0.35 * h) & (np.abs(v) <= 0.75)
+        if not distractor:
+            bar = np.zeros_like(bar)
         img = np.where(blob | bar, peak, 0.0) + rng.normal(0, noise, (s, s))
         images[i] = np.clip(img, 0.0, 1.0)
     return QuadrantBlobs(images=images, labels=labels, quadrants=quadrants, masks=masks)

@@ -38,6 +38,13 @@ is empty. The default layer is therefore ``blocks[-1].norm1``: the input of the 
 attention, whose patch tokens reach the class token through that attention. With
 average pooling (``pool="gap"``) every patch token reaches the head and the default is
 the final ``norm``.
+
+A warning from measurement (``examples/explain.py``): after a few attention layers a
+token's state holds information gathered from anywhere in the image, so a token-level
+map need not peak where the evidence is. On :func:`make_quadrant_blobs`, a 3-block ViT
+(97 % accurate) gets Grad-CAM's maximum into the blob's quadrant for fewer than half of
+the held-out images, while attention rollout does so for 96 % and a small CNN's
+Grad-CAM for 100 %.
 """
 
 from __future__ import annotations

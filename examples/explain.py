@@ -15,6 +15,35 @@ Writes into ``--out``: ``<model>_<method>.png`` (overlay grids, viridis over the
 and ``metrics.json``.
 
     python examples/explain.py [--out DIR] [--threads T]
+
+Measured (torch 2.13 CPU, one thread, seed 0, on a 2-core machine shared with four other
+jobs: 243 s wall, 62 CPU s in all), 3000 training and 400 held-out images; pointing game
+on the held-out images (in brackets: the same architecture re-initialised):
+
+===================== =================================== ==================================
+method                CNN, 14,307 parameters, 8 epochs,   ViT (3 blocks, patch 8), 106,051
+                      15 CPU s, accuracy 1.000            parameters, 30 epochs, 27 CPU s,
+                                                          accuracy 0.967
+===================== =================================== ==================================
+Grad-CAM              1.000 (0.520)                       0.475 (0.333)
+Grad-CAM++            0.998 (0.710)                       0.477 (0.290)
+CAM                   1.000 (0.680)                       —
+saliency              0.917 (0.300)                       0.772 (0.025)
+SmoothGrad (16)       0.985 (0.370)                       0.910 (0.040)
+integrated gradients  0.965 (0.555)                       0.932 (0.445)
+attention rollout     —                                   0.963 (0.422)
+===================== =================================== ==================================
+
+The CNN's Grad-CAM points at the blob every time. The ViT's Grad-CAM (at
+``blocks[-1].norm1``, the layer that receives gradient under class-token pooling) does
+not: after three attention layers the token at a place holds information from
+everywhere, and averaging the gradient over tokens (Grad-CAM's channel weights) loses
+which tokens the class token attended to. Other layers, depths 1–3, patch 4 or 8, class
+token or average pooling, and gradient x activation per token (HiResCAM) all stayed
+between 0.1 and 0.8 in trials. Attention rollout, SmoothGrad and integrated gradients do
+point at the blob for the ViT. A random CNN's Grad-CAM still finds the blob half the
+time (random filters respond to its edges), which is why the re-initialised column is
+shown.
 """
 
 from __future__ import annotations

@@ -92,11 +92,21 @@ def test_digit_strings_use_held_out_digit_images():
 
 def test_shape_scenes_relations_hold():
     data = make_shape_scenes(40, image_size=32, noise=0.0, seed=3)
+    from scipy import ndimage
+
     for img, cap, refs in zip(data.images, data.captions, data.references):
         words = cap.split()
         assert len(refs) == 2 and refs[0] == cap and len(words) in (5, 6)
-        ys, xs = np.nonzero(img > 0.3)
-        assert len(ys) > 20
+        labels, n = ndimage.label(img > 0.3)
+        assert n == 2
+        (y0, x0), (y1, x1) = ndimage.center_of_mass(img > 0.3, labels, [1, 2])
+        if "left of" in cap:  # side by side: far apart in x, close in y
+            assert abs(x1 - x0) > 0.35 * 32 and abs(y1 - y0) < 0.2 * 32
+            assert refs[1].split()[2:4] == ["right", "of"]
+        else:
+            assert words[2] == "above"
+            assert abs(y1 - y0) > 0.35 * 32 and abs(x1 - x0) < 0.2 * 32
+            assert refs[1].split()[2] == "below"
     with pytest.raises(ValueError, match="make_shape_scenes: image_size must be an int >= 16"):
         make_shape_scenes(2, image_size=8)
 

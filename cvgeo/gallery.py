@@ -328,6 +328,13 @@ def section_deep() -> Section:
     return section()
 
 
+def section_explain() -> Section:
+    """deep: Grad-CAM of the deep section's LeNet-5 (unavailable without torch)."""
+    from deep.gallery_explain import section
+
+    return section()
+
+
 #: The gallery's sections, in page order: one function per algorithm family.
 SECTIONS: list[Callable[[], Section]] = [
     section_image_basics,
@@ -338,6 +345,7 @@ SECTIONS: list[Callable[[], Section]] = [
     section_geometry,
     section_epipolar,
     section_deep,
+    section_explain,
 ]  # the ViT (examples/train_vit_digits.py) needs minutes of training: its example writes PNGs
 
 

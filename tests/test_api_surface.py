@@ -98,6 +98,8 @@ DEEP_ALL = {
     "DepthwiseSeparableConv", "Fire", "GroupNorm", "Inception", "InvertedResidual",
     "LayerNorm", "LayerNorm2d", "LocalResponseNorm", "MBConv", "MobileNetV3Block",
     "SqueezeExcite", "WeightNorm", "make_divisible", "weight_norm",
+    "DecoderBlock", "GRU", "GRUCell", "LSTM", "LSTMCell", "MultiHeadAttention",
+    "MultiHeadAttentionOutput",
     # models
     "VIT_CONFIGS", "ViT", "ViTConfig", "create_vit", "list_vit_configs", "resample_pos_embed",
     "ConvNeXt", "ConvNet", "EfficientNet", "FeatureInfo", "GoogLeNet", "LeNet5",
@@ -123,6 +125,18 @@ DEEP_ALL = {
     # segdata
     "JointWarp", "SCENE_CLASSES", "SegmentationDataset", "SegmentationScenes",
     "make_segmentation_scenes", "make_touching_scenes",
+    # captioning
+    "CaptionTransformer", "Captions", "ShowAndTell", "beam_search", "caption_loss",
+    "greedy_decode", "length_penalty",
+    # explain
+    "BoxTarget", "ClassTarget", "Explanation", "LayerCapture", "MaskTarget", "QuadrantBlobs",
+    "attention_maps", "attention_rollout", "cam", "colorize", "default_layer", "eval_mode",
+    "grad_cam", "grad_cam_plus_plus", "integrated_gradients", "make_quadrant_blobs",
+    "overlay", "pointing_game", "resolve_layer", "saliency", "smooth_grad", "tokens_to_grid",
+    "write_overlays",
+    # text
+    "BleuScore", "CaptionData", "Vocabulary", "corpus_bleu", "make_digit_strings",
+    "make_shape_scenes",
     # data
     "ArrayDataset", "Compose", "DatasetSplit", "Layout", "Normalize", "RandomAffine",
     "RandomHomography", "Resize", "images_to_tensor", "load_digits", "load_faces", "make_shapes",

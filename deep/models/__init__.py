@@ -1,6 +1,15 @@
 """Models built from :mod:`deep.layers`, and the registry that names them."""
 
 from deep.models.base import ConvNet, FeatureInfo
+from deep.models.captioning import (
+    Captions,
+    CaptionTransformer,
+    ShowAndTell,
+    beam_search,
+    caption_loss,
+    greedy_decode,
+    length_penalty,
+)
 from deep.models.configs import VIT_CONFIGS, ViTConfig, create_vit, list_vit_configs
 from deep.models.convnext import ConvNeXt
 from deep.models.efficientnet import EfficientNet
@@ -22,6 +31,9 @@ __all__ = [
     "SqueezeNet", "VGG", "VGG_CONFIGS", "VIT_CONFIGS", "ViT", "ViTConfig", "create_model",
     "create_vit", "list_models", "list_vit_configs", "model_entry", "resample_pos_embed",
     "FCN", "StagesEncoder", "UNet", "UNetEncoder", "center_crop", "fcn", "unet",
+    # captioning
+    "CaptionTransformer", "Captions", "ShowAndTell", "beam_search", "caption_loss",
+    "greedy_decode", "length_penalty",
 ]
 
 

@@ -1,0 +1,179 @@
+"""Where do a CNN and a ViT look? The pointing game on a task with a known answer.
+
+The task (:func:`deep.explain.make_quadrant_blobs`): 32x32 grey images with one blob —
+a disc, a ring or a square, the class — inside a random quadrant, and a distractor bar
+as bright as the blob in another quadrant. A small CNN (conv-BN-ReLU, global average
+pooling, linear) and a small ViT (patch 8, class token) are trained from scratch; then,
+for the held-out images, each method's map should peak in the blob's quadrant (the
+pointing game of Zhang et al., 2016). Reported per model: held-out accuracy and the
+pointing-game hit rate of Grad-CAM, Grad-CAM++, saliency, SmoothGrad, integrated
+gradients (and CAM for the CNN, attention rollout for the ViT), plus the same for a
+copy with re-initialised weights (Adebayo et al., 2018: a map that survives
+re-initialisation does not explain the model).
+
+Writes into ``--out``: ``<model>_<method>.png`` (overlay grids, viridis over the image)
+and ``metrics.json``.
+
+    python examples/explain.py [--out DIR] [--threads T]
+
+Measured (torch 2.13 CPU, one thread, seed 0, on a 2-core machine shared with four other
+jobs: 243 s wall, 62 CPU s in all), 3000 training and 400 held-out images; pointing game
+on the held-out images (in brackets: the same architecture re-initialised):
+
+===================== =================================== ==================================
+method                CNN, 14,307 parameters, 8 epochs,   ViT (3 blocks, patch 8), 106,051
+                      15 CPU s, accuracy 1.000            parameters, 30 epochs, 27 CPU s,
+                                                          accuracy 0.967
+===================== =================================== ==================================
+Grad-CAM              1.000 (0.520)                       0.475 (0.333)
+Grad-CAM++            0.998 (0.710)                       0.477 (0.290)
+CAM                   1.000 (0.680)                       —
+saliency              0.917 (0.300)                       0.772 (0.025)
+SmoothGrad (16)       0.985 (0.370)                       0.910 (0.040)
+integrated gradients  0.965 (0.555)                       0.932 (0.445)
+attention rollout     —                                   0.963 (0.422)
+===================== =================================== ==================================
+
+The CNN's Grad-CAM points at the blob every time. The ViT's Grad-CAM (at
+``blocks[-1].norm1``, the layer that receives gradient under class-token pooling) does
+not: after three attention layers the token at a place holds information from
+everywhere, and averaging the gradient over tokens (Grad-CAM's channel weights) loses
+which tokens the class token attended to. Other layers, depths 1–3, patch 4 or 8, class
+token or average pooling, and gradient x activation per token (HiResCAM) all stayed
+between 0.1 and 0.8 in trials. Attention rollout, SmoothGrad and integrated gradients do
+point at the blob for the ViT. A random CNN's Grad-CAM still finds the blob half the
+time (random filters respond to its edges), which is why the re-initialised column is
+shown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's packages
+
+from deep.explain import (  # noqa: E402
+    attention_rollout,
+    cam,
+    grad_cam,
+    grad_cam_plus_plus,
+    integrated_gradients,
+    make_quadrant_blobs,
+    pointing_game,
+    saliency,
+    smooth_grad,
+    write_overlays,
+)
+from deep.models import ViT  # noqa: E402
+from deep.train import seed_everything  # noqa: E402
+
+DEFAULT_OUT = Path(__file__).resolve().parent / "output" / "explain"
+
+
+class SmallCNN(nn.Module):
+    """conv-BN-ReLU x3 (one 2x2 max pool) → global average pooling → linear."""
+
+    def __init__(self, classes: int = 3):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
+            nn.Conv2d(32, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU())
+        self.head = nn.Linear(32, classes)
+
+    def forward(self, x):
+        return self.head(self.features(x).mean(dim=(2, 3)))
+
+
+def make_vit() -> ViT:
+    return ViT(image_size=32, patch_size=8, in_chans=1, num_classes=3, dim=64, depth=3,
+               num_heads=4, mlp_ratio=2.0, pool="cls")
+
+
+def train(model, x, y, *, epochs: int, lr: float, weight_decay: float) -> float:
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    n = len(x)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * (n // 50),
+                                                pct_start=0.1)
+    gen = torch.Generator().manual_seed(0)
+    t0 = time.process_time()
+    for _ in range(epochs):
+        model.train()
+        for idx in torch.randperm(n, generator=gen).split(50):
+            if len(idx) < 50:
+                continue
+            opt.zero_grad(set_to_none=True)
+            F.cross_entropy(model(x[idx]), y[idx]).backward()
+            opt.step()
+            sched.step()
+    model.eval()
+    return time.process_time() - t0
+
+
+def explain_all(name, model, fresh, x, y, masks, images, out: Path) -> dict:
+    methods = {
+        "grad_cam": lambda m: grad_cam(m, x, y).maps,
+        "grad_cam_pp": lambda m: grad_cam_plus_plus(m, x, y).maps,
+        "saliency": lambda m: saliency(m, x, y).maps,
+        "smooth_grad": lambda m: smooth_grad(m, x, y, n_samples=16, seed=0).maps,
+        "integrated_gradients": lambda m: integrated_gradients(m, x, y, steps=16).maps.abs(),
+    }
+    if isinstance(model, SmallCNN):
+        methods["cam"] = lambda m: cam(m, x, y, layer="features.8").maps
+        methods["grad_cam"] = lambda m: grad_cam(m, x, y, layer="features.8").maps
+        methods["grad_cam_pp"] = lambda m: grad_cam_plus_plus(m, x, y, layer="features.8").maps
+    else:
+        methods["attention_rollout"] = lambda m: attention_rollout(m, x).maps
+    res = {}
+    for method, fn in methods.items():
+        maps = fn(model)
+        res[method] = {"pointing": pointing_game(maps, masks),
+                       "pointing_reinitialised": pointing_game(fn(fresh), masks)}
+        write_overlays(out / f"{name}_{method}.png", list(images[:24]), maps[:24], columns=8,
+                       scale=4)
+        print(f"  {method:22s} pointing game {res[method]['pointing']:.3f} "
+              f"(re-initialised: {res[method]['pointing_reinitialised']:.3f})", flush=True)
+    return res
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    p.add_argument("--threads", type=int, default=1)
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    args.out.mkdir(parents=True, exist_ok=True)
+    n_train = 3000
+    data = make_quadrant_blobs(n_train + 400, image_size=32, seed=0)
+    x = torch.from_numpy(data.images)[:, None]
+    y = torch.from_numpy(data.labels)
+    xt, yt, masks = x[n_train:], y[n_train:], data.masks[n_train:]
+    metrics = {"threads": args.threads, "n_train": n_train, "n_test": len(xt)}
+    for name, make, epochs, lr, wd in (("cnn", SmallCNN, 8, 1e-2, 1e-4),
+                                       ("vit", make_vit, 30, 1e-3, 0.05)):
+        seed_everything(0)
+        model = make()
+        cpu = train(model, x[:n_train], y[:n_train], epochs=epochs, lr=lr, weight_decay=wd)
+        with torch.no_grad():
+            acc = float((model(xt).argmax(1) == yt).float().mean())
+        print(f"{name}: {sum(q.numel() for q in model.parameters()):,} parameters, "
+              f"{epochs} epochs, {cpu:.0f} CPU s, held-out accuracy {acc:.3f}", flush=True)
+        seed_everything(1)
+        fresh = make().eval()
+        metrics[name] = {"accuracy": acc, "train_cpu_s": cpu, "epochs": epochs,
+                         **explain_all(name, model, fresh, xt, yt, masks, data.images[n_train:],
+                                       args.out)}
+    (args.out / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

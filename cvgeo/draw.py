@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from cvgeo._checks import check_array_finite, check_int, check_real, describe
+from cvgeo._checks import check_array_finite, check_int, check_real, describe, names_errors_as
 from cvgeo.image import as_float_image
 
 __all__ = ["draw_boxes", "draw_circles", "draw_lines", "draw_segments"]
@@ -353,6 +353,7 @@ def _arc_angles(x: float, y: float, r: float, box: tuple[float, float, float, fl
     return np.linspace(lo, hi, n)
 
 
+@names_errors_as("draw_segments")
 def draw_boxes(
     image: np.ndarray,
     boxes: np.ndarray,

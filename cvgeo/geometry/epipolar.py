@@ -57,11 +57,9 @@ from cvgeo.geometry.degeneracy import (
 from cvgeo.geometry.homogeneous import hartley_normalize
 from cvgeo.geometry.ransac import (
     MAX_THRESHOLD_PX,
-    _dlt_lsq,
     _draw_samples,
     _epipolar_chance,
     _normalizer_kernel,
-    _transfer,
     _warn_low_support,
     ransac,
 )
@@ -1287,6 +1285,7 @@ def triangulate_points(x1: Any, x2: Any, P1: Any, P2: Any, *, refine: bool = Tru
     xp = _namespace(p1, P1, P2, func=func, names=("x1", "P1", "P2"))
     P1 = _as_float_matrix(P1, func, "P1", (3, 4), xp)
     P2 = _as_float_matrix(P2, func, "P2", (3, 4), xp)
+    refine = check_bool(refine, func, "refine")
     _require_rank(P1, xp, func, "P1", 3, "have rank 3 (a camera matrix)")
     _require_rank(P2, xp, func, "P2", 3, "have rank 3 (a camera matrix)")
     if any_coincident_centres(P1, P2, xp):
@@ -2127,27 +2126,6 @@ class FundamentalResult:
     def n_inliers(self) -> int:
         """Number of inliers."""
         return int(self.inlier_mask.sum())
-
-
-def _planar_check(func, p1, p2, threshold):
-    """Raise when one homography explains (almost) all the matches F was fitted to.
-
-    The homography is the normalised least-squares DLT of the geometry core on all the
-    matches; the error is the forward transfer distance."""
-    n = len(p1)
-    if n < 8:
-        return
-    try:
-        H = _dlt_lsq(p1, p2)
-    except DegenerateError:
-        return  # collinear inliers: F's own checks speak for them
-    err = _transfer(H, p1, p2)
-    frac = float(np.mean(err <= 2.0 * threshold))
-    if frac >= 0.9:
-        raise DegenerateError(
-            f"{func}: the matches must not all fit one homography, got {100 * frac:.0f} % of "
-            f"the {n} inliers within {2 * threshold:g} px of a single homography (a planar "
-            "scene or a pure rotation): F is not determined")
 
 
 @njit(cache=True)

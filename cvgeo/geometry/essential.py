@@ -16,11 +16,13 @@ from numba import njit
 
 from cvgeo._checks import (
     DegenerateError,
+    check_bool,
     check_int,
     check_matrix,
     check_points,
     check_real,
     check_seed,
+    names_errors_as,
 )
 from cvgeo.geometry._fivepoint import _five_point_kernel
 from cvgeo.geometry.epipolar import (
@@ -35,7 +37,7 @@ from cvgeo.geometry.epipolar import (
     _soa,
     decompose_essential,
 )
-from cvgeo.geometry.ransac import _epipolar_chance, _warn_low_support, ransac
+from cvgeo.geometry.ransac import MAX_THRESHOLD_PX, _epipolar_chance, _warn_low_support, ransac
 
 __all__ = ["EssentialResult", "essential_5point", "find_essential"]
 
@@ -348,6 +350,7 @@ def _polish_pose(est, R, t, p1, p2, K1, K2, threshold, iterations, rounds=3):
     return R, t
 
 
+@names_errors_as("ransac")
 def find_essential(
     x1: np.ndarray,
     x2: np.ndarray,
@@ -456,9 +459,11 @@ def find_essential(
     else:
         K1 = _check_intrinsics(K1, func, "K1")
         K2 = K1 if K2 is None else _check_intrinsics(K2, func, "K2")
-    t = check_real(threshold_px, func, "threshold_px", low=0.0, low_inclusive=False)
-    iters = check_int(max_iterations, func, "max_iterations", low=0)
-    inner_samples = check_int(inner_samples, func, "inner_samples", low=0)
+    t = check_real(threshold_px, func, "threshold_px", low=0.0, high=MAX_THRESHOLD_PX,
+                   low_inclusive=False)
+    iters = check_int(max_iterations, func, "max_iterations", low=0, high=10_000)
+    inner_samples = check_int(inner_samples, func, "inner_samples", low=0, high=10_000)
+    refine = check_bool(refine, func, "refine")
     rng = check_seed(seed, func)
     Ki1, Ki2 = np.linalg.inv(K1), np.linalg.inv(K2)
     est = _EssentialEstimator(p1, p2, Ki1, Ki2, t)

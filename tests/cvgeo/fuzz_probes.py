@@ -159,6 +159,10 @@ def base_calls(tmp: str) -> dict[str, tuple[Any, tuple, dict, str, str]]:
     lab2 = (img2 > 0.3).astype(np.int32)
     edges = cvgeo.canny(img, sigma=1.0)
     X = rng.random((40, 2))
+    xy = rng.random((8, 2)) * 12
+    boxes = np.c_[xy, xy + 1 + rng.random((8, 2)) * 4]
+    box_scores = rng.random(8)
+    box_labels = rng.integers(0, 3, 8)
     png = os.path.join(tmp, "probe.png")
     cvgeo.write_image(png, img)
     kseg = cvgeo.KMeansSegmenter
@@ -252,6 +256,28 @@ def base_calls(tmp: str) -> dict[str, tuple[Any, tuple, dict, str, str]]:
         "to_gray": (None, (rgb,), {}, "image", ""),
         "to_homogeneous": (None, (pts,), {}, "points", ""),
         "to_uint8": (None, (img,), {}, "image", ""),
+        "find_essential": (None, (x1, x2), {"K1": K, "K2": K}, "points", ""),
+        "essential_5point": (None, (s.x1_true[:5] @ np.linalg.inv(K)[:2, :2].T
+                                    + np.linalg.inv(K)[:2, 2],
+                                    s.x2_true[:5] @ np.linalg.inv(K)[:2, :2].T
+                                    + np.linalg.inv(K)[:2, 2]), {}, "points", ""),
+        "box_convert": (None, (boxes,), {"src": "xyxy", "dst": "cxcywh"}, "", ""),
+        "box_area": (None, (boxes,), {}, "", ""),
+        "clip_boxes": (None, (boxes,), {"image_shape": (16, 16)}, "", ""),
+        "box_iou": (None, (boxes, boxes[:3]), {}, "", ""),
+        "generalized_box_iou": (None, (boxes, boxes[:3]), {}, "", ""),
+        "distance_box_iou": (None, (boxes, boxes[:3]), {}, "", ""),
+        "complete_box_iou": (None, (boxes, boxes[:3]), {}, "", ""),
+        "generalized_box_iou_loss": (None, (boxes, boxes[::-1]), {}, "", ""),
+        "distance_box_iou_loss": (None, (boxes, boxes[::-1]), {}, "", ""),
+        "complete_box_iou_loss": (None, (boxes, boxes[::-1]), {}, "", ""),
+        "nms": (None, (boxes, box_scores), {"iou_threshold": 0.5}, "", ""),
+        "batched_nms": (None, (boxes, box_scores, box_labels), {"iou_threshold": 0.5}, "",
+                        ""),
+        "soft_nms": (None, (boxes, box_scores), {}, "", ""),
+        "draw_boxes": (None, (img, boxes[:2]), {}, "image", ""),
+        "set_num_threads": (None, (1,), {}, "", ""),
+        "get_num_threads": (None, (), {}, "", ""),
         "triangulate_points": (None, (s.x1_true, s.x2_true, P1, P2), {}, "", ""),
         "undersegmentation_error": (None, (lab, lab2), {}, "", ""),
         "variation_of_information": (None, (lab, lab2), {}, "", ""),

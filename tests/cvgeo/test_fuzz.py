@@ -43,7 +43,8 @@ EXEMPT = {
         "HoughLines", "KMeansResult", "LaplacianPyramid", "MeanShiftResult",
         "NormalizedPoints", "OpSpec", "Pose", "RansacResult", "RecoveredPose",
         "Rectification", "Spectrum", "StereoCorrespondences", "Trace", "TraceStep",
-        "TwoViewScene")},
+        "TwoViewScene", "EssentialResult", "SoftNMSResult")},
+    "BOX_FORMATS": "a tuple of names",
     "FrequencyFilter": "a record made by frequency_filter (fuzzed), which validates it",
     # pipelines, batches and the gallery take files, folders and callables: their hostile
     # inputs (corrupt pipeline files, bad folders, killed runs) are tested in

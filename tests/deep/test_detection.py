@@ -34,15 +34,6 @@ from deep.models.detection import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one thread is faster, and immune to a busy machine's other jobs."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 # ----------------------------------------------------------------------------- anchors
 def test_grid_anchors_layout_sizes_and_ratios():
     a = grid_anchors([(4, 5), (2, 3)], image_shape=(32, 40), sizes=[[8.0, 16.0], [24.0]],

@@ -12,15 +12,6 @@ from deep.layers import RoIAlign, RoIPool, roi_align, roi_pool
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one thread is faster, and immune to a busy machine's other jobs."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-@pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
 

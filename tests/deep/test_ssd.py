@@ -20,15 +20,6 @@ from deep.models.detection import (
 from deep.scenes import make_detection_scenes
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one thread is faster, and immune to a busy machine's other jobs."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def scenes_and_targets(n=6, seed=3):
     s = make_detection_scenes(n, image_size=64, seed=seed, max_objects=4)
     return s, [torch.tensor(b) for b in s.boxes], [torch.tensor(lab) for lab in s.labels]

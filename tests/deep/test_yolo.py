@@ -18,15 +18,6 @@ from deep.models.detection import (
 from deep.scenes import make_detection_scenes
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one thread is faster, and immune to a busy machine's other jobs."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def perfect_prediction(target: torch.Tensor, boxes_per_cell: int = 2) -> torch.Tensor:
     """Predictions that every predictor of a cell gets exactly right, conf 1 on objects."""
     n, s, _, d = target.shape

@@ -19,7 +19,7 @@ import torch
 
 from cvgeo._checks import describe
 
-__all__ = ["DigitsTensors", "digits_tensors", "to_unit", "IMAGE_SIZE"]
+__all__ = ["DigitsTensors", "IMAGE_SIZE", "digits_tensors", "image_grid", "to_unit"]
 
 IMAGE_SIZE = 8  # side of every image the generative models see
 
@@ -67,3 +67,26 @@ def to_unit(images: torch.Tensor) -> np.ndarray:
                          f"{describe(images)}")
     x = ((images.detach().float().cpu() + 1.0) / 2.0).clamp(0.0, 1.0)
     return x[:, 0].numpy()
+
+
+def image_grid(images, *, ncols: int, pad: int = 1, zoom: int = 4) -> np.ndarray:
+    """Tile images ``(N, H, W)`` in [0, 1] (or model-range tensors ``(N, 1, H, W)``) into
+    one ``(rows·(zoom·H + pad) + pad, ncols·(zoom·W + pad) + pad)`` float32 picture, row
+    by row, each image enlarged ``zoom`` times by pixel repetition, on a mid-grey
+    background."""
+    if isinstance(images, torch.Tensor):
+        images = to_unit(images)
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim != 3 or images.shape[0] < 1:
+        raise ValueError(f"image_grid: images must be (N, H, W), got {describe(images)}")
+    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
+        raise ValueError(f"image_grid: ncols must be a positive int, got {describe(ncols)}")
+    n, h, w = images.shape
+    big = images.repeat(zoom, axis=1).repeat(zoom, axis=2)  # (N, zoom H, zoom W)
+    rows = -(-n // ncols)
+    H, W = zoom * h + pad, zoom * w + pad
+    out = np.full((rows * H + pad, ncols * W + pad), 0.5, dtype=np.float32)
+    for i in range(n):
+        r, c = divmod(i, ncols)
+        out[pad + r * H:pad + r * H + zoom * h, pad + c * W:pad + c * W + zoom * w] = big[i]
+    return out

@@ -86,7 +86,7 @@ def run_vae(args) -> dict:
     g = torch.Generator().manual_seed(args.seed)
     torch.manual_seed(args.seed)
     model = VAE(latent_dim=args.latent or 8, hidden=256)
-    steps = args.steps or 15000
+    steps = args.steps or 5000
     opt = Adam(model.parameters(), lr=1e-3)
     timer = Timer()
     model.train()

@@ -19,8 +19,23 @@ real training digits. Run ``python examples/generative.py all`` for the three.
         [--threads T] [--seed S]
 
 Timings are CPU seconds of this process (``time.process_time``) and wall seconds; on a
-shared machine use ``--threads 1`` (the default). Measured numbers: see the module's
-``RESULTS`` block printed at the end of each run and the commit message.
+shared machine use ``--threads 1`` (the default). Measured (2 cores shared with other jobs
+at a load average of 7-8, torch 2.13 CPU, one thread, seed 0; Fréchet distances against
+the 359 held-out digits, "real" = as many training digits):
+
+* evaluation classifier (LeNet-5, 30 epochs): 10 s CPU, 98.3 % held-out accuracy.
+* vae (latent 8, 5000 batches of 64): 18 s CPU / 115 s wall; held-out ELBO +2.8 nats per
+  image (train +27.7; log-likelihood 20.7, KL 17.9); 500 prior samples Fréchet 146.9
+  (real 16.5).
+* vqvae (64 codes of width 16 on a 4x4 grid, 3000 batches of 64): 60 s CPU / 358 s wall;
+  held-out digits use 36 of 64 codes, perplexity 34.0, the most used code 6.9 % of
+  positions; reconstruction MSE 0.014, recognised 97.2 %.
+* diffusion (cosine schedule, T = 200, 511,585-parameter U-Net, 2500 batches of 128):
+  215 s CPU / 642 s wall. 500 class-conditional samples with guidance w = 1: ancestral
+  (200 steps, 41 s CPU) Fréchet 21.5 (real 16.5), recognised 100 %; DDIM 20 steps
+  Fréchet 215.6, recognised 97.0 %; DDIM 50 steps 205.0 / 97.8 %; DDIM 20 steps without
+  guidance 341.4 / 84.6 %. Deterministic DDIM keeps the model's low-frequency errors
+  (grey backgrounds) that ancestral sampling's fresh noise corrects.
 """
 
 from __future__ import annotations

@@ -62,10 +62,10 @@ def test_closure_param_groups_and_none_grad():
         loss.backward()
         return loss
 
-    l0 = float(opt.step(closure))
+    l0 = float(opt.step(closure).detach())
     for _ in range(20):
         opt.step(closure)
-    assert float(closure()) < 0.5 * l0
+    assert float(closure().detach()) < 0.5 * l0
     assert torch.equal(extra, torch.ones(3))
 
 

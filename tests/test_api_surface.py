@@ -115,6 +115,7 @@ DEEP_ALL = {
     "YOLOv1", "YOLOv1Loss", "YOLOv1LossParts", "decode_yolo_v1", "encode_yolo_v1_targets",
     "SSD", "SSDLoss", "SSDLossParts", "SSDOutput", "decode_ssd",
     "FCN", "StagesEncoder", "UNet", "UNetEncoder", "center_crop", "fcn", "unet",
+    "sinusoidal_embedding",
     # functional
     "conv_matrix", "conv_output_size", "conv_transpose_output_size",
     # losses

@@ -29,7 +29,8 @@ from torch import nn
 
 from cvgeo._checks import describe
 
-__all__ = ["FCN", "StagesEncoder", "UNet", "UNetEncoder", "center_crop", "fcn", "unet"]
+__all__ = ["FCN", "StagesEncoder", "UNet", "UNetEncoder", "center_crop", "fcn",
+           "sinusoidal_embedding", "unet"]
 
 Padding = Literal["same", "valid"]
 Upsample = Literal["transpose", "bilinear", "nearest"]
@@ -52,6 +53,58 @@ def center_crop(x: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
         raise ValueError(f"center_crop: size must lie within the input's {H}x{W}, got {h}x{w}")
     top, left = (H - h) // 2, (W - w) // 2
     return x[..., top:top + h, left:left + w]
+
+
+def sinusoidal_embedding(t: torch.Tensor, dim: int, *, max_period: float = 10000.0
+                         ) -> torch.Tensor:
+    """Transformer-style sinusoidal embedding of (diffusion) time steps.
+
+    Parameters
+    ----------
+    t : Tensor of shape (B,)
+        Time steps (integers or reals).
+    dim : int
+        Even embedding width.
+    max_period : float
+        The longest wavelength, in units of ``t``.
+
+    Returns
+    -------
+    Tensor of shape (B, dim), float32
+        ``[sin(t ω_0), ..., sin(t ω_{d/2-1}), cos(t ω_0), ..., cos(t ω_{d/2-1})]`` with
+        ``ω_k = max_period^(-k / (d/2))``.
+
+    References
+    ----------
+    A. Vaswani et al., "Attention Is All You Need", NeurIPS 2017; J. Ho, A. Jain and
+    P. Abbeel, "Denoising Diffusion Probabilistic Models", NeurIPS 2020.
+    """
+    if not isinstance(t, torch.Tensor) or t.ndim != 1:
+        raise ValueError(f"sinusoidal_embedding: t must be a 1-D tensor (B,), got {describe(t)}")
+    if isinstance(dim, bool) or not isinstance(dim, int) or dim < 2 or dim % 2:
+        raise ValueError(f"sinusoidal_embedding: dim must be an even int >= 2, got "
+                         f"{describe(dim)}")
+    half = dim // 2
+    freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32,
+                                                           device=t.device) / half)  # (d/2,)
+    args = t.float()[:, None] * freqs[None, :]  # (B, d/2)
+    return torch.cat([torch.sin(args), torch.cos(args)], dim=1)  # (B, d)
+
+
+def _double_conv_with_bias(block: nn.Sequential, x: torch.Tensor,
+                           bias: torch.Tensor | None) -> torch.Tensor:
+    """Run a :class:`DoubleConv` and add ``bias`` ``(B, C)`` per channel after its first
+    convolution unit (conv, norm, ReLU), before the second convolution."""
+    if bias is None:
+        return block(x)
+    n_conv = 0
+    for layer in block:
+        if isinstance(layer, nn.Conv2d):
+            n_conv += 1
+            if n_conv == 2:
+                x = x + bias[:, :, None, None]  # (B, C, H, W) + (B, C, 1, 1)
+        x = layer(x)
+    return x
 
 
 def _check_input(x, in_chans: int, name: str) -> None:
@@ -268,6 +321,12 @@ class UNet(nn.Module):
     decoder_widths : sequence of int, optional
         Channels of the expanding path's levels (shallowest first, one per skip); by
         default the skip's channels.
+    cond_dim : int, optional
+        Width of a conditioning vector (a diffusion model's time / label embedding).
+        When set, ``forward(x, cond)`` takes ``cond`` of shape ``(B, cond_dim)``; a linear
+        map of it is added, per channel, to every double convolution after its first
+        convolution unit (in the contracting and the expanding path). Needs the built-in
+        encoder.
 
     Notes
     -----
@@ -297,10 +356,17 @@ class UNet(nn.Module):
                  upsample: Upsample = "transpose",
                  norm_layer: Callable[[int], nn.Module] | None = nn.BatchNorm2d,
                  encoder: nn.Module | None = None,
-                 decoder_widths: Sequence[int] | None = None):
+                 decoder_widths: Sequence[int] | None = None,
+                 cond_dim: int | None = None):
         super().__init__()
         if padding not in ("same", "valid"):
             raise ValueError(f"UNet: padding must be 'same' or 'valid', got {describe(padding)}")
+        if cond_dim is not None and (isinstance(cond_dim, bool) or not isinstance(cond_dim, int)
+                                     or cond_dim < 1):
+            raise ValueError(f"UNet: cond_dim must be a positive int or None, got "
+                             f"{describe(cond_dim)}")
+        if cond_dim is not None and encoder is not None:
+            raise ValueError("UNet: cond_dim needs the built-in encoder (encoder=None)")
         if upsample not in ("transpose", "bilinear", "nearest"):
             raise ValueError(f"UNet: upsample must be 'transpose', 'bilinear' or 'nearest', got "
                              f"{describe(upsample)}")
@@ -341,6 +407,11 @@ class UNet(nn.Module):
                                           norm_layer=norm_layer))
             c_deep = c_out
         self.head = nn.Conv2d(decoder_widths[0], num_classes, 1)
+        self.cond_dim = cond_dim
+        if cond_dim is not None:  # one per-channel bias per double convolution
+            self.enc_cond = nn.ModuleList(nn.Linear(cond_dim, c) for c, _ in info)
+            self.dec_cond = nn.ModuleList(nn.Linear(cond_dim, decoder_widths[level])
+                                          for level in reversed(range(len(skips))))
 
     # ------------------------------------------------------------ size arithmetic
     def output_size(self, size: int) -> int:
@@ -390,21 +461,47 @@ class UNet(nn.Module):
         raise ValueError(f"UNet.valid_input_size: no valid side found from {min_size}")
 
     # ------------------------------------------------------------------- forward
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Images ``(B, C, H, W)`` → last decoder map ``(B, decoder_widths[0], H', W')``."""
+    def _conditioned_encoder(self, x: torch.Tensor, cond: torch.Tensor) -> list[torch.Tensor]:
+        """The built-in encoder's stages with the conditioning biases added."""
+        feats = []
+        for i, (stage, proj) in enumerate(zip(self.encoder.stages, self.enc_cond)):
+            if i > 0:
+                if min(x.shape[-2], x.shape[-1]) < 2:
+                    raise ValueError(f"UNet: a {x.shape[-2]}x{x.shape[-1]} map cannot be "
+                                     f"max-pooled (pool {i})")
+                x = F.max_pool2d(x, 2)  # (B, C, H/2, W/2)
+            x = _double_conv_with_bias(stage, x, proj(cond))  # (B, widths[i], H_i, W_i)
+            feats.append(x)
+        return feats
+
+    def _check_cond(self, cond, batch: int) -> None:
+        if self.cond_dim is None:
+            if cond is not None:
+                raise ValueError("UNet: cond given to a model built without cond_dim")
+            return
+        if not isinstance(cond, torch.Tensor) or cond.shape != (batch, self.cond_dim):
+            raise ValueError(f"UNet: cond must be a ({batch}, {self.cond_dim}) tensor, got "
+                             f"{describe(cond)}")
+
+    def forward_features(self, x: torch.Tensor, cond: torch.Tensor | None = None
+                         ) -> torch.Tensor:
+        """Images ``(B, C, H, W)`` → last decoder map ``(B, decoder_widths[0], H', W')``;
+        ``cond`` ``(B, cond_dim)`` is required exactly when the model has a ``cond_dim``."""
         _check_input(x, self.in_chans, "UNet")
-        feats = self.encoder(x)  # shallowest first
+        self._check_cond(cond, x.shape[0])
+        feats = self.encoder(x) if cond is None else self._conditioned_encoder(x, cond)
         if len(feats) != len(self.feature_info):
             raise ValueError(f"UNet: the encoder returned {len(feats)} maps but its "
                              f"feature_info lists {len(self.feature_info)}")
         y = feats[-1]  # (B, C_deep, H/2^L, W/2^L)
-        for up, block, skip in zip(self.ups, self.blocks, reversed(feats[:-1])):
+        for i, (up, block, skip) in enumerate(zip(self.ups, self.blocks, reversed(feats[:-1]))):
             if self.padding == "same":
                 y = up(y, (skip.shape[-2], skip.shape[-1]))  # (B, c, H_skip, W_skip)
             else:
                 y = up(y, (2 * y.shape[-2], 2 * y.shape[-1]))  # (B, c, 2h, 2w)
                 skip = center_crop(skip, y.shape[-2:])  # the paper's "copy and crop"
-            y = block(torch.cat([skip, y], dim=1))  # (B, c, H_skip[-4], W_skip[-4])
+            bias = None if cond is None else self.dec_cond[i](cond)  # (B, c)
+            y = _double_conv_with_bias(block, torch.cat([skip, y], dim=1), bias)
         if self.padding == "same" and y.shape[-2:] != x.shape[-2:]:
             y = F.interpolate(y, size=x.shape[-2:], mode="bilinear", align_corners=False)
         return y
@@ -413,8 +510,8 @@ class UNet(nn.Module):
         """Decoder map ``(B, decoder_widths[0], H', W')`` → logits ``(B, num_classes, H', W')``."""
         return self.head(features)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_head(self.forward_features(x))
+    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        return self.forward_head(self.forward_features(x, cond))
 
 
 def _bilinear_kernel(channels: int, factor: int) -> torch.Tensor:

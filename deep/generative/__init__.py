@@ -7,7 +7,11 @@ a Fréchet distance on a LeNet-5's features and that classifier's recognition ra
 
 from deep.generative import data as _data
 from deep.generative import evaluate as _evaluate
+from deep.generative import gan as _gan
+from deep.generative import pix2pix as _pix2pix
 from deep.generative.data import *  # noqa: F403
 from deep.generative.evaluate import *  # noqa: F403
+from deep.generative.gan import *  # noqa: F403
+from deep.generative.pix2pix import *  # noqa: F403
 
-__all__ = sorted({*_data.__all__, *_evaluate.__all__})
+__all__ = sorted({*_data.__all__, *_evaluate.__all__, *_gan.__all__, *_pix2pix.__all__})

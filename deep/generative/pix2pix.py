@@ -149,7 +149,7 @@ def _blur01(edges: torch.Tensor, sigma: float) -> np.ndarray:
 
 
 def fit_blur_baseline(edges: torch.Tensor, images: torch.Tensor, *,
-                      sigmas: Sequence[float] = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
+                      sigmas: Sequence[float] = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)
                       ) -> BlurBaseline:
     """Fit the edges-blurred baseline on training pairs: for each ``sigma`` a least-squares
     ``gain`` and ``offset`` from the blurred edge map to the image (both on [0, 1]); the

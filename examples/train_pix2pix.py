@@ -15,6 +15,12 @@ pix2pix, truth, for 12 held-out digits) and ``pix2pix_metrics.json``.
 
     python examples/train_pix2pix.py [--steps N] [--max-cpu-seconds S] [--widths 16,32,64]
         [--threads T] [--out DIR]
+
+Measured (AMD EPYC, 2 cores shared with other jobs at a load average of 7-10, torch 2.13
+CPU, ``--threads 1``, seed 0, defaults): U-Net widths 16-32-64, 16x16 PatchGAN (14x14
+patches on 32x32), 1500 batches of 16 in 123 s CPU / 493 s wall; held-out L1 (360
+digits, [0, 1] scale) **pix2pix 0.032** against **0.192** for the blurred-edges baseline
+(σ = 4 px, gain 3.75, offset -0.095 fitted on the training pairs).
 """
 
 from __future__ import annotations

@@ -26,7 +26,8 @@ to the 360 held-out digits, beside 11.54 for 1000 real training digits):
   class-conditional samples recognised as the class asked for.
 * dcgan: 3000 steps, 199 s CPU / 628 s wall; Fréchet 35.59.
 * wgan-gp: stopped by ``--max-cpu-seconds 110`` after 306 steps (5 critic updates with a
-  double backward each), 110 s CPU / 304 s wall; Fréchet 118.89.
+  double backward each), 110 s CPU / 304 s wall; Fréchet 118.89. With ``--base-width 32``
+  and ``--max-cpu-seconds 200``: 1430 steps, 200 s CPU / 300 s wall; Fréchet 59.08.
 * wgan: stopped by ``--max-cpu-seconds 110`` after 578 steps (RMSProp at the paper's
   5e-5), 110 s CPU / 268 s wall; Fréchet 107.74.
 

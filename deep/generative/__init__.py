@@ -10,11 +10,15 @@ The models: :mod:`~deep.generative.vae`, :mod:`~deep.generative.vqvae`,
 from deep.generative import data as _data
 from deep.generative import diffusion as _diffusion
 from deep.generative import evaluate as _evaluate
+from deep.generative import gan as _gan
+from deep.generative import pix2pix as _pix2pix
 from deep.generative import vae as _vae
 from deep.generative import vqvae as _vqvae
 from deep.generative.data import *  # noqa: F403
 from deep.generative.diffusion import *  # noqa: F403
 from deep.generative.evaluate import *  # noqa: F403
+from deep.generative.gan import *  # noqa: F403
+from deep.generative.pix2pix import *  # noqa: F403
 from deep.generative.vae import *  # noqa: F403
 from deep.generative.vqvae import *  # noqa: F403
 
@@ -24,4 +28,6 @@ __all__ = sorted({
     *_vae.__all__,
     *_vqvae.__all__,
     *_diffusion.__all__,
+    *_gan.__all__,
+    *_pix2pix.__all__,
 })

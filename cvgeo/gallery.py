@@ -96,6 +96,7 @@ _BUNDLED: dict[str, Callable[[], np.ndarray]] = {
     "motorcycle": lambda: _skdata("stereo_motorcycle")[0],
     "digits": lambda: _digits_montage(),
     "scenes": lambda: _scenes_montage(),
+    "digit_strings": lambda: _digit_strings_montage(),
 }
 _cache: dict[str, np.ndarray] = {}
 
@@ -147,12 +148,31 @@ def _scenes_montage() -> np.ndarray:
     return to_uint8(montage)
 
 
+#: The captioning section's input: ``STRINGS_HELD_OUT`` strings of three of sklearn's
+#: digits (8 x 28 each) made of held-out digit images, seed ``STRINGS_SEED``.
+STRINGS_HELD_OUT, STRINGS_SHAPE, STRINGS_SEED = 16, (8, 28), 1
+
+
+def _digit_strings_montage() -> np.ndarray:
+    """16 held-out digit strings (:func:`deep.text.make_digit_strings`, split "test"),
+    8 x 28 each, in 8 rows x 2, uint8 (needs torch)."""
+    from cvgeo.image import to_uint8
+    from deep.text import make_digit_strings
+
+    h, w = STRINGS_SHAPE
+    tiles = make_digit_strings(STRINGS_HELD_OUT, length=3, split="test",
+                               seed=STRINGS_SEED).images  # (16, 8, 28) in [0, 1]
+    montage = tiles.reshape(8, 2, h, w).transpose(0, 2, 1, 3).reshape(8 * h, 2 * w)
+    return to_uint8(np.clip(montage, 0.0, 1.0))
+
+
 def bundled_image(name: str) -> np.ndarray:
     """A sample image shipped with an installed package (no download): ``"camera"``,
     ``"astronaut"``, ``"coins"``, ``"checkerboard"``, ``"astronaut_small"`` (256 x 256),
     ``"motorcycle"`` (the left view of skimage's stereo pair), ``"digits"`` (a montage of
     sklearn's last 80 digits at 32 x 32), ``"scenes"`` (12 generated segmentation scenes
-    at 48 x 48; needs torch). Read-only."""
+    at 48 x 48; needs torch), ``"digit_strings"`` (16 strings of three held-out sklearn
+    digits, 8 x 28 each; needs torch). Read-only."""
     if name not in _BUNDLED:
         raise ValueError(f"bundled_image: name must be one of {', '.join(_BUNDLED)}, got "
                          f"{name!r}")
@@ -366,6 +386,13 @@ def section_unet() -> Section:
     return section()
 
 
+def section_captioning() -> Section:
+    """deep: a captioner trained here on digit strings (unavailable without torch)."""
+    from deep.gallery_caption import section
+
+    return section()
+
+
 #: The gallery's sections, in page order: one function per algorithm family.
 SECTIONS: list[Callable[[], Section]] = [
     section_image_basics,
@@ -378,6 +405,7 @@ SECTIONS: list[Callable[[], Section]] = [
     section_deep,
     section_explain,
     section_unet,
+    section_captioning,
 ]  # the ViT (examples/train_vit_digits.py) needs minutes of training: its example writes PNGs
 
 

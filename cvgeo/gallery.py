@@ -37,12 +37,16 @@ __all__ = ["GalleryResult", "build_gallery"]
 
 @dataclass(frozen=True)
 class Figure:
-    """One picture of the gallery: ``pipeline`` applied to the bundled image ``source``."""
+    """One picture of the gallery: ``pipeline`` applied to the bundled image ``source``.
+
+    ``note`` is shown under the picture; a callable ``() -> str`` is called after the
+    pipeline has run, so a note can report what the run measured (a trained model's score).
+    """
 
     title: str
     source: str
     pipeline: Pipeline
-    note: str = ""
+    note: str | Callable[[], str] = ""
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,8 @@ _BUNDLED: dict[str, Callable[[], np.ndarray]] = {
     "astronaut_small": lambda: _small_astronaut(),
     "motorcycle": lambda: _skdata("stereo_motorcycle")[0],
     "digits": lambda: _digits_montage(),
+    "scenes": lambda: _scenes_montage(),
+    "digit_strings": lambda: _digit_strings_montage(),
 }
 _cache: dict[str, np.ndarray] = {}
 
@@ -124,11 +130,49 @@ def _digits_montage() -> np.ndarray:
     return to_uint8(np.clip(montage, 0.0, 1.0))
 
 
+#: The U-Net section's input: ``SCENES_HELD_OUT`` generated scenes of ``SCENES_TILE`` px,
+#: seed ``SCENES_SEED`` (the gallery's U-Net trains on seed 0).
+SCENES_HELD_OUT, SCENES_TILE, SCENES_SEED = 12, 48, 1000
+
+
+def _scenes_montage() -> np.ndarray:
+    """12 held-out segmentation scenes (circles, squares, triangles), 48 x 48 each, in 3
+    rows x 4, uint8. The generator is :func:`deep.segdata.make_segmentation_scenes`
+    (imported here, when the image is first asked for: it needs torch)."""
+    from cvgeo.image import to_uint8
+    from deep.segdata import make_segmentation_scenes
+
+    t = SCENES_TILE
+    tiles = make_segmentation_scenes(SCENES_HELD_OUT, image_size=t, seed=SCENES_SEED).images
+    montage = tiles.reshape(3, 4, t, t).transpose(0, 2, 1, 3).reshape(3 * t, 4 * t)
+    return to_uint8(montage)
+
+
+#: The captioning section's input: ``STRINGS_HELD_OUT`` strings of three of sklearn's
+#: digits (8 x 28 each) made of held-out digit images, seed ``STRINGS_SEED``.
+STRINGS_HELD_OUT, STRINGS_SHAPE, STRINGS_SEED = 16, (8, 28), 1
+
+
+def _digit_strings_montage() -> np.ndarray:
+    """16 held-out digit strings (:func:`deep.text.make_digit_strings`, split "test"),
+    8 x 28 each, in 8 rows x 2, uint8 (needs torch)."""
+    from cvgeo.image import to_uint8
+    from deep.text import make_digit_strings
+
+    h, w = STRINGS_SHAPE
+    tiles = make_digit_strings(STRINGS_HELD_OUT, length=3, split="test",
+                               seed=STRINGS_SEED).images  # (16, 8, 28) in [0, 1]
+    montage = tiles.reshape(8, 2, h, w).transpose(0, 2, 1, 3).reshape(8 * h, 2 * w)
+    return to_uint8(np.clip(montage, 0.0, 1.0))
+
+
 def bundled_image(name: str) -> np.ndarray:
     """A sample image shipped with an installed package (no download): ``"camera"``,
     ``"astronaut"``, ``"coins"``, ``"checkerboard"``, ``"astronaut_small"`` (256 x 256),
     ``"motorcycle"`` (the left view of skimage's stereo pair), ``"digits"`` (a montage of
-    sklearn's last 80 digits at 32 x 32). Read-only."""
+    sklearn's last 80 digits at 32 x 32), ``"scenes"`` (12 generated segmentation scenes
+    at 48 x 48; needs torch), ``"digit_strings"`` (16 strings of three held-out sklearn
+    digits, 8 x 28 each; needs torch). Read-only."""
     if name not in _BUNDLED:
         raise ValueError(f"bundled_image: name must be one of {', '.join(_BUNDLED)}, got "
                          f"{name!r}")
@@ -335,6 +379,20 @@ def section_explain() -> Section:
     return section()
 
 
+def section_unet() -> Section:
+    """deep: a tiny U-Net trained here on generated scenes (unavailable without torch)."""
+    from deep.gallery_unet import section
+
+    return section()
+
+
+def section_captioning() -> Section:
+    """deep: a captioner trained here on digit strings (unavailable without torch)."""
+    from deep.gallery_caption import section
+
+    return section()
+
+
 #: The gallery's sections, in page order: one function per algorithm family.
 SECTIONS: list[Callable[[], Section]] = [
     section_image_basics,
@@ -346,6 +404,8 @@ SECTIONS: list[Callable[[], Section]] = [
     section_epipolar,
     section_deep,
     section_explain,
+    section_unet,
+    section_captioning,
 ]  # the ViT (examples/train_vit_digits.py) needs minutes of training: its example writes PNGs
 
 
@@ -459,10 +519,11 @@ def build_gallery(outdir: str | os.PathLike = "cvgeo-gallery", *,
                 images.append(path)
                 times = ", ".join(f"{html.escape(s.name)} {s.seconds * 1e3:.1f} ms"
                                   for s in trace.steps)
+                note = fig.note() if callable(fig.note) else fig.note
                 body.append(
                     f"<figure><img src='img/{path.name}' alt='{html.escape(fig.title)}'>"
                     f"<figcaption>{cap}<br>time: {times} (first run {first * 1e3:.0f} ms)"
-                    f"{'<br><i>' + html.escape(fig.note) + '</i>' if fig.note else ''}"
+                    f"{'<br><i>' + html.escape(note) + '</i>' if note else ''}"
                     "</figcaption></figure>")
             except Exception as exc:  # noqa: BLE001  (shown on the page, reported)
                 failures.append(f"{label} / {fig.title}: {type(exc).__name__}: {exc}")

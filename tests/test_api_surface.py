@@ -114,8 +114,8 @@ DEEP_ALL = {
     "precision_recall_image", "sigmoid_focal_loss", "ssd_default_boxes", "voc_ap",
     "YOLOv1", "YOLOv1Loss", "YOLOv1LossParts", "decode_yolo_v1", "encode_yolo_v1_targets",
     "SSD", "SSDLoss", "SSDLossParts", "SSDOutput", "decode_ssd",
-    "FCN", "StagesEncoder", "UNet", "UNetEncoder", "center_crop", "fcn", "unet",
-    "sinusoidal_embedding",
+    "BackboneEncoder", "FCN", "StagesEncoder", "UNet", "UNetEncoder", "center_crop", "fcn",
+    "unet", "sinusoidal_embedding",
     # functional
     "conv_matrix", "conv_output_size", "conv_transpose_output_size",
     # losses

@@ -20,8 +20,17 @@ from deep.models.registry import ModelEntry, create_model, list_models, model_en
 from deep.models.resnet import RESNET_DEPTHS, ResNet
 from deep.models.squeezenet import SQUEEZENET_CONFIGS, SqueezeNet
 from deep.models.stn import SpatialTransformer, STNClassifier
-from deep.models.unet import (FCN, StagesEncoder, UNet, UNetEncoder, center_crop, fcn,
-                              sinusoidal_embedding, unet)
+from deep.models.unet import (
+    FCN,
+    BackboneEncoder,
+    StagesEncoder,
+    UNet,
+    UNetEncoder,
+    center_crop,
+    fcn,
+    sinusoidal_embedding,
+    unet,
+)
 from deep.models.vgg import VGG, VGG_CONFIGS
 from deep.models.vit import ViT, resample_pos_embed
 
@@ -31,8 +40,8 @@ __all__ = [
     "RESNET_DEPTHS", "ResNet", "SQUEEZENET_CONFIGS", "STNClassifier", "SpatialTransformer",
     "SqueezeNet", "VGG", "VGG_CONFIGS", "VIT_CONFIGS", "ViT", "ViTConfig", "create_model",
     "create_vit", "list_models", "list_vit_configs", "model_entry", "resample_pos_embed",
-    "FCN", "StagesEncoder", "UNet", "UNetEncoder", "center_crop", "fcn", "unet",
-    "sinusoidal_embedding",
+    "BackboneEncoder", "FCN", "StagesEncoder", "UNet", "UNetEncoder", "center_crop", "fcn",
+    "unet", "sinusoidal_embedding",
     # captioning
     "CaptionTransformer", "Captions", "ShowAndTell", "beam_search", "caption_loss",
     "greedy_decode", "length_penalty",

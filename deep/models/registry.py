@@ -4,6 +4,10 @@ Every CNN family and every Vision Transformer configuration is here under the na
 torchvision / timm use for it; any constructor keyword overrides the configuration
 (``num_classes=10``, ``in_chans=1``, ``small_input=True``, ``width_multiplier=0.5``,
 ``norm_layer=...``). Nothing is pretrained and nothing downloads.
+
+Each entry has a ``task``: ``"classification"`` (logits ``(N, num_classes)``) or
+``"segmentation"`` (U-Net and FCN: logits ``(N, num_classes, H, W)`` at the input size);
+``list_models(task=...)`` filters by it.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from deep.models.lenet import LeNet5
 from deep.models.mobilenet import MobileNetV1, MobileNetV2, MobileNetV3
 from deep.models.resnet import RESNET_DEPTHS, ResNet
 from deep.models.squeezenet import SqueezeNet
+from deep.models.unet import fcn, unet
 from deep.models.vgg import VGG, VGG_CONFIGS
 from deep.models.vit import ViT
 
@@ -32,19 +37,25 @@ __all__ = ["ModelEntry", "create_model", "list_models", "model_entry"]
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """A registered model: the class, its keyword configuration, where it comes from."""
+    """A registered model: the class (or factory), its keyword configuration, where it
+    comes from, and its task (``"classification"`` or ``"segmentation"``)."""
 
     name: str
     cls: Callable[..., nn.Module]
     kwargs: dict[str, Any] = field(default_factory=dict)
     reference: str = ""
+    task: str = "classification"
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
 
 
-def _register(name: str, cls, reference: str, **kwargs) -> None:
-    _REGISTRY[name] = ModelEntry(name, cls, kwargs, reference)
+TASKS = ("classification", "segmentation")
+
+
+def _register(name: str, cls, reference: str, *, task: str = "classification",
+              **kwargs) -> None:
+    _REGISTRY[name] = ModelEntry(name, cls, kwargs, reference, task)
 
 
 _register("lenet5", LeNet5, "LeCun et al., Proc. IEEE 1998")
@@ -67,18 +78,30 @@ _register("efficientnet_b0", EfficientNet, "Tan & Le, ICML 2019", width_multipli
           depth_multiplier=1.0)
 for _name, _cfg in VIT_CONFIGS.items():
     _register(_name, ViT, _cfg.reference, **_cfg.kwargs())
+_register("unet", unet, "Ronneberger et al., MICCAI 2015", task="segmentation")
+for _variant in ("32s", "16s", "8s"):
+    _register(f"fcn{_variant}", fcn, "Long et al., CVPR 2015", task="segmentation",
+              variant=_variant)
 
 
-def list_models(pattern: str | None = None) -> list[str]:
+def list_models(pattern: str | None = None, *, task: str | None = None) -> list[str]:
     """Sorted registered names, optionally filtered by a shell-style ``pattern``
-    (``"resnet*"``, ``"*vit*"``).
+    (``"resnet*"``, ``"*vit*"``) and by ``task`` (``"classification"`` or
+    ``"segmentation"``).
 
     Examples
     --------
     >>> list_models("resnet*")
     ['resnet101', 'resnet152', 'resnet18', 'resnet34', 'resnet50']
+    >>> list_models(task="segmentation")
+    ['fcn16s', 'fcn32s', 'fcn8s', 'unet']
     """
     names = sorted(_REGISTRY)
+    if task is not None:
+        if task not in TASKS:
+            raise ValueError(f"list_models: task must be one of {', '.join(TASKS)} or None, "
+                             f"got {task!r}")
+        names = [n for n in names if _REGISTRY[n].task == task]
     if pattern is None:
         return names
     if not isinstance(pattern, str):
@@ -112,7 +135,9 @@ def create_model(name: str, **overrides) -> nn.Module:
     -------
     nn.Module
         A :class:`~deep.models.base.ConvNet` (``forward_features``, ``forward_head``,
-        ``forward_intermediates``, ``feature_info``) or a :class:`~deep.models.ViT`.
+        ``forward_intermediates``, ``feature_info``), a :class:`~deep.models.ViT`, or for
+        ``task="segmentation"`` a :class:`~deep.models.UNet` / :class:`~deep.models.FCN`
+        (``forward_features``, ``forward_head``, ``feature_info``).
 
     Examples
     --------
@@ -123,6 +148,8 @@ def create_model(name: str, **overrides) -> nn.Module:
     25557032
     >>> create_model("resnet18", num_classes=10, in_chans=1, small_input=True).feature_info[-1]
     FeatureInfo(num_chs=512, reduction=8, module='stages.4')
+    >>> create_model("unet", num_classes=3, base_width=8, depth=3)(torch.zeros(1, 1, 67, 93)).shape
+    torch.Size([1, 3, 67, 93])
     """
     entry = model_entry(name)
     return entry.cls(**{**entry.kwargs, **overrides})

@@ -15,6 +15,9 @@ Both models take an optional ``encoder``: any ``nn.Module`` that follows the sma
 turns any sequence of stages into such an encoder by running them one after the other
 and returning every stage's output, inferring ``feature_info`` with one dry run, so a
 ResNet becomes an encoder with ``StagesEncoder([stem, layer1, layer2, layer3, layer4])``.
+:class:`BackboneEncoder` does the same for any CNN of the registry
+(:class:`~deep.models.base.ConvNet`), reading the strides from its ``feature_info``;
+``unet(encoder="resnet18")`` and ``fcn(encoder="resnet18")`` build one by name.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from torch import nn
 
 from cvgeo._checks import describe
 
-__all__ = ["FCN", "StagesEncoder", "UNet", "UNetEncoder", "center_crop", "fcn",
+__all__ = ["BackboneEncoder", "FCN", "StagesEncoder", "UNet", "UNetEncoder", "center_crop", "fcn",
            "sinusoidal_embedding", "unet"]
 
 Padding = Literal["same", "valid"]
@@ -263,6 +266,81 @@ class StagesEncoder(nn.Module):
             x = stage(x)
             feats.append(x)
         return feats
+
+
+class BackboneEncoder(nn.Module):
+    """Adapter: a registry CNN (:class:`~deep.models.base.ConvNet`) as a feature encoder.
+
+    Parameters
+    ----------
+    backbone : ConvNet
+        Its ``stages`` are run in order; for each distinct reduction in its
+        ``feature_info`` the deepest stage at that reduction gives a map (a ResNet built
+        with ``small_input=True`` has its stem and first stage both at reduction 1: the
+        first stage's output is kept). The stages after the deepest map, ``final`` and the
+        head are not part of the encoder.
+
+    Notes
+    -----
+    Follows the feature encoder protocol of this module: ``feature_info`` is the kept
+    stages' ``(num_chs, reduction)`` and ``in_chans`` the backbone's.
+
+    Examples
+    --------
+    >>> from deep.models import create_model
+    >>> enc = BackboneEncoder(create_model("resnet18", in_chans=1, num_classes=0,
+    ...                                    width_multiplier=0.125))
+    >>> enc.feature_info
+    [(8, 2), (8, 4), (16, 8), (32, 16), (64, 32)]
+    """
+
+    def __init__(self, backbone: nn.Module):
+        super().__init__()
+        info = getattr(backbone, "feature_info", None)
+        stages = getattr(backbone, "stages", None)
+        if (not isinstance(backbone, nn.Module) or not isinstance(stages, nn.ModuleList)
+                or not isinstance(info, (tuple, list)) or len(info) != len(stages)
+                or not all(hasattr(i, "reduction") and hasattr(i, "num_chs") for i in info)):
+            raise TypeError(f"BackboneEncoder: backbone must be a ConvNet of the registry "
+                            f"(stages and feature_info of FeatureInfo), got {describe(backbone)}")
+        keep: dict[int, int] = {}
+        for i, fi in enumerate(info):
+            keep[int(fi.reduction)] = i  # the deepest stage at each reduction
+        self.indices = sorted(keep.values())
+        self.stages = nn.ModuleList(stages[:self.indices[-1] + 1])
+        self.in_chans = int(backbone.in_chans)
+        self.feature_info = [(int(info[i].num_chs), int(info[i].reduction))
+                             for i in self.indices]
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        feats = []
+        for i, stage in enumerate(self.stages):
+            x = stage(x)  # (B, C_i, H / r_i, W / r_i)
+            if i in self.indices:
+                feats.append(x)
+        return feats
+
+
+def _named_encoder(encoder, encoder_kwargs, in_chans: int, func: str):
+    """``encoder`` as given, or a :class:`BackboneEncoder` over ``create_model(encoder)``."""
+    if encoder_kwargs is not None and not isinstance(encoder_kwargs, dict):
+        raise TypeError(f"{func}: encoder_kwargs must be a dict or None, got "
+                        f"{describe(encoder_kwargs)}")
+    if not isinstance(encoder, str):
+        if encoder_kwargs:
+            raise ValueError(f"{func}: encoder_kwargs needs encoder given by name, got "
+                             f"{describe(encoder)}")
+        return encoder
+    from deep.models.base import ConvNet
+    from deep.models.registry import create_model, model_entry
+
+    entry = model_entry(encoder)
+    if entry.task != "classification" or not (isinstance(entry.cls, type)
+                                               and issubclass(entry.cls, ConvNet)):
+        raise ValueError(f"{func}: encoder must name a CNN of the registry (a ConvNet), got "
+                         f"{encoder!r}")
+    kwargs = {"in_chans": in_chans, "num_classes": 0, **(encoder_kwargs or {})}
+    return BackboneEncoder(create_model(encoder, **kwargs))
 
 
 class _Up(nn.Module):
@@ -599,8 +677,16 @@ class FCN(nn.Module):
         _check_input(x, self.in_chans, "FCN")
         return self.encoder(x)
 
-    def forward_head(self, feats: list[torch.Tensor], size: tuple[int, int]) -> torch.Tensor:
-        """Encoder maps → logits ``(B, num_classes, *size)``."""
+    def forward_head(self, feats: list[torch.Tensor],
+                     size: tuple[int, int] | None = None) -> torch.Tensor:
+        """Encoder maps → logits ``(B, num_classes, *size)``.
+
+        ``size`` None: the shallowest map's size times its reduction (the input size for
+        encoders whose first map is at reduction 1, as the default one).
+        """
+        if size is None:
+            r = self.feature_info[0][1]
+            size = (feats[0].shape[-2] * r, feats[0].shape[-1] * r)
         scored = feats[-len(self.scores):]  # finest first
         y = self.scores[-1](scored[-1])  # (B, K, H/32, W/32) for 32s
         for i in reversed(range(len(self.scores) - 1)):
@@ -616,21 +702,44 @@ class FCN(nn.Module):
 
 
 def unet(*, in_chans: int = 1, num_classes: int = 2, base_width: int = 64, depth: int = 5,
+         encoder: str | nn.Module | None = None, encoder_kwargs: dict | None = None,
          **overrides) -> UNet:
     """A :class:`UNet` with widths ``base_width * 2**i`` for ``i < depth`` (registry entry).
 
     ``unet()`` is the paper's configuration apart from the batch norm (pass
     ``norm_layer=None`` for the original); ``overrides`` go to :class:`UNet`.
+    ``encoder`` may name a CNN of the registry (``"resnet18"``): it is built with
+    ``in_chans``, ``num_classes=0`` and ``encoder_kwargs`` (``{"small_input": True}``
+    keeps the stem at full resolution) and wrapped in a :class:`BackboneEncoder`;
+    ``base_width`` and ``depth`` are then unused.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = unet(num_classes=3, encoder="resnet18",
+    ...            encoder_kwargs={"width_multiplier": 0.125, "small_input": True})
+    >>> net(torch.zeros(1, 1, 37, 45)).shape
+    torch.Size([1, 3, 37, 45])
     """
     if isinstance(depth, bool) or not isinstance(depth, int) or depth < 2:
         raise ValueError(f"unet: depth must be an int >= 2, got {describe(depth)}")
     if isinstance(base_width, bool) or not isinstance(base_width, int) or base_width < 1:
         raise ValueError(f"unet: base_width must be a positive int, got {describe(base_width)}")
+    encoder = _named_encoder(encoder, encoder_kwargs, in_chans, "unet")
+    if encoder is not None:
+        return UNet(in_chans=in_chans, num_classes=num_classes, encoder=encoder, **overrides)
     widths = tuple(base_width * 2 ** i for i in range(depth))
     return UNet(in_chans=in_chans, num_classes=num_classes, widths=widths, **overrides)
 
 
 def fcn(*, variant: Literal["32s", "16s", "8s"] = "8s", in_chans: int = 1, num_classes: int = 2,
+        encoder: str | nn.Module | None = None, encoder_kwargs: dict | None = None,
         **overrides) -> FCN:
-    """An :class:`FCN` with the default double-conv encoder (registry entry)."""
-    return FCN(in_chans=in_chans, num_classes=num_classes, variant=variant, **overrides)
+    """An :class:`FCN` (registry entries ``fcn32s``, ``fcn16s``, ``fcn8s``).
+
+    The default double-conv encoder, or a CNN of the registry named by ``encoder`` and
+    built with ``encoder_kwargs`` as in :func:`unet` (a ResNet reaches stride 32).
+    """
+    encoder = _named_encoder(encoder, encoder_kwargs, in_chans, "fcn")
+    return FCN(in_chans=in_chans, num_classes=num_classes, variant=variant, encoder=encoder,
+               **overrides)

@@ -428,7 +428,7 @@ class _Images(HTMLParser):
 
 
 def test_gallery_with_no_arguments_writes_page_and_every_image_opens(tmp_path):
-    r = cvgeo_cmd("gallery", cwd=tmp_path)
+    r = cvgeo_cmd("gallery", cwd=tmp_path, timeout=600)  # trains three small models
     assert r.returncode == 0, r.stderr
     index = tmp_path / "cvgeo-gallery" / "index.html"
     assert f"wrote {index.relative_to(tmp_path)}" in r.stdout

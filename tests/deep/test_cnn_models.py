@@ -4,7 +4,9 @@ Parameter counts at ImageNet settings equal torchvision's published ones (built 
 meta device: no memory, no forward). Every registered model, shrunk (small widths,
 small-image stems), passes the same contract: forward and backward at several input
 sizes (odd ones included), a gradient for every parameter, deterministic eval, and a
-save/load round trip through deep.train's checkpoints.
+save/load round trip through deep.train's checkpoints. Classifiers give logits (N, K);
+the segmentation models (U-Net, FCN) have their own contract: logits (N, K, H, W) at the
+input's size, also for odd sizes and for a registry CNN as encoder.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from torch import nn
 
 from deep.layers import BatchNorm2d, GroupNorm, LayerNorm2d, weight_norm
 from deep.models import (
+    BackboneEncoder,
     ConvNet,
     FeatureInfo,
     MobileNetV1,
@@ -102,7 +105,16 @@ def _rand(*shape, seed=1):
     return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
 
 
-@pytest.mark.parametrize("name", list_models())
+CLASSIFIERS = list_models(task="classification")
+SEGMENTERS = list_models(task="segmentation")
+
+
+def test_every_model_has_a_task_and_a_contract():
+    assert sorted(CLASSIFIERS + SEGMENTERS) == list_models()
+    assert SEGMENTERS == ["fcn16s", "fcn32s", "fcn8s", "unet"]
+
+
+@pytest.mark.parametrize("name", CLASSIFIERS)
 def test_model_contract(name, tmp_path):
     torch.manual_seed(0)
     model = create_model(name, **_small_kwargs(name))
@@ -138,7 +150,7 @@ def test_model_contract(name, tmp_path):
         assert torch.equal(other(x), a)
 
 
-CNNS = [n for n in list_models() if not n.startswith(("vit_", "deit_"))]
+CNNS = [n for n in CLASSIFIERS if not n.startswith(("vit_", "deit_"))]
 
 
 @pytest.mark.parametrize("name", CNNS)
@@ -165,6 +177,101 @@ def test_forward_intermediates_follow_feature_info(name):
     if isinstance(model.final, nn.Identity):
         torch.testing.assert_close(final, feats[-1])
     assert len(model.forward_intermediates(x, indices=2)) == 2
+
+
+# ------------------------------------------------------- segmentation contract
+#: small segmentation models: the default double-conv encoder (reduction 1 first, no stem to
+#: shrink), and a registry ResNet as encoder (whose small_input stem is the option that
+#: matters: it keeps the shallowest skip at full resolution).
+_SEG_SMALL = {
+    "unet": dict(num_classes=3, in_chans=3, base_width=4, depth=3),
+    "fcn32s": dict(num_classes=3, in_chans=3, widths=(4, 4, 8, 8, 8, 8)),
+    "fcn16s": dict(num_classes=3, in_chans=3, widths=(4, 4, 8, 8, 8, 8)),
+    "fcn8s": dict(num_classes=3, in_chans=3, widths=(4, 4, 8, 8, 8, 8)),
+}
+_RESNET_ENCODER = dict(encoder="resnet18",
+                       encoder_kwargs=dict(width_multiplier=0.125, layers=(1, 1, 1, 1)))
+
+
+@pytest.mark.parametrize("backbone", ["own", "resnet18", "resnet18_small"])
+@pytest.mark.parametrize("name", SEGMENTERS)
+def test_segmentation_model_contract(name, backbone, tmp_path):
+    assert model_entry(name).task == "segmentation"
+    kw = dict(_SEG_SMALL[name])
+    if backbone != "own":
+        kw.pop("base_width", None), kw.pop("depth", None), kw.pop("widths", None)
+        kw.update(_RESNET_ENCODER)
+        if backbone == "resnet18_small":
+            kw["encoder_kwargs"] = {**kw["encoder_kwargs"], "small_input": True}
+    torch.manual_seed(0)
+    model = create_model(name, **kw)
+    reductions = [r for _, r in model.feature_info]
+    assert reductions == sorted(set(reductions))
+    if backbone == "own":
+        assert reductions[0] == 1
+    else:  # the stem at stride 2 (ImageNet stem: 2 then max-pool 4) or 1 with small_input
+        assert reductions[0] == (1 if backbone == "resnet18_small" else 2)
+    model.train()
+    for k, (h, w) in enumerate([(32, 32), (37, 45), (33, 35)]):
+        x = _rand(2, 3, h, w, seed=k)
+        out = model(x)
+        assert out.shape == (2, 3, h, w) and torch.isfinite(out).all()
+        (out.square().mean() + out.mean()).backward()
+    missing = [n for n, p in model.named_parameters() if p.grad is None]
+    assert not missing, f"no gradient for {missing}"
+    zero = [n for n, p in model.named_parameters() if not p.grad.abs().sum() > 0]
+    assert not zero, f"zero gradient for {zero}"
+    model.eval()
+    x = _rand(1, 3, 37, 45, seed=5)
+    with torch.no_grad():
+        a, b = model(x), model(x)
+        feats = model.forward_features(x)
+        # FCN's head takes the output size; without it, the first map's size x its reduction
+        size = () if backbone == "own" or name == "unet" else (x.shape[-2:],)
+        torch.testing.assert_close(model.forward_head(feats, *size), a, rtol=0, atol=0)
+    assert torch.equal(a, b)
+    path = save_checkpoint(tmp_path / f"{name}.pt", model)
+    torch.manual_seed(123)
+    other = create_model(name, **kw).eval()
+    load_checkpoint(path, model=other)
+    with torch.no_grad():
+        assert torch.equal(other(x), a)
+
+
+def test_segmentation_registry_configurations():
+    with torch.device("meta"):
+        paper = create_model("unet", norm_layer=None)
+        fcn8 = create_model("fcn8s")
+    assert _count(paper) == 31_030_658  # the paper's U-Net (hand count in deep.models.UNet)
+    assert [w for w, _ in paper.feature_info] == [64, 128, 256, 512, 1024]
+    assert fcn8.variant == "8s" and len(fcn8.scores) == 3
+    assert create_model("fcn32s").variant == "32s" and create_model("fcn16s").variant == "16s"
+    valid = create_model("unet", padding="valid", norm_layer=None, base_width=4)
+    assert valid(torch.zeros(1, 1, 572, 572)).shape == (1, 2, 388, 388)
+    enc = create_model("unet", encoder="resnet18", in_chans=1,
+                       encoder_kwargs=dict(width_multiplier=0.125)).encoder
+    assert enc.feature_info == [(8, 2), (8, 4), (16, 8), (32, 16), (64, 32)]
+    assert list_models(task="segmentation") == ["fcn16s", "fcn32s", "fcn8s", "unet"]
+
+
+def test_segmentation_registry_errors():
+    with pytest.raises(ValueError, match=r"list_models: task must be one of classification, "
+                                         r"segmentation or None, got 'detection'"):
+        list_models(task="detection")
+    with pytest.raises(ValueError, match="unet: encoder must name a CNN of the registry "
+                                         r"\(a ConvNet\), got 'vit_tiny_patch16_224'"):
+        create_model("unet", encoder="vit_tiny_patch16_224")
+    with pytest.raises(ValueError, match="fcn: encoder must name a CNN of the registry"):
+        create_model("fcn8s", encoder="unet")
+    with pytest.raises(ValueError, match=r"create_model: name must be one of list_models"):
+        create_model("unet", encoder="resnet19")
+    with pytest.raises(TypeError, match="unet: encoder_kwargs must be a dict or None, got"):
+        create_model("unet", encoder="resnet18", encoder_kwargs=[1])
+    with pytest.raises(ValueError, match="unet: encoder_kwargs needs encoder given by name"):
+        create_model("unet", encoder_kwargs={"small_input": True})
+    with pytest.raises(TypeError, match="BackboneEncoder: backbone must be a ConvNet of the "
+                                        "registry"):
+        BackboneEncoder(nn.Conv2d(1, 1, 3))
 
 
 def test_small_input_stem_keeps_resolution():

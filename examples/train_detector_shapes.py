@@ -47,10 +47,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's 
 
 import cvgeo  # noqa: E402
 from deep.models.detection import (  # noqa: E402
+    DETR,
     SSD,
+    DETRLoss,
+    FasterRCNN,
     SSDLoss,
     YOLOv1,
     YOLOv1Loss,
+    boxes_to_normalized,
+    decode_detr,
+    decode_faster_rcnn,
     decode_ssd,
     decode_yolo_v1,
     encode_yolo_v1_targets,
@@ -94,7 +100,7 @@ def scene_grid(images: np.ndarray, truths, dets, *, cols: int = 4, scale: int = 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", choices=("yolo", "ssd"), default="yolo")
+    parser.add_argument("--model", choices=("yolo", "ssd", "frcnn", "detr"), default="yolo")
     parser.add_argument("--focal", action="store_true", help="SSD with focal loss")
     parser.add_argument("--out", type=Path, default=None, help="default: output/<run>")
     parser.add_argument("--epochs", type=int, default=12)
@@ -124,14 +130,21 @@ def main() -> None:
         model = YOLOv1(num_classes=n_cls, image_size=IMAGE_SIZE, grid_size=GRID,
                        boxes_per_cell=BOXES)
         yolo_loss = YOLOv1Loss(num_classes=n_cls, boxes_per_cell=BOXES, image_size=IMAGE_SIZE)
-    else:
+    elif args.model == "ssd":
         model = SSD(num_classes=n_cls, image_size=IMAGE_SIZE,
                     cls_prior=0.01 if args.focal else None)
         ssd_loss = SSDLoss(model.anchors, num_classes=n_cls, focal=args.focal)
+    elif args.model == "frcnn":
+        model = FasterRCNN(num_classes=n_cls, image_size=IMAGE_SIZE)
+    else:
+        model = DETR(num_classes=n_cls, image_size=IMAGE_SIZE)
+        detr_loss = DETRLoss(num_classes=n_cls)
+        norm_t = [boxes_to_normalized(b.float(), IMAGE_SIZE) for b in boxes_t]
     batch = 64
     steps = args.epochs * math.ceil(args.n_train / batch)
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps,
+    lr = 1e-3 if args.model == "detr" else 3e-3  # the transformer diverges at 3e-3
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps,
                                                 pct_start=0.15)
     gen = torch.Generator().manual_seed(args.seed)
     history = []
@@ -145,10 +158,18 @@ def main() -> None:
                 xb, tb = flip_batch(x[idx], targets[idx],
                                     torch.rand(len(idx), generator=gen) < 0.5)
                 loss = yolo_loss(model(xb), tb)
-            else:
+            elif args.model == "ssd":
                 sel = idx.tolist()
                 loss = ssd_loss(model(x[idx]), [boxes_t[j] for j in sel],
                                 [labels_t[j] for j in sel])
+            elif args.model == "frcnn":
+                sel = idx.tolist()
+                loss = model.loss(x[idx], [boxes_t[j] for j in sel],
+                                  [labels_t[j] for j in sel], generator=gen).total
+            else:
+                sel = idx.tolist()
+                loss = detr_loss(model(x[idx]), [labels_t[j] for j in sel],
+                                 [norm_t[j] for j in sel])
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -164,8 +185,12 @@ def main() -> None:
         pred = model(test.tensors())
     if args.model == "yolo":
         dets = decode_yolo_v1(pred, image_size=IMAGE_SIZE, boxes_per_cell=BOXES)
-    else:
+    elif args.model == "ssd":
         dets = decode_ssd(pred, model.anchors, image_size=IMAGE_SIZE, focal=args.focal)
+    elif args.model == "frcnn":
+        dets = decode_faster_rcnn(pred, image_size=IMAGE_SIZE)
+    else:
+        dets = decode_detr(pred, image_size=IMAGE_SIZE)
     truths = test.ground_truths()
     voc = evaluate_voc(dets, truths, iou_threshold=0.5)
     coco = evaluate_coco(dets, truths)

@@ -103,13 +103,16 @@ def main() -> None:
     parser.add_argument("--model", choices=("yolo", "ssd", "frcnn", "detr"), default="yolo")
     parser.add_argument("--focal", action="store_true", help="SSD with focal loss")
     parser.add_argument("--out", type=Path, default=None, help="default: output/<run>")
-    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="default: 12 (yolo, ssd), 6 (frcnn), 24 (detr)")
     parser.add_argument("--n-train", type=int, default=2000)
     parser.add_argument("--n-test", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     args = parser.parse_args()
     run = args.model + ("_focal" if args.focal and args.model == "ssd" else "")
+    if args.epochs is None:
+        args.epochs = {"frcnn": 6, "detr": 24}.get(args.model, 12)
     out_dir = args.out or DEFAULT_OUT / run
     if args.threads:
         torch.set_num_threads(args.threads)

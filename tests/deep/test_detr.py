@@ -115,8 +115,8 @@ def test_aux_loss_adds_every_decoder_block():
     no_aux = DETRLoss(num_classes=3, aux_loss=False)
     last = no_aux.parts(out, labels, targets)
     first = no_aux.parts(DETROutput(*out.aux[0]), labels, targets)
-    assert float(with_aux.total.detach()) == pytest.approx(float(last.total + first.total),
-                                                           rel=1e-5)
+    both = float((last.total + first.total).detach())
+    assert float(with_aux.total.detach()) == pytest.approx(both, rel=1e-5)
     with_aux.total.backward()
     missing = [n for n, p in m.named_parameters() if p.grad is None or not p.grad.abs().sum()]
     assert missing == []

@@ -114,6 +114,10 @@ DEEP_ALL = {
     "precision_recall_image", "sigmoid_focal_loss", "ssd_default_boxes", "voc_ap",
     "YOLOv1", "YOLOv1Loss", "YOLOv1LossParts", "decode_yolo_v1", "encode_yolo_v1_targets",
     "SSD", "SSDLoss", "SSDLossParts", "SSDOutput", "decode_ssd",
+    "FasterRCNN", "FasterRCNNLossParts", "FasterRCNNOutput", "RPNOutput", "decode_faster_rcnn",
+    "rpn_proposals",
+    "DETR", "DETRLoss", "DETRLossParts", "DETROutput", "boxes_from_normalized",
+    "boxes_to_normalized", "decode_detr",
     "FCN", "StagesEncoder", "UNet", "UNetEncoder", "center_crop", "fcn", "unet",
     # functional
     "conv_matrix", "conv_output_size", "conv_transpose_output_size",

@@ -6,8 +6,9 @@ Layout: ``anchors.py`` (grid anchors, SSD default boxes, :class:`BoxCoder`),
 precision-recall plots), ``yolo.py`` (a YOLOv1-style grid detector, its loss, target
 encoding and decoding), ``ssd.py`` (an SSD-style multi-level detector with hard negative
 mining or focal loss), ``two_stage.py`` (a small Faster R-CNN: RPN, proposals, RoI Align
-head), ``detr.py`` (DETR-style set prediction with object queries and the Hungarian loss). Box geometry (IoU, NMS, formats) is :mod:`cvgeo.geometry.boxes`
-and RoI pooling is :mod:`deep.layers.roi`.
+head), ``detr.py`` (DETR-style set prediction with object queries and the Hungarian
+loss). Box geometry (IoU, NMS, formats) is :mod:`cvgeo.geometry.boxes` and RoI pooling
+is :mod:`deep.layers.roi`.
 """
 
 from deep.models.detection.anchors import (

@@ -151,8 +151,8 @@ def rpn_proposals(objectness: torch.Tensor, deltas: torch.Tensor, anchors: torch
     >>> import torch
     >>> anchors = torch.tensor([[0., 0., 10., 10.], [1., 1., 11., 11.], [20., 20., 30., 30.]])
     >>> p, s = rpn_proposals(torch.tensor([[3.0, 2.0, 1.0]]), torch.zeros(1, 3, 4), anchors,
-    ...                      image_shape=(40, 40))
-    >>> p[0]
+    ...                      image_shape=(40, 40), iou_threshold=0.5)
+    >>> p[0]  # the second anchor overlaps the first with IoU 0.68
     tensor([[ 0.,  0., 10., 10.],
             [20., 20., 30., 30.]])
     """
@@ -422,7 +422,7 @@ class FasterRCNN(nn.Module):
         # --- RoIs: proposals plus ground truth, sampled, class and offsets
         props, _ = self.proposals(rpn)
         rois, cls_t, reg_t = [], [], []
-        for i, (p, b, lab) in enumerate(zip(props, gts, labs)):
+        for p, b, lab in zip(props, gts, labs):
             cand = torch.cat([p.to(dt), b])
             if b.shape[0]:
                 m = self.roi_matcher(box_iou(b, cand))

@@ -97,6 +97,7 @@ _BUNDLED: dict[str, Callable[[], np.ndarray]] = {
     "digits": lambda: _digits_montage(),
     "scenes": lambda: _scenes_montage(),
     "digit_strings": lambda: _digit_strings_montage(),
+    "detection_scenes": lambda: _detection_montage(),
 }
 _cache: dict[str, np.ndarray] = {}
 
@@ -166,13 +167,32 @@ def _digit_strings_montage() -> np.ndarray:
     return to_uint8(np.clip(montage, 0.0, 1.0))
 
 
+#: The detection section's input: ``DETECT_HELD_OUT`` scenes of ``DETECT_TILE`` px with
+#: seed ``DETECT_SEED`` (the gallery's detector trains on seed 0).
+DETECT_HELD_OUT, DETECT_TILE, DETECT_SEED = 8, 64, 2000
+
+
+def _detection_montage() -> np.ndarray:
+    """8 held-out detection scenes (circles, squares, triangles), 64 x 64 each, 2 rows x 4,
+    uint8. The generator is :func:`deep.scenes.make_detection_scenes` (imported when the
+    image is first asked for: it needs torch)."""
+    from cvgeo.image import to_uint8
+    from deep.scenes import make_detection_scenes
+
+    t = DETECT_TILE
+    tiles = make_detection_scenes(DETECT_HELD_OUT, image_size=t, seed=DETECT_SEED).images
+    montage = tiles.reshape(2, 4, t, t).transpose(0, 2, 1, 3).reshape(2 * t, 4 * t)
+    return to_uint8(montage)
+
+
 def bundled_image(name: str) -> np.ndarray:
     """A sample image shipped with an installed package (no download): ``"camera"``,
     ``"astronaut"``, ``"coins"``, ``"checkerboard"``, ``"astronaut_small"`` (256 x 256),
     ``"motorcycle"`` (the left view of skimage's stereo pair), ``"digits"`` (a montage of
     sklearn's last 80 digits at 32 x 32), ``"scenes"`` (12 generated segmentation scenes
     at 48 x 48; needs torch), ``"digit_strings"`` (16 strings of three held-out sklearn
-    digits, 8 x 28 each; needs torch). Read-only."""
+    digits, 8 x 28 each; needs torch), ``"detection_scenes"`` (8 generated detection
+    scenes at 64 x 64; needs torch). Read-only."""
     if name not in _BUNDLED:
         raise ValueError(f"bundled_image: name must be one of {', '.join(_BUNDLED)}, got "
                          f"{name!r}")
@@ -393,6 +413,13 @@ def section_captioning() -> Section:
     return section()
 
 
+def section_detect() -> Section:
+    """deep: a tiny SSD trained here on generated scenes (unavailable without torch)."""
+    from deep.gallery_detect import section
+
+    return section()
+
+
 #: The gallery's sections, in page order: one function per algorithm family.
 SECTIONS: list[Callable[[], Section]] = [
     section_image_basics,
@@ -406,6 +433,7 @@ SECTIONS: list[Callable[[], Section]] = [
     section_explain,
     section_unet,
     section_captioning,
+    section_detect,
 ]  # the ViT (examples/train_vit_digits.py) needs minutes of training: its example writes PNGs
 
 

@@ -116,6 +116,10 @@ DEEP_ALL = {
     "SSD", "SSDLoss", "SSDLossParts", "SSDOutput", "decode_ssd",
     "BackboneEncoder", "FCN", "StagesEncoder", "UNet", "UNetEncoder", "center_crop", "fcn",
     "unet", "sinusoidal_embedding",
+    "FasterRCNN", "FasterRCNNLossParts", "FasterRCNNOutput", "RPNOutput", "decode_faster_rcnn",
+    "rpn_proposals",
+    "DETR", "DETRLoss", "DETRLossParts", "DETROutput", "boxes_from_normalized",
+    "boxes_to_normalized", "decode_detr",
     # functional
     "conv_matrix", "conv_output_size", "conv_transpose_output_size",
     # losses

@@ -90,33 +90,33 @@ def _check_scale(spatial_scale, func: str) -> float:
 
 
 # ----------------------------------------------------------------------------- RoI Align
-def _bilinear(feat_nhwc: torch.Tensor, bidx: torch.Tensor, y: torch.Tensor,
-              x: torch.Tensor) -> torch.Tensor:
-    """Bilinear samples of ``(N, H, W, C)`` features at ``(y, x)``, zero outside.
+def _interp_weights(t: torch.Tensor, size: int) -> torch.Tensor:
+    """Linear-interpolation weights ``t.shape + (size,)`` of samples at coordinates ``t``
+    along an axis of ``size`` cells: the RoI Align rule, zero outside.
 
-    ``bidx``, ``y`` and ``x`` broadcast together to a shape ``S``; returns ``S + (C,)``.
-    A sample more than one cell outside the map is 0; otherwise coordinates are clamped
-    to ``[0, size - 1]`` and the four neighbours weighted (the RoI Align rule).
+    A sample more than one cell outside ``[0, size - 1]`` gets all-zero weights;
+    otherwise it is clamped to ``[0, size - 1]`` and split between its two neighbours.
+    A bilinear sample at ``(y, x)`` is the product of the weights of ``y`` and of ``x``
+    (it is zero when either coordinate is outside), so RoI Align is separable.
     """
-    h, w = feat_nhwc.shape[1], feat_nhwc.shape[2]
-    outside = (y < -1.0) | (y > h) | (x < -1.0) | (x > w)
-    y = y.clamp(min=0.0, max=h - 1)
-    x = x.clamp(min=0.0, max=w - 1)
-    y0 = y.detach().floor().long().clamp(max=h - 1)
-    x0 = x.detach().floor().long().clamp(max=w - 1)
-    y1 = (y0 + 1).clamp(max=h - 1)
-    x1 = (x0 + 1).clamp(max=w - 1)
-    ly, lx = y - y0.to(y.dtype), x - x0.to(x.dtype)
-    hy, hx = 1.0 - ly, 1.0 - lx
-    out = (feat_nhwc[bidx, y0, x0] * (hy * hx)[..., None]
-           + feat_nhwc[bidx, y0, x1] * (hy * lx)[..., None]
-           + feat_nhwc[bidx, y1, x0] * (ly * hx)[..., None]
-           + feat_nhwc[bidx, y1, x1] * (ly * lx)[..., None])
-    return out.masked_fill(outside[..., None], 0.0)
+    outside = (t < -1.0) | (t > size)
+    t = t.clamp(min=0.0, max=size - 1)
+    t0 = t.detach().floor().long().clamp(max=size - 1)
+    t1 = (t0 + 1).clamp(max=size - 1)
+    lt = t - t0.to(t.dtype)
+    keep = (~outside).to(t.dtype)
+    hot0 = torch.nn.functional.one_hot(t0, size).to(t.dtype)
+    hot1 = torch.nn.functional.one_hot(t1, size).to(t.dtype)
+    return (((1.0 - lt) * keep)[..., None] * hot0 + (lt * keep)[..., None] * hot1)
 
 
 def _align_group(feat_nhwc, rois, out_h, out_w, gh, gw, scale, aligned):
-    """RoI Align for RoIs that share the sampling grid ``gh x gw`` per bin."""
+    """RoI Align for RoIs that share the sampling grid ``gh x gw`` per bin.
+
+    Each bin's mean of ``gh x gw`` bilinear samples equals ``a_y^T F a_x`` with ``a_y``
+    the mean of the ``gh`` row-weight vectors and ``a_x`` of the ``gw`` column ones
+    (:func:`_interp_weights`), so the output is two batched matrix products.
+    """
     offset = 0.5 * scale - 0.5 if aligned else 0.0
     bidx = rois[:, 0].detach().long()
     x1 = rois[:, 1] * scale + offset
@@ -135,10 +135,20 @@ def _align_group(feat_nhwc, rois, out_h, out_w, gh, gw, scale, aligned):
     ys = y1[:, None] + rh[:, None] * fy[None, :]  # (K, out_h * gh)
     xs = x1[:, None] + rw[:, None] * fx[None, :]  # (K, out_w * gw)
     k = rois.shape[0]
-    v = _bilinear(feat_nhwc, bidx[:, None, None], ys[:, :, None], xs[:, None, :])
-    c = feat_nhwc.shape[-1]
-    v = v.reshape(k, out_h, gh, out_w, gw, c).mean(dim=(2, 4))  # (K, out_h, out_w, C)
-    return v.permute(0, 3, 1, 2)  # (K, C, out_h, out_w)
+    h, w, c = feat_nhwc.shape[1:]
+    ay = _interp_weights(ys, h).reshape(k, out_h, gh, h).mean(dim=2)  # (K, out_h, H)
+    ax = _interp_weights(xs, w).reshape(k, out_w, gw, w).mean(dim=2)  # (K, out_w, W)
+    parts, order = [], []
+    for b in torch.unique(bidx).tolist():  # image by image: no per-RoI copy of the map
+        sel = torch.nonzero(bidx == b).squeeze(1)
+        ks = sel.shape[0]
+        f = feat_nhwc[b].reshape(h, w * c)  # (H, W*C)
+        t = (ay[sel].reshape(ks * out_h, h) @ f).reshape(ks, out_h, w, c)  # (k, out_h, W, C)
+        t = t.transpose(1, 2).reshape(ks, w, out_h * c)  # (k, W, out_h*C)
+        parts.append(torch.bmm(ax[sel], t))  # (k, out_w, out_h*C)
+        order.append(sel)
+    v = torch.cat(parts)[torch.cat(order).argsort()].reshape(k, out_w, out_h, c)
+    return v.permute(0, 3, 2, 1)  # (K, C, out_h, out_w)
 
 
 def roi_align(features: torch.Tensor, boxes: torch.Tensor | Sequence[torch.Tensor], *,

@@ -236,7 +236,7 @@ def _refit_epipole(H, x1, x2, off, t, F, cost, score, iterations=2):
             break
         L = np.cross(h1[sel], h2[sel])
         L /= np.linalg.norm(L[:, :2], axis=1, keepdims=True)
-        e = np.linalg.svd(L)[2][-1]
+        e = np.linalg.svd(L, full_matrices=False)[2][-1]
         G = np.cross(e, H.T).T  # [e]x H, column by column
         G /= np.linalg.norm(G)
         c = float(score(G[None], cost)[0])

@@ -25,6 +25,7 @@ from cvgeo._checks import (
     names_errors_as,
 )
 from cvgeo.geometry._fivepoint import _five_point_kernel
+from cvgeo.geometry._twoview_ransac import two_view_ransac
 from cvgeo.geometry.epipolar import (
     _cheirality,
     _eight_point_gram_kernel,
@@ -37,7 +38,12 @@ from cvgeo.geometry.epipolar import (
     _soa,
     decompose_essential,
 )
-from cvgeo.geometry.ransac import MAX_THRESHOLD_PX, _epipolar_chance, _warn_low_support, ransac
+from cvgeo.geometry.ransac import (
+    MAX_THRESHOLD_PX,
+    MAX_TRIALS,
+    _epipolar_chance,
+    _warn_low_support,
+)
 
 __all__ = ["EssentialResult", "essential_5point", "find_essential"]
 
@@ -466,9 +472,14 @@ def find_essential(
     refine = check_bool(refine, func, "refine")
     rng = check_seed(seed, func)
     Ki1, Ki2 = np.linalg.inv(K1), np.linalg.inv(K2)
+    confidence = check_real(confidence, func, "confidence", low=0.0, high=1.0,
+                            low_inclusive=False, high_inclusive=False)
+    max_trials = check_int(max_trials, func, "max_trials", low=1, high=MAX_TRIALS)
     est = _EssentialEstimator(p1, p2, Ki1, Ki2, t)
-    r = ransac(est, p1, p2, threshold_px=t, confidence=confidence, max_trials=max_trials,
-               seed=rng)
+    r, n_models = two_view_ransac(est, p1, p2, threshold_px=t, confidence=confidence,
+                                  max_trials=max_trials, rng=rng,
+                                  delta0=_epipolar_chance(p2, t),
+                                  Ki1=Ki1, Ki2=Ki2)
     E = _project_to_essential(r.model)
     if inner_samples:
         # LO-RANSAC's inner RANSAC (as for F), on the pixel F of E, projected back
@@ -496,6 +507,6 @@ def find_essential(
     q2 = p2 @ Ki2[:2, :2].T + Ki2[:2, 2]
     front = _cheirality(R, tv, q1, q2) & inl
     _warn_low_support(func, int(inl.sum()), len(p1), 5, _epipolar_chance(p2, t),
-                      r.n_trials - r.n_degenerate)
+                      n_models)
     return EssentialResult(E=E, R=R, t=tv, inlier_mask=inl, in_front=front, residuals=res,
                            n_trials=r.n_trials, n_degenerate=r.n_degenerate)

@@ -57,11 +57,11 @@ from cvgeo.geometry.degeneracy import (
 from cvgeo.geometry.homogeneous import hartley_normalize
 from cvgeo.geometry.ransac import (
     MAX_THRESHOLD_PX,
+    MAX_TRIALS,
     _draw_samples,
     _epipolar_chance,
     _normalizer_kernel,
     _warn_low_support,
-    ransac,
 )
 from cvgeo.geometry.triangulation import (
     any_coincident_centres,
@@ -2301,10 +2301,21 @@ def find_fundamental(
 
     inner = check_int(inner_samples, func, "inner_samples", low=0, high=10_000)
     rng = check_seed(seed, func)
+    confidence = check_real(confidence, func, "confidence", low=0.0, high=1.0,
+                            low_inclusive=False, high_inclusive=False)
+    max_trials = check_int(max_trials, func, "max_trials", low=1, high=MAX_TRIALS)
+    from cvgeo.geometry._twoview_ransac import two_view_ransac  # imports this module
+
     est = _FundamentalEstimator(p1, p2)
     est.t2 = t * t
-    r = ransac(est, p1, p2, threshold_px=t, confidence=confidence, max_trials=max_trials,
-               seed=rng)
+
+    def complete(F, sample):
+        return est.complete_degenerate(F, sample, p1, p2, threshold_px=t, rng=rng)
+
+    r, n_models = two_view_ransac(est, p1, p2, threshold_px=t, confidence=confidence,
+                                  max_trials=max_trials, rng=rng,
+                                  delta0=_epipolar_chance(p2, t),
+                                  complete=complete)
     F = r.model
     inl = r.inlier_mask
     if inl.sum() < 7:
@@ -2337,7 +2348,7 @@ def find_fundamental(
     if check_planar:
         planar_support(func, p1, p2, inl, dominant_plane(p1, p2, inl, t, rng), t)
     _warn_low_support(func, int(inl.sum()), len(p1), 7, _epipolar_chance(p2, t),
-                      r.n_trials - r.n_degenerate)
+                      n_models)
     return FundamentalResult(F=F, inlier_mask=inl, residuals=res, n_trials=r.n_trials,
                              n_degenerate=r.n_degenerate)
 

@@ -25,6 +25,7 @@ from cvgeo._checks import (
     names_errors_as,
 )
 from cvgeo.geometry._fivepoint import _five_point_kernel
+from cvgeo.geometry._twoview_ransac import two_view_ransac
 from cvgeo.geometry.epipolar import (
     _cheirality,
     _eight_point_gram_kernel,
@@ -33,11 +34,15 @@ from cvgeo.geometry.epipolar import (
     _points_pair,
     _refine_pose,
     _sampson_kernel,
-    _score_batch_kernel,
     _soa,
     decompose_essential,
 )
-from cvgeo.geometry.ransac import MAX_THRESHOLD_PX, _epipolar_chance, _warn_low_support, ransac
+from cvgeo.geometry.ransac import (
+    MAX_THRESHOLD_PX,
+    MAX_TRIALS,
+    _epipolar_chance,
+    _warn_low_support,
+)
 
 __all__ = ["EssentialResult", "essential_5point", "find_essential"]
 
@@ -143,60 +148,6 @@ def _to_pixel_f(E, Ki1, Ki2, F):
             F[i, j] = acc
 
 
-@njit(cache=True)
-def _five_point_batch_kernel(s1, s2, Ki1, Ki2, X, sub, t2, bound, models, valid):
-    """5-point on B pixel samples, keeping each sample's best root by its MSAC cost.
-
-    Parameters
-    ----------
-    s1, s2 : float64 (B, 5, 2)
-        Minimal samples, pixels.
-    Ki1, Ki2 : float64 (3, 3)
-        Inverse intrinsics.
-    X, sub : float64 (4, N), (4, M)
-        Pixel matches ``x1, y1, x2, y2``: all of them, and the fixed subset of the
-        preliminary test of :func:`~cvgeo.geometry.epipolar._score_batch_kernel`.
-    t2 : float
-        Squared threshold of the MSAC cost, pixels².
-    bound : float
-        The best cost so far: roots that cannot beat it are scored only until they reach
-        it (the sample's model is then one of them, and loses in the full scoring).
-    models : float64 (B, 3, 3), valid : bool (B,)
-        Outputs: the chosen ``E`` (normalised coordinates) per sample.
-
-    Notes
-    -----
-    The up to ten roots are ranked on all the matches (with the early exits of the
-    scoring kernel), not on a subset: with ten roots and many outliers, a subset of a
-    few dozen matches often prefers a wrong root of an all-inlier sample.
-    """
-    q1 = np.empty((5, 2))
-    q2 = np.empty((5, 2))
-    sols = np.empty((10, 3, 3))
-    Fs = np.empty((10, 3, 3))
-    costs = np.empty(10)
-    for b in range(s1.shape[0]):
-        _normalise_sample(s1[b], Ki1, q1)
-        _normalise_sample(s2[b], Ki2, q2)
-        nr = _five_point_kernel(q1, q2, sols, False)
-        valid[b] = nr > 0
-        if nr == 0:
-            continue
-        models[b] = sols[0]
-        if nr == 1:
-            continue
-        for k in range(nr):
-            _to_pixel_f(sols[k], Ki1, Ki2, Fs[k])
-        _score_batch_kernel(Fs[:nr], X, sub, t2, bound, costs[:nr])
-        low = np.inf
-        for k in range(nr):
-            if costs[k] < low:
-                low = costs[k]
-                models[b] = sols[k]
-        if low < bound:
-            bound = low
-
-
 def _project_to_essential(E):
     """The nearest essential matrix (singular values ``(1, 1, 0)``), unit Frobenius norm."""
     U, _, Vt = np.linalg.svd(E)
@@ -206,11 +157,11 @@ def _project_to_essential(E):
 class _EssentialEstimator:
     """The ransac estimator protocol for E on pixel matches with known intrinsics.
 
-    Models are essential matrices (normalised coordinates); residuals and costs are the
-    √Sampson distances of ``F = K2⁻ᵀ E K1⁻¹`` in pixels. Minimal samples go through the
-    5-point solver (each sample's best root ranked by its MSAC cost on all the matches,
-    bounded by the best cost seen so far); ``fit`` (local optimisation) is the
-    normalised 8-point algorithm projected onto the essential manifold.
+    Models are essential matrices (normalised coordinates); residuals are the √Sampson
+    distances of ``F = K2⁻ᵀ E K1⁻¹`` in pixels. The robust loop
+    (:func:`~cvgeo.geometry._twoview_ransac.two_view_ransac`) solves and verifies the
+    minimal samples itself; ``fit`` (local optimisation) is the normalised 8-point
+    algorithm projected onto the essential manifold.
     """
 
     sample_size = 5
@@ -218,11 +169,6 @@ class _EssentialEstimator:
     def __init__(self, x1, x2, Ki1, Ki2, t):
         self.Ki1 = np.ascontiguousarray(Ki1)
         self.Ki2 = np.ascontiguousarray(Ki2)
-        pick = np.unique(np.linspace(0, len(x1) - 1, min(len(x1), 64)).astype(np.int64))
-        self.sub = _soa(x1[pick], x2[pick])
-        self.X = _soa(x1, x2)
-        self.t2 = t * t
-        self.bound = np.inf
 
     def pixel_f(self, E):
         return self.Ki2.T @ E @ self.Ki1
@@ -235,22 +181,6 @@ class _EssentialEstimator:
         out = np.empty((10, 3, 3))
         k = _five_point_kernel(q1, q2, out)
         return [out[i] for i in range(k)]
-
-    def fit_minimal_batch(self, s1, s2):
-        models = np.zeros((s1.shape[0], 3, 3))
-        valid = np.zeros(s1.shape[0], dtype=bool)
-        _five_point_batch_kernel(np.ascontiguousarray(s1), np.ascontiguousarray(s2),
-                                 self.Ki1, self.Ki2, self.X, self.sub, self.t2, self.bound,
-                                 models, valid)
-        return models, valid
-
-    def score_batch(self, Es, x1, x2, *, threshold_px, bound):
-        self.t2 = float(threshold_px) ** 2
-        Fs = np.ascontiguousarray(self.Ki2.T @ Es @ self.Ki1)
-        costs = _score_batch_kernel(Fs, self.X, self.sub, self.t2, float(bound),
-                                    np.empty(len(Fs)))
-        self.bound = min(float(bound), float(costs.min())) if len(costs) else float(bound)
-        return costs
 
     def fit(self, x1, x2):
         if len(x1) < 8:
@@ -422,11 +352,13 @@ def find_essential(
 
     Notes
     -----
-    1. RANSAC (:func:`~cvgeo.geometry.ransac.ransac`) draws 5 matches, solves them with
-       :func:`essential_5point` (up to 10 roots, the best ranked on a fixed subset of the
-       matches) and scores with the truncated quadratic MSAC cost of the pixel √Sampson
-       distance; each new best model is refitted on its inliers (LO-RANSAC) by the
-       normalised 8-point algorithm projected onto the essential manifold.
+    1. RANSAC (the loop of :func:`~cvgeo.geometry.ransac.ransac`, compiled) draws 5
+       matches, solves them with Nistér's hidden-variable form of
+       :func:`essential_5point` (up to 10 roots), and verifies every root with Wald's
+       SPRT and the truncated quadratic MSAC cost of the pixel √Sampson distance (Chum &
+       Matas, "Optimal randomized RANSAC", 2008); each new best model is refitted on its
+       inliers (LO-RANSAC) by the normalised 8-point algorithm projected onto the
+       essential manifold.
     2. The four poses ``(R, ±t)`` of ``E`` are triangulated; the one with most inliers
        in front of both cameras is kept (cheirality, Hartley & Zisserman 9.6.3).
     3. ``refine``: ``E = [t]x R`` is parametrised on the manifold (a rotation update
@@ -466,9 +398,14 @@ def find_essential(
     refine = check_bool(refine, func, "refine")
     rng = check_seed(seed, func)
     Ki1, Ki2 = np.linalg.inv(K1), np.linalg.inv(K2)
+    confidence = check_real(confidence, func, "confidence", low=0.0, high=1.0,
+                            low_inclusive=False, high_inclusive=False)
+    max_trials = check_int(max_trials, func, "max_trials", low=1, high=MAX_TRIALS)
     est = _EssentialEstimator(p1, p2, Ki1, Ki2, t)
-    r = ransac(est, p1, p2, threshold_px=t, confidence=confidence, max_trials=max_trials,
-               seed=rng)
+    r, n_models = two_view_ransac(est, p1, p2, threshold_px=t, confidence=confidence,
+                                  max_trials=max_trials, rng=rng,
+                                  delta0=_epipolar_chance(p2, t),
+                                  Ki1=Ki1, Ki2=Ki2)
     E = _project_to_essential(r.model)
     if inner_samples:
         # LO-RANSAC's inner RANSAC (as for F), on the pixel F of E, projected back
@@ -496,6 +433,6 @@ def find_essential(
     q2 = p2 @ Ki2[:2, :2].T + Ki2[:2, 2]
     front = _cheirality(R, tv, q1, q2) & inl
     _warn_low_support(func, int(inl.sum()), len(p1), 5, _epipolar_chance(p2, t),
-                      r.n_trials - r.n_degenerate)
+                      n_models)
     return EssentialResult(E=E, R=R, t=tv, inlier_mask=inl, in_front=front, residuals=res,
                            n_trials=r.n_trials, n_degenerate=r.n_degenerate)

@@ -13,8 +13,9 @@ header naming the machine, the peers' versions and every library's thread count,
 one row per comparison, the two medians and ours / peer as the median of the per-repeat
 ratios (below 1 means cvgeo is faster). A full run (no names given) also writes that
 table into README.md between the ``perf-table`` markers, with the run's duration, so the
-README's numbers are always one run's. The whole set takes about 20 minutes of one
-core on a quiet machine (the deep training steps and the slow peers dominate).
+README's numbers are always one run's. The whole set took 28 minutes on a 2-core
+machine shared with other jobs (bench_segment, bench_general_motion and the deep
+training steps dominate); it prints its duration and writes it into the table.
 """
 
 from __future__ import annotations

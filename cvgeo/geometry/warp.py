@@ -274,22 +274,28 @@ def _cubic_weights(t):
 
 @njit(cache=True, error_model="numpy")
 def _warp_outside(src, dst, idx, o0, X0, Y0, W0, H00, H10, H20, out_w, h, w, c,
-                  interpolation, border, fill):
+                  interpolation, border, fill, wx, wy, jx, iy):
     """The pixels of one output row (``dst[o0:]``) that ``idx`` marks -1: a tap outside
-    the image, or a point from the line at infinity. Borders and fill, per pixel."""
+    the image, or a point from the line at infinity. Borders and fill, per pixel;
+    ``wx, wy, jx, iy`` are the caller's scratch (four floats, four ints each)."""
     row_stride = w * c
-    wx = np.empty(4, dtype=np.float32)
-    wy = np.empty(4, dtype=np.float32)
-    jx = np.empty(4, dtype=np.int64)
-    iy = np.empty(4, dtype=np.int64)
+    # under the constant border a sample whose taps all lie outside is the fill: every
+    # nearest sample marked -1, and the bilinear / bicubic ones this far outside
+    reach = 0.5 if interpolation == 0 else (1.0 if interpolation == 1 else 2.0)
     for q in range(out_w):
         if idx[q] >= 0:
             continue
         o = o0 + q * c
+        if border == 0 and interpolation == 0:
+            for k in range(c):
+                dst[o + k] = fill
+            continue
         iw = 1.0 / (W0 + H20 * q)
         x = (X0 + H00 * q) * iw
         y = (Y0 + H10 * q) * iw
-        if x != x or y != y:  # from the line at infinity: nothing to sample
+        if x != x or y != y or (border == 0 and (
+                x < -reach or y < -reach or x >= w - 1.0 + reach or y >= h - 1.0 + reach)):
+            # from the line at infinity (nothing to sample), or all taps outside
             for k in range(c):
                 dst[o + k] = fill
             continue
@@ -350,6 +356,10 @@ def _warp_rows_nearest(src, dst, h, w, c, Hinv, r0, r1, out_w, border, fill):
     """
     row_stride = w * c
     idx = np.empty(out_w, dtype=np.int64)
+    wx = np.empty(4, dtype=np.float32)  # _warp_outside's scratch
+    wy = np.empty(4, dtype=np.float32)
+    jx = np.empty(4, dtype=np.int64)
+    iy = np.empty(4, dtype=np.int64)
     wl = w - 1.0
     hl = h - 1.0
     H00 = Hinv[0, 0]
@@ -389,7 +399,7 @@ def _warp_rows_nearest(src, dst, h, w, c, Hinv, r0, r1, out_w, border, fill):
                     dst[u + uint64(k)] = src[b + uint64(k)]
         if n_out:
             _warp_outside(src, dst, idx, o0, X0, Y0, W0, H00, H10, H20, out_w, h, w, c, 0,
-                          border, fill)
+                          border, fill, wx, wy, jx, iy)
 
 
 @njit(cache=True, error_model="numpy")
@@ -437,6 +447,10 @@ def _warp_rows_bilinear(src, dst, h, w, c, Hinv, r0, r1, out_w, border, fill):
     row_stride = w * c
     idx = np.empty(out_w, dtype=np.int64)
     wts = np.empty((4, out_w), dtype=np.float32)
+    wx = np.empty(4, dtype=np.float32)  # _warp_outside's scratch
+    wy = np.empty(4, dtype=np.float32)
+    jx = np.empty(4, dtype=np.int64)
+    iy = np.empty(4, dtype=np.int64)
     ustride = uint64(row_stride)
     uc = uint64(c)
     H00 = Hinv[0, 0]
@@ -468,7 +482,7 @@ def _warp_rows_bilinear(src, dst, h, w, c, Hinv, r0, r1, out_w, border, fill):
                                    + w10 * src[b1 + uk] + w11 * src[b1 + uc + uk])
         if n_out:
             _warp_outside(src, dst, idx, o0, X0, Y0, W0, H00, H10, H20, out_w, h, w, c, 1,
-                          border, fill)
+                          border, fill, wx, wy, jx, iy)
 
 
 @njit(cache=True, error_model="numpy")
@@ -516,6 +530,10 @@ def _warp_rows_bicubic(src, dst, h, w, c, Hinv, r0, r1, out_w, border, fill):
     row_stride = w * c
     idx = np.empty(out_w, dtype=np.int64)
     wts = np.empty((8, out_w), dtype=np.float32)
+    wx = np.empty(4, dtype=np.float32)  # _warp_outside's scratch
+    wy = np.empty(4, dtype=np.float32)
+    jx = np.empty(4, dtype=np.int64)
+    iy = np.empty(4, dtype=np.int64)
     ustride = uint64(row_stride)
     uc = uint64(c)
     H00 = Hinv[0, 0]
@@ -552,7 +570,7 @@ def _warp_rows_bicubic(src, dst, h, w, c, Hinv, r0, r1, out_w, border, fill):
                 dst[u + uint64(k)] = acc
         if n_out:
             _warp_outside(src, dst, idx, o0, X0, Y0, W0, H00, H10, H20, out_w, h, w, c, 2,
-                          border, fill)
+                          border, fill, wx, wy, jx, iy)
 
 
 @njit(cache=True)

@@ -30,13 +30,8 @@ import scipy.ndimage as ndi
 import scipy.signal as ss
 import skimage.transform as skt
 
-from cvgeo.fourier import (
-    downsample,
-    fft_convolve,
-    gaussian_blur,
-    gaussian_pyramid,
-    laplacian_pyramid,
-)
+from cvgeo.fourier import fft_convolve, gaussian_blur
+from cvgeo.pyramids import downsample, gaussian_pyramid, laplacian_pyramid
 
 try:
     from cvgeo.filters import gaussian_filter as _spatial  # noqa: F401

@@ -15,6 +15,7 @@ from cvgeo import hough as _hough
 from cvgeo import image as _image
 from cvgeo import ops as _ops
 from cvgeo import pipeline as _pipeline
+from cvgeo import pyramids as _pyramids
 from cvgeo import segment as _segment
 from cvgeo import threads as _threads
 from cvgeo._checks import DegenerateError as DegenerateError
@@ -48,6 +49,7 @@ from cvgeo.hough import *  # noqa: F403
 from cvgeo.image import *  # noqa: F403
 from cvgeo.ops import *  # noqa: F403
 from cvgeo.pipeline import *  # noqa: F403
+from cvgeo.pyramids import *  # noqa: F403
 from cvgeo.segment import *  # noqa: F403
 from cvgeo.threads import *  # noqa: F403
 
@@ -61,6 +63,7 @@ __all__ = sorted({
     *_hough.__all__,
     *_draw.__all__,
     *_fourier.__all__,
+    *_pyramids.__all__,
     *_homogeneous.__all__,
     *_ransac_all,
     *_transforms_all,

@@ -19,9 +19,11 @@ CVGEO_ALL = {
     # draw
     "draw_boxes", "draw_circles", "draw_lines", "draw_segments",
     # fourier
-    "FrequencyFilter", "FrequencyGrid", "LaplacianPyramid", "Spectrum", "apply_filter",
-    "downsample", "fft_convolve", "frequency_filter", "frequency_grid", "gaussian_blur",
-    "gaussian_pyramid", "hybrid_image", "hybrid_scales", "laplacian_pyramid", "spectrum",
+    "FrequencyFilter", "FrequencyGrid", "Spectrum", "apply_filter", "fft_convolve",
+    "frequency_filter", "frequency_grid", "gaussian_blur", "hybrid_image", "hybrid_scales",
+    "spectrum",
+    # pyramids
+    "LaplacianPyramid", "downsample", "gaussian_pyramid", "laplacian_pyramid",
     # segment
     "KMeansResult", "KMeansSegmenter", "MeanShiftResult", "achievable_segmentation_accuracy",
     "adjusted_rand_index", "boundary_recall", "estimate_bandwidth", "felzenszwalb", "kmeans",

@@ -37,13 +37,17 @@ from cvgeo._checks import (
     check_bool,
     check_choice,
     check_int,
-    check_kernel_radius,
     check_output_pixels,
     check_real,
     check_shape2,
     describe,
 )
-from cvgeo.filters import BORDERS, gaussian_filter, gaussian_kernel
+from cvgeo.filters import (  # noqa: F401  (gaussian_blur, AUTO_FFT_RADIUS: re-exported)
+    AUTO_FFT_RADIUS,
+    BORDERS,
+    gaussian_blur,
+    gaussian_kernel,
+)
 from cvgeo.image import as_float_image, from_planes, to_planes
 from cvgeo.pyramids import (  # noqa: F401  (re-exported: cvgeo.fourier.<name> keeps working)
     LaplacianPyramid,
@@ -61,7 +65,6 @@ __all__ = [
     "fft_convolve",
     "frequency_filter",
     "frequency_grid",
-    "gaussian_blur",
     "hybrid_image",
     "hybrid_scales",
     "spectrum",
@@ -589,7 +592,7 @@ def _kernel_gain(sigma: float, truncate: float, period: float, n: int) -> np.nda
 
 
 #: Frequencies where the (untruncated) Gaussian's gain is below this are not computed by
-#: the DCT path of :func:`gaussian_blur` (see its Notes for the error this costs).
+#: the DCT path of :func:`gaussian_by_transform` (see its Notes for the error this costs).
 GAUSSIAN_GAIN_FLOOR = 1e-9
 
 
@@ -622,13 +625,36 @@ def _n_keep(gain: np.ndarray, sigma: float, period: float) -> int:
     return k
 
 
-def _gaussian_fft(x: np.ndarray, sigma: float, truncate: float, border: str) -> np.ndarray:
-    """Exact (to float32 rounding) Gaussian filter through a transform of the image.
+def gaussian_by_transform(x: np.ndarray, sigma: float, *, truncate: float,
+                          border: str) -> np.ndarray:
+    """The ``method="fft"`` path of :func:`cvgeo.filters.gaussian_filter`.
 
-    "reflect"/"mirror"/"wrap" on sizes the FFT likes use the DCT-II / DCT-I / FFT of the
-    image itself (those borders *are* the periodic extensions those transforms assume);
-    other borders and awkward sizes pad the image by the kernel radius with numpy.pad and
-    take real FFTs of a fast size.
+    ``x`` is a validated float32 image, ``sigma > 0`` and ``truncate > 0`` validated
+    numbers and ``border`` one of :data:`cvgeo.filters.BORDERS`; returns float32.
+
+    Notes
+    -----
+    Applies the kernel of ``scipy.ndimage.gaussian_filter`` (taps
+    ``g_j ∝ exp(-j^2 / (2 sigma^2))``, ``|j| <= r = int(truncate * sigma + 0.5)``) exactly,
+    to float32 rounding: with ``"reflect"`` the convolution with a symmetric kernel is
+    diagonalised by the type-II DCT (the half-sample symmetric extension is what the
+    DCT-II assumes), with ``"mirror"`` by the type-I DCT, with ``"wrap"`` by the FFT, so
+    the image is transformed at its own size and multiplied by the kernel's gain
+    ``G(k) = g_0 + 2 sum_j g_j cos(2 pi j k / period)`` (period ``2N``, ``2(N - 1)``,
+    ``N``). This is exact for any radius, even one larger than the image. The DCT is done
+    one axis at a time and only frequencies where the untruncated Gaussian's gain
+    ``exp(-2 pi^2 sigma^2 f^2)`` exceeds :data:`GAUSSIAN_GAIN_FLOOR` are carried through
+    the second axis and the inverse (about ``2 N / sigma`` of N): the truncated kernel's
+    gain beyond them is its truncation ripple, below 3.3e-5 for ``truncate=4`` (with a
+    smaller ``truncate``, whose ripple exceeds :data:`TRUNCATED_RIPPLE_MAX`, or on axes
+    shorter than :data:`PRUNE_MIN_SIZE` pixels, nothing is dropped). Agreement with scipy
+    (float64) is about 7e-6 on [0, 1] images (noise, a checkerboard and skimage's
+    astronaut at 2048^2, sigma 2 to 32); the worst case is an image that is one sinusoid
+    at the frequency of largest ripple, off by at most 5e-5 times its amplitude. The
+    cost *falls* with sigma while a convolution's grows with it. For ``"constant"`` /
+    ``"edge"``, or sizes that are slow to transform (large prime factors), the image is
+    padded by ``r`` with that border to a ``scipy.fft.next_fast_len`` size and full real
+    FFTs are used.
     """
     planes = to_planes(x)
     h, w = planes.shape[1:]
@@ -658,103 +684,6 @@ def _gaussian_fft(x: np.ndarray, sigma: float, truncate: float, border: str) -> 
     spec *= np.outer(gy, gx).astype(np.float32)
     out = sfft.irfftn(spec, s=size, axes=(-2, -1), overwrite_x=True)
     return from_planes(out[:, lo:lo + h, lo:lo + w], x.ndim)
-
-
-#: Kernel radius (pixels) from which ``method="auto"`` takes the transform path. Measured
-#: (benchmarks/bench_fourier.py, crossover sweep, single thread): the DCT path overtakes
-#: cvgeo.filters.gaussian_filter between radius 20 and 28 (sigma 5 to 7 with truncate 4)
-#: at 256^2, 1024^2 and 2048^2 alike, because its pruned cost falls as 1 / sigma while
-#: the separable convolution's grows as sigma.
-AUTO_FFT_RADIUS = 24
-
-
-def gaussian_blur(
-    image: np.ndarray,
-    sigma: float,
-    *,
-    method: Literal["auto", "spatial", "fft"] = "auto",
-    border: Border = "reflect",
-    truncate: float = 4.0,
-) -> np.ndarray:
-    """Gaussian blur by separable convolution or through the frequency domain.
-
-    Parameters
-    ----------
-    image : ndarray of shape (H, W) or (H, W, C)
-    sigma : float
-        Standard deviation in pixels, >= 0 (0 returns a float32 copy).
-    method : {"auto", "spatial", "fft"}
-        ``"spatial"``: :func:`cvgeo.filters.gaussian_filter` (separable convolution).
-        ``"fft"``: multiply the image's transform by the transfer function of the same
-        truncated, sampled kernel (see Notes). ``"auto"``: spatial when the kernel radius
-        ``int(truncate * sigma + 0.5)`` is below ``AUTO_FFT_RADIUS = 24`` (the measured
-        crossover), else fft.
-    border : {"constant", "edge", "reflect", "mirror", "wrap"}
-        How the image continues past its edges (cvgeo's border names; ``"constant"`` is
-        zeros). Default ``"reflect"``, half-sample symmetric.
-    truncate : float
-        The kernel is cut at ``truncate * sigma`` pixels (> 0), like scipy.
-
-    Returns
-    -------
-    ndarray of float32, same shape
-
-    Raises
-    ------
-    TypeError, ValueError
-        Bad image, ``sigma < 0`` or not finite, ``truncate <= 0``, unknown ``method`` or
-        ``border``.
-
-    Notes
-    -----
-    Both methods apply the same kernel ``g_j ∝ exp(-j^2 / (2 sigma^2))``,
-    ``|j| <= int(truncate * sigma + 0.5)``, normalised to sum 1 — the kernel of
-    ``scipy.ndimage.gaussian_filter`` — and both agree with scipy (float64) to about
-    1e-6 (spatial) and 7e-6 (fft) on [0, 1] images (measured on noise, a checkerboard
-    and skimage's astronaut at 2048^2, sigma 2 to 32); the tests require 1e-5 for the
-    fft method and 1e-4 for every method.
-
-    The fft method needs no padding for the periodic borders: with ``"reflect"`` the
-    convolution with a symmetric kernel is diagonalised by the type-II DCT (the
-    half-sample symmetric extension is what the DCT-II assumes), with ``"mirror"`` by the
-    type-I DCT, with ``"wrap"`` by the FFT, so the image is transformed at its own size
-    and multiplied by the kernel's gain ``G(k) = g_0 + 2 sum_j g_j cos(2 pi j k / period)``
-    (period ``2N``, ``2(N - 1)``, ``N``). This is exact for any radius, even one larger
-    than the image. The DCT is done one axis at a time and only frequencies where the
-    untruncated Gaussian's gain ``exp(-2 pi^2 sigma^2 f^2)`` exceeds 1e-9 are carried
-    through the second axis and the inverse (about ``2 N / sigma`` of N): the truncated
-    kernel's gain beyond them is its truncation ripple, below 3.3e-5 for ``truncate=4``
-    (with a smaller ``truncate``, whose ripple exceeds 5e-5, or on axes shorter than 64
-    pixels, nothing is dropped), and dropping it is the 7e-6 above; the worst case is an
-    image that is one sinusoid at the frequency of largest ripple, off by at most 5e-5
-    times its amplitude.
-    So the cost *falls* with sigma while a convolution's grows with it; ``"auto"``
-    switches at the measured crossover, radius ``AUTO_FFT_RADIUS = 24`` (sigma 6).
-    For ``"constant"``/``"edge"``, or sizes that are slow to transform (large prime
-    factors), the image is padded by the radius with that border to a
-    ``scipy.fft.next_fast_len`` size and full real FFTs are used.
-
-    Examples
-    --------
-    >>> x = np.zeros((9, 9), np.float32); x[4, 4] = 1
-    >>> y = gaussian_blur(x, 1.0, method="fft")
-    >>> round(float(y.sum()), 5), bool(np.allclose(y, y.T, atol=1e-7))
-    (1.0, True)
-    """
-    func = "gaussian_blur"
-    check_choice(method, func, "method", ("auto", "spatial", "fft"))
-    check_choice(border, func, "border", BORDERS)
-    sigma = check_real(sigma, func, "sigma", low=0.0)
-    truncate = check_real(truncate, func, "truncate", low=0.0, low_inclusive=False)
-    x = as_float_image(image, func)
-    radius = check_kernel_radius(sigma, truncate, func)
-    if sigma == 0.0 or radius == 0:
-        return x.copy()
-    if method == "auto":
-        method = "fft" if radius >= AUTO_FFT_RADIUS else "spatial"
-    if method == "fft":
-        return _gaussian_fft(x, sigma, truncate, border)
-    return gaussian_filter(x, sigma, truncate=truncate, border=border)
 
 
 # -------------------------------------------------------------- hybrid images

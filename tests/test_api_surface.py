@@ -9,7 +9,8 @@ CVGEO_ALL = {
     "DEFAULT_MAX_PIXELS", "denormalize", "normalize", "read_image", "resize", "to_float",
     "to_gray", "to_uint8", "write_image",
     # filters
-    "BORDERS", "Gradient", "gaussian_filter", "gaussian_gradient", "gaussian_kernel",
+    "BORDERS", "Gradient", "gaussian_blur", "gaussian_filter", "gaussian_gradient",
+    "gaussian_kernel",
     "separable_convolve", "sobel",
     # edges
     "canny",
@@ -20,8 +21,7 @@ CVGEO_ALL = {
     "draw_boxes", "draw_circles", "draw_lines", "draw_segments",
     # fourier
     "FrequencyFilter", "FrequencyGrid", "Spectrum", "apply_filter", "fft_convolve",
-    "frequency_filter", "frequency_grid", "gaussian_blur", "hybrid_image", "hybrid_scales",
-    "spectrum",
+    "frequency_filter", "frequency_grid", "hybrid_image", "hybrid_scales", "spectrum",
     # pyramids
     "LaplacianPyramid", "downsample", "gaussian_pyramid", "laplacian_pyramid",
     # segment

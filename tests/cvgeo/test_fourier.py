@@ -358,18 +358,21 @@ def test_gaussian_blur_fft_matches_spatial_property(h, w, seed, sigma, truncate,
 
 
 def test_gaussian_blur_auto_picks_by_radius(monkeypatch, rng):
+    import cvgeo.filters as filters
     import cvgeo.fourier as fourier
 
     calls = []
-    monkeypatch.setattr(fourier, "gaussian_filter",
-                        lambda *a, **k: calls.append("spatial") or a[0].copy())
-    monkeypatch.setattr(fourier, "_gaussian_fft",
-                        lambda x, *a: calls.append("fft") or x.copy())
+    monkeypatch.setattr(filters, "_correlate",
+                        lambda x, *a: calls.append("spatial") or x.copy())
+    monkeypatch.setattr(fourier, "gaussian_by_transform",
+                        lambda x, *a, **k: calls.append("fft") or x.copy())
     x = rng.random((32, 32)).astype(np.float32)
-    below = (fourier.AUTO_FFT_RADIUS - 1) / 4  # radius AUTO_FFT_RADIUS - 1
-    gaussian_blur(x, below)
-    gaussian_blur(x, fourier.AUTO_FFT_RADIUS / 4)
-    assert calls == ["spatial", "fft"]
+    below = (filters.AUTO_FFT_RADIUS - 1) / 4  # radius AUTO_FFT_RADIUS - 1
+    for blur in (gaussian_blur, filters.gaussian_filter):
+        blur(x, below)
+        blur(x, filters.AUTO_FFT_RADIUS / 4)
+    assert calls == ["spatial", "fft"] * 2
+    assert fourier.AUTO_FFT_RADIUS == filters.AUTO_FFT_RADIUS == 24
 
 
 def test_gaussian_blur_truncate_and_zero_sigma(rng):

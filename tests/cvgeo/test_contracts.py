@@ -90,8 +90,8 @@ EXEMPT: dict[str, str] = {
     "BORDERS": "a constant", "DEFAULT_MAX_PIXELS": "a constant",
     "DegenerateError": "an exception type", "PipelineFileError": "an exception type",
     **dict.fromkeys((
-        "BatchFailure", "BatchResult", "CorrectedMatches", "Epipoles", "FrequencyGrid",
-        "FundamentalResult", "GalleryResult", "Gradient", "HoughCircles", "HoughLinePeaks",
+        "CorrectedMatches", "Epipoles", "FrequencyGrid",
+        "FundamentalResult", "Gradient", "HoughCircles", "HoughLinePeaks",
         "HoughLines", "KMeansResult", "LaplacianPyramid", "MeanShiftResult",
         "NormalizedPoints", "OpSpec", "Pose", "RansacResult", "RecoveredPose",
         "Rectification", "Spectrum", "StereoCorrespondences", "Trace", "TraceStep",
@@ -125,7 +125,7 @@ EXEMPT: dict[str, str] = {
                     _NO_IMAGE + ": builds a filter or grid from numbers"),
     "hough_line_peaks": _NO_IMAGE + ": a HoughLines result",
     **dict.fromkeys(("Pipeline", "Step", "make_pipeline", "load_pipeline", "save_pipeline",
-                     "register_op", "op_parameters", "run_batch", "build_gallery",
+                     "register_op", "op_parameters",
                      "read_image"), _NO_IMAGE + ": pipelines, files and folders"),
     "correspondences_from_disparity": "a disparity map in pixels, not intensities: the "
                                       "uint8 = float / 255 rule does not apply",

@@ -131,6 +131,29 @@ def test_step_get_and_set_params():
     assert op_parameters("resize")["interpolation"] == "auto"
 
 
+def test_op_parameters_unknown_op_is_a_value_error_listing_the_ops():
+    for bad, shown in (("cany", "'cany'"), (3, "3"), (None, "None")):
+        with pytest.raises(ValueError, match=r"^op_parameters: name must be a registered op, "
+                                             rf"got {shown}; registered ops: .*\bcanny\b") as e:
+            op_parameters(bad)
+        assert not isinstance(e.value, KeyError)
+    assert op_parameters("gaussian_blur") == op_parameters("gaussian_filter")
+
+
+def test_pipeline_modules_split_and_old_imports_work():
+    import cvgeo.display
+    import cvgeo.ops
+    import cvgeo.pipeline
+    from cvgeo.pipeline import core, files
+
+    assert cvgeo.pipeline.Pipeline is core.Pipeline and cvgeo.Pipeline is core.Pipeline
+    assert cvgeo.pipeline.load_pipeline is files.load_pipeline
+    assert cvgeo.pipeline.MAX_PIPELINE_FILE_BYTES == 1 << 20
+    for name in ("to_display", "stretch", "label_colours", "label_mean_colour"):
+        assert getattr(cvgeo.ops, name) is getattr(cvgeo.display, name)
+    assert cvgeo.to_display is cvgeo.display.to_display
+
+
 def test_step_clone_is_independent():
     s = Step("resize", output_shape=[8, 8])
     c = s.clone()
@@ -424,7 +447,7 @@ def test_python_code_in_a_pipeline_file_is_refused(tmp_path, name, text):
 
 
 def test_load_refuses_absurdly_large_files_unread(tmp_path, monkeypatch):
-    from cvgeo import pipeline as pipeline_mod
+    from cvgeo.pipeline import files as pipeline_mod  # the loader reads the limit here
 
     ok = json.dumps({"steps": [{"op": "to_gray"}]})
     padded = ok[:-1] + " " * (pipeline_mod.MAX_PIPELINE_FILE_BYTES) + "}"

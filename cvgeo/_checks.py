@@ -37,6 +37,7 @@ __all__ = [
     "check_shape2",
     "describe",
     "names_errors_as",
+    "renamed_parameters",
 ]
 
 #: dtypes an image may arrive in; computation happens in float32 in [0, 1].
@@ -489,6 +490,39 @@ def names_errors_as(*inner: str) -> Callable:
                 rest = msg.split(": ", 1)[1]
                 raise type(exc)(f"{public}: {rest}") from None
 
+        return wrapper
+
+    return decorate
+
+
+def renamed_parameters(**old_to_new: str) -> Callable:
+    """Decorator: accept a parameter's old keyword for one release, with a warning.
+
+    ``@renamed_parameters(colour="color_mode")`` lets ``f(x, colour="intersect")`` run
+    as ``f(x, color_mode="intersect")`` and emits a ``DeprecationWarning`` that names
+    the function and the new keyword. Passing both names is a ``TypeError``. The
+    signature (``inspect.signature``) shows the new names only.
+    """
+
+    def decorate(fn: Callable) -> Callable:
+        public = fn.__name__
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            for old, new in old_to_new.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise TypeError(f"{public}: got both {old!r} and its new name "
+                                        f"{new!r}; pass {new!r} only")
+                    import warnings
+
+                    warnings.warn(f"{public}: the keyword {old!r} is deprecated and will be "
+                                  f"removed in the next release; use {new!r}",
+                                  DeprecationWarning, stacklevel=2)
+                    kwargs[new] = kwargs.pop(old)
+            return fn(*args, **kwargs)
+
+        wrapper.renamed_parameters = dict(old_to_new)  # type: ignore[attr-defined]
         return wrapper
 
     return decorate

@@ -14,7 +14,7 @@ from typing import Any
 from cvgeo._checks import describe
 from cvgeo.ops import adapt_output, op_name_of, resolve_op
 from cvgeo.pipeline.coerce import FILE_FORMAT, FILE_VERSION, plain_value
-from cvgeo.pipeline.registry import op_parameters, params_of
+from cvgeo.pipeline.registry import current_name, op_parameters, params_of
 
 
 # ------------------------------------------------------------------------- Step
@@ -86,8 +86,10 @@ class Step:
 
     def set_params(self, **params: Any) -> Step:
         """Set parameters by keyword; an unknown name is an error naming it. Returns self."""
-        known = {p.name for p in params_of(self.function)[0]}
+        fn = self.function
+        known = {p.name for p in params_of(fn)[0]}
         for key, value in params.items():
+            key = current_name(fn, key, self.name)
             if key not in known:
                 raise ValueError(f"{self.name}: unknown parameter {key!r}; valid parameters: "
                                  f"{', '.join(sorted(known)) or '(none)'}")

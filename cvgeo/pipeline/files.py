@@ -30,7 +30,7 @@ from cvgeo.pipeline.coerce import (
     expected_text,
 )
 from cvgeo.pipeline.core import Pipeline, Step
-from cvgeo.pipeline.registry import params_of
+from cvgeo.pipeline.registry import current_name, params_of
 
 
 # ------------------------------------------------------------------ loading
@@ -169,6 +169,7 @@ def from_dict(data: Any, source: str) -> Pipeline:
         by_name = {p.name: p for p in params}
         values = {}
         for key, value in given.items():
+            key = current_name(target, key, f"load_pipeline: {source}: {where} ({op})")
             if key not in by_name:
                 raise _fail(source, f"{where} ({op}): unknown parameter {key!r}; valid "
                                     f"parameters: {', '.join(by_name) or '(none)'}")

@@ -60,3 +60,19 @@ def op_parameters(name: str) -> dict[str, Any]:
                          f"registered ops: {', '.join(sorted(OPS))}")
     params, _ = params_of(resolve_op(name))
     return {p.name: p.default for p in params}
+
+
+def current_name(obj: Any, key: str, where: str) -> str:
+    """``key``, or its new name if ``obj`` renamed it (with a ``DeprecationWarning``).
+
+    Functions decorated with :func:`cvgeo._checks.renamed_parameters` accept their old
+    keywords for one release; pipelines and pipeline files do too, through this.
+    """
+    new = getattr(obj, "renamed_parameters", {}).get(key)
+    if new is None:
+        return key
+    import warnings
+
+    warnings.warn(f"{where}: parameter {key!r} is deprecated and will be removed in the next "
+                  f"release; use {new!r}", DeprecationWarning, stacklevel=3)
+    return new

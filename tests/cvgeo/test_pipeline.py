@@ -140,6 +140,22 @@ def test_op_parameters_unknown_op_is_a_value_error_listing_the_ops():
     assert op_parameters("gaussian_blur") == op_parameters("gaussian_filter")
 
 
+def test_renamed_parameters_keep_working_in_steps_and_files(tmp_path):
+    """A parameter renamed with a deprecation path (kmeans_segment's k -> n_clusters) is
+    still accepted by Step.set_params and in pipeline files, with a DeprecationWarning."""
+    with pytest.warns(DeprecationWarning, match="parameter 'k' is deprecated.*'n_clusters'"):
+        s = Step("kmeans_segment").set_params(k=2)
+    assert s.params == {"n_clusters": 2}
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps({"steps": [{"op": "kmeans_segment", "params": {"k": 2}}]}))
+    with pytest.warns(DeprecationWarning, match=r"load_pipeline: .*old.json.*kmeans_segment"):
+        pipe = load_pipeline(path)
+    assert pipe["kmeans_segment"].params == {"n_clusters": 2}
+    img = np.zeros((4, 4), np.uint8)
+    img[:, 2:] = 200
+    np.testing.assert_allclose(pipe(img)[0], [0, 0, 200 / 255, 200 / 255], atol=1e-6)  # mean colour
+
+
 def test_pipeline_modules_split_and_old_imports_work():
     import cvgeo.display
     import cvgeo.ops
@@ -604,11 +620,11 @@ def test_hostile_file_limits_keep_real_files_loading(tmp_path):
     assert len(pipe) == pm.MAX_FILE_STEPS
     assert pipe["w" * pm.MAX_FILE_STRING].params["fill"] == 1e300
     seed = load_pipeline(_write(tmp_path, "seed.json", _steps(
-        {"op": "kmeans_segment", "params": {"k": 2, "seed": pm.MAX_FILE_INT}})))
+        {"op": "kmeans_segment", "params": {"n_clusters": 2, "seed": pm.MAX_FILE_INT}})))
     assert seed["kmeans_segment"].params["seed"] == 2**64 - 1
     with pytest.raises(PipelineFileError, match="an integer of 20 digits"):
         load_pipeline(_write(tmp_path, "seed2.json", _steps(
-            {"op": "kmeans_segment", "params": {"k": 2, "seed": pm.MAX_FILE_INT + 1}})))
+            {"op": "kmeans_segment", "params": {"n_clusters": 2, "seed": pm.MAX_FILE_INT + 1}})))
     deep = Pipeline.from_dict({"steps": [{"op": "to_gray", "params": {}}]})
     assert len(deep) == 1
     nested: dict = {}

@@ -22,6 +22,7 @@ from cvgeo._checks import (
     check_bool,
     check_choice,
     check_int,
+    check_points,
     check_real,
     check_seed,
 )
@@ -304,8 +305,10 @@ def mean_shift(
     *,
     bandwidth: float | None = None,
     kernel: Literal["flat", "gaussian"] = "flat",
+    seeds: np.ndarray | None = None,
     bin_seeding: bool = False,
     min_bin_freq: int = 1,
+    cluster_all: bool = True,
     max_iter: int = 300,
 ) -> MeanShiftResult:
     """Find the modes of the samples' density by mean shift and cluster by nearest mode.
@@ -321,18 +324,26 @@ def mean_shift(
         ``"flat"``: the mean of the samples within ``bandwidth`` (the shadow of the
         Epanechnikov kernel; scikit-learn's choice). ``"gaussian"``: Gaussian-weighted
         mean, truncated at 3 bandwidths.
+    seeds : ndarray of shape (n_seeds, n_features), optional
+        Where the climbs start, as scikit-learn's ``seeds``; when given, ``bin_seeding``
+        is ignored. Default: every sample (or the bin centres).
     bin_seeding : bool
         Start from one seed per occupied bin of side ``bandwidth`` instead of from every
         sample: far fewer seeds, nearly the same modes.
     min_bin_freq : int
         With ``bin_seeding``, bins holding fewer samples give no seed.
+    cluster_all : bool
+        True: every sample takes the label of its nearest mode. False: samples farther
+        than ``bandwidth`` from every mode (orphans) get label ``-1``, as scikit-learn's
+        ``cluster_all=False``.
     max_iter : int
         Iterations per seed.
 
     Returns
     -------
     MeanShiftResult
-        ``labels`` (int32, nearest mode), ``centers`` (modes, most populated first),
+        ``labels`` (int32, nearest mode; ``-1`` for orphans when ``cluster_all`` is
+        False), ``centers`` (modes, most populated first),
         ``bandwidth``, ``n_iter``.
 
     Raises
@@ -340,7 +351,8 @@ def mean_shift(
     TypeError, ValueError
         Bad ``X`` (NaN/inf, not 2-D), ``bandwidth <= 0`` or below
         ``MIN_RELATIVE_BANDWIDTH * max|X|`` (1e-9 of the data's magnitude), unknown
-        ``kernel``, ``min_bin_freq < 1``, ``max_iter < 1``.
+        ``kernel``, ``min_bin_freq < 1``, ``max_iter < 1``, ``seeds`` not a finite
+        ``(n_seeds, n_features)`` array.
     DegenerateError
         No seed had a sample within the bandwidth (``min_bin_freq`` too high).
 
@@ -383,8 +395,14 @@ def mean_shift(
     if bandwidth < MIN_RELATIVE_BANDWIDTH * scale:
         raise ValueError(f"{func}: bandwidth must be at least {MIN_RELATIVE_BANDWIDTH:g} * "
                          f"max|X| = {MIN_RELATIVE_BANDWIDTH * scale:.4g}, got {bandwidth:.4g}")
+    cluster_all = check_bool(cluster_all, func, "cluster_all")
+    if seeds is not None:
+        seeds = check_points(seeds, func, "seeds", dim=X.shape[1], min_count=1)
     X, bw = X / scale, bandwidth / scale  # the kernels see max|X| = 1
-    seeds = _bin_seeds(X, bw, min_bin_freq) if bin_seeding else X
+    if seeds is not None:
+        seeds = np.ascontiguousarray(seeds / scale)
+    else:
+        seeds = _bin_seeds(X, bw, min_bin_freq) if bin_seeding else X
     if seeds.shape[0] == 0:
         raise DegenerateError(f"{func}: min_bin_freq must leave at least one seed, got none "
                               f"with min_bin_freq={min_bin_freq} and bandwidth={bandwidth:g}")
@@ -393,7 +411,10 @@ def mean_shift(
         raise DegenerateError(f"{func}: bandwidth must leave a sample near some seed, got "
                               f"no sample within bandwidth={bandwidth:g} of any seed")
     centers = _merge_modes(modes, counts, bw)
-    labels = cKDTree(centers).query(X)[1].astype(np.int32)
+    dist, nearest = cKDTree(centers).query(X)
+    labels = nearest.astype(np.int32)
+    if not cluster_all:
+        labels[dist > bw] = -1
     centers = centers * scale
     return MeanShiftResult(labels=labels, centers=centers, bandwidth=bandwidth,
                            n_iter=int(iters.max()))

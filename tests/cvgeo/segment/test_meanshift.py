@@ -66,6 +66,43 @@ def test_same_modes_as_sklearn_all_seeds_small(astronaut64):
     np.testing.assert_array_equal(ours.labels, ref.labels_)
 
 
+def test_seeds_like_sklearn(astronaut64):
+    """Explicit seeds (sklearn's ``seeds``): the same modes and labels as MeanShift given
+    the same seeds; bin_seeding is then ignored, as in sklearn."""
+    from sklearn.cluster import MeanShift
+
+    X = astronaut64[::16]
+    seeds = X[::7]
+    ref = MeanShift(bandwidth=0.15, seeds=seeds).fit(X)
+    ours = mean_shift(X, bandwidth=0.15, seeds=seeds, bin_seeding=True)
+    np.testing.assert_allclose(ours.centers, ref.cluster_centers_, atol=1e-9)
+    np.testing.assert_array_equal(ours.labels, ref.labels_)
+    with pytest.raises(ValueError, match=r"mean_shift: seeds must have shape \(N, 3\)"):
+        mean_shift(X, bandwidth=0.15, seeds=seeds[:, :2])
+    with pytest.raises(ValueError, match="mean_shift: seeds must be finite"):
+        mean_shift(X, bandwidth=0.15, seeds=np.full((2, 3), np.nan))
+
+
+def test_cluster_all_false_like_sklearn():
+    """cluster_all=False: samples farther than the bandwidth from every mode are orphans
+    (label -1), as sklearn. Two tight blobs seeded only at their centres plus far-away
+    stragglers: the stragglers are orphans, and all labels equal sklearn's."""
+    from sklearn.cluster import MeanShift
+
+    rng = np.random.default_rng(0)
+    blobs = np.concatenate([rng.normal(0, 0.1, (40, 2)), rng.normal(5, 0.1, (40, 2))])
+    stragglers = np.array([[2.5, 2.5], [10.0, -3.0], [-4.0, 6.0]])
+    X = np.concatenate([blobs, stragglers])
+    seeds = np.array([[0.0, 0.0], [5.0, 5.0]])
+    ours = mean_shift(X, bandwidth=1.0, seeds=seeds, cluster_all=False)
+    ref = MeanShift(bandwidth=1.0, seeds=seeds, cluster_all=False).fit(X)
+    np.testing.assert_array_equal(ours.labels, ref.labels_)
+    assert (ours.labels[-3:] == -1).all() and (ours.labels[:80] >= 0).all()
+    assert (mean_shift(X, bandwidth=1.0, seeds=seeds).labels >= 0).all()
+    with pytest.raises(TypeError, match="mean_shift: cluster_all must be a bool"):
+        mean_shift(X, bandwidth=1.0, cluster_all="no")
+
+
 def test_high_dimension_falls_back_to_one_cell():
     rng = np.random.default_rng(1)
     X = np.concatenate([rng.normal(0, 0.1, (30, 9)), rng.normal(3, 0.1, (30, 9))])

@@ -197,8 +197,8 @@ def section_segment() -> Section:
                make_pipeline(Step("kmeans_segment", n_clusters=6, space="lab", spatial_weight=1.0,
                                   seed=0))),
         Figure("Mean shift, spatial 6 px, range 0.08", "astronaut_small",
-               make_pipeline(Step("mean_shift_segment", spatial_bw=6.0, range_bw=0.08,
-                                  min_size=40))),
+               make_pipeline(Step("mean_shift_segment", spatial_bandwidth_px=6.0,
+                                  range_bandwidth=0.08, min_size=40))),
         Figure("Felzenszwalb-Huttenlocher, scale 200", "astronaut",
                make_pipeline(Step("felzenszwalb", scale=200.0, sigma=0.8, min_size=50))),
     ), text="Each segment painted with the mean colour of the pixels it holds.")

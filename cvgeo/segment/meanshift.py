@@ -3,7 +3,8 @@
 Conventions
 -----------
 Samples are rows of ``X`` of shape ``(n_samples, n_features)``; ``bandwidth`` is in
-the units of ``X``. For images, ``spatial_bw`` is in pixels and ``range_bw`` in units of
+the units of ``X``. For images, ``spatial_bandwidth_px`` is in pixels and
+``range_bandwidth`` in units of
 the [0, 1]-scaled image (Euclidean over channels). Labels are int32 from 0.
 """
 
@@ -25,6 +26,7 @@ from cvgeo._checks import (
     check_points,
     check_real,
     check_seed,
+    renamed_parameters,
 )
 from cvgeo.image import as_float_image
 from cvgeo.segment._graph import _find, _merge_small_kernel, _relabel_kernel, _union, grid_edges
@@ -527,11 +529,12 @@ def _group_modes_kernel(modes, a, b, hs, hr):  # pragma: no cover - numba
     return parent, size
 
 
+@renamed_parameters(spatial_bw="spatial_bandwidth_px", range_bw="range_bandwidth")
 def mean_shift_segment(
     image: np.ndarray,
     *,
-    spatial_bw: float = 8.0,
-    range_bw: float = 0.1,
+    spatial_bandwidth_px: float = 8.0,
+    range_bandwidth: float = 0.1,
     min_size: int = 20,
     max_iter: int = 100,
 ) -> np.ndarray:
@@ -541,11 +544,12 @@ def mean_shift_segment(
     ----------
     image : ndarray of shape (H, W) or (H, W, C)
         Any accepted dtype; computed on the [0, 1]-scaled image.
-    spatial_bw : float in [1e-6, 1e6]
-        ``h_s``, the spatial radius in pixels.
-    range_bw : float in [1e-6, 1e6]
+    spatial_bandwidth_px : float in [1e-6, 1e6]
+        ``h_s``, the spatial radius in pixels (formerly ``spatial_bw``).
+    range_bandwidth : float in [1e-6, 1e6]
         ``h_r``, the colour radius in units of the [0, 1] image (Euclidean over
-        channels); 0.1 is about 25 grey levels.
+        channels); 0.1 is about 25 grey levels (formerly ``range_bw``; both old keywords
+        work for one release, with a ``DeprecationWarning``).
     min_size : int >= 0
         Regions smaller than this many pixels are merged into their most similar
         neighbour (C&M's optional step 4); 0 keeps every region.
@@ -586,15 +590,15 @@ def mean_shift_segment(
     --------
     >>> import numpy as np
     >>> img = np.zeros((10, 10), dtype=np.uint8); img[:, 5:] = 200
-    >>> lab = mean_shift_segment(img, spatial_bw=3, range_bw=0.2, min_size=0)
+    >>> lab = mean_shift_segment(img, spatial_bandwidth_px=3, range_bandwidth=0.2, min_size=0)
     >>> lab[0].tolist()
     [0, 0, 0, 0, 0, 1, 1, 1, 1, 1]
     """
     func = "mean_shift_segment"
     x = as_float_image(image, func)
-    hs = check_real(spatial_bw, func, "spatial_bw", low=SEGMENT_BW_RANGE[0],
+    hs = check_real(spatial_bandwidth_px, func, "spatial_bandwidth_px", low=SEGMENT_BW_RANGE[0],
                     high=SEGMENT_BW_RANGE[1])
-    hr = check_real(range_bw, func, "range_bw", low=SEGMENT_BW_RANGE[0],
+    hr = check_real(range_bandwidth, func, "range_bandwidth", low=SEGMENT_BW_RANGE[0],
                     high=SEGMENT_BW_RANGE[1])
     min_size = check_int(min_size, func, "min_size", low=0)
     max_iter = check_int(max_iter, func, "max_iter", low=1)

@@ -74,7 +74,7 @@ CONTRACTS = [
     Contract("pixel_features", lambda im: cvgeo.pixel_features(im, spatial_weight=0.5)),
     Contract("kmeans_segment", lambda im: cvgeo.kmeans_segment(im, 5, seed=0)),
     Contract("mean_shift_segment",
-             lambda im: cvgeo.mean_shift_segment(im, spatial_bw=4, range_bw=0.1)),
+             lambda im: cvgeo.mean_shift_segment(im, spatial_bandwidth_px=4, range_bandwidth=0.1)),
     Contract("felzenszwalb", lambda im: cvgeo.felzenszwalb(im, scale=100, sigma=0.8)),
     Contract("rgb_to_lab", lambda im: cvgeo.rgb_to_lab(im), grey=False, atol=2e-3),
     Contract("denormalize", lambda im: cvgeo.denormalize(im, 0.5, 0.25), uint8=False),

@@ -3,7 +3,7 @@
 A pipeline (in Python or in a JSON/TOML file) names its steps by the keys of
 :data:`OPS`. Registering an operation is **one line** in that table. Targets are
 resolved lazily, by import, the first time a step runs or its parameters are read,
-so a module that is missing (not merged yet, optional dependency absent) gives a clear
+so a module that cannot be imported (an optional dependency absent) gives a clear
 error naming the op and the module, never an import-time crash of ``cvgeo``.
 
 An entry may carry an *output adaptor*, for functions whose result is not an image

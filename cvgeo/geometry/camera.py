@@ -450,8 +450,6 @@ class TwoViewScene:
 MAX_SCENE_POINTS = 10_000_000
 
 
-@names_errors_as("fundamental_from_pose", "fundamental_from_essential",
-                 "rotation_from_axis_angle", "intrinsic_matrix")
 def _accepts_rotation_deg(fn):
     """Accept the former ``rotation_deg`` (degrees) for one release, as ``rotation``
     (radians), with a ``DeprecationWarning`` naming the new keyword."""
@@ -475,6 +473,8 @@ def _accepts_rotation_deg(fn):
 
 
 @_accepts_rotation_deg
+@names_errors_as("fundamental_from_pose", "fundamental_from_essential",
+                 "rotation_from_axis_angle", "intrinsic_matrix")
 def synthetic_two_view_scene(
     n_points: int = 100,
     *,

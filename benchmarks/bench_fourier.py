@@ -30,19 +30,8 @@ import scipy.ndimage as ndi
 import scipy.signal as ss
 import skimage.transform as skt
 
-from cvgeo.fourier import (
-    downsample,
-    fft_convolve,
-    gaussian_blur,
-    gaussian_pyramid,
-    laplacian_pyramid,
-)
-
-try:
-    from cvgeo.filters import gaussian_filter as _spatial  # noqa: F401
-    HAVE_SPATIAL = True
-except ImportError:  # the filters module is another helper's; fine without it
-    HAVE_SPATIAL = False
+from cvgeo.fourier import fft_convolve, gaussian_blur
+from cvgeo.pyramids import downsample, gaussian_pyramid, laplacian_pyramid
 
 QUICK = "--quick" in sys.argv
 REPEATS = 3 if QUICK else 7
@@ -53,20 +42,16 @@ def bench_gaussian() -> None:
     img = rng.random((2048, 2048), dtype=np.float32)
     for sigma in (2, 8, 32):
         bench = Bench("gaussian_blur", size="2048x2048 float32", sigma=sigma)
-        # without cvgeo.filters the "auto" method cannot take its spatial branch
-        auto = "auto" if HAVE_SPATIAL else "fft"
-        bench.add("cvgeo", lambda s=sigma, m=auto: gaussian_blur(img, s, method=m))
-        if HAVE_SPATIAL:
-            bench.add("cvgeo fft", lambda s=sigma: gaussian_blur(img, s, method="fft"))
-        if HAVE_SPATIAL:
-            bench.add("cvgeo spatial", lambda s=sigma: gaussian_blur(img, s, method="spatial"))
+        bench.add("cvgeo", lambda s=sigma: gaussian_blur(img, s, method="auto"))
+        bench.add("cvgeo fft", lambda s=sigma: gaussian_blur(img, s, method="fft"))
+        bench.add("cvgeo spatial", lambda s=sigma: gaussian_blur(img, s, method="spatial"))
         bench.add("cv2.GaussianBlur", lambda s=sigma: cv2.GaussianBlur(
             img, (0, 0), s, borderType=cv2.BORDER_REFLECT))
         bench.add("scipy gaussian_filter", lambda s=sigma: ndi.gaussian_filter(img, s))
         bench.run(repeats=REPEATS)
         bench.report(ours="cvgeo")
         ref = ndi.gaussian_filter(img.astype(np.float64), sigma)
-        for method in ("auto", "fft", "spatial") if HAVE_SPATIAL else ("fft",):
+        for method in ("auto", "fft", "spatial"):
             err = np.abs(gaussian_blur(img, sigma, method=method) - ref).max()
             print(f"  max |{method} - scipy(float64)| = {err:.2e}")
         err = np.abs(cv2.GaussianBlur(img, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
@@ -75,9 +60,6 @@ def bench_gaussian() -> None:
 
 
 def bench_crossover() -> None:
-    if not HAVE_SPATIAL:
-        print("\n(cvgeo.filters not available: no spatial/fft crossover sweep)")
-        return
     rng = np.random.default_rng(1)
     for n in (512, 2048):
         img = rng.random((n, n), dtype=np.float32)

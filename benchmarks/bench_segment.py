@@ -82,9 +82,11 @@ def bench_mean_shift_segment() -> None:
                                    anti_aliasing=True).astype(np.float32)
     mean_shift_segment(img[:8, :8])  # compile
     lab = mean_shift_segment(img)
-    print(f"mean_shift_segment 128x128 (spatial_bw=8, range_bw=0.1): {lab.max() + 1} segments")
-    b = Bench("mean_shift_segment", image="astronaut 128x128 RGB", spatial_bw=8, range_bw=0.1)
-    b.add("cvgeo", lambda: mean_shift_segment(img, spatial_bw=8, range_bw=0.1))
+    print(f"mean_shift_segment 128x128 (spatial_bandwidth_px=8, range_bandwidth=0.1): "
+          f"{lab.max() + 1} segments")
+    b = Bench("mean_shift_segment", image="astronaut 128x128 RGB", spatial_bandwidth_px=8,
+              range_bandwidth=0.1)
+    b.add("cvgeo", lambda: mean_shift_segment(img, spatial_bandwidth_px=8, range_bandwidth=0.1))
     b.run(repeats=5)
     b.report()
 

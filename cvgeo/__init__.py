@@ -3,34 +3,34 @@
 The public API is re-exported here, one block per module; ``__all__`` lists it and
 ``tests/test_api_surface.py`` guards it. ``cvgeo`` never imports ``torch`` or ``deep``
 at module level.
+
+The application around the library (``cvgeo.batch``: running a pipeline over folders;
+``cvgeo.gallery``: the picture gallery; ``cvgeo.cli``: the ``cvgeo`` command) is imported
+as a submodule, not star-exported here. Their names are still reachable as
+``cvgeo.<name>`` for one release, with a ``DeprecationWarning`` naming the new home.
 """
 
-from cvgeo import batch as _batch
+from cvgeo import display as _display
 from cvgeo import draw as _draw
 from cvgeo import edges as _edges
 from cvgeo import filters as _filters
 from cvgeo import fourier as _fourier
-from cvgeo import gallery as _gallery
 from cvgeo import hough as _hough
 from cvgeo import image as _image
 from cvgeo import ops as _ops
 from cvgeo import pipeline as _pipeline
+from cvgeo import pyramids as _pyramids
 from cvgeo import segment as _segment
 from cvgeo import threads as _threads
 from cvgeo._checks import DegenerateError as DegenerateError
-from cvgeo.batch import *  # noqa: F403
+from cvgeo.display import *  # noqa: F403
 from cvgeo.draw import *  # noqa: F403
 from cvgeo.edges import *  # noqa: F403
 from cvgeo.filters import *  # noqa: F403
 from cvgeo.fourier import *  # noqa: F403
-from cvgeo.gallery import *  # noqa: F403
 from cvgeo.geometry import homogeneous as _homogeneous
-
-# boxes (helper "detect")
 from cvgeo.geometry.boxes import *  # noqa: F403
 from cvgeo.geometry.boxes import __all__ as _boxes_all
-
-# epipolar geometry (helper "epipolar")
 from cvgeo.geometry.camera import *  # noqa: F403
 from cvgeo.geometry.camera import __all__ as _camera_all
 from cvgeo.geometry.epipolar import *  # noqa: F403
@@ -48,6 +48,7 @@ from cvgeo.hough import *  # noqa: F403
 from cvgeo.image import *  # noqa: F403
 from cvgeo.ops import *  # noqa: F403
 from cvgeo.pipeline import *  # noqa: F403
+from cvgeo.pyramids import *  # noqa: F403
 from cvgeo.segment import *  # noqa: F403
 from cvgeo.threads import *  # noqa: F403
 
@@ -61,6 +62,7 @@ __all__ = sorted({
     *_hough.__all__,
     *_draw.__all__,
     *_fourier.__all__,
+    *_pyramids.__all__,
     *_homogeneous.__all__,
     *_ransac_all,
     *_transforms_all,
@@ -70,9 +72,29 @@ __all__ = sorted({
     *_essential_all,
     *_boxes_all,
     *_ops.__all__,
+    *_display.__all__,
     *_pipeline.__all__,
-    *_batch.__all__,
-    *_gallery.__all__,
     *_segment.__all__,
     *_threads.__all__,
 })
+
+#: Names that left the top level, with the module that holds them now.
+_MOVED = {
+    "run_batch": "cvgeo.batch", "BatchResult": "cvgeo.batch", "BatchFailure": "cvgeo.batch",
+    "build_gallery": "cvgeo.gallery", "GalleryResult": "cvgeo.gallery",
+}
+_SUBMODULES = ("batch", "gallery", "cli")
+
+
+def __getattr__(name: str):
+    import importlib
+
+    if name in _SUBMODULES:
+        return importlib.import_module(f"cvgeo.{name}")
+    if name in _MOVED:
+        import warnings
+
+        warnings.warn(f"cvgeo.{name} is deprecated and will be removed in the next release; "
+                      f"use {_MOVED[name]}.{name}", DeprecationWarning, stacklevel=2)
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module 'cvgeo' has no attribute {name!r}")

@@ -37,6 +37,7 @@ __all__ = [
     "check_shape2",
     "describe",
     "names_errors_as",
+    "renamed_parameters",
 ]
 
 #: dtypes an image may arrive in; computation happens in float32 in [0, 1].
@@ -213,30 +214,15 @@ def check_points(
     min_count: int = 0,
     dtype: Any = np.float64,
 ) -> np.ndarray:
-    """Validate an ``(N, dim)`` point array and return it as a float64 numpy array.
+    """Validate an ``(N, dim)`` numpy point array and return it as ``dtype`` (float64).
 
-    Too few points raise :class:`DegenerateError`, since that is a geometric rather than
-    a typing problem.
+    The numpy-only form of :func:`check_points_xp` (same checks, same messages, one
+    implementation). Too few points raise :class:`DegenerateError`, since that is a
+    geometric rather than a typing problem.
     """
-    if isinstance(points, (list, tuple)):
-        raise TypeError(
-            f"{func}: {name} must be a numpy array of shape (N, {dim}), got "
-            f"{type(points).__name__}; wrap it with numpy.asarray"
-        )
-    if not isinstance(points, np.ndarray):
-        raise TypeError(f"{func}: {name} must be a numpy array of shape (N, {dim}), got "
-                        f"{describe(points)}")
-    if points.ndim != 2 or points.shape[1] != dim:
-        raise ValueError(f"{func}: {name} must have shape (N, {dim}), got shape {points.shape}")
-    if points.dtype.kind not in "uif":
-        raise TypeError(f"{func}: {name} must be numeric, got dtype {points.dtype}")
-    out = points.astype(dtype, copy=False)
-    check_array_finite(out, func, name)
-    if points.shape[0] < min_count:
-        raise DegenerateError(
-            f"{func}: {name} must hold at least {min_count} points, got {points.shape[0]}"
-        )
-    return out
+    out, _ = _check_points(points, func, name, dim=dim, min_count=min_count, batched=False,
+                           torch_ok=False)
+    return out.astype(dtype, copy=False)
 
 
 def check_pair(src: np.ndarray, dst: np.ndarray, func: str,
@@ -425,38 +411,57 @@ def check_points_xp(
     (numpy: float64; torch: its own floating dtype, integer tensors become float64) and
     the array-API namespace to compute with. Gradients are kept.
     """
-    from array_api_compat import array_namespace, is_numpy_array, is_torch_array
+    return _check_points(points, func, name, dim=dim, min_count=min_count, batched=batched,
+                         torch_ok=True)
 
+
+def _check_points(points: Any, func: str, name: str, *, dim: int, min_count: int,
+                  batched: bool, torch_ok: bool):
+    """The one points validator behind :func:`check_points` and :func:`check_points_xp`."""
+    kinds = "a numpy array or torch tensor" if torch_ok else "a numpy array"
     if isinstance(points, (list, tuple)):
-        raise TypeError(
-            f"{func}: {name} must be a numpy array or torch tensor of shape (N, {dim}), got "
-            f"{type(points).__name__}; wrap it with numpy.asarray"
-        )
-    if not (is_numpy_array(points) or is_torch_array(points)):
-        raise TypeError(f"{func}: {name} must be a numpy array or torch tensor of shape "
-                        f"(N, {dim}), got {describe(points)}")
+        raise TypeError(f"{func}: {name} must be {kinds} of shape (N, {dim}), got "
+                        f"{type(points).__name__}; wrap it with numpy.asarray")
+    if torch_ok:
+        from array_api_compat import is_torch_array
+
+        is_torch = is_torch_array(points)
+    else:
+        is_torch = False
+    if not (isinstance(points, np.ndarray) or is_torch):
+        raise TypeError(f"{func}: {name} must be {kinds} of shape (N, {dim}), got "
+                        f"{describe(points)}")
     shape = tuple(points.shape)
     if len(shape) < 2 or shape[-1] != dim or (not batched and len(shape) != 2):
         want = f"(..., N, {dim})" if batched else f"(N, {dim})"
         raise ValueError(f"{func}: {name} must have shape {want}, got shape {shape}")
-    xp = array_namespace(points)
-    if is_numpy_array(points):
+    if is_torch:
+        import torch
+
+        if not points.is_floating_point():
+            if points.is_complex() or points.dtype == torch.bool:
+                raise TypeError(f"{func}: {name} must be real-valued, got dtype "
+                                f"{points.dtype}")
+            points = points.to(torch.float64)
+        if not bool(torch.isfinite(points).all()):
+            n_nan, n_inf = int(torch.isnan(points).sum()), int(torch.isinf(points).sum())
+            parts = [f"{n} {what}" for n, what in ((n_nan, "NaN"), (n_inf, "inf")) if n]
+            raise ValueError(f"{func}: {name} must be finite, got {' and '.join(parts)} "
+                             f"value(s)")
+    else:
         if points.dtype.kind not in "uif":
             raise TypeError(f"{func}: {name} must be numeric, got dtype {points.dtype}")
         points = points.astype(np.float64, copy=False)
-    elif not points.is_floating_point():
-        if points.is_complex() or points.dtype == __import__("torch").bool:
-            raise TypeError(f"{func}: {name} must be real-valued, got dtype {points.dtype}")
-        points = points.to(__import__("torch").float64)
-    finite = xp.isfinite(points)
-    if not bool(xp.all(finite)):
-        n_bad = int(xp.sum(xp.astype(~finite, xp.int64)))
-        raise ValueError(f"{func}: {name} must be finite, got {n_bad} NaN or inf value(s)")
+        check_array_finite(points, func, name)
     if shape[-2] < min_count:
         raise DegenerateError(
             f"{func}: {name} must hold at least {min_count} points, got {shape[-2]}"
         )
-    return points, xp
+    if not torch_ok:
+        return points, None
+    from array_api_compat import array_namespace
+
+    return points, array_namespace(points)
 
 
 def names_errors_as(*inner: str) -> Callable:
@@ -485,6 +490,39 @@ def names_errors_as(*inner: str) -> Callable:
                 rest = msg.split(": ", 1)[1]
                 raise type(exc)(f"{public}: {rest}") from None
 
+        return wrapper
+
+    return decorate
+
+
+def renamed_parameters(**old_to_new: str) -> Callable:
+    """Decorator: accept a parameter's old keyword for one release, with a warning.
+
+    ``@renamed_parameters(colour="color_mode")`` lets ``f(x, colour="intersect")`` run
+    as ``f(x, color_mode="intersect")`` and emits a ``DeprecationWarning`` that names
+    the function and the new keyword. Passing both names is a ``TypeError``. The
+    signature (``inspect.signature``) shows the new names only.
+    """
+
+    def decorate(fn: Callable) -> Callable:
+        public = fn.__name__
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            for old, new in old_to_new.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise TypeError(f"{public}: got both {old!r} and its new name "
+                                        f"{new!r}; pass {new!r} only")
+                    import warnings
+
+                    warnings.warn(f"{public}: the keyword {old!r} is deprecated and will be "
+                                  f"removed in the next release; use {new!r}",
+                                  DeprecationWarning, stacklevel=2)
+                    kwargs[new] = kwargs.pop(old)
+            return fn(*args, **kwargs)
+
+        wrapper.renamed_parameters = dict(old_to_new)  # type: ignore[attr-defined]
         return wrapper
 
     return decorate

@@ -46,7 +46,7 @@ def _cmd_ops(args: argparse.Namespace) -> int:
     import typing
 
     from cvgeo.ops import OPS, resolve_op
-    from cvgeo.pipeline import _params_of
+    from cvgeo.pipeline import params_of
 
     for name in sorted(OPS):
         spec = OPS[name]
@@ -56,7 +56,7 @@ def _cmd_ops(args: argparse.Namespace) -> int:
             print(f"{name}  [{spec.target}]  (unavailable: {exc})")
             continue
         doc = (inspect.getdoc(fn) or "").strip().splitlines()
-        params, hints = _params_of(fn)
+        params, hints = params_of(fn)
         adaptor = f" -> {spec.output}" if spec.output else ""
         print(f"{name}  [{spec.target}{adaptor}]  {doc[0] if doc else ''}")
         for p in params:

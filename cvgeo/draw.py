@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from cvgeo._checks import check_array_finite, check_int, check_real, describe, names_errors_as
+from cvgeo._checks import check_int, check_points, check_real, describe, names_errors_as
 from cvgeo.image import as_float_image
 
 __all__ = ["draw_boxes", "draw_circles", "draw_lines", "draw_segments"]
@@ -58,16 +58,8 @@ def _color(color: object, func: str) -> np.ndarray:
 
 
 def _shapes(arr: object, func: str, name: str, width: int) -> np.ndarray:
-    if not isinstance(arr, np.ndarray):
-        raise TypeError(f"{func}: {name} must be a numpy array of shape (N, {width}), got "
-                        f"{describe(arr)}")
-    if arr.ndim != 2 or arr.shape[1] != width:
-        raise ValueError(f"{func}: {name} must have shape (N, {width}), got shape {arr.shape}")
-    if arr.dtype.kind not in "uif":
-        raise TypeError(f"{func}: {name} must be numeric, got dtype {arr.dtype}")
-    out = arr.astype(np.float64)
-    check_array_finite(out, func, name)
-    return out
+    """``(N, width)`` rows of numbers (segments, lines, circles, boxes) as float64."""
+    return check_points(arr, func, name, dim=width)
 
 
 def _stamp(canvas: np.ndarray, xs: np.ndarray, ys: np.ndarray, color: np.ndarray,

@@ -12,11 +12,13 @@ edge, because its gradient would depend on pixels that are not there.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import scipy.ndimage as ndi
 from numba import njit
 
-from cvgeo._checks import check_bool, check_kernel_radius, check_mask, check_real
+from cvgeo._checks import check_bool, check_choice, check_kernel_radius, check_mask, check_real
 from cvgeo.filters import (
     BORDERS,
     _correlate,
@@ -29,6 +31,7 @@ from cvgeo.image import as_float_image
 __all__ = ["canny"]
 
 _REFLECT = BORDERS.index("reflect")
+_CONSTANT = BORDERS.index("constant")
 
 #: Relative difference under which two magnitudes count as tied in the suppression.
 _TIE = np.float32(2.0**-16)
@@ -237,7 +240,7 @@ def _nms_kernel(gx, gy, mag, valid, low, high):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _fused_labels_kernel(image, C, taps, low, high):  # pragma: no cover - compiled
+def _fused_labels_kernel(image, C, taps, low, high, mode):  # pragma: no cover - compiled
     """Steps 1-4 of Canny in one streaming pass (no mask, thresholds known).
 
     Parameters
@@ -250,6 +253,9 @@ def _fused_labels_kernel(image, C, taps, low, high):  # pragma: no cover - compi
         The Gaussian (correlation taps; ``[1]`` for no smoothing).
     low, high : float32
         Thresholds, ``0 < low <= high``.
+    mode : int
+        Border of the smoothing, an index into ``BORDERS`` (not "constant", which needs
+        the normalised staged path).
 
     Returns
     -------
@@ -260,7 +266,7 @@ def _fused_labels_kernel(image, C, taps, low, high):  # pragma: no cover - compi
 
     Notes
     -----
-    Row ``y`` of the smoothed image is made (rows then columns, half-sample reflection)
+    Row ``y`` of the smoothed image is made (rows then columns, border ``mode``)
     into a ring of 3 smoothed rows; then the gradient of row ``y - 1`` into a ring of 3
     gradient rows; then non-maximum suppression of row ``y - 2``. Everything stays in
     cache and only the uint8 labels are written, so the result equals the staged path
@@ -280,7 +286,7 @@ def _fused_labels_kernel(image, C, taps, low, high):  # pragma: no cover - compi
     for y in range(H + 1):
         if y < H:  # smoothed row y
             if smooth:
-                _filtered_row(image, C, taps, taps, _REFLECT, 0.0, ring, tag, buf, y,
+                _filtered_row(image, C, taps, taps, mode, 0.0, ring, tag, buf, y,
                               sm[y % 3])
             else:
                 sm[y % 3] = image[y]
@@ -369,19 +375,26 @@ def _hysteresis_by_labels(labels: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------ canny
-def _smooth(x: np.ndarray, sigma: float, mask: np.ndarray | None) -> np.ndarray:
-    """Gaussian smoothing (reflect border); with a mask, normalised to the mask."""
+def _smooth(x: np.ndarray, sigma: float, mask: np.ndarray | None, mode: int = _REFLECT,
+            cval: float = 0.0) -> np.ndarray:
+    """Gaussian smoothing with border ``mode`` (an index into BORDERS) and ``cval``.
+
+    With a mask, or with the constant border, the result is normalised by the same
+    smoothing of the mask (of ones), so pixels outside the mask or the image do not
+    bleed in (scikit-image's bleed-over correction, which also pads the mask with
+    ``cval``).
+    """
     taps = _gaussian_taps(sigma, 4.0, order=0)
-    if mask is None:
+    if mask is None and mode != _CONSTANT:
         if taps.size == 1:
             return x
-        return _correlate(x, taps, taps, _REFLECT, 0.0)
-    m = mask.astype(np.float32)
+        return _correlate(x, taps, taps, mode, 0.0)
+    m = np.ones(x.shape[:2], np.float32) if mask is None else mask.astype(np.float32)
     mx = x * (m if x.ndim == 2 else m[..., None])
     if taps.size == 1:
         return mx
-    num = _correlate(mx, taps, taps, _REFLECT, 0.0)
-    den = _correlate(m, taps, taps, _REFLECT, 0.0)
+    num = _correlate(mx, taps, taps, mode, cval)
+    den = _correlate(m, taps, taps, mode, cval)
     np.maximum(den, np.float32(np.finfo(np.float32).tiny), out=den)
     return num / (den if x.ndim == 2 else den[..., None])
 
@@ -394,6 +407,8 @@ def canny(
     high_threshold: float = 0.2,
     use_quantiles: bool = False,
     mask: np.ndarray | None = None,
+    border: Literal["constant", "edge", "reflect", "mirror", "wrap"] = "reflect",
+    cval: float = 0.0,
 ) -> np.ndarray:
     """Canny edge detector.
 
@@ -416,6 +431,15 @@ def canny(
     mask : ndarray of shape (H, W), bool, optional
         Where to look for edges. Smoothing is normalised to the mask (pixels outside it
         do not bleed in) and the mask is eroded by one pixel.
+    border : {"constant", "edge", "reflect", "mirror", "wrap"}
+        How the Gaussian smoothing continues the image past its edges (cvgeo's border
+        names, see :mod:`cvgeo.filters`); scikit-image's ``mode`` with "nearest" called
+        "edge". ``"constant"`` pads with ``cval`` and, like scikit-image, divides by the
+        equally padded smoothing of a mask of ones (bleed-over correction), so
+        ``canny(img, border="constant")`` reproduces ``skimage.feature.canny(img,
+        mode="constant")``, its default. Default ``"reflect"``.
+    cval : float
+        The padding value for ``border="constant"``, in [0, 1]-image units.
 
     Returns
     -------
@@ -429,7 +453,7 @@ def canny(
     ValueError
         Wrong ndim, empty image, NaN/inf values, negative ``sigma`` or thresholds,
         ``low_threshold > high_threshold``, quantiles outside [0, 1], mask of the wrong
-        shape.
+        shape, unknown ``border``, non-finite ``cval``.
 
     Notes
     -----
@@ -482,14 +506,18 @@ def canny(
                          f"low_threshold={low_threshold!r} > high_threshold={high_threshold!r}")
     if mask is not None:
         mask = check_mask(mask, func, (H, W))
+    mode = BORDERS.index(check_choice(border, func, "border", BORDERS))
+    cval = check_real(cval, func, "cval")
     if H < 3 or W < 3:
         return np.zeros((H, W), bool)
-    labels, count = _canny_labels(x, sigma, low, high, use_quantiles, mask)
+    labels, count = _canny_labels(x, sigma, low, high, use_quantiles, mask, mode=mode,
+                                  cval=cval)
     return _hysteresis_kernel(labels, count)
 
 
 def _canny_labels(x: np.ndarray, sigma: float, low: float, high: float, use_quantiles: bool,
-                  mask: np.ndarray | None, *, staged: bool = False) -> tuple[np.ndarray, int]:
+                  mask: np.ndarray | None, *, staged: bool = False, mode: int = _REFLECT,
+                  cval: float = 0.0) -> tuple[np.ndarray, int]:
     """Steps 1-4 of :func:`canny` on a validated float32 image of at least 3x3 pixels.
 
     Returns the uint8 label map (0 none, 1 weak, 2 strong) and its number of non-zero
@@ -500,11 +528,12 @@ def _canny_labels(x: np.ndarray, sigma: float, low: float, high: float, use_quan
     H, W = x.shape[:2]
     C = 1 if x.ndim == 2 else x.shape[2]
     taps = _gaussian_taps(sigma, 4.0, order=0).astype(np.float32)
-    if mask is None and not use_quantiles and not staged:
+    normalised = mask is not None or (mode == _CONSTANT and sigma > 0)
+    if not normalised and not use_quantiles and not staged:
         low32, high32 = _thresholds32(low, high, 0.0)
-        return _fused_labels_kernel(x.reshape(H, W * C), C, taps, low32, high32)
+        return _fused_labels_kernel(x.reshape(H, W * C), C, taps, low32, high32, mode)
 
-    smoothed = _smooth(x, sigma, mask)
+    smoothed = _smooth(x, sigma, mask, mode, cval)
     gx, gy, mag = _gradient_kernel(np.ascontiguousarray(smoothed).reshape(H, W * C), C)
     if mask is not None:
         valid = ndi.binary_erosion(mask, np.ones((3, 3), bool), border_value=0)
@@ -522,7 +551,7 @@ def _canny_labels(x: np.ndarray, sigma: float, low: float, high: float, use_quan
     # which leaves float32 rounding noise of about 1e-6 * |image|: there, magnitudes
     # below 2**-13 * max|image| are treated as zero.
     floor = 0.0
-    if mask is not None and sigma > 0:
+    if normalised and sigma > 0:
         floor = 2.0**-13 * float(max(x.max(), -x.min()))
     low32, high32 = _thresholds32(low, high, floor)
     return _nms_kernel(gx, gy, mag, valid, low32, high32)

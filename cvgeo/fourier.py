@@ -1,5 +1,8 @@
-"""Fourier analysis of images: spectra, frequency-domain filters, FFT convolution,
-Gaussian blur, hybrid images, anti-aliased downsampling, Gaussian/Laplacian pyramids.
+"""Fourier analysis of images: spectra, frequency-domain filters, FFT convolution, the
+transform path of Gaussian blur, hybrid images.
+
+Anti-aliased downsampling and Gaussian/Laplacian pyramids live in :mod:`cvgeo.pyramids`
+(``cvgeo.fourier.downsample`` and the pyramid names are re-exported from there).
 
 Conventions
 -----------
@@ -34,30 +37,36 @@ from cvgeo._checks import (
     check_bool,
     check_choice,
     check_int,
-    check_kernel_radius,
     check_output_pixels,
     check_real,
     check_shape2,
     describe,
 )
-from cvgeo.filters import BORDERS, gaussian_filter, gaussian_kernel
-from cvgeo.image import as_float_image
+from cvgeo.filters import (  # noqa: F401  (gaussian_blur, AUTO_FFT_RADIUS: re-exported)
+    AUTO_FFT_RADIUS,
+    BORDERS,
+    gaussian_blur,
+    gaussian_kernel,
+)
+from cvgeo.image import as_float_image, from_planes, to_planes
+from cvgeo.pyramids import (  # noqa: F401  (re-exported: cvgeo.fourier.<name> keeps working)
+    LaplacianPyramid,
+    dct_frequencies,
+    downsample,
+    gaussian_pyramid,
+    laplacian_pyramid,
+)
 
 __all__ = [
     "FrequencyFilter",
     "FrequencyGrid",
-    "LaplacianPyramid",
     "Spectrum",
     "apply_filter",
-    "downsample",
     "fft_convolve",
     "frequency_filter",
     "frequency_grid",
-    "gaussian_blur",
-    "gaussian_pyramid",
     "hybrid_image",
     "hybrid_scales",
-    "laplacian_pyramid",
     "spectrum",
 ]
 
@@ -68,27 +77,9 @@ _NP_PAD = {"constant": "constant", "edge": "edge", "reflect": "symmetric", "mirr
 
 
 # ------------------------------------------------------------------------ helpers
-def _planes(x: np.ndarray) -> np.ndarray:
-    """(H, W) or (H, W, C) float32 -> C-contiguous (C, H, W)."""
-    if x.ndim == 2:
-        return x[None]
-    return np.ascontiguousarray(np.moveaxis(x, 2, 0))
-
-
-def _unplanes(p: np.ndarray, ndim: int) -> np.ndarray:
-    """Inverse of :func:`_planes`, always a float32 C-contiguous array."""
-    out = p[0] if ndim == 2 else np.moveaxis(p, 0, 2)
-    return np.ascontiguousarray(out, dtype=np.float32)
-
-
 def _is_fast(n: int) -> bool:
     """Whether scipy.fft transforms a length-``n`` real signal quickly (5-smooth-ish)."""
     return sfft.next_fast_len(n, real=True) == n
-
-
-def _dct_freqs(n: int) -> np.ndarray:
-    """Frequencies (cycles/pixel) of the type-II DCT coefficients of a length-n signal."""
-    return np.arange(n) / (2.0 * n)
 
 
 # ------------------------------------------------------------------ frequency grid
@@ -451,10 +442,10 @@ def apply_filter(
                         f" got {describe(filt)}")
     check_choice(border, "apply_filter", "border", ("reflect", "wrap"))
     x = as_float_image(image, "apply_filter")
-    planes = _planes(x)
+    planes = to_planes(x)
     h, w = planes.shape[1:]
     if border == "reflect":
-        fy, fx = _dct_freqs(h)[:, None], _dct_freqs(w)[None, :]
+        fy, fx = dct_frequencies(h)[:, None], dct_frequencies(w)[None, :]
         gain = filt(np.hypot(fy, fx)).astype(np.float32)
         coeffs = sfft.dctn(planes, type=2, axes=(-2, -1))
         coeffs *= gain
@@ -465,7 +456,7 @@ def apply_filter(
         spec = sfft.rfftn(planes, axes=(-2, -1))
         spec *= gain
         out = sfft.irfftn(spec, s=(h, w), axes=(-2, -1), overwrite_x=True)
-    return _unplanes(out, x.ndim)
+    return from_planes(out, x.ndim)
 
 
 # -------------------------------------------------------------- FFT convolution
@@ -550,7 +541,7 @@ def fft_convolve(
     x = as_float_image(image, func)
     k = _check_kernel(kernel, func)
     kh, kw = k.shape
-    planes = _planes(x)
+    planes = to_planes(x)
     h, w = planes.shape[1:]
     if mode == "valid" and (kh > h or kw > w):
         raise ValueError(f"{func}: kernel must fit inside the image for mode='valid', got "
@@ -577,7 +568,7 @@ def fft_convolve(
     spec *= sfft.rfftn(k.astype(np.float32), s=size)
     full = sfft.irfftn(spec, s=size, axes=(-2, -1), overwrite_x=True)
     out = full[:, lo[0]:lo[0] + out_shape[0], lo[1]:lo[1] + out_shape[1]]
-    return _unplanes(out, x.ndim)
+    return from_planes(out, x.ndim)
 
 
 # ---------------------------------------------------------------- Gaussian blur
@@ -601,7 +592,7 @@ def _kernel_gain(sigma: float, truncate: float, period: float, n: int) -> np.nda
 
 
 #: Frequencies where the (untruncated) Gaussian's gain is below this are not computed by
-#: the DCT path of :func:`gaussian_blur` (see its Notes for the error this costs).
+#: the DCT path of :func:`gaussian_by_transform` (see its Notes for the error this costs).
 GAUSSIAN_GAIN_FLOOR = 1e-9
 
 
@@ -634,28 +625,51 @@ def _n_keep(gain: np.ndarray, sigma: float, period: float) -> int:
     return k
 
 
-def _gaussian_fft(x: np.ndarray, sigma: float, truncate: float, border: str) -> np.ndarray:
-    """Exact (to float32 rounding) Gaussian filter through a transform of the image.
+def gaussian_by_transform(x: np.ndarray, sigma: float, *, truncate: float,
+                          border: str) -> np.ndarray:
+    """The ``method="fft"`` path of :func:`cvgeo.filters.gaussian_filter`.
 
-    "reflect"/"mirror"/"wrap" on sizes the FFT likes use the DCT-II / DCT-I / FFT of the
-    image itself (those borders *are* the periodic extensions those transforms assume);
-    other borders and awkward sizes pad the image by the kernel radius with numpy.pad and
-    take real FFTs of a fast size.
+    ``x`` is a validated float32 image, ``sigma > 0`` and ``truncate > 0`` validated
+    numbers and ``border`` one of :data:`cvgeo.filters.BORDERS`; returns float32.
+
+    Notes
+    -----
+    Applies the kernel of ``scipy.ndimage.gaussian_filter`` (taps
+    ``g_j ∝ exp(-j^2 / (2 sigma^2))``, ``|j| <= r = int(truncate * sigma + 0.5)``) exactly,
+    to float32 rounding: with ``"reflect"`` the convolution with a symmetric kernel is
+    diagonalised by the type-II DCT (the half-sample symmetric extension is what the
+    DCT-II assumes), with ``"mirror"`` by the type-I DCT, with ``"wrap"`` by the FFT, so
+    the image is transformed at its own size and multiplied by the kernel's gain
+    ``G(k) = g_0 + 2 sum_j g_j cos(2 pi j k / period)`` (period ``2N``, ``2(N - 1)``,
+    ``N``). This is exact for any radius, even one larger than the image. The DCT is done
+    one axis at a time and only frequencies where the untruncated Gaussian's gain
+    ``exp(-2 pi^2 sigma^2 f^2)`` exceeds :data:`GAUSSIAN_GAIN_FLOOR` are carried through
+    the second axis and the inverse (about ``2 N / sigma`` of N): the truncated kernel's
+    gain beyond them is its truncation ripple, below 3.3e-5 for ``truncate=4`` (with a
+    smaller ``truncate``, whose ripple exceeds :data:`TRUNCATED_RIPPLE_MAX`, or on axes
+    shorter than :data:`PRUNE_MIN_SIZE` pixels, nothing is dropped). Agreement with scipy
+    (float64) is about 7e-6 on [0, 1] images (noise, a checkerboard and skimage's
+    astronaut at 2048^2, sigma 2 to 32); the worst case is an image that is one sinusoid
+    at the frequency of largest ripple, off by at most 5e-5 times its amplitude. The
+    cost *falls* with sigma while a convolution's grows with it. For ``"constant"`` /
+    ``"edge"``, or sizes that are slow to transform (large prime factors), the image is
+    padded by ``r`` with that border to a ``scipy.fft.next_fast_len`` size and full real
+    FFTs are used.
     """
-    planes = _planes(x)
+    planes = to_planes(x)
     h, w = planes.shape[1:]
     r = int(truncate * sigma + 0.5)
     if border == "reflect" and _is_fast(h) and _is_fast(w):
         gy = _kernel_gain(sigma, truncate, 2.0 * h, h)
         gx = _kernel_gain(sigma, truncate, 2.0 * w, w)
         keep = (_n_keep(gy, sigma, 2.0 * h), _n_keep(gx, sigma, 2.0 * w))
-        return _unplanes(_dct_filter(planes, gy, gx, 2, keep), x.ndim)
+        return from_planes(_dct_filter(planes, gy, gx, 2, keep), x.ndim)
     if border == "mirror" and all(n < 2 or _is_fast(2 * (n - 1)) for n in (h, w)):
         gy = _kernel_gain(sigma, truncate, 2.0 * max(h - 1, 1), h)
         gx = _kernel_gain(sigma, truncate, 2.0 * max(w - 1, 1), w)
         keep = (_n_keep(gy, sigma, 2.0 * max(h - 1, 1)),
                 _n_keep(gx, sigma, 2.0 * max(w - 1, 1)))
-        return _unplanes(_dct_filter(planes, gy, gx, 1, keep), x.ndim)
+        return from_planes(_dct_filter(planes, gy, gx, 1, keep), x.ndim)
     if border == "wrap" and _is_fast(h) and _is_fast(w):
         size, lo = (h, w), 0
     else:
@@ -669,104 +683,7 @@ def _gaussian_fft(x: np.ndarray, sigma: float, truncate: float, border: str) -> 
     spec = sfft.rfftn(planes, axes=(-2, -1))
     spec *= np.outer(gy, gx).astype(np.float32)
     out = sfft.irfftn(spec, s=size, axes=(-2, -1), overwrite_x=True)
-    return _unplanes(out[:, lo:lo + h, lo:lo + w], x.ndim)
-
-
-#: Kernel radius (pixels) from which ``method="auto"`` takes the transform path. Measured
-#: (benchmarks/bench_fourier.py, crossover sweep, single thread): the DCT path overtakes
-#: cvgeo.filters.gaussian_filter between radius 20 and 28 (sigma 5 to 7 with truncate 4)
-#: at 256^2, 1024^2 and 2048^2 alike, because its pruned cost falls as 1 / sigma while
-#: the separable convolution's grows as sigma.
-AUTO_FFT_RADIUS = 24
-
-
-def gaussian_blur(
-    image: np.ndarray,
-    sigma: float,
-    *,
-    method: Literal["auto", "spatial", "fft"] = "auto",
-    border: Border = "reflect",
-    truncate: float = 4.0,
-) -> np.ndarray:
-    """Gaussian blur by separable convolution or through the frequency domain.
-
-    Parameters
-    ----------
-    image : ndarray of shape (H, W) or (H, W, C)
-    sigma : float
-        Standard deviation in pixels, >= 0 (0 returns a float32 copy).
-    method : {"auto", "spatial", "fft"}
-        ``"spatial"``: :func:`cvgeo.filters.gaussian_filter` (separable convolution).
-        ``"fft"``: multiply the image's transform by the transfer function of the same
-        truncated, sampled kernel (see Notes). ``"auto"``: spatial when the kernel radius
-        ``int(truncate * sigma + 0.5)`` is below ``AUTO_FFT_RADIUS = 24`` (the measured
-        crossover), else fft.
-    border : {"constant", "edge", "reflect", "mirror", "wrap"}
-        How the image continues past its edges (cvgeo's border names; ``"constant"`` is
-        zeros). Default ``"reflect"``, half-sample symmetric.
-    truncate : float
-        The kernel is cut at ``truncate * sigma`` pixels (> 0), like scipy.
-
-    Returns
-    -------
-    ndarray of float32, same shape
-
-    Raises
-    ------
-    TypeError, ValueError
-        Bad image, ``sigma < 0`` or not finite, ``truncate <= 0``, unknown ``method`` or
-        ``border``.
-
-    Notes
-    -----
-    Both methods apply the same kernel ``g_j ∝ exp(-j^2 / (2 sigma^2))``,
-    ``|j| <= int(truncate * sigma + 0.5)``, normalised to sum 1 — the kernel of
-    ``scipy.ndimage.gaussian_filter`` — and both agree with scipy (float64) to about
-    1e-6 (spatial) and 7e-6 (fft) on [0, 1] images (measured on noise, a checkerboard
-    and skimage's astronaut at 2048^2, sigma 2 to 32); the tests require 1e-5 for the
-    fft method and 1e-4 for every method.
-
-    The fft method needs no padding for the periodic borders: with ``"reflect"`` the
-    convolution with a symmetric kernel is diagonalised by the type-II DCT (the
-    half-sample symmetric extension is what the DCT-II assumes), with ``"mirror"`` by the
-    type-I DCT, with ``"wrap"`` by the FFT, so the image is transformed at its own size
-    and multiplied by the kernel's gain ``G(k) = g_0 + 2 sum_j g_j cos(2 pi j k / period)``
-    (period ``2N``, ``2(N - 1)``, ``N``). This is exact for any radius, even one larger
-    than the image. The DCT is done one axis at a time and only frequencies where the
-    untruncated Gaussian's gain ``exp(-2 pi^2 sigma^2 f^2)`` exceeds 1e-9 are carried
-    through the second axis and the inverse (about ``2 N / sigma`` of N): the truncated
-    kernel's gain beyond them is its truncation ripple, below 3.3e-5 for ``truncate=4``
-    (with a smaller ``truncate``, whose ripple exceeds 5e-5, or on axes shorter than 64
-    pixels, nothing is dropped), and dropping it is the 7e-6 above; the worst case is an
-    image that is one sinusoid at the frequency of largest ripple, off by at most 5e-5
-    times its amplitude.
-    So the cost *falls* with sigma while a convolution's grows with it; ``"auto"``
-    switches at the measured crossover, radius ``AUTO_FFT_RADIUS = 24`` (sigma 6).
-    For ``"constant"``/``"edge"``, or sizes that are slow to transform (large prime
-    factors), the image is padded by the radius with that border to a
-    ``scipy.fft.next_fast_len`` size and full real FFTs are used.
-
-    Examples
-    --------
-    >>> x = np.zeros((9, 9), np.float32); x[4, 4] = 1
-    >>> y = gaussian_blur(x, 1.0, method="fft")
-    >>> round(float(y.sum()), 5), bool(np.allclose(y, y.T, atol=1e-7))
-    (1.0, True)
-    """
-    func = "gaussian_blur"
-    check_choice(method, func, "method", ("auto", "spatial", "fft"))
-    check_choice(border, func, "border", BORDERS)
-    sigma = check_real(sigma, func, "sigma", low=0.0)
-    truncate = check_real(truncate, func, "truncate", low=0.0, low_inclusive=False)
-    x = as_float_image(image, func)
-    radius = check_kernel_radius(sigma, truncate, func)
-    if sigma == 0.0 or radius == 0:
-        return x.copy()
-    if method == "auto":
-        method = "fft" if radius >= AUTO_FFT_RADIUS else "spatial"
-    if method == "fft":
-        return _gaussian_fft(x, sigma, truncate, border)
-    return gaussian_filter(x, sigma, truncate=truncate, border=border)
+    return from_planes(out[:, lo:lo + h, lo:lo + w], x.ndim)
 
 
 # -------------------------------------------------------------- hybrid images
@@ -897,275 +814,3 @@ def hybrid_scales(
         canvas[h - c.shape[0]:, col:col + c.shape[1]] = c
         col += c.shape[1] + gap
     return canvas
-
-
-# ------------------------------------------------------- anti-aliased downsampling
-def _taper_gain(f: np.ndarray, nyquist: float, rolloff: float) -> np.ndarray:
-    """Raised-cosine low-pass: 1 up to ``(1 - rolloff) * nyquist``, 0 from ``nyquist``."""
-    start = (1.0 - rolloff) * nyquist
-    t = np.clip((f - start) / (nyquist - start), 0.0, 1.0)
-    return 0.5 * (1.0 + np.cos(np.pi * t))
-
-
-def downsample(image: np.ndarray, factor: int, *, rolloff: float = 0.5) -> np.ndarray:
-    """Shrink an image by an integer factor, low-passing below the new Nyquist first.
-
-    Keeping every ``factor``-th pixel of a detailed image (``image[::f, ::f]``) folds
-    every frequency above the new Nyquist frequency (``1 / (2 f)`` cycles/pixel of the
-    input) back into the visible band as false patterns (aliasing). This function
-    removes those frequencies first, then samples the band-limited image on the coarse
-    grid.
-
-    Parameters
-    ----------
-    image : ndarray of shape (H, W) or (H, W, C)
-    factor : int
-        Shrink factor (>= 1; 1 returns a copy).
-    rolloff : float
-        Width of the filter's transition band as a fraction of the new Nyquist frequency
-        ``fN`` (``M / (2 N)`` cycles/pixel for an axis shrinking from N to M pixels,
-        ``1 / (2 factor)`` when ``factor`` divides N), in (0, 1]: the gain is 1 up to
-        ``(1 - rolloff) fN``, falls as a raised cosine, and is exactly 0 from ``fN`` on.
-        Smaller is sharper but rings more.
-
-    Returns
-    -------
-    ndarray of float32, shape (ceil(H / factor), ceil(W / factor)[, C])
-        Output pixel ``i`` samples the filtered image at input coordinate
-        ``(i + 0.5) * N / M - 0.5`` (the convention of :func:`cvgeo.resize` and
-        ``cv2.resize``): the centre of its ``factor x factor`` block when ``factor``
-        divides the size.
-
-    Raises
-    ------
-    ValueError
-        ``factor`` < 1, ``rolloff`` outside (0, 1], bad image.
-
-    Notes
-    -----
-    Computed in the DCT domain (the half-sample symmetric extension of the image, see the
-    module notes, so nothing wraps around): take the type-II DCT of each axis, keep its
-    first M coefficients (frequencies ``k / (2 N)`` below ``fN``; the rest would alias),
-    multiply by the separable gain ``G(fy) G(fx)`` (separable to match the square band
-    ``|fx|, |fy| < fN`` the coarse grid can hold), and invert with a DCT of length M,
-    scaled by ``M / N``. Sampling a sum of cosines ``cos(pi k (n + 1/2) / N)`` at
-    ``n + 1/2 = (m + 1/2) N / M`` is exactly the length-M inverse DCT, so the output is
-    the band-limited image's exact samples, at the cost of one forward transform.
-
-    Examples
-    --------
-    >>> x = np.random.default_rng(0).random((64, 48)).astype(np.float32)
-    >>> downsample(x, 3).shape
-    (22, 16)
-    >>> round(float(downsample(np.full((9, 9), 0.5), 2)[0, 0]), 6)
-    0.5
-    """
-    func = "downsample"
-    x = as_float_image(image, func)
-    factor = check_int(factor, func, "factor", low=1)
-    rolloff = check_real(rolloff, func, "rolloff", low=0.0, high=1.0, low_inclusive=False)
-    if factor == 1:
-        return x.copy()
-    planes = _planes(x)
-    h, w = planes.shape[1:]
-    mh, mw = -(-h // factor), -(-w // factor)
-    gy = _taper_gain(_dct_freqs(h)[:mh], mh / (2.0 * h), rolloff) * (mh / h)
-    gx = _taper_gain(_dct_freqs(w)[:mw], mw / (2.0 * w), rolloff) * (mw / w)
-    c = sfft.dct(planes, type=2, axis=-1)[..., :mw]
-    c *= gx.astype(np.float32)
-    c = sfft.dct(c, type=2, axis=-2)[:, :mh]
-    c *= gy.astype(np.float32)[:, None]
-    c = sfft.idct(c, type=2, axis=-2, overwrite_x=True)
-    c = sfft.idct(c, type=2, axis=-1, overwrite_x=True)
-    return _unplanes(c, x.ndim)
-
-
-# ------------------------------------------------------------------- pyramids
-def _generating_kernel(a: float) -> np.ndarray:
-    """Burt & Adelson's 5-tap generating kernel ``(1/4 - a/2, 1/4, a, 1/4, 1/4 - a/2)``."""
-    return np.array([0.25 - a / 2, 0.25, a, 0.25, 0.25 - a / 2], dtype=np.float32)
-
-
-def _conv5(x: np.ndarray, w: np.ndarray, axis: int) -> np.ndarray:
-    """Correlate (C, H, W) planes with a symmetric 5-tap kernel along ``axis`` (1 or 2).
-
-    The border is the whole-sample mirror (``... c b | a b c ...``, cvgeo's "mirror").
-    """
-    pad = [(0, 0)] * 3
-    pad[axis] = (2, 2)
-    p = np.pad(x, pad, mode="reflect")
-    n = x.shape[axis]
-
-    def s(i):
-        idx = [slice(None)] * 3
-        idx[axis] = slice(i, i + n)
-        return p[tuple(idx)]
-
-    return w[2] * s(2) + w[1] * (s(1) + s(3)) + w[0] * (s(0) + s(4))
-
-
-def _reduce(planes: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Burt-Adelson REDUCE: blur with the generating kernel, keep every other pixel."""
-    blurred = _conv5(_conv5(planes, w, 1), w, 2)
-    return np.ascontiguousarray(blurred[:, ::2, ::2])
-
-
-def _expand(planes: np.ndarray, w: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Burt-Adelson EXPAND to ``shape``: insert zeros between pixels, blur with ``2 w``.
-
-    ``shape`` is the finer level's (H, W); ``planes`` must be ``ceil`` of half of it.
-    """
-    up = np.zeros((planes.shape[0],) + tuple(shape), dtype=np.float32)
-    up[:, ::2, ::2] = planes
-    return _conv5(_conv5(up, 2 * w, 1), 2 * w, 2)
-
-
-def _levels(x: np.ndarray, levels: int | None, func: str) -> int:
-    h, w = x.shape[:2]
-    most = 1 + math.ceil(math.log2(max(h, w))) if max(h, w) > 1 else 1
-    if levels is None:  # halve while the smaller side stays >= 8 pixels
-        n, s = 1, min(h, w)
-        while -(-s // 2) >= 8:
-            n, s = n + 1, -(-s // 2)
-        return n
-    return check_int(levels, func, "levels", low=1, high=most)
-
-
-def gaussian_pyramid(
-    image: np.ndarray,
-    *,
-    levels: int | None = None,
-    a: float = 0.375,
-) -> list[np.ndarray]:
-    """Burt-Adelson Gaussian pyramid: repeatedly blur and halve.
-
-    Parameters
-    ----------
-    image : ndarray of shape (H, W) or (H, W, C)
-    levels : int, optional
-        Number of levels including the image itself. Default: halve while the smaller
-        side stays at least 8 pixels. At most ``1 + ceil(log2(max(H, W)))``.
-    a : float
-        Centre tap of the generating kernel ``(1/4 - a/2, 1/4, a, 1/4, 1/4 - a/2)``, in
-        [0, 1/2]; 0.375 is the binomial kernel ``(1, 4, 6, 4, 1) / 16``, 0.4 Burt &
-        Adelson's Gaussian-like choice.
-
-    Returns
-    -------
-    list of ndarray of float32
-        ``levels`` arrays; level ``i + 1`` has shape ``ceil(shape_i / 2)`` (odd sizes
-        fine), level 0 is the image as float32.
-
-    Raises
-    ------
-    ValueError
-        Bad image, ``levels`` out of range, ``a`` outside [0, 0.5].
-
-    Notes
-    -----
-    REDUCE: separable 5-tap blur (whole-sample mirror border), then keep pixels
-    ``0, 2, 4, ...``.
-
-    References
-    ----------
-    P. J. Burt, E. H. Adelson, "The Laplacian pyramid as a compact image code", IEEE
-    Transactions on Communications 31(4), 532-540, 1983. doi:10.1109/TCOM.1983.1095851
-    """
-    func = "gaussian_pyramid"
-    x = as_float_image(image, func)
-    n = _levels(x, levels, func)
-    w = _generating_kernel(check_real(a, func, "a", low=0.0, high=0.5))
-    out = [_planes(x)]
-    for _ in range(n - 1):
-        out.append(_reduce(out[-1], w))
-    return [_unplanes(p, x.ndim) for p in out]
-
-
-@dataclass(frozen=True)
-class LaplacianPyramid:
-    """A Burt-Adelson Laplacian pyramid.
-
-    Attributes
-    ----------
-    levels : tuple of ndarray of float32
-        ``levels[i] = G_i - EXPAND(G_{i+1})`` (band-pass detail, centred on 0) for
-        ``i < n - 1``, and ``levels[-1] = G_{n-1}``, the coarsest Gaussian level. Level
-        ``i`` has the shape of Gaussian level ``i``; these shapes are all
-        :meth:`reconstruct` needs.
-    a : float
-        The generating kernel's centre tap used to build it.
-    """
-
-    levels: tuple[np.ndarray, ...]
-    a: float = 0.375
-
-    def reconstruct(self) -> np.ndarray:
-        """Invert the pyramid: ``G_i = levels[i] + EXPAND(G_{i+1})``, float32.
-
-        Exact up to float32 rounding (about 1e-7 per level) for any sizes.
-        """
-        w = _generating_kernel(self.a)
-        ndim = self.levels[0].ndim
-        g = _planes(self.levels[-1])
-        for band in reversed(self.levels[:-1]):
-            g = _planes(band) + _expand(g, w, band.shape[:2])
-        return _unplanes(g, ndim)
-
-
-def laplacian_pyramid(
-    image: np.ndarray,
-    *,
-    levels: int | None = None,
-    a: float = 0.375,
-) -> LaplacianPyramid:
-    """Burt-Adelson Laplacian pyramid (band-pass levels plus a low-pass residual).
-
-    Parameters
-    ----------
-    image : ndarray of shape (H, W) or (H, W, C)
-    levels, a
-        As :func:`gaussian_pyramid`.
-
-    Returns
-    -------
-    LaplacianPyramid
-        ``.levels`` (float32 arrays, finest first) and ``.reconstruct()``, which returns
-        the image (float32) to about 1e-7 for odd and even sizes alike.
-
-    Raises
-    ------
-    ValueError
-        As :func:`gaussian_pyramid`.
-
-    Notes
-    -----
-    EXPAND puts level ``i + 1`` on the even pixels of a zero array of level ``i``'s
-    shape and blurs it with ``2 w`` separably (so the interpolation keeps the mean).
-    Because reconstruction applies the same EXPAND to the same coarse level, it is exact
-    whatever the filter; only float rounding remains.
-
-    References
-    ----------
-    P. J. Burt, E. H. Adelson, "The Laplacian pyramid as a compact image code", IEEE
-    Transactions on Communications 31(4), 532-540, 1983. doi:10.1109/TCOM.1983.1095851
-
-    Examples
-    --------
-    >>> x = np.random.default_rng(0).random((13, 10)).astype(np.float32)
-    >>> p = laplacian_pyramid(x, levels=3)
-    >>> [b.shape for b in p.levels]
-    [(13, 10), (7, 5), (4, 3)]
-    >>> float(np.abs(p.reconstruct() - x).max()) < 1e-6
-    True
-    """
-    func = "laplacian_pyramid"
-    x = as_float_image(image, func)
-    n = _levels(x, levels, func)
-    a = check_real(a, func, "a", low=0.0, high=0.5)
-    w = _generating_kernel(a)
-    gauss = [_planes(x)]
-    for _ in range(n - 1):
-        gauss.append(_reduce(gauss[-1], w))
-    bands = [g - _expand(coarse, w, g.shape[1:]) for g, coarse in zip(gauss[:-1], gauss[1:])]
-    bands.append(gauss[-1])
-    return LaplacianPyramid(levels=tuple(_unplanes(b, x.ndim) for b in bands), a=a)

@@ -256,13 +256,13 @@ def section_segment() -> Section:
     """k-means, mean-shift and Felzenszwalb segmentations, painted with mean colours."""
     return Section("Segmentation", (
         Figure("k-means, k=6 in Lab", "astronaut_small",
-               make_pipeline(Step("kmeans_segment", k=6, space="lab", seed=0))),
+               make_pipeline(Step("kmeans_segment", n_clusters=6, space="lab", seed=0))),
         Figure("k-means, k=6 in Lab + position (spatial_weight 1)", "astronaut_small",
-               make_pipeline(Step("kmeans_segment", k=6, space="lab", spatial_weight=1.0,
+               make_pipeline(Step("kmeans_segment", n_clusters=6, space="lab", spatial_weight=1.0,
                                   seed=0))),
         Figure("Mean shift, spatial 6 px, range 0.08", "astronaut_small",
-               make_pipeline(Step("mean_shift_segment", spatial_bw=6.0, range_bw=0.08,
-                                  min_size=40))),
+               make_pipeline(Step("mean_shift_segment", spatial_bandwidth_px=6.0,
+                                  range_bandwidth=0.08, min_size=40))),
         Figure("Felzenszwalb-Huttenlocher, scale 200", "astronaut",
                make_pipeline(Step("felzenszwalb", scale=200.0, sigma=0.8, min_size=50))),
     ), text="Each segment painted with the mean colour of the pixels it holds.")

@@ -53,6 +53,20 @@ GRAY_WEIGHTS = np.array([0.2125, 0.7154, 0.0721], dtype=np.float32)
 Scale = Literal["dtype", "minmax"] | None
 
 
+# ------------------------------------------------------------------ channel planes
+def to_planes(x: np.ndarray) -> np.ndarray:
+    """(H, W) or (H, W, C) -> C-contiguous (C, H, W) planes (a view for (H, W))."""
+    if x.ndim == 2:
+        return x[None]
+    return np.ascontiguousarray(np.moveaxis(x, 2, 0))
+
+
+def from_planes(p: np.ndarray, ndim: int) -> np.ndarray:
+    """Inverse of :func:`to_planes` for an image of ``ndim`` dimensions; float32, C-contiguous."""
+    out = p[0] if ndim == 2 else np.moveaxis(p, 0, 2)
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
 # --------------------------------------------------------------------------- dtype
 def _to_float(image: np.ndarray, scale: Scale = "dtype") -> np.ndarray:
     """Convert an already-validated image to float32 (no validation, may return input)."""

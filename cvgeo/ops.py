@@ -3,7 +3,7 @@
 A pipeline (in Python or in a JSON/TOML file) names its steps by the keys of
 :data:`OPS`. Registering an operation is **one line** in that table. Targets are
 resolved lazily, by import, the first time a step runs or its parameters are read,
-so a module that is missing (not merged yet, optional dependency absent) gives a clear
+so a module that cannot be imported (an optional dependency absent) gives a clear
 error naming the op and the module, never an import-time crash of ``cvgeo``.
 
 An entry may carry an *output adaptor*, for functions whose result is not an image
@@ -15,11 +15,11 @@ handed to the next step (and saved by ``cvgeo run``):
 * or ``"module:function"``: a function ``f(result, image) -> ndarray`` that also sees
   the step's input image (to draw an overlay, or to colour segments by their mean);
 * or several of those chained with ``"|"``, applied left to right, e.g.
-  ``"accumulator|cvgeo.ops:stretch"`` (take the field, then stretch it to [0, 1]).
+  ``"accumulator|cvgeo.display:stretch"`` (take the field, then stretch it to [0, 1]).
 
-Adaptors provided here: :func:`stretch` (any numeric array to float32 in [0, 1]),
-:func:`label_colours` (labels to fixed colours), :func:`label_mean_colour` (labels to the
-mean colour of the input over each segment).
+Adaptors provided in :mod:`cvgeo.display` (and importable from here): ``stretch`` (any
+numeric array to float32 in [0, 1]), ``label_colours`` (labels to fixed colours),
+``label_mean_colour`` (labels to the mean colour of the input over each segment).
 
 A target may also be a class with ``fit``/``predict`` (a learned step such as a k-means
 segmenter): the pipeline then builds it with the parameters and calls ``predict``.
@@ -41,11 +41,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from cvgeo._checks import describe
+from cvgeo.display import (  # noqa: F401  (re-exported: "cvgeo.display:<adaptor>" targets resolve)
+    label_colours,
+    label_mean_colour,
+    overlay_circles,
+    overlay_line_peaks,
+    overlay_segments,
+    stretch,
+    to_display,
+)
 
-__all__ = ["OpSpec", "register_op", "to_display"]
+__all__ = ["OpSpec", "register_op"]
 
 
 @dataclass(frozen=True)
@@ -71,37 +78,37 @@ class OpSpec:
 # One line per operation. Keys are the names used in pipeline files and by
 # ``make_pipeline``; keep them equal to the function's own name where possible.
 OPS: dict[str, OpSpec] = {
-    # -- cvgeo.image (on main)
+    # cvgeo.image
     "to_gray": OpSpec("cvgeo.image:to_gray"),
     "to_float": OpSpec("cvgeo.image:to_float"),
     "to_uint8": OpSpec("cvgeo.image:to_uint8"),
     "normalize": OpSpec("cvgeo.image:normalize"),
     "denormalize": OpSpec("cvgeo.image:denormalize"),
     "resize": OpSpec("cvgeo.image:resize"),
-    # -- cvgeo.filters / cvgeo.edges (branch "canny")
+    # cvgeo.filters, cvgeo.edges
     "gaussian_filter": OpSpec("cvgeo.filters:gaussian_filter"),
     "sobel": OpSpec("cvgeo.filters:sobel", output="magnitude"),
     "gaussian_gradient": OpSpec("cvgeo.filters:gaussian_gradient", output="magnitude"),
     "canny": OpSpec("cvgeo.edges:canny"),
     # segment (image -> int32 labels; shown painted with each segment's mean colour)
     "kmeans_segment": OpSpec("cvgeo.segment.kmeans:kmeans_segment",
-                             output="cvgeo.ops:label_mean_colour"),
+                             output="cvgeo.display:label_mean_colour"),
     "kmeans_segmenter": OpSpec("cvgeo.segment.kmeans:KMeansSegmenter",
-                               output="cvgeo.ops:label_mean_colour"),
+                               output="cvgeo.display:label_mean_colour"),
     "mean_shift_segment": OpSpec("cvgeo.segment.meanshift:mean_shift_segment",
-                                 output="cvgeo.ops:label_mean_colour"),
+                                 output="cvgeo.display:label_mean_colour"),
     "felzenszwalb": OpSpec("cvgeo.segment.felzenszwalb:felzenszwalb",
-                           output="cvgeo.ops:label_mean_colour"),
-    # fourier
-    "gaussian_blur": OpSpec("cvgeo.fourier:gaussian_blur"),
-    "downsample": OpSpec("cvgeo.fourier:downsample"),
-    "spectrum": OpSpec("cvgeo.fourier:spectrum", output="log_magnitude|cvgeo.ops:stretch"),
+                           output="cvgeo.display:label_mean_colour"),
+    # fourier, pyramids
+    "gaussian_blur": OpSpec("cvgeo.filters:gaussian_blur"),
+    "downsample": OpSpec("cvgeo.pyramids:downsample"),
+    "spectrum": OpSpec("cvgeo.fourier:spectrum", output="log_magnitude|cvgeo.display:stretch"),
     # geometry
     "warp": OpSpec("cvgeo.geometry.warp:warp"),
     # hough (shown as what was found drawn over the step's input)
-    "hough_lines": OpSpec("cvgeo.hough:hough_lines", output="cvgeo.ops:overlay_line_peaks"),
-    "hough_segments": OpSpec("cvgeo.hough:hough_segments", output="cvgeo.ops:overlay_segments"),
-    "hough_circles": OpSpec("cvgeo.hough:hough_circles", output="cvgeo.ops:overlay_circles"),
+    "hough_lines": OpSpec("cvgeo.hough:hough_lines", output="cvgeo.display:overlay_line_peaks"),
+    "hough_segments": OpSpec("cvgeo.hough:hough_segments", output="cvgeo.display:overlay_segments"),
+    "hough_circles": OpSpec("cvgeo.hough:hough_circles", output="cvgeo.display:overlay_circles"),
     # -- To register another public function, add one line here:
     # --     "name": OpSpec("module:function", output=<adaptor or None>),
 }
@@ -201,137 +208,6 @@ def adapt_output(name: str | None, result: Any, image: Any) -> Any:
                 raise TypeError(f"output adaptor of op {name!r}: the result "
                                 f"({describe(result)}) has no field {part!r}") from None
     return result
-
-
-# ------------------------------------------------------------------------- display
-def _label_palette(n: int) -> np.ndarray:
-    """``(n, 3)`` uint8 colours, fixed (golden-angle hues), label 0 first."""
-    h = (np.arange(n) * 0.618033988749895) % 1.0
-    s, v = 0.65, 0.95
-    k = (np.array([5.0, 3.0, 1.0])[None, :] + 6.0 * h[:, None]) % 6.0  # HSV -> R, G, B
-    rgb = v - v * s * np.clip(np.minimum(k, 4.0 - k), 0.0, 1.0)
-    return np.round(rgb * 255).astype(np.uint8)
-
-
-def stretch(values: Any, image: Any = None) -> np.ndarray:
-    """Any finite numeric array as float32 stretched to [0, 1] by its min and max.
-
-    An output adaptor (``image`` is ignored), e.g. for a vote accumulator whose integer
-    dtype would otherwise be taken for labels. A constant array becomes 0.
-    """
-    arr = np.asarray(values)
-    if arr.dtype.kind not in "biuf" or arr.ndim not in (2, 3):
-        raise ValueError(f"stretch: values must be a numeric (H, W) or (H, W, C) array, got "
-                         f"{describe(values)}")
-    x = arr.astype(np.float64)
-    if not np.isfinite(x).all():
-        raise ValueError("stretch: values must be finite, got NaN or inf")
-    lo, hi = float(x.min()), float(x.max())
-    if hi == lo:
-        return np.zeros(arr.shape, np.float32)
-    return ((x - lo) / (hi - lo)).astype(np.float32)
-
-
-def label_colours(labels: Any, image: Any = None) -> np.ndarray:
-    """Colour an integer label image with a fixed palette: ``(H, W, 3)`` uint8."""
-    labels = np.asarray(labels)
-    if labels.ndim != 2 or labels.dtype.kind not in "iu":
-        raise ValueError(f"label_colours: labels must be an integer (H, W) array, got "
-                         f"{describe(labels)}")
-    uniq, inv = np.unique(labels, return_inverse=True)
-    return _label_palette(len(uniq))[inv.reshape(labels.shape)]
-
-
-def label_mean_colour(labels: Any, image: Any) -> np.ndarray:
-    """Paint each segment with the mean colour of ``image`` over it: float32 in [0, 1].
-
-    An output adaptor for segmentation ops (``f(result, image)``); ``labels`` may be the
-    label array or a result with a ``labels`` field.
-    """
-    from cvgeo.image import as_float_image
-
-    labels = np.asarray(getattr(labels, "labels", labels))
-    x = as_float_image(image, "label_mean_colour")
-    if labels.shape != x.shape[:2] or labels.dtype.kind not in "iu":
-        raise ValueError(f"label_mean_colour: labels must be integer of shape {x.shape[:2]}, "
-                         f"got {describe(labels)}")
-    uniq, inv = np.unique(labels, return_inverse=True)
-    inv = inv.ravel()  # numpy 2 returns it in the labels' shape
-    flat = x.reshape(inv.size, -1)
-    counts = np.bincount(inv, minlength=len(uniq))[:, None]
-    sums = np.stack([np.bincount(inv, weights=flat[:, c], minlength=len(uniq))
-                     for c in range(flat.shape[1])], axis=1)
-    return (sums / counts)[inv].reshape(x.shape).astype(np.float32)
-
-
-def overlay_line_peaks(result: Any, image: Any) -> np.ndarray:
-    """Draw the strongest lines of a :class:`~cvgeo.hough.HoughLines` over ``image``."""
-    from cvgeo.draw import draw_lines
-    from cvgeo.hough import hough_line_peaks
-
-    return draw_lines(image, hough_line_peaks(result).lines)
-
-
-def overlay_segments(segments: Any, image: Any) -> np.ndarray:
-    """Draw ``(N, 4)`` segments ``(x0, y0, x1, y1)`` over ``image``."""
-    from cvgeo.draw import draw_segments
-
-    return draw_segments(image, segments)
-
-
-def overlay_circles(result: Any, image: Any) -> np.ndarray:
-    """Draw the circles of a :class:`~cvgeo.hough.HoughCircles` over ``image``."""
-    from cvgeo.draw import draw_circles
-
-    return draw_circles(image, result.circles)
-
-
-def to_display(output: Any) -> np.ndarray:
-    """Turn a step's output into an image :func:`cvgeo.write_image` can save.
-
-    bool -> 0/255 uint8; uint8/uint16 unchanged; other integers (label images) -> fixed
-    colours per label; floats in [0, 1] unchanged; other floats stretched to [0, 1] by
-    their own min and max (e.g. a normalised image or a gradient magnitude).
-
-    Raises
-    ------
-    TypeError
-        The output is not an array (a result that needs an output adaptor).
-    ValueError
-        Wrong shape, or non-finite values.
-    """
-    if not isinstance(output, np.ndarray):
-        raise TypeError(f"to_display: a step output must be an image array to be saved, got "
-                        f"{describe(output)}; register an output adaptor for its op")
-    if output.ndim not in (2, 3) or (output.ndim == 3 and output.shape[2] not in (1, 3, 4)):
-        raise ValueError(f"to_display: output must be (H, W) or (H, W, 1|3|4), got shape "
-                         f"{output.shape}")
-    if output.size == 0:
-        raise ValueError(f"to_display: output must be non-empty, got shape {output.shape}")
-    if output.ndim == 3 and output.shape[2] == 1:
-        output = output[..., 0]
-    kind = output.dtype.kind
-    if output.dtype == np.bool_:
-        return output.astype(np.uint8) * 255
-    if output.dtype in (np.uint8, np.uint16):
-        return output
-    if kind in "iu":
-        if output.ndim != 2:
-            raise ValueError(f"to_display: an integer (label) output must be (H, W), got "
-                             f"shape {output.shape}")
-        return label_colours(output)
-    if kind != "f":
-        raise TypeError(f"to_display: output dtype {output.dtype} cannot be saved")
-    if not np.isfinite(output).all():
-        raise ValueError("to_display: output must be finite, got NaN or inf values")
-    lo, hi = float(output.min()), float(output.max())
-    if lo >= 0.0 and hi <= 1.0:
-        return output.astype(np.float32, copy=False)
-    if hi > lo:
-        s = max(abs(lo), abs(hi))  # scaled first: hi - lo may overflow float64
-        x = output.astype(np.float64) / s
-        return ((x - lo / s) / (hi / s - lo / s)).astype(np.float32)
-    return np.zeros(output.shape, np.float32)
 
 
 def signature_of(name: str) -> inspect.Signature:

@@ -31,13 +31,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's 
 import cvgeo  # noqa: E402
 from cvgeo.fourier import (
     apply_filter,
-    downsample,
     frequency_filter,
     hybrid_image,
     hybrid_scales,
-    laplacian_pyramid,
     spectrum,
 )
+from cvgeo.pyramids import downsample, laplacian_pyramid
 
 HERE = Path(__file__).resolve().parent
 

@@ -76,8 +76,8 @@ def main(argv: list[str] | None = None) -> None:
         results = {}
         methods = {
             "kmeans": lambda im: kmeans_segment(im, 6, spatial_weight=0.0, seed=0),
-            "meanshift": lambda im: mean_shift_segment(im, spatial_bw=6, range_bw=0.08,
-                                                       min_size=40),
+            "meanshift": lambda im: mean_shift_segment(im, spatial_bandwidth_px=6,
+                                                       range_bandwidth=0.08, min_size=40),
             "felzenszwalb": lambda im: felzenszwalb(im, scale=200, sigma=0.8, min_size=50),
         }
         for method, run in methods.items():

@@ -1,5 +1,11 @@
 """Guard the public surface: removing or adding a public name needs this list edited too."""
 
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
 import cvgeo
 
 CVGEO_ALL = {
@@ -9,7 +15,8 @@ CVGEO_ALL = {
     "DEFAULT_MAX_PIXELS", "denormalize", "normalize", "read_image", "resize", "to_float",
     "to_gray", "to_uint8", "write_image",
     # filters
-    "BORDERS", "Gradient", "gaussian_filter", "gaussian_gradient", "gaussian_kernel",
+    "BORDERS", "Gradient", "gaussian_blur", "gaussian_filter", "gaussian_gradient",
+    "gaussian_kernel",
     "separable_convolve", "sobel",
     # edges
     "canny",
@@ -19,9 +26,10 @@ CVGEO_ALL = {
     # draw
     "draw_boxes", "draw_circles", "draw_lines", "draw_segments",
     # fourier
-    "FrequencyFilter", "FrequencyGrid", "LaplacianPyramid", "Spectrum", "apply_filter",
-    "downsample", "fft_convolve", "frequency_filter", "frequency_grid", "gaussian_blur",
-    "gaussian_pyramid", "hybrid_image", "hybrid_scales", "laplacian_pyramid", "spectrum",
+    "FrequencyFilter", "FrequencyGrid", "Spectrum", "apply_filter", "fft_convolve",
+    "frequency_filter", "frequency_grid", "hybrid_image", "hybrid_scales", "spectrum",
+    # pyramids
+    "LaplacianPyramid", "downsample", "gaussian_pyramid", "laplacian_pyramid",
     # segment
     "KMeansResult", "KMeansSegmenter", "MeanShiftResult", "achievable_segmentation_accuracy",
     "adjusted_rand_index", "boundary_recall", "estimate_bandwidth", "felzenszwalb", "kmeans",
@@ -54,15 +62,11 @@ CVGEO_ALL = {
     "clip_boxes", "complete_box_iou", "complete_box_iou_loss", "distance_box_iou",
     "distance_box_iou_loss", "generalized_box_iou", "generalized_box_iou_loss", "nms",
     "soft_nms",
-    # ops
+    # ops, display
     "OpSpec", "register_op", "to_display",
     # pipeline
     "Pipeline", "PipelineFileError", "Step", "Trace", "TraceStep", "load_pipeline",
     "make_pipeline", "op_parameters", "save_pipeline",
-    # batch
-    "BatchFailure", "BatchResult", "run_batch",
-    # gallery
-    "GalleryResult", "build_gallery",
     # threads
     "get_num_threads", "set_num_threads",
 }
@@ -166,3 +170,28 @@ def test_deep_all_matches_checked_in_list():
         obj = getattr(deep, name)
         if inspect.isclass(obj) or inspect.isfunction(obj):
             assert obj.__doc__ and obj.__doc__.strip(), f"deep.{name} has no docstring"
+
+
+def test_application_names_left_the_top_level_with_a_deprecation_path():
+    """batch and gallery are the application: submodules, not star-exported; their old
+    top-level names work for one release and warn with the new home."""
+    import cvgeo.batch
+    import cvgeo.gallery
+
+    moved = {"run_batch": cvgeo.batch, "BatchResult": cvgeo.batch,
+             "BatchFailure": cvgeo.batch, "build_gallery": cvgeo.gallery,
+             "GalleryResult": cvgeo.gallery}
+    for name, module in moved.items():
+        assert name not in cvgeo.__all__
+        with pytest.warns(DeprecationWarning, match=rf"use {module.__name__}\.{name}$"):
+            assert getattr(cvgeo, name) is getattr(module, name)
+    with pytest.raises(AttributeError, match="has no attribute 'no_such_name'"):
+        cvgeo.no_such_name  # noqa: B018
+
+
+def test_import_cvgeo_does_not_load_the_application():
+    code = ("import sys, cvgeo; print(sorted(m for m in ('cvgeo.batch', 'cvgeo.gallery', "
+            "'cvgeo.cli') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[1])
+    assert out.stdout.strip() == "[]"

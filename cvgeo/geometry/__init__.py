@@ -6,7 +6,6 @@ Note: the functions :func:`ransac` and :func:`warp` share their modules' names, 
 (``from cvgeo.geometry.ransac import HomographyEstimator``) for anything else.
 """
 
-# epipolar geometry (helper "epipolar"): cameras, F, E, pose, triangulation, rectification
 from cvgeo.geometry.boxes import *  # noqa: F403
 from cvgeo.geometry.boxes import __all__ as _boxes_all
 from cvgeo.geometry.camera import *  # noqa: F403

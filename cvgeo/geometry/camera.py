@@ -16,6 +16,8 @@ through ``array_api_compat``) and keep autograd; the scene generator returns num
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -448,6 +450,29 @@ class TwoViewScene:
 MAX_SCENE_POINTS = 10_000_000
 
 
+def _accepts_rotation_deg(fn):
+    """Accept the former ``rotation_deg`` (degrees) for one release, as ``rotation``
+    (radians), with a ``DeprecationWarning`` naming the new keyword."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if "rotation_deg" in kwargs:
+            if "rotation" in kwargs:
+                raise TypeError(f"{fn.__name__}: got both 'rotation_deg' and its new name "
+                                "'rotation'; pass 'rotation' (radians) only")
+            import warnings
+
+            warnings.warn(f"{fn.__name__}: the keyword 'rotation_deg' is deprecated and will "
+                          "be removed in the next release; use 'rotation' (radians)",
+                          DeprecationWarning, stacklevel=2)
+            deg = kwargs.pop("rotation_deg")
+            kwargs["rotation"] = np.deg2rad(check_real(deg, fn.__name__, "rotation_deg"))
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@_accepts_rotation_deg
 @names_errors_as("fundamental_from_pose", "fundamental_from_essential",
                  "rotation_from_axis_angle", "intrinsic_matrix")
 def synthetic_two_view_scene(
@@ -459,7 +484,7 @@ def synthetic_two_view_scene(
     planar: bool = False,
     image_size: tuple[int, int] = (480, 640),
     focal_px: float = 800.0,
-    rotation_deg: float = 10.0,
+    rotation: float = math.radians(10.0),
     baseline: float = 1.0,
     depth_range: tuple[float, float] = (4.0, 12.0),
     points3d: np.ndarray | None = None,
@@ -471,7 +496,7 @@ def synthetic_two_view_scene(
     """Two pinhole cameras looking at random 3-D points, with noise and outliers.
 
     By default the points fill camera 1's view frustum between ``depth_range``, camera 2
-    sits ``baseline`` away in a random direction and is rotated by ``rotation_deg`` about a
+    sits ``baseline`` away in a random direction and is rotated by ``rotation`` about a
     random axis; the points are not clipped to image 2. Any of ``points3d``, ``R``, ``t``,
     ``K1``, ``K2`` may be given instead, which turns the generator into a re-projector
     for real 3-D points (semi-synthetic data).
@@ -493,8 +518,10 @@ def synthetic_two_view_scene(
         Image size; points are drawn so camera 1 sees them inside it.
     focal_px : float
         Focal length of both default cameras, in pixels; principal point at the centre.
-    rotation_deg : float
-        Angle of the random rotation between the cameras, degrees.
+    rotation : float
+        Angle of the random rotation between the cameras, in radians (default 10
+        degrees). Formerly ``rotation_deg`` in degrees; that keyword still works for one
+        release, with a ``DeprecationWarning``.
     baseline : float
         Distance between the camera centres.
     depth_range : (float, float)
@@ -525,7 +552,7 @@ def synthetic_two_view_scene(
     h = check_int(image_size[0], func, "image_size[0]", low=1)
     w = check_int(image_size[1], func, "image_size[1]", low=1)
     f = check_real(focal_px, func, "focal_px", low=0.0, low_inclusive=False)
-    angle = np.deg2rad(check_real(rotation_deg, func, "rotation_deg"))
+    angle = check_real(rotation, func, "rotation")
     base = check_real(baseline, func, "baseline", low=0.0)
     planar = check_bool(planar, func, "planar")
     if not isinstance(depth_range, (tuple, list, np.ndarray)) or len(depth_range) != 2:

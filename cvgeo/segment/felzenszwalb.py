@@ -15,7 +15,14 @@ from typing import Literal
 import numpy as np
 from numba import njit
 
-from cvgeo._checks import check_choice, check_int, check_kernel_radius, check_real
+from cvgeo._checks import (
+    check_choice,
+    check_int,
+    check_kernel_radius,
+    check_real,
+    describe,
+    renamed_parameters,
+)
 from cvgeo.filters import gaussian_filter
 from cvgeo.image import as_float_image
 from cvgeo.segment._graph import (
@@ -184,13 +191,32 @@ def _segment(w: np.ndarray, k: float, h: int, width: int):
     return parent, size, order
 
 
+def _channels_last(image, channel_axis, func: str):
+    """``image`` with its channel axis last (scikit-image's ``channel_axis``)."""
+    if channel_axis is not None and (isinstance(channel_axis, (bool, np.bool_))
+                                     or not isinstance(channel_axis, (int, np.integer))):
+        raise TypeError(f"{func}: channel_axis must be an int or None, got "
+                        f"{describe(channel_axis)}")
+    if not isinstance(image, np.ndarray) or image.ndim != 3:
+        return image  # 2-D (grey) or invalid: as_float_image says what is wrong
+    if channel_axis is None:
+        raise ValueError(f"{func}: channel_axis=None declares a grey (H, W) image, got a "
+                         f"3-D image of shape {image.shape}; pass the axis of its channels")
+    if not -3 <= channel_axis <= 2:
+        raise ValueError(f"{func}: channel_axis must be an axis of the 3-D image, in "
+                         f"[-3, 2], got {channel_axis}")
+    return np.moveaxis(image, channel_axis, -1)
+
+
+@renamed_parameters(colour="color_mode")
 def felzenszwalb(
     image: np.ndarray,
     *,
     scale: float = 1.0,
     sigma: float = 0.8,
     min_size: int = 20,
-    colour: Literal["distance", "intersect"] = "distance",
+    color_mode: Literal["distance", "intersect"] = "distance",
+    channel_axis: int | None = -1,
 ) -> np.ndarray:
     """Efficient graph-based segmentation (Felzenszwalb & Huttenlocher 2004).
 
@@ -198,22 +224,29 @@ def felzenszwalb(
     ----------
     image : ndarray of shape (H, W) or (H, W, C)
         Any accepted dtype; computed on the [0, 1]-scaled image.
-    scale : float > 0
+    scale : float >= 0
         The paper's ``k``, in the paper's (and scikit-image's) units of 0-255
         intensities: the threshold constant is ``scale / 255`` on the [0, 1] image.
         Larger values favour larger segments (``k/|C|`` is the evidence a component of
-        ``|C|`` pixels needs before it accepts a stronger boundary).
+        ``|C|`` pixels needs before it accepts a stronger boundary). ``0`` merges only
+        across edges of zero weight (as scikit-image allows).
     sigma : float >= 0
         Standard deviation, in pixels, of the Gaussian pre-smoothing (0: none).
     min_size : int >= 0
         Post-processing: components smaller than this many pixels are merged along
         the weakest edges until none is left (unless the whole image is smaller).
-    colour : {"distance", "intersect"}
+    color_mode : {"distance", "intersect"}
         ``"distance"``: one segmentation with edge weights the Euclidean colour
         distance (the authors' code and scikit-image). ``"intersect"``: segment each
         channel separately (weights ``|difference|``) and keep two neighbours together
         only when they share a component in every channel, as the paper describes.
-        Identical for grey images.
+        Identical for grey images. (Formerly ``colour``; the old keyword still works
+        for one release, with a ``DeprecationWarning``.)
+    channel_axis : int or None
+        Which axis of a 3-D ``image`` holds the channels, as scikit-image's
+        ``channel_axis``: ``-1`` (default, channel-last), ``0`` for ``(C, H, W)``, and so
+        on. ``None`` declares a grey image: a 3-D image is then refused. Ignored for 2-D
+        images.
 
     Returns
     -------
@@ -223,8 +256,9 @@ def felzenszwalb(
     Raises
     ------
     TypeError, ValueError
-        Bad image, NaN/inf, ``scale <= 0``, ``sigma < 0``, ``min_size < 0``, unknown
-        ``colour``.
+        Bad image, NaN/inf, ``scale < 0``, ``sigma < 0``, ``min_size < 0``, unknown
+        ``color_mode``, ``channel_axis`` not an axis of a 3-D image (or ``None`` with
+        one).
 
     Notes
     -----
@@ -259,12 +293,13 @@ def felzenszwalb(
     [0, 0, 0, 0, 1, 1, 1, 1]
     """
     func = "felzenszwalb"
+    image = _channels_last(image, channel_axis, func)
     x = as_float_image(image, func)
-    scale = check_real(scale, func, "scale", low=0.0, low_inclusive=False)
+    scale = check_real(scale, func, "scale", low=0.0)
     sigma = check_real(sigma, func, "sigma", low=0.0)
     check_kernel_radius(sigma, 4.0, func, names="sigma")
     min_size = check_int(min_size, func, "min_size", low=0)
-    colour = check_choice(colour, func, "colour", ("distance", "intersect"))
+    colour = check_choice(color_mode, func, "color_mode", ("distance", "intersect"))
     smooth = gaussian_filter(x, sigma) if sigma > 0 else x
     img = smooth if smooth.ndim == 3 else smooth[..., None]
     h, w, nch = img.shape

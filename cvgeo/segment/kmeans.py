@@ -10,6 +10,8 @@ sample ``r * W + c`` of :func:`~cvgeo.segment.pixel_features`.
 from __future__ import annotations
 
 import inspect
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -23,6 +25,7 @@ from cvgeo._checks import (
     check_real,
     check_seed,
     describe,
+    renamed_parameters,
 )
 from cvgeo.image import as_float_image
 from cvgeo.segment.features import (
@@ -120,7 +123,7 @@ def _assign_kernel(Xt, centers, labels, sums, counts, dist):  # pragma: no cover
 
 
 @njit(cache=True)
-def _trial_potentials_kernel(Xt, candidates, closest):  # pragma: no cover - numba
+def _trial_potentials_kernel(Xt, candidates, closest, weights):  # pragma: no cover - numba
     """k-means++ greedy trials: the potential each candidate centre would leave.
 
     Parameters
@@ -128,12 +131,13 @@ def _trial_potentials_kernel(Xt, candidates, closest):  # pragma: no cover - num
     Xt : (d, n) float64, the samples transposed
     candidates : (t,) int64, sample indices proposed as the next centre
     closest : (n,) float64, current squared distance of each sample to its nearest centre
+    weights : (n,) float64, the sample weights (ones when unweighted)
 
     Returns
     -------
     (best, new_closest) : (int, (n,) float64)
         The candidate (position in ``candidates``) giving the smallest potential
-        ``sum(min(closest, d(x, candidate)^2))``, and that updated ``closest``.
+        ``sum(weight * min(closest, d(x, candidate)^2))``, and that updated ``closest``.
     """
     d, n = Xt.shape
     best = 0
@@ -151,7 +155,7 @@ def _trial_potentials_kernel(Xt, candidates, closest):  # pragma: no cover - num
         pot = 0.0
         for i in range(n):
             trial[i] = min(closest[i], trial[i])
-            pot += trial[i]
+            pot += weights[i] * trial[i]
         if pot < best_pot:
             best_pot = pot
             best = t
@@ -181,7 +185,7 @@ def _closest_two(X, i, centers):  # pragma: no cover - numba
 
 
 @njit(cache=True)
-def _hamerly_kernel(X, centers, labels, max_iter, tol_abs):  # pragma: no cover - numba
+def _hamerly_kernel(X, weights, centers, labels, max_iter, tol_abs):  # pragma: no cover
     """Lloyd iterations accelerated with Hamerly's bounds; the same fixed point as Lloyd.
 
     Each sample keeps an upper bound ``u`` on the distance to its centre and a lower
@@ -193,6 +197,8 @@ def _hamerly_kernel(X, centers, labels, max_iter, tol_abs):  # pragma: no cover 
     Parameters
     ----------
     X : (n, d) float64, C-contiguous
+    weights : (n,) float64, sample weights >= 0 (ones when unweighted); a centre is the
+        weighted mean of its samples
     centers : (k, d) float64, the initial centres; overwritten with the final ones
     labels : (n,) int32, overwritten with the labels of the last assignment step
     max_iter : int
@@ -208,15 +214,17 @@ def _hamerly_kernel(X, centers, labels, max_iter, tol_abs):  # pragma: no cover 
     upper = np.empty(n)
     lower = np.empty(n)
     sums = np.zeros((k, d))
-    counts = np.zeros(k)
+    counts = np.zeros(k)  # summed weight of each cluster
+    members = np.zeros(k)  # number of samples of each cluster
     for i in range(n):  # iteration 1, assignment step: exact
         a, d1, d2 = _closest_two(X, i, centers)
         labels[i] = a
         upper[i] = d1
         lower[i] = d2
-        counts[a] += 1.0
+        counts[a] += weights[i]
+        members[a] += 1.0
         for f in range(d):
-            sums[a, f] += X[i, f]
+            sums[a, f] += weights[i] * X[i, f]
     n_changed = n
     new = np.empty((k, d))
     move = np.empty(k)
@@ -227,11 +235,11 @@ def _hamerly_kernel(X, centers, labels, max_iter, tol_abs):  # pragma: no cover 
         # update step: centres to the means; an empty cluster takes the farthest sample
         reset = False
         for j in range(k):
-            if counts[j] == 0:
+            if members[j] == 0:
                 far = -1
                 far_d = -1.0
                 for i in range(n):
-                    if counts[labels[i]] > 1:
+                    if members[labels[i]] > 1:
                         s = 0.0
                         for f in range(d):
                             t = X[i, f] - centers[labels[i], f]
@@ -241,11 +249,13 @@ def _hamerly_kernel(X, centers, labels, max_iter, tol_abs):  # pragma: no cover 
                             far = i
                 if far >= 0:
                     old = labels[far]
-                    counts[old] -= 1.0
+                    counts[old] -= weights[far]
+                    members[old] -= 1.0
                     for f in range(d):
-                        sums[old, f] -= X[far, f]
-                        sums[j, f] += X[far, f]
-                    counts[j] = 1.0
+                        sums[old, f] -= weights[far] * X[far, f]
+                        sums[j, f] += weights[far] * X[far, f]
+                    counts[j] = weights[far]
+                    members[j] = 1.0
                     labels[far] = j
                     reset = True
         shift = 0.0
@@ -310,52 +320,68 @@ def _hamerly_kernel(X, centers, labels, max_iter, tol_abs):  # pragma: no cover 
             if b != a:
                 n_changed += 1
                 labels[i] = b
-                counts[a] -= 1.0
-                counts[b] += 1.0
+                counts[a] -= weights[i]
+                counts[b] += weights[i]
+                members[a] -= 1.0
+                members[b] += 1.0
                 for f in range(d):
-                    sums[a, f] -= X[i, f]
-                    sums[b, f] += X[i, f]
+                    sums[a, f] -= weights[i] * X[i, f]
+                    sums[b, f] += weights[i] * X[i, f]
     return it
 
 
 # ------------------------------------------------------------------ the algorithm
-def _kmeans_plusplus(X: np.ndarray, Xt: np.ndarray, k: int, rng: np.random.Generator
-                     ) -> np.ndarray:
-    """Greedy k-means++ (Arthur & Vassilvitskii 2007, 2 + log k trials like sklearn)."""
+def _kmeans_plusplus(X: np.ndarray, Xt: np.ndarray, k: int, rng: np.random.Generator,
+                     weights: np.ndarray | None = None) -> np.ndarray:
+    """Greedy k-means++ (Arthur & Vassilvitskii 2007, 2 + log k trials like sklearn).
+
+    With ``weights``, samples are drawn with probability proportional to
+    ``weight * D(x)^2`` (the first with probability proportional to its weight), as
+    scikit-learn does.
+    """
     n = X.shape[0]
     n_trials = 2 + int(np.log(k))
     centers = np.empty((k, X.shape[1]))
-    first = int(rng.integers(n))
+    if weights is None:
+        first = int(rng.integers(n))
+        w = np.ones(n)
+    else:
+        w = weights
+        cw = np.cumsum(w)
+        first = min(int(np.searchsorted(cw, rng.random() * cw[-1], side="right")), n - 1)
     centers[0] = X[first]
     closest = ((X - X[first]) ** 2).sum(axis=1)
     for c in range(1, k):
-        cum = np.cumsum(closest)
+        cum = np.cumsum(closest * w) if weights is not None else np.cumsum(closest)
         pot = cum[-1]
         if pot <= 0:  # fewer distinct points than k: any sample is as good as another
             centers[c] = X[int(rng.integers(n))]
             continue
         candidates = np.searchsorted(cum, rng.random(n_trials) * pot, side="left")
         candidates = np.minimum(candidates, n - 1).astype(np.int64)
-        best, closest = _trial_potentials_kernel(Xt, candidates, closest)
+        best, closest = _trial_potentials_kernel(Xt, candidates, closest, w)
         centers[c] = X[candidates[best]]
     return centers
 
 
 def _lloyd(X: np.ndarray, Xt: np.ndarray, centers: np.ndarray, max_iter: int,
-           tol_abs: float):
+           tol_abs: float, weights: np.ndarray | None = None):
     """One k-means run from given centres: (labels, centers, inertia, n_iter).
 
     Hamerly-accelerated Lloyd iterations, then one exact assignment pass so that the
-    labels are those of the final centres and the inertia is exact.
+    labels are those of the final centres and the inertia (weighted, with ``weights``)
+    is exact.
     """
     n, d = X.shape
     k = centers.shape[0]
     centers = np.ascontiguousarray(centers, dtype=np.float64).copy()
     labels = np.empty(n, dtype=np.int32)
-    n_iter = _hamerly_kernel(X, centers, labels, max_iter, tol_abs)
+    w = np.ones(n) if weights is None else weights
+    n_iter = _hamerly_kernel(X, w, centers, labels, max_iter, tol_abs)
     dist = np.empty(n)
     _assign_kernel(Xt, centers, labels, np.empty((k, d)), np.empty(k), dist)
-    return labels, centers, float(dist.sum()), int(n_iter)
+    inertia = float(dist.sum()) if weights is None else float(dist @ weights)
+    return labels, centers, inertia, int(n_iter)
 
 
 def _lloyd_reference(X: np.ndarray, centers: np.ndarray, max_iter: int, tol_abs: float):
@@ -399,19 +425,66 @@ def _check_samples(X: Any, func: str) -> np.ndarray:
 MAX_N_INIT = 1000
 
 
-def _check_n_init(n_init: Any, init: str, func: str) -> int:
+def _check_n_init(n_init: Any, init: Any, func: str) -> int:
+    """Runs to make: ``"auto"`` is 1 for k-means++ and 10 for random or a callable (as
+    scikit-learn); an array ``init`` is always one run (every run would be the same)."""
+    if isinstance(init, np.ndarray):
+        if not isinstance(n_init, str):
+            check_int(n_init, func, "n_init", low=1, high=MAX_N_INIT)
+        else:
+            check_choice(n_init, func, "n_init", ("auto",))
+        return 1
     if isinstance(n_init, str):
         check_choice(n_init, func, "n_init", ("auto",))
-        return 1 if init == "k-means++" else 10
+        return 1 if isinstance(init, str) and init == "k-means++" else 10
     return check_int(n_init, func, "n_init", low=1, high=MAX_N_INIT)
 
 
-def _kmeans_checked(X, k, init, n_init, max_iter, tol, rng, func) -> KMeansResult:
+class ConvergenceWarning(UserWarning):
+    """k-means found fewer distinct clusters than asked for (scikit-learn's name)."""
+
+
+Init = Literal["k-means++", "random"] | np.ndarray | Callable[..., np.ndarray]
+
+
+def _check_init(init: Any, func: str):
+    """``init`` as a method name, a (k, d) array or a callable (not yet shape-checked)."""
+    if isinstance(init, np.ndarray) or callable(init):
+        return init
+    return check_choice(init, func, "init", ("k-means++", "random"))
+
+
+def _check_centers(C: Any, k: int, d: int, func: str, what: str) -> np.ndarray:
+    if not isinstance(C, np.ndarray) or C.shape != (k, d) or C.dtype.kind not in "biuf":
+        raise ValueError(f"{func}: {what} must be a numeric array of shape (n_clusters, "
+                         f"n_features) = ({k}, {d}), got {describe(C)}")
+    out = np.asarray(C, dtype=np.float64)
+    check_array_finite(out, func, what)
+    return out
+
+
+def _check_sample_weight(w: Any, n: int, func: str) -> np.ndarray | None:
+    if w is None:
+        return None
+    if not isinstance(w, np.ndarray) or w.shape != (n,) or w.dtype.kind not in "biuf":
+        raise ValueError(f"{func}: sample_weight must be None or a numeric array of shape "
+                         f"(n_samples,) = ({n},), got {describe(w)}")
+    out = np.ascontiguousarray(w, dtype=np.float64)
+    check_array_finite(out, func, "sample_weight")
+    if (out < 0).any() or not out.sum() > 0:
+        raise ValueError(f"{func}: sample_weight must be >= 0 with a positive sum, got "
+                         f"min {out.min():g}, sum {out.sum():g}")
+    return out
+
+
+def _kmeans_checked(X, k, init, n_init, max_iter, tol, rng, func, weights=None,
+                    dtype=np.float64) -> KMeansResult:
     """k-means on validated float64 samples (shared by every public entry point).
 
     The samples are scaled to ``max |X| = 1`` and centred before clustering, so no sum of
     squares in the kernels can overflow whatever finite values arrive; centres and
-    inertia are scaled back at the end.
+    inertia are scaled back at the end. ``init`` is a method name, a validated-later
+    ``(k, d)`` array (one run) or a callable ``init(X, k, rng)``.
     """
     scale = float(np.abs(X).max())
     if scale == 0.0:
@@ -422,13 +495,26 @@ def _kmeans_checked(X, k, init, n_init, max_iter, tol, rng, func) -> KMeansResul
     Xc = np.ascontiguousarray(Xs - mean)
     Xt = np.ascontiguousarray(Xc.T)
     tol_abs = float(np.mean(Xc.var(axis=0))) * tol
+    if weights is not None and isinstance(init, str) and init == "random" \
+            and np.count_nonzero(weights) < k:
+        raise ValueError(f"{func}: sample_weight must have at least n_clusters={k} positive "
+                         f"weights for init='random', got {np.count_nonzero(weights)}")
     best = None
     for _ in range(n_init):
-        if init == "k-means++":
-            centers = _kmeans_plusplus(Xc, Xt, k, rng)
-        else:
+        if isinstance(init, np.ndarray):
+            centers = _check_centers(init, k, X.shape[1], func, "init") / scale - mean
+        elif callable(init):
+            given = init(X.copy(), k, rng)
+            centers = _check_centers(given, k, X.shape[1], func,
+                                     "the array returned by init") / scale - mean
+        elif init == "k-means++":
+            centers = _kmeans_plusplus(Xc, Xt, k, rng, weights)
+        elif weights is None:
             centers = Xc[rng.choice(Xc.shape[0], size=k, replace=False)].copy()
-        run = _lloyd(Xc, Xt, centers, max_iter, tol_abs)
+        else:
+            pick = rng.choice(Xc.shape[0], size=k, replace=False, p=weights / weights.sum())
+            centers = Xc[pick].copy()
+        run = _lloyd(Xc, Xt, centers, max_iter, tol_abs, weights)
         if best is None or run[2] < best[2]:
             best = run
     labels, centers, inertia, n_iter = best
@@ -437,54 +523,82 @@ def _kmeans_checked(X, k, init, n_init, max_iter, tol, rng, func) -> KMeansResul
     if not np.isfinite(inertia):
         raise ValueError(f"{func}: X must have a spread whose summed squares float64 can "
                          f"hold, got values up to {scale:.4g} (inertia overflows); rescale X")
-    return KMeansResult(labels=labels, centers=(centers + mean) * scale, inertia=inertia,
-                        n_iter=n_iter)
+    centers = (centers + mean) * scale
+    n_distinct = len(np.unique(centers, axis=0))
+    if n_distinct < k:
+        warnings.warn(f"{func}: found {n_distinct} distinct clusters, fewer than "
+                      f"n_clusters={k} (X has fewer distinct points than that); some "
+                      f"centres coincide", ConvergenceWarning, stacklevel=3)
+    return KMeansResult(labels=labels, centers=centers.astype(dtype, copy=False),
+                        inertia=inertia, n_iter=n_iter)
 
 
+@renamed_parameters(k="n_clusters")
 def kmeans(
     X: np.ndarray,
-    k: int,
+    n_clusters: int,
     *,
-    init: Literal["k-means++", "random"] = "k-means++",
+    init: Init = "k-means++",
     n_init: int | Literal["auto"] = "auto",
     max_iter: int = 300,
     tol: float = 1e-4,
+    sample_weight: np.ndarray | None = None,
     seed: int | np.random.Generator | None = 0,
 ) -> KMeansResult:
-    """Cluster samples into ``k`` groups minimising the within-cluster squared distance.
+    """Cluster samples into ``n_clusters`` groups minimising the within-cluster squared
+    distance.
 
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
-        Numeric, finite. Computation is in float64.
-    k : int
-        Number of clusters, in ``[1, n_samples]``.
-    init : {"k-means++", "random"}
+        Numeric, finite. Computation is in float64; the centres are returned as float32
+        when ``X`` is float32 (as scikit-learn), else float64.
+    n_clusters : int
+        Number of clusters ``k``, in ``[1, n_samples]``. (Formerly ``k``; the old keyword
+        works for one release, with a ``DeprecationWarning``.)
+    init : {"k-means++", "random"}, ndarray of shape (n_clusters, n_features), or callable
         ``"k-means++"``: greedy k-means++ seeding (each new centre is the best of
-        ``2 + ln k`` samples drawn with probability proportional to D(x)^2, as
-        scikit-learn does). ``"random"``: ``k`` distinct samples.
+        ``2 + ln k`` samples drawn with probability proportional to
+        ``sample_weight * D(x)^2``, as scikit-learn does). ``"random"``: ``k`` distinct
+        samples (drawn in proportion to ``sample_weight``). An array: the initial
+        centres (one run). A callable: ``init(X, n_clusters, rng)`` returning the initial
+        centres, called once per run with a copy of ``X`` and the run's
+        ``numpy.random.Generator`` (scikit-learn passes its ``random_state``).
     n_init : int or "auto"
         Independent runs, in ``[1, MAX_N_INIT]`` (1000); the one with the lowest inertia
-        is returned. ``"auto"`` is 1 for k-means++ and 10 for random initialisation.
+        is returned. ``"auto"`` is 1 for k-means++ and 10 for random initialisation or a
+        callable, as scikit-learn; an array ``init`` always makes one run.
     max_iter : int
         Maximum Lloyd iterations per run.
     tol : float, >= 0
         Convergence when the summed squared centre movement is at most
         ``tol * mean(var(X, axis=0))`` (relative to the data's spread, like sklearn).
         A run also stops as soon as no label changes.
+    sample_weight : ndarray of shape (n_samples,), optional
+        Weights >= 0 (positive sum), as scikit-learn's: each centre is the weighted mean
+        of its samples and the inertia is weighted; an integer weight ``w`` acts like
+        ``w`` copies of the sample. None: all ones.
     seed : int, numpy.random.Generator or None
         Same seed, same result.
 
     Returns
     -------
     KMeansResult
-        ``labels`` (int32), ``centers`` (float64), ``inertia``, ``n_iter``.
+        ``labels`` (int32), ``centers`` (float32 for float32 ``X``, else float64),
+        ``inertia``, ``n_iter``.
 
     Raises
     ------
     TypeError, ValueError
-        Bad ``X`` (not 2-D, empty, NaN/inf), ``k`` outside ``[1, n_samples]``, unknown
-        ``init``, non-positive ``n_init``/``max_iter``, negative ``tol``, bad seed.
+        Bad ``X`` (not 2-D, empty, NaN/inf), ``n_clusters`` outside ``[1, n_samples]``,
+        unknown ``init`` or an ``init`` array of the wrong shape, bad ``sample_weight``,
+        non-positive ``n_init``/``max_iter``, negative ``tol``, bad seed.
+
+    Warns
+    -----
+    ConvergenceWarning
+        Fewer distinct centres than ``n_clusters`` were found (``X`` has fewer distinct
+        points than that), as scikit-learn warns.
 
     Notes
     -----
@@ -509,19 +623,22 @@ def kmeans(
     ([[0.0, 1.0], [10.0, 1.0]], 4.0)
     """
     func = "kmeans"
+    dtype = np.float32 if isinstance(X, np.ndarray) and X.dtype == np.float32 else np.float64
     X = _check_samples(X, func)
-    k = check_int(k, func, "k", low=1, high=X.shape[0])
-    init = check_choice(init, func, "init", ("k-means++", "random"))
+    k = check_int(n_clusters, func, "n_clusters", low=1, high=X.shape[0])
+    init = _check_init(init, func)
     n_init = _check_n_init(n_init, init, func)
     max_iter = check_int(max_iter, func, "max_iter", low=1)
     tol = check_real(tol, func, "tol", low=0.0)
+    weights = _check_sample_weight(sample_weight, X.shape[0], func)
     rng = check_seed(seed, func)
-    return _kmeans_checked(X, k, init, n_init, max_iter, tol, rng, func)
+    return _kmeans_checked(X, k, init, n_init, max_iter, tol, rng, func, weights, dtype)
 
 
+@renamed_parameters(k="n_clusters")
 def kmeans_segment(
     image: np.ndarray,
-    k: int,
+    n_clusters: int,
     *,
     space: Space = "auto",
     spatial_weight: float = 0.0,
@@ -534,8 +651,9 @@ def kmeans_segment(
     ----------
     image : ndarray of shape (H, W) or (H, W, C)
         Any accepted dtype; features are computed on the [0, 1]-scaled image.
-    k : int
-        Number of clusters, in ``[1, H * W]``.
+    n_clusters : int
+        Number of clusters ``k``, in ``[1, H * W]``. (Formerly ``k``; the old keyword
+        works for one release, with a ``DeprecationWarning``.)
     space : {"auto", "intensity", "rgb", "lab", "channels"}
         Feature space, see :func:`~cvgeo.segment.pixel_features`.
     spatial_weight : float, in [0, 1e6]
@@ -550,13 +668,13 @@ def kmeans_segment(
     Returns
     -------
     ndarray of shape (H, W), int32
-        Cluster index of each pixel, in ``[0, k)``. Segments are clusters, not
+        Cluster index of each pixel, in ``[0, n_clusters)``. Segments are clusters, not
         necessarily connected regions.
 
     Raises
     ------
     TypeError, ValueError
-        Bad image, NaN/inf, ``k`` larger than the number of pixels, bad options.
+        Bad image, NaN/inf, ``n_clusters`` larger than the number of pixels, bad options.
 
     Examples
     --------
@@ -570,7 +688,7 @@ def kmeans_segment(
     space = _resolve_space(space, x, func)
     spatial_weight = check_spatial_weight(spatial_weight, func)
     h, w = x.shape[:2]
-    k = check_int(k, func, "k", low=1, high=h * w)
+    k = check_int(n_clusters, func, "n_clusters", low=1, high=h * w)
     n_init = _check_n_init(n_init, "k-means++", func)
     rng = check_seed(seed, func)
     X = _features_from_float(x, space, spatial_weight).astype(np.float64)
@@ -629,7 +747,7 @@ class KMeansSegmenter:
         *,
         space: Space = "auto",
         spatial_weight: float = 0.0,
-        init: Literal["k-means++", "random"] = "k-means++",
+        init: Init = "k-means++",
         n_init: int | Literal["auto"] = "auto",
         max_iter: int = 300,
         tol: float = 1e-4,
@@ -679,7 +797,7 @@ class KMeansSegmenter:
         func = "KMeansSegmenter.fit"
         X, (h, w) = self._features(image, func)
         k = check_int(self.n_clusters, func, "n_clusters", low=1, high=h * w)
-        init = check_choice(self.init, func, "init", ("k-means++", "random"))
+        init = _check_init(self.init, func)
         n_init = _check_n_init(self.n_init, init, func)
         max_iter = check_int(self.max_iter, func, "max_iter", low=1)
         tol = check_real(self.tol, func, "tol", low=0.0)

@@ -3,7 +3,8 @@
 Conventions
 -----------
 Samples are rows of ``X`` of shape ``(n_samples, n_features)``; ``bandwidth`` is in
-the units of ``X``. For images, ``spatial_bw`` is in pixels and ``range_bw`` in units of
+the units of ``X``. For images, ``spatial_bandwidth_px`` is in pixels and
+``range_bandwidth`` in units of
 the [0, 1]-scaled image (Euclidean over channels). Labels are int32 from 0.
 """
 
@@ -22,8 +23,10 @@ from cvgeo._checks import (
     check_bool,
     check_choice,
     check_int,
+    check_points,
     check_real,
     check_seed,
+    renamed_parameters,
 )
 from cvgeo.image import as_float_image
 from cvgeo.segment._graph import _find, _merge_small_kernel, _relabel_kernel, _union, grid_edges
@@ -304,8 +307,10 @@ def mean_shift(
     *,
     bandwidth: float | None = None,
     kernel: Literal["flat", "gaussian"] = "flat",
+    seeds: np.ndarray | None = None,
     bin_seeding: bool = False,
     min_bin_freq: int = 1,
+    cluster_all: bool = True,
     max_iter: int = 300,
 ) -> MeanShiftResult:
     """Find the modes of the samples' density by mean shift and cluster by nearest mode.
@@ -321,18 +326,26 @@ def mean_shift(
         ``"flat"``: the mean of the samples within ``bandwidth`` (the shadow of the
         Epanechnikov kernel; scikit-learn's choice). ``"gaussian"``: Gaussian-weighted
         mean, truncated at 3 bandwidths.
+    seeds : ndarray of shape (n_seeds, n_features), optional
+        Where the climbs start, as scikit-learn's ``seeds``; when given, ``bin_seeding``
+        is ignored. Default: every sample (or the bin centres).
     bin_seeding : bool
         Start from one seed per occupied bin of side ``bandwidth`` instead of from every
         sample: far fewer seeds, nearly the same modes.
     min_bin_freq : int
         With ``bin_seeding``, bins holding fewer samples give no seed.
+    cluster_all : bool
+        True: every sample takes the label of its nearest mode. False: samples farther
+        than ``bandwidth`` from every mode (orphans) get label ``-1``, as scikit-learn's
+        ``cluster_all=False``.
     max_iter : int
         Iterations per seed.
 
     Returns
     -------
     MeanShiftResult
-        ``labels`` (int32, nearest mode), ``centers`` (modes, most populated first),
+        ``labels`` (int32, nearest mode; ``-1`` for orphans when ``cluster_all`` is
+        False), ``centers`` (modes, most populated first),
         ``bandwidth``, ``n_iter``.
 
     Raises
@@ -340,7 +353,8 @@ def mean_shift(
     TypeError, ValueError
         Bad ``X`` (NaN/inf, not 2-D), ``bandwidth <= 0`` or below
         ``MIN_RELATIVE_BANDWIDTH * max|X|`` (1e-9 of the data's magnitude), unknown
-        ``kernel``, ``min_bin_freq < 1``, ``max_iter < 1``.
+        ``kernel``, ``min_bin_freq < 1``, ``max_iter < 1``, ``seeds`` not a finite
+        ``(n_seeds, n_features)`` array.
     DegenerateError
         No seed had a sample within the bandwidth (``min_bin_freq`` too high).
 
@@ -383,8 +397,14 @@ def mean_shift(
     if bandwidth < MIN_RELATIVE_BANDWIDTH * scale:
         raise ValueError(f"{func}: bandwidth must be at least {MIN_RELATIVE_BANDWIDTH:g} * "
                          f"max|X| = {MIN_RELATIVE_BANDWIDTH * scale:.4g}, got {bandwidth:.4g}")
+    cluster_all = check_bool(cluster_all, func, "cluster_all")
+    if seeds is not None:
+        seeds = check_points(seeds, func, "seeds", dim=X.shape[1], min_count=1)
     X, bw = X / scale, bandwidth / scale  # the kernels see max|X| = 1
-    seeds = _bin_seeds(X, bw, min_bin_freq) if bin_seeding else X
+    if seeds is not None:
+        seeds = np.ascontiguousarray(seeds / scale)
+    else:
+        seeds = _bin_seeds(X, bw, min_bin_freq) if bin_seeding else X
     if seeds.shape[0] == 0:
         raise DegenerateError(f"{func}: min_bin_freq must leave at least one seed, got none "
                               f"with min_bin_freq={min_bin_freq} and bandwidth={bandwidth:g}")
@@ -393,7 +413,10 @@ def mean_shift(
         raise DegenerateError(f"{func}: bandwidth must leave a sample near some seed, got "
                               f"no sample within bandwidth={bandwidth:g} of any seed")
     centers = _merge_modes(modes, counts, bw)
-    labels = cKDTree(centers).query(X)[1].astype(np.int32)
+    dist, nearest = cKDTree(centers).query(X)
+    labels = nearest.astype(np.int32)
+    if not cluster_all:
+        labels[dist > bw] = -1
     centers = centers * scale
     return MeanShiftResult(labels=labels, centers=centers, bandwidth=bandwidth,
                            n_iter=int(iters.max()))
@@ -506,11 +529,12 @@ def _group_modes_kernel(modes, a, b, hs, hr):  # pragma: no cover - numba
     return parent, size
 
 
+@renamed_parameters(spatial_bw="spatial_bandwidth_px", range_bw="range_bandwidth")
 def mean_shift_segment(
     image: np.ndarray,
     *,
-    spatial_bw: float = 8.0,
-    range_bw: float = 0.1,
+    spatial_bandwidth_px: float = 8.0,
+    range_bandwidth: float = 0.1,
     min_size: int = 20,
     max_iter: int = 100,
 ) -> np.ndarray:
@@ -520,11 +544,12 @@ def mean_shift_segment(
     ----------
     image : ndarray of shape (H, W) or (H, W, C)
         Any accepted dtype; computed on the [0, 1]-scaled image.
-    spatial_bw : float in [1e-6, 1e6]
-        ``h_s``, the spatial radius in pixels.
-    range_bw : float in [1e-6, 1e6]
+    spatial_bandwidth_px : float in [1e-6, 1e6]
+        ``h_s``, the spatial radius in pixels (formerly ``spatial_bw``).
+    range_bandwidth : float in [1e-6, 1e6]
         ``h_r``, the colour radius in units of the [0, 1] image (Euclidean over
-        channels); 0.1 is about 25 grey levels.
+        channels); 0.1 is about 25 grey levels (formerly ``range_bw``; both old keywords
+        work for one release, with a ``DeprecationWarning``).
     min_size : int >= 0
         Regions smaller than this many pixels are merged into their most similar
         neighbour (C&M's optional step 4); 0 keeps every region.
@@ -565,15 +590,15 @@ def mean_shift_segment(
     --------
     >>> import numpy as np
     >>> img = np.zeros((10, 10), dtype=np.uint8); img[:, 5:] = 200
-    >>> lab = mean_shift_segment(img, spatial_bw=3, range_bw=0.2, min_size=0)
+    >>> lab = mean_shift_segment(img, spatial_bandwidth_px=3, range_bandwidth=0.2, min_size=0)
     >>> lab[0].tolist()
     [0, 0, 0, 0, 0, 1, 1, 1, 1, 1]
     """
     func = "mean_shift_segment"
     x = as_float_image(image, func)
-    hs = check_real(spatial_bw, func, "spatial_bw", low=SEGMENT_BW_RANGE[0],
+    hs = check_real(spatial_bandwidth_px, func, "spatial_bandwidth_px", low=SEGMENT_BW_RANGE[0],
                     high=SEGMENT_BW_RANGE[1])
-    hr = check_real(range_bw, func, "range_bw", low=SEGMENT_BW_RANGE[0],
+    hr = check_real(range_bandwidth, func, "range_bandwidth", low=SEGMENT_BW_RANGE[0],
                     high=SEGMENT_BW_RANGE[1])
     min_size = check_int(min_size, func, "min_size", low=0)
     max_iter = check_int(max_iter, func, "max_iter", low=1)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
-from cvgeo._checks import check_real, describe
+from cvgeo._checks import check_real, describe, renamed_parameters
 
 __all__ = [
     "achievable_segmentation_accuracy",
@@ -161,17 +161,20 @@ def _boundaries(labels: np.ndarray) -> np.ndarray:
     return out
 
 
+@renamed_parameters(tolerance="tolerance_px")
 def boundary_recall(
-    labels_true: np.ndarray, labels_pred: np.ndarray, *, tolerance: float = 2.0
+    labels_true: np.ndarray, labels_pred: np.ndarray, *, tolerance_px: float = 2.0
 ) -> float:
-    """Fraction of reference boundary pixels with a predicted boundary within ``tolerance``.
+    """Fraction of reference boundary pixels with a predicted boundary within
+    ``tolerance_px`` pixels.
 
     Parameters
     ----------
     labels_true, labels_pred : ndarray of int, shape (H, W)
-    tolerance : float, >= 0
+    tolerance_px : float, >= 0
         Euclidean distance in pixels within which a predicted boundary pixel counts
-        as recalling a reference one (2 is common for superpixel benchmarks).
+        as recalling a reference one (2 is common for superpixel benchmarks). Formerly
+        ``tolerance``; that keyword works for one release, with a ``DeprecationWarning``.
 
     Returns
     -------
@@ -200,7 +203,7 @@ def boundary_recall(
     >>> import numpy as np
     >>> gt = np.zeros((4, 6), dtype=int); gt[:, 3:] = 1
     >>> pred = np.zeros((4, 6), dtype=int); pred[:, 4:] = 1
-    >>> boundary_recall(gt, pred, tolerance=1), boundary_recall(gt, pred, tolerance=0)
+    >>> boundary_recall(gt, pred, tolerance_px=1), boundary_recall(gt, pred, tolerance_px=0)
     (1.0, 0.0)
     """
     func = "boundary_recall"
@@ -211,7 +214,7 @@ def boundary_recall(
     if a.shape != b.shape:
         raise ValueError(f"{func}: labels_pred must have the shape of labels_true "
                          f"{a.shape}, got shape {b.shape}")
-    tolerance = check_real(tolerance, func, "tolerance", low=0.0)
+    tolerance = check_real(tolerance_px, func, "tolerance_px", low=0.0)
     gt = _boundaries(a)
     n_gt = int(gt.sum())
     if n_gt == 0:

@@ -72,7 +72,7 @@ def test_check_points_xp_torch():
     torch = pytest.importorskip("torch")
     t, xp = check_points_xp(torch.tensor([[1, 2]]), "f")
     assert t.dtype == torch.float64
-    with pytest.raises(ValueError, match=r"^f: points must be finite, got 1 NaN or inf"):
+    with pytest.raises(ValueError, match=r"^f: points must be finite, got 1 inf value\(s\)$"):
         check_points_xp(torch.tensor([[float("inf"), 0.0]]), "f")
     with pytest.raises(ValueError, match=r"^f: points must have shape \(\.\.\., N, 2\)"):
         check_points_xp(torch.zeros(3), "f")
@@ -99,3 +99,49 @@ def test_check_seed_reproducible():
         check_seed(1.5, "f")
     with pytest.raises(ValueError, match=r"^f: seed must be a non-negative int, got -1$"):
         check_seed(-1, "f")
+
+
+def _error(fn, *args, **kwargs):
+    try:
+        fn(*args, **kwargs)
+    except (TypeError, ValueError) as exc:
+        return type(exc), str(exc)
+    return None
+
+
+BAD_POINTS = [
+    np.zeros((4, 3)),                                  # wrong width
+    np.zeros(4),                                       # 1-D
+    np.array([[1.0, np.nan], [np.inf, 2.0], [np.nan, 0.0]]),  # 2 NaN and 1 inf
+    np.array([["a", "b"]]),                            # not numeric
+    np.zeros((2, 2)),                                  # too few (min_count=3)
+    [[1.0, 2.0]],                                      # a list
+    "points",                                          # not an array at all
+]
+
+
+@pytest.mark.parametrize("bad", BAD_POINTS, ids=range(len(BAD_POINTS)))
+def test_points_validator_numpy_and_array_api_twins_agree(bad):
+    """check_points and check_points_xp are one validator: the same input gets the same
+    error type and the same message (up to the kinds of array each accepts)."""
+    a = _error(check_points, bad, "f", "x1", min_count=3)
+    b = _error(check_points_xp, bad, "f", "x1", min_count=3, batched=False)
+    assert a is not None and b is not None
+    assert a[0] is b[0]
+    assert a[1] == b[1].replace("a numpy array or torch tensor", "a numpy array")
+    good = np.arange(8.0).reshape(4, 2)
+    np.testing.assert_array_equal(check_points(good, "f", min_count=3),
+                                  check_points_xp(good, "f", min_count=3)[0])
+
+
+def test_points_validator_torch_and_numpy_paths_agree():
+    torch = pytest.importorskip("torch")
+    for bad in BAD_POINTS[:3] + BAD_POINTS[4:5]:
+        a = _error(check_points_xp, bad, "f", "x1", min_count=3, batched=False)
+        b = _error(check_points_xp, torch.from_numpy(bad), "f", "x1", min_count=3,
+                   batched=False)
+        assert a == b, (a, b)
+    msg = _error(check_points_xp, BAD_POINTS[2], "f", "x1")[1]
+    assert msg == "f: x1 must be finite, got 2 NaN and 1 inf value(s)"
+    out, xp = check_points_xp(torch.arange(6).reshape(3, 2), "f")
+    assert out.dtype == torch.float64 and xp.__name__.endswith("torch")

@@ -226,24 +226,24 @@ def test_run_batch_python_api(tmp_path):
     (tmp_path / "in" / "sub").mkdir()
     cvgeo.write_image(tmp_path / "in" / "sub" / "deep.png", np.zeros((5, 6), np.uint8))
     (tmp_path / "in" / "notes.txt").write_text("not an image, not an input")
-    res = cvgeo.run_batch(small_pipeline(), tmp_path / "in", tmp_path / "in" / "out",
+    res = cvgeo.batch.run_batch(small_pipeline(), tmp_path / "in", tmp_path / "in" / "out",
                           progress=False)
-    assert isinstance(res, cvgeo.BatchResult) and not res.ok and res.total == 5
+    assert isinstance(res, cvgeo.batch.BatchResult) and not res.ok and res.total == 5
     assert [Path(p).name for p in res.processed] == ["img_000.png", "img_001.png",
                                                      "img_003.png", "deep.png"]
     assert Path(res.processed[-1]).parent.name == "sub"  # folder layout mirrored
-    assert res.failed == (cvgeo.BatchFailure(str(srcs[2]), res.failed[0].error),)
+    assert res.failed == (cvgeo.batch.BatchFailure(str(srcs[2]), res.failed[0].error),)
     assert res.failed[0].error.startswith("ValueError: read_image:")
     # the output folder lies inside the input folder: its files are not new inputs
-    again = cvgeo.run_batch(small_pipeline(), [tmp_path / "in"], tmp_path / "in" / "out",
+    again = cvgeo.batch.run_batch(small_pipeline(), [tmp_path / "in"], tmp_path / "in" / "out",
                             progress=False)
     assert (len(again.processed), len(again.skipped), len(again.failed)) == (0, 4, 1)
     with pytest.raises(FileNotFoundError, match="run_batch: input .*missing"):
-        cvgeo.run_batch(small_pipeline(), tmp_path / "missing", tmp_path / "o")
+        cvgeo.batch.run_batch(small_pipeline(), tmp_path / "missing", tmp_path / "o")
     found = collect_inputs([srcs[0], srcs[0], srcs[1]], tmp_path / "o")  # one file twice
     assert [src for src, _ in found.pairs] == [srcs[0], srcs[1]] and found.problems == ()
     with pytest.raises(ValueError, match="run_batch: jobs must be"):
-        cvgeo.run_batch(small_pipeline(), srcs[0], tmp_path / "o", jobs=0)
+        cvgeo.batch.run_batch(small_pipeline(), srcs[0], tmp_path / "o", jobs=0)
 
 
 
@@ -362,7 +362,7 @@ def test_rerun_removes_partial_files_a_killed_write_left(tmp_path, capsys):
     assert not stale.exists() and live.exists() and other_host.exists() and not_ours.exists()
     assert (out / "img_001.png").read_bytes() == expected_png(small_pipeline(), srcs[1],
                                                               tmp_path)
-    res = cvgeo.run_batch(small_pipeline(), tmp_path / "in", out, force=True, progress=False)
+    res = cvgeo.batch.run_batch(small_pipeline(), tmp_path / "in", out, force=True, progress=False)
     assert res.cleaned == () and res.ok
 
 
@@ -376,7 +376,7 @@ def test_python_api_reports_a_stale_partial_file_it_removed(tmp_path):
     stale = out / f".img_000.png.{_host_tag()}-{int(dead.stdout)}.zzzzzzzz.part"
     out.mkdir()
     stale.write_bytes(b"half")
-    res = cvgeo.run_batch(small_pipeline(), tmp_path / "in", out, progress=False)
+    res = cvgeo.batch.run_batch(small_pipeline(), tmp_path / "in", out, progress=False)
     assert res.cleaned == (str(stale),) and not stale.exists()
     assert res.summary().endswith("; removed 1 stale partial file(s)")
 
@@ -386,12 +386,12 @@ def test_dask_local_cluster_gives_byte_identical_outputs(tmp_path):
     distributed = pytest.importorskip("distributed")
     make_images(tmp_path / "in", n=12, corrupt=5)
     pipe = small_pipeline()
-    local = cvgeo.run_batch(pipe, tmp_path / "in", tmp_path / "local", jobs=1, progress=False)
+    local = cvgeo.batch.run_batch(pipe, tmp_path / "in", tmp_path / "local", jobs=1, progress=False)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                                   protocol="tcp", host="127.0.0.1",
                                   dashboard_address=None) as cluster:
         with distributed.Client(cluster) as client:
-            res = cvgeo.run_batch(pipe, tmp_path / "in", tmp_path / "dask", client=client,
+            res = cvgeo.batch.run_batch(pipe, tmp_path / "in", tmp_path / "dask", client=client,
                                   progress=False)
         # and through the command line, connecting to the same scheduler
         pipe_file = cvgeo.save_pipeline(pipe, tmp_path / "p.json")
@@ -497,7 +497,7 @@ def runtime_op():
 def test_runtime_registered_op_reaches_spawned_workers(tmp_path, runtime_op):
     srcs = make_images(tmp_path / "in", n=3, corrupt=None)
     pipe = cvgeo.make_pipeline(cvgeo.Step("test_invert", amount=0.8))
-    res = cvgeo.run_batch(pipe, tmp_path / "in", tmp_path / "out", jobs=2, progress=False)
+    res = cvgeo.batch.run_batch(pipe, tmp_path / "in", tmp_path / "out", jobs=2, progress=False)
     assert res.ok and len(res.processed) == 3
     for src in srcs:
         assert (tmp_path / "out" / src.name).read_bytes() == expected_png(pipe, src, tmp_path)

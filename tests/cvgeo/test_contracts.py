@@ -74,7 +74,7 @@ CONTRACTS = [
     Contract("pixel_features", lambda im: cvgeo.pixel_features(im, spatial_weight=0.5)),
     Contract("kmeans_segment", lambda im: cvgeo.kmeans_segment(im, 5, seed=0)),
     Contract("mean_shift_segment",
-             lambda im: cvgeo.mean_shift_segment(im, spatial_bw=4, range_bw=0.1)),
+             lambda im: cvgeo.mean_shift_segment(im, spatial_bandwidth_px=4, range_bandwidth=0.1)),
     Contract("felzenszwalb", lambda im: cvgeo.felzenszwalb(im, scale=100, sigma=0.8)),
     Contract("rgb_to_lab", lambda im: cvgeo.rgb_to_lab(im), grey=False, atol=2e-3),
     Contract("denormalize", lambda im: cvgeo.denormalize(im, 0.5, 0.25), uint8=False),
@@ -90,8 +90,8 @@ EXEMPT: dict[str, str] = {
     "BORDERS": "a constant", "DEFAULT_MAX_PIXELS": "a constant",
     "DegenerateError": "an exception type", "PipelineFileError": "an exception type",
     **dict.fromkeys((
-        "BatchFailure", "BatchResult", "CorrectedMatches", "Epipoles", "FrequencyGrid",
-        "FundamentalResult", "GalleryResult", "Gradient", "HoughCircles", "HoughLinePeaks",
+        "CorrectedMatches", "Epipoles", "FrequencyGrid",
+        "FundamentalResult", "Gradient", "HoughCircles", "HoughLinePeaks",
         "HoughLines", "KMeansResult", "LaplacianPyramid", "MeanShiftResult",
         "NormalizedPoints", "OpSpec", "Pose", "RansacResult", "RecoveredPose",
         "Rectification", "Spectrum", "StereoCorrespondences", "Trace", "TraceStep",
@@ -125,7 +125,7 @@ EXEMPT: dict[str, str] = {
                     _NO_IMAGE + ": builds a filter or grid from numbers"),
     "hough_line_peaks": _NO_IMAGE + ": a HoughLines result",
     **dict.fromkeys(("Pipeline", "Step", "make_pipeline", "load_pipeline", "save_pipeline",
-                     "register_op", "op_parameters", "run_batch", "build_gallery",
+                     "register_op", "op_parameters",
                      "read_image"), _NO_IMAGE + ": pipelines, files and folders"),
     "correspondences_from_disparity": "a disparity map in pixels, not intensities: the "
                                       "uint8 = float / 255 rule does not apply",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 import scipy.ndimage as ndi
@@ -168,6 +170,32 @@ def test_gradient_is_frozen_dataclass():
         g.gx = None
 
 
+# --------------------------------------------------- one Gaussian blur, two names
+@pytest.mark.parametrize("border", ["constant", "edge", "reflect", "mirror", "wrap"])
+def test_gaussian_blur_is_gaussian_filter_under_another_name(astronaut, border):
+    """cvgeo.gaussian_blur (also cvgeo.fourier.gaussian_blur) is a documented alias: the
+    same parameters give bit-identical results for every method, on both sides of the
+    auto crossover (radius 8 spatial, radius 28 fft)."""
+    import cvgeo.fourier
+
+    assert cvgeo.fourier.gaussian_blur is cvgeo.gaussian_blur
+    assert (inspect.signature(cvgeo.gaussian_blur).parameters.keys()
+            == inspect.signature(cvgeo.gaussian_filter).parameters.keys())
+    img = astronaut[:64, :80]
+    for sigma in (2.0, 7.0):
+        for method in ("auto", "spatial", "fft"):
+            a = cvgeo.gaussian_filter(img, sigma, method=method, border=border, truncate=4.0)
+            b = cvgeo.gaussian_blur(img, sigma, method=method, border=border, truncate=4.0)
+            np.testing.assert_array_equal(a, b)
+    auto = cvgeo.gaussian_filter(img, 7.0, border=border)
+    np.testing.assert_array_equal(auto, cvgeo.gaussian_filter(img, 7.0, method="fft",
+                                                              border=border))
+    ref = ndi.gaussian_filter(img / 255.0, (7.0, 7.0, 0), mode=SCIPY_MODES[border])
+    assert np.abs(auto - ref).max() <= 1e-5
+    with pytest.raises(ValueError, match="^gaussian_blur: sigma must be >= 0.0, got -1"):
+        cvgeo.gaussian_blur(img, -1.0)
+
+
 # ------------------------------------------------------------------------- errors
 def test_errors():
     img = np.zeros((8, 8), np.float32)
@@ -179,6 +207,8 @@ def test_errors():
         cvgeo.gaussian_filter(img, 1.0, border="nearest")
     with pytest.raises(ValueError, match="gaussian_filter: truncate must be > 0.0"):
         cvgeo.gaussian_filter(img, 1.0, truncate=0.0)
+    with pytest.raises(ValueError, match="^gaussian_filter: method must be one of"):
+        cvgeo.gaussian_filter(img, 1.0, method="iir")
     with pytest.raises(ValueError, match="gaussian_kernel: sigma must be >= 0.0"):
         cvgeo.gaussian_kernel(-0.5)
     with pytest.raises(ValueError, match="separable_convolve: row_kernel must be a 1-D array "

@@ -38,8 +38,8 @@ EXEMPT = {
     "PipelineFileError": "an exception type",
     # result records: built by the functions that return them, which are fuzzed
     **{name: "a frozen result record, returned by a fuzzed function" for name in (
-        "BatchFailure", "BatchResult", "CorrectedMatches", "Epipoles", "FrequencyGrid",
-        "FundamentalResult", "GalleryResult", "Gradient", "HoughCircles", "HoughLinePeaks",
+        "CorrectedMatches", "Epipoles", "FrequencyGrid",
+        "FundamentalResult", "Gradient", "HoughCircles", "HoughLinePeaks",
         "HoughLines", "KMeansResult", "LaplacianPyramid", "MeanShiftResult",
         "NormalizedPoints", "OpSpec", "Pose", "RansacResult", "RecoveredPose",
         "Rectification", "Spectrum", "StereoCorrespondences", "Trace", "TraceStep",
@@ -56,8 +56,6 @@ EXEMPT = {
     "save_pipeline": "writes a Pipeline object (test_pipeline.py)",
     "register_op": "changes the global op registry (test_pipeline.py)",
     "op_parameters": "looks an op name up in the pipeline registry (test_pipeline.py)",
-    "run_batch": "processes folders; hostile folders are tested in test_cli.py",
-    "build_gallery": "builds the whole gallery (minutes); tested in test_gallery.py",
 }
 
 #: Worker processes, each probing a share of the callables (run one after the other).

@@ -131,6 +131,45 @@ def test_step_get_and_set_params():
     assert op_parameters("resize")["interpolation"] == "auto"
 
 
+def test_op_parameters_unknown_op_is_a_value_error_listing_the_ops():
+    for bad, shown in (("cany", "'cany'"), (3, "3"), (None, "None")):
+        with pytest.raises(ValueError, match=r"^op_parameters: name must be a registered op, "
+                                             rf"got {shown}; registered ops: .*\bcanny\b") as e:
+            op_parameters(bad)
+        assert not isinstance(e.value, KeyError)
+    assert op_parameters("gaussian_blur") == op_parameters("gaussian_filter")
+
+
+def test_renamed_parameters_keep_working_in_steps_and_files(tmp_path):
+    """A parameter renamed with a deprecation path (kmeans_segment's k -> n_clusters) is
+    still accepted by Step.set_params and in pipeline files, with a DeprecationWarning."""
+    with pytest.warns(DeprecationWarning, match="parameter 'k' is deprecated.*'n_clusters'"):
+        s = Step("kmeans_segment").set_params(k=2)
+    assert s.params == {"n_clusters": 2}
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps({"steps": [{"op": "kmeans_segment", "params": {"k": 2}}]}))
+    with pytest.warns(DeprecationWarning, match=r"load_pipeline: .*old.json.*kmeans_segment"):
+        pipe = load_pipeline(path)
+    assert pipe["kmeans_segment"].params == {"n_clusters": 2}
+    img = np.zeros((4, 4), np.uint8)
+    img[:, 2:] = 200
+    np.testing.assert_allclose(pipe(img)[0], [0, 0, 200 / 255, 200 / 255], atol=1e-6)  # mean colour
+
+
+def test_pipeline_modules_split_and_old_imports_work():
+    import cvgeo.display
+    import cvgeo.ops
+    import cvgeo.pipeline
+    from cvgeo.pipeline import core, files
+
+    assert cvgeo.pipeline.Pipeline is core.Pipeline and cvgeo.Pipeline is core.Pipeline
+    assert cvgeo.pipeline.load_pipeline is files.load_pipeline
+    assert cvgeo.pipeline.MAX_PIPELINE_FILE_BYTES == 1 << 20
+    for name in ("to_display", "stretch", "label_colours", "label_mean_colour"):
+        assert getattr(cvgeo.ops, name) is getattr(cvgeo.display, name)
+    assert cvgeo.to_display is cvgeo.display.to_display
+
+
 def test_step_clone_is_independent():
     s = Step("resize", output_shape=[8, 8])
     c = s.clone()
@@ -424,7 +463,7 @@ def test_python_code_in_a_pipeline_file_is_refused(tmp_path, name, text):
 
 
 def test_load_refuses_absurdly_large_files_unread(tmp_path, monkeypatch):
-    from cvgeo import pipeline as pipeline_mod
+    from cvgeo.pipeline import files as pipeline_mod  # the loader reads the limit here
 
     ok = json.dumps({"steps": [{"op": "to_gray"}]})
     padded = ok[:-1] + " " * (pipeline_mod.MAX_PIPELINE_FILE_BYTES) + "}"
@@ -581,11 +620,11 @@ def test_hostile_file_limits_keep_real_files_loading(tmp_path):
     assert len(pipe) == pm.MAX_FILE_STEPS
     assert pipe["w" * pm.MAX_FILE_STRING].params["fill"] == 1e300
     seed = load_pipeline(_write(tmp_path, "seed.json", _steps(
-        {"op": "kmeans_segment", "params": {"k": 2, "seed": pm.MAX_FILE_INT}})))
+        {"op": "kmeans_segment", "params": {"n_clusters": 2, "seed": pm.MAX_FILE_INT}})))
     assert seed["kmeans_segment"].params["seed"] == 2**64 - 1
     with pytest.raises(PipelineFileError, match="an integer of 20 digits"):
         load_pipeline(_write(tmp_path, "seed2.json", _steps(
-            {"op": "kmeans_segment", "params": {"k": 2, "seed": pm.MAX_FILE_INT + 1}})))
+            {"op": "kmeans_segment", "params": {"n_clusters": 2, "seed": pm.MAX_FILE_INT + 1}})))
     deep = Pipeline.from_dict({"steps": [{"op": "to_gray", "params": {}}]})
     assert len(deep) == 1
     nested: dict = {}

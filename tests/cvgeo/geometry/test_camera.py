@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import cvgeo
 from cvgeo import DegenerateError
 from cvgeo.geometry.camera import (
     correspondences_from_disparity,
@@ -167,3 +168,16 @@ def test_synthetic_scene_planar_and_given_points():
         synthetic_two_view_scene(points3d=np.array([[0.0, 0.0, -1.0]]))
     with pytest.raises(ValueError, match="synthetic_two_view_scene: outlier_fraction must be"):
         synthetic_two_view_scene(10, outlier_fraction=1.5)
+
+
+def test_rotation_in_radians_and_rotation_deg_deprecated():
+    """synthetic_two_view_scene(rotation=) is radians; the former rotation_deg (degrees)
+    gives the same scene for one release, with a DeprecationWarning."""
+    a = cvgeo.synthetic_two_view_scene(30, seed=3, rotation=np.deg2rad(6.0))
+    with pytest.warns(DeprecationWarning, match="synthetic_two_view_scene: the keyword "
+                                                "'rotation_deg' is deprecated.*'rotation'"):
+        b = cvgeo.synthetic_two_view_scene(30, seed=3, rotation_deg=6.0)
+    np.testing.assert_array_equal(a.x2, b.x2)
+    assert cvgeo.rotation_angle(a.R) == pytest.approx(np.deg2rad(6.0), abs=1e-12)
+    with pytest.raises(TypeError, match="got both 'rotation_deg' and its new name"):
+        cvgeo.synthetic_two_view_scene(30, rotation=0.1, rotation_deg=6.0)

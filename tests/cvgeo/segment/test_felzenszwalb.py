@@ -123,14 +123,14 @@ def _intersect_reference(per_channel: list[np.ndarray]) -> np.ndarray:
 def test_intersect_is_the_per_channel_intersection():
     img = skimage.data.coffee()[::4, ::4]
     assert not np.array_equal(img[..., 0], img[..., 2])  # the channels differ
-    ours = felzenszwalb(img, scale=200, sigma=0.8, min_size=0, colour="intersect")
+    ours = felzenszwalb(img, scale=200, sigma=0.8, min_size=0, color_mode="intersect")
     per_channel = [felzenszwalb(img[..., c], scale=200, sigma=0.8, min_size=0)
                    for c in range(3)]
     assert adjusted_rand_index(ours, _intersect_reference(per_channel)) == 1.0
     # intersecting splits more than the joint distance does
     joint = felzenszwalb(img, scale=200, sigma=0.8, min_size=0)
     assert ours.max() > joint.max()
-    merged = felzenszwalb(img, scale=200, sigma=0.8, min_size=30, colour="intersect")
+    merged = felzenszwalb(img, scale=200, sigma=0.8, min_size=30, color_mode="intersect")
     assert np.bincount(merged.ravel()).min() >= 30
 
 
@@ -138,10 +138,10 @@ def test_intersect_quadrants_and_grey_equivalence():
     img = np.zeros((10, 10, 3), dtype=np.float32)
     img[:, 5:, 0] = 1.0  # red splits left/right
     img[5:, :, 1] = 1.0  # green splits top/bottom
-    lab = felzenszwalb(img, scale=10, sigma=0, min_size=0, colour="intersect")
+    lab = felzenszwalb(img, scale=10, sigma=0, min_size=0, color_mode="intersect")
     assert len(np.unique(lab)) == 4
     grey = skimage.data.camera()[::8, ::8]
-    np.testing.assert_array_equal(felzenszwalb(grey, colour="intersect"), felzenszwalb(grey))
+    np.testing.assert_array_equal(felzenszwalb(grey, color_mode="intersect"), felzenszwalb(grey))
 
 
 def test_deterministic_and_dtype_independent(astronaut):
@@ -154,20 +154,76 @@ def test_deterministic_and_dtype_independent(astronaut):
 
 def test_bad_input():
     img = np.zeros((6, 6))
-    for bad in (0, -1.0):
-        with pytest.raises(ValueError, match="felzenszwalb: scale must be > 0"):
-            felzenszwalb(img, scale=bad)
+    with pytest.raises(ValueError, match="felzenszwalb: scale must be >= 0.0, got -1.0"):
+        felzenszwalb(img, scale=-1.0)
     with pytest.raises(ValueError, match="felzenszwalb: sigma must be >= 0"):
         felzenszwalb(img, sigma=-0.5)
     with pytest.raises(ValueError, match="felzenszwalb: min_size must be an int >= 0"):
         felzenszwalb(img, min_size=-1)
     with pytest.raises(TypeError, match="felzenszwalb: min_size must be an int"):
         felzenszwalb(img, min_size=2.5)
-    with pytest.raises(ValueError, match="felzenszwalb: colour must be one of"):
-        felzenszwalb(img, colour="max")
+    with pytest.raises(ValueError, match="felzenszwalb: color_mode must be one of"):
+        felzenszwalb(img, color_mode="max")
+    with pytest.raises(TypeError, match="felzenszwalb: channel_axis must be an int or None, "
+                                        "got 1.0"):
+        felzenszwalb(img, channel_axis=1.0)
+    rgb = np.zeros((6, 6, 3))
+    with pytest.raises(ValueError, match=r"felzenszwalb: channel_axis must be an axis of the "
+                                         r"3-D image, in \[-3, 2\], got 3"):
+        felzenszwalb(rgb, channel_axis=3)
+    with pytest.raises(ValueError, match=r"felzenszwalb: channel_axis=None declares a grey "
+                                         r"\(H, W\) image, got a 3-D image of shape"):
+        felzenszwalb(rgb, channel_axis=None)
     img[2, 3] = np.nan
     with pytest.raises(ValueError, match="felzenszwalb: image must be finite"):
         felzenszwalb(img)
+
+
+@pytest.mark.parametrize("channel_axis", [0, 1, -3])
+def test_channel_axis_like_skimage(channel_axis):
+    """skimage's channel_axis: the channels may sit on any axis. The image with its
+    channels moved to ``channel_axis`` segments exactly as the channel-last image does,
+    and agrees with skimage given the same array and axis (ARI as test_matches_skimage)."""
+    img = skimage.data.coffee()[::3, ::3]
+    moved = np.moveaxis(img, -1, channel_axis)
+    ours = felzenszwalb(moved, scale=100, sigma=0.5, min_size=20, channel_axis=channel_axis)
+    np.testing.assert_array_equal(ours, felzenszwalb(img, scale=100, sigma=0.5, min_size=20))
+    ref = skimage.segmentation.felzenszwalb(moved, scale=100, sigma=0.5, min_size=20,
+                                            channel_axis=channel_axis)
+    assert ref.shape == ours.shape == img.shape[:2]
+    assert adjusted_rand_index(ours, ref) >= 0.99
+    grey = skimage.data.camera()[::8, ::8]
+    np.testing.assert_array_equal(felzenszwalb(grey, channel_axis=None), felzenszwalb(grey))
+
+
+def test_scale_zero_like_skimage():
+    """scale=0 is allowed, as in skimage. With the paper's merge test ``w <= MInt`` only
+    zero-weight edges merge, so (with sigma=0) the segments are the 8-connected regions of
+    equal value. Deliberate difference: skimage's strict ``w < MInt`` merges nothing at
+    scale 0 (every pixel its own segment); that is checked too, so a change on either
+    side shows."""
+    img = np.zeros((12, 16), np.uint8)
+    img[:, 8:] = 200
+    img[3:6, 2:5] = 90
+    ours = felzenszwalb(img, scale=0, sigma=0, min_size=0)
+    regions = np.zeros(img.shape, np.int64)
+    for k, v in enumerate(np.unique(img)):
+        lab, _ = ndi.label(img == v, structure=np.ones((3, 3)))
+        regions[lab > 0] = lab[lab > 0] + 10 * k
+    assert ours.max() + 1 == 3 and adjusted_rand_index(ours, regions) == 1.0
+    ref = skimage.segmentation.felzenszwalb(img, scale=0, sigma=0, min_size=0)
+    assert ref.max() + 1 == img.size
+
+
+def test_colour_keyword_still_works_with_a_deprecation_warning():
+    img = skimage.data.coffee()[::8, ::8]
+    new = felzenszwalb(img, scale=10, sigma=0, min_size=0, color_mode="intersect")
+    with pytest.warns(DeprecationWarning, match="felzenszwalb: the keyword 'colour' is "
+                                                "deprecated .*; use 'color_mode'"):
+        old = felzenszwalb(img, scale=10, sigma=0, min_size=0, colour="intersect")
+    np.testing.assert_array_equal(old, new)
+    with pytest.raises(TypeError, match="felzenszwalb: got both 'colour' and its new name"):
+        felzenszwalb(img, colour="intersect", color_mode="distance")
 
 
 @settings(max_examples=30, deadline=None)

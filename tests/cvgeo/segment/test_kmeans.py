@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cvgeo.segment import KMeansSegmenter, kmeans, kmeans_segment, pixel_features
-from cvgeo.segment.kmeans import _lloyd, _lloyd_reference
+from cvgeo.segment.kmeans import ConvergenceWarning, _lloyd, _lloyd_reference
 
 
 def test_hand_computed_tiny_set():
@@ -43,8 +43,15 @@ def test_k_equal_n_and_k_one():
 
 def test_duplicate_points_fewer_distinct_than_k():
     X = np.repeat(np.array([[0.0, 0.0], [1.0, 1.0]]), 5, axis=0)
-    r = kmeans(X, 3, seed=0)
+    with pytest.warns(ConvergenceWarning, match=r"kmeans: found 2 distinct clusters, fewer "
+                                                r"than n_clusters=3"):
+        r = kmeans(X, 3, seed=0)
     assert r.inertia == pytest.approx(0.0)
+    sklearn_cluster = pytest.importorskip("sklearn.cluster")
+    import sklearn.exceptions
+
+    with pytest.warns(sklearn.exceptions.ConvergenceWarning, match="Number of distinct"):
+        sklearn_cluster.KMeans(3, n_init=1, random_state=0).fit(X)  # the peer warns too
 
 
 @settings(max_examples=25, deadline=None)
@@ -123,7 +130,7 @@ def test_segmenter_fit_predict_and_params(astronaut):
 
 def test_bad_input():
     X = np.zeros((4, 2))
-    with pytest.raises(ValueError, match=r"kmeans: k must be an int in \[1, 4\], got 5"):
+    with pytest.raises(ValueError, match=r"kmeans: n_clusters must be an int in \[1, 4\], got 5"):
         kmeans(X, 5)
     with pytest.raises(ValueError, match="kmeans: X must be finite"):
         kmeans(np.array([[0.0], [np.nan]]), 1)
@@ -139,9 +146,114 @@ def test_bad_input():
         kmeans(X, 2, tol=-1.0)
     with pytest.raises(ValueError, match="kmeans: seed must be a non-negative int"):
         kmeans(X, 2, seed=-1)
-    with pytest.raises(ValueError, match=r"kmeans_segment: k must be an int in \[1, 6\]"):
+    with pytest.raises(ValueError, match=r"kmeans_segment: n_clusters must be an int in \[1, 6\]"):
         kmeans_segment(np.zeros((2, 3)), 7)
     with pytest.raises(ValueError, match="kmeans_segment: image must be finite"):
         kmeans_segment(np.full((2, 3), np.nan), 2)
     with pytest.raises(ValueError, match=r"KMeansSegmenter.fit: n_clusters must be an int in"):
         KMeansSegmenter(n_clusters=10).fit(np.zeros((2, 3)))
+
+
+# ------------------------------------------------------------- sklearn's options
+def _blobs(seed=0, n=300):
+    from sklearn.datasets import make_blobs
+
+    X, _ = make_blobs(n_samples=n, centers=4, cluster_std=1.5, random_state=seed)
+    return X
+
+
+def test_init_array_like_sklearn():
+    """init as an array: one run from those centres; the same fixed point as sklearn's
+    Lloyd from the same centres (algorithm="lloyd", n_init=1)."""
+    sklearn_cluster = pytest.importorskip("sklearn.cluster")
+    X = _blobs()
+    C0 = X[[0, 50, 100, 150]].copy()
+    ours = kmeans(X, 4, init=C0, tol=0.0)
+    ref = sklearn_cluster.KMeans(4, init=C0, n_init=1, tol=0.0, algorithm="lloyd").fit(X)
+    np.testing.assert_allclose(ours.centers, ref.cluster_centers_, atol=1e-9)
+    np.testing.assert_array_equal(ours.labels, ref.labels_)
+    assert ours.inertia == pytest.approx(ref.inertia_, rel=1e-12)
+    with pytest.raises(ValueError, match=r"kmeans: init must be a numeric array of shape "
+                                         r"\(n_clusters, n_features\) = \(4, 2\)"):
+        kmeans(X, 4, init=C0[:3])
+    with pytest.raises(ValueError, match="kmeans: init must be finite"):
+        kmeans(X, 4, init=np.full((4, 2), np.nan))
+
+
+def test_init_callable_like_sklearn():
+    """A callable init(X, n_clusters, rng), as sklearn's init(X, n_clusters, random_state):
+    called once per run; returning the same centres as an array init gives its result."""
+    X = _blobs(1)
+    calls = []
+
+    def first_k(data, k, rng):
+        calls.append((data.shape, k, isinstance(rng, np.random.Generator)))
+        return data[:k] + 0.0
+
+    r = kmeans(X, 4, init=first_k, n_init=3)
+    assert calls == [((300, 2), 4, True)] * 3
+    ref = kmeans(X, 4, init=X[:4].copy())
+    np.testing.assert_array_equal(r.labels, ref.labels)
+    assert kmeans(X, 4, init=first_k).n_iter == ref.n_iter  # "auto": 10 identical runs
+    with pytest.raises(ValueError, match="kmeans: the array returned by init must be a "
+                                         "numeric array of shape"):
+        kmeans(X, 4, init=lambda data, k, rng: data[:2])
+
+
+def test_sample_weight_like_sklearn_and_like_repeating_samples():
+    sklearn_cluster = pytest.importorskip("sklearn.cluster")
+    X = _blobs(2)
+    w = np.random.default_rng(0).integers(1, 4, X.shape[0]).astype(np.float64)
+    C0 = X[[3, 80, 160, 240]].copy()
+    ours = kmeans(X, 4, init=C0, sample_weight=w, tol=0.0)
+    ref = sklearn_cluster.KMeans(4, init=C0, n_init=1, tol=0.0, algorithm="lloyd").fit(
+        X, sample_weight=w)
+    np.testing.assert_allclose(ours.centers, ref.cluster_centers_, atol=1e-9)
+    assert ours.inertia == pytest.approx(ref.inertia_, rel=1e-12)
+    # an integer weight is that many copies of the sample
+    rep = kmeans(np.repeat(X, w.astype(int), axis=0), 4, init=C0, tol=0.0)
+    np.testing.assert_allclose(ours.centers, rep.centers, atol=1e-9)
+    assert ours.inertia == pytest.approx(rep.inertia, rel=1e-9)
+    # seeded k-means++ with weights: as good as sklearn's weighted k-means++ (10 runs each)
+    pp = kmeans(X, 4, sample_weight=w, n_init=10, seed=0)
+    skl = sklearn_cluster.KMeans(4, n_init=10, random_state=0).fit(X, sample_weight=w)
+    assert pp.inertia <= skl.inertia_ * 1.01
+    # zero weight: the sample does not move its centre
+    w0 = np.ones(X.shape[0])
+    w0[0] = 0.0
+    far = X.copy()
+    far[0] = [1e3, 1e3]
+    a = kmeans(far, 4, init=C0, sample_weight=w0, tol=0.0)  # tol=0: the far sample
+    b = kmeans(np.delete(far, 0, axis=0), 4, init=C0, tol=0.0)  # inflates var(X)
+    np.testing.assert_allclose(a.centers, b.centers, atol=1e-8)
+    r = kmeans(X, 4, init="random", sample_weight=w, seed=1)
+    assert r.inertia <= skl.inertia_ * 1.05
+    for bad, msg in ((np.ones(3), "shape"), (-w, ">= 0"), (np.zeros_like(w), "positive sum")):
+        with pytest.raises(ValueError, match=f"kmeans: sample_weight must .*{msg}"):
+            kmeans(X, 4, sample_weight=bad)
+    with pytest.raises(ValueError, match="kmeans: sample_weight must be finite"):
+        kmeans(X, 4, sample_weight=np.full(X.shape[0], np.nan))
+
+
+def test_float32_in_float32_centres_like_sklearn():
+    sklearn_cluster = pytest.importorskip("sklearn.cluster")
+    X = _blobs(3).astype(np.float32)
+    r = kmeans(X, 4, seed=0)
+    assert r.centers.dtype == np.float32
+    assert sklearn_cluster.KMeans(4, n_init=1, random_state=0).fit(X).cluster_centers_.dtype \
+        == np.float32
+    assert kmeans(X.astype(np.float64), 4, seed=0).centers.dtype == np.float64
+    np.testing.assert_allclose(r.centers, kmeans(X.astype(np.float64), 4, seed=0).centers,
+                               rtol=1e-6)
+
+
+def test_k_keyword_still_works_with_a_deprecation_warning():
+    X = _blobs(4)
+    with pytest.warns(DeprecationWarning, match="kmeans: the keyword 'k' is deprecated.*"
+                                                "use 'n_clusters'"):
+        old = kmeans(X, k=3, seed=0)
+    np.testing.assert_array_equal(old.labels, kmeans(X, n_clusters=3, seed=0).labels)
+    img = np.zeros((4, 4), np.uint8)
+    img[:, 2:] = 200
+    with pytest.warns(DeprecationWarning, match="kmeans_segment: the keyword 'k'"):
+        np.testing.assert_array_equal(kmeans_segment(img, k=2), kmeans_segment(img, 2))

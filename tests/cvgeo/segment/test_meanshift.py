@@ -66,6 +66,43 @@ def test_same_modes_as_sklearn_all_seeds_small(astronaut64):
     np.testing.assert_array_equal(ours.labels, ref.labels_)
 
 
+def test_seeds_like_sklearn(astronaut64):
+    """Explicit seeds (sklearn's ``seeds``): the same modes and labels as MeanShift given
+    the same seeds; bin_seeding is then ignored, as in sklearn."""
+    from sklearn.cluster import MeanShift
+
+    X = astronaut64[::16]
+    seeds = X[::7]
+    ref = MeanShift(bandwidth=0.15, seeds=seeds).fit(X)
+    ours = mean_shift(X, bandwidth=0.15, seeds=seeds, bin_seeding=True)
+    np.testing.assert_allclose(ours.centers, ref.cluster_centers_, atol=1e-9)
+    np.testing.assert_array_equal(ours.labels, ref.labels_)
+    with pytest.raises(ValueError, match=r"mean_shift: seeds must have shape \(N, 3\)"):
+        mean_shift(X, bandwidth=0.15, seeds=seeds[:, :2])
+    with pytest.raises(ValueError, match="mean_shift: seeds must be finite"):
+        mean_shift(X, bandwidth=0.15, seeds=np.full((2, 3), np.nan))
+
+
+def test_cluster_all_false_like_sklearn():
+    """cluster_all=False: samples farther than the bandwidth from every mode are orphans
+    (label -1), as sklearn. Two tight blobs seeded only at their centres plus far-away
+    stragglers: the stragglers are orphans, and all labels equal sklearn's."""
+    from sklearn.cluster import MeanShift
+
+    rng = np.random.default_rng(0)
+    blobs = np.concatenate([rng.normal(0, 0.1, (40, 2)), rng.normal(5, 0.1, (40, 2))])
+    stragglers = np.array([[2.5, 2.5], [10.0, -3.0], [-4.0, 6.0]])
+    X = np.concatenate([blobs, stragglers])
+    seeds = np.array([[0.0, 0.0], [5.0, 5.0]])
+    ours = mean_shift(X, bandwidth=1.0, seeds=seeds, cluster_all=False)
+    ref = MeanShift(bandwidth=1.0, seeds=seeds, cluster_all=False).fit(X)
+    np.testing.assert_array_equal(ours.labels, ref.labels_)
+    assert (ours.labels[-3:] == -1).all() and (ours.labels[:80] >= 0).all()
+    assert (mean_shift(X, bandwidth=1.0, seeds=seeds).labels >= 0).all()
+    with pytest.raises(TypeError, match="mean_shift: cluster_all must be a bool"):
+        mean_shift(X, bandwidth=1.0, cluster_all="no")
+
+
 def test_high_dimension_falls_back_to_one_cell():
     rng = np.random.default_rng(1)
     X = np.concatenate([rng.normal(0, 0.1, (30, 9)), rng.normal(3, 0.1, (30, 9))])
@@ -90,10 +127,10 @@ def test_segment_two_flat_regions_and_min_size():
     img = np.zeros((12, 16), dtype=np.uint8)
     img[:, 8:] = 200
     img[2, 2] = 90  # a one-pixel speck
-    lab = mean_shift_segment(img, spatial_bw=3, range_bw=0.15, min_size=0)
+    lab = mean_shift_segment(img, spatial_bandwidth_px=3, range_bandwidth=0.15, min_size=0)
     assert lab.dtype == np.int32 and lab.shape == img.shape
     assert lab[2, 2] != lab[0, 0]
-    merged = mean_shift_segment(img, spatial_bw=3, range_bw=0.15, min_size=5)
+    merged = mean_shift_segment(img, spatial_bandwidth_px=3, range_bandwidth=0.15, min_size=5)
     assert merged.max() == 1
     assert (merged[:, :8] == merged[0, 0]).all() and (merged[:, 8:] == merged[0, 15]).all()
 
@@ -104,7 +141,7 @@ def test_segment_colour_and_space_both_matter():
     img = np.zeros((10, 30, 3), dtype=np.float32)
     img[:, :5] = (1, 0, 0)
     img[:, 25:] = (1, 0, 0)
-    lab = mean_shift_segment(img, spatial_bw=4, range_bw=0.2, min_size=0)
+    lab = mean_shift_segment(img, spatial_bandwidth_px=4, range_bandwidth=0.2, min_size=0)
     assert len(np.unique(lab)) == 3
     assert lab[0, 0] != lab[0, 29]
 
@@ -114,14 +151,14 @@ def test_segment_colour_and_space_both_matter():
 def test_segment_invariants(seed):
     rng = np.random.default_rng(seed)
     img = (rng.random((12, 14)) > 0.5).astype(np.float32) * 0.8
-    lab = mean_shift_segment(img, spatial_bw=2, range_bw=0.3, min_size=4)
+    lab = mean_shift_segment(img, spatial_bandwidth_px=2, range_bandwidth=0.3, min_size=4)
     # labels are 0..n-1 numbered by first appearance, every segment has >= 4 pixels
     assert lab[0, 0] == 0
     n = lab.max() + 1
     assert set(np.unique(lab)) == set(range(n))
     assert np.bincount(lab.ravel()).min() >= 4
-    np.testing.assert_array_equal(lab, mean_shift_segment(img, spatial_bw=2, range_bw=0.3,
-                                                          min_size=4))
+    np.testing.assert_array_equal(lab, mean_shift_segment(img, spatial_bandwidth_px=2,
+                                                          range_bandwidth=0.3, min_size=4))
 
 
 def test_bad_input():
@@ -141,12 +178,27 @@ def test_bad_input():
     with pytest.raises(ValueError, match=r"estimate_bandwidth: quantile must be in \(0"):
         estimate_bandwidth(X, quantile=0.0)
     with pytest.raises(ValueError,
-                       match=r"mean_shift_segment: spatial_bw must be in \[1e-06, 1000000.0\]"):
-        mean_shift_segment(np.zeros((4, 4)), spatial_bw=0)
+                       match=r"mean_shift_segment: spatial_bandwidth_px must be in \[1e-06, "
+                             r"1000000.0\]"):
+        mean_shift_segment(np.zeros((4, 4)), spatial_bandwidth_px=0)
     with pytest.raises(ValueError,
-                       match=r"mean_shift_segment: range_bw must be in \[1e-06, 1000000.0\]"):
-        mean_shift_segment(np.zeros((4, 4)), range_bw=-0.1)
+                       match=r"mean_shift_segment: range_bandwidth must be in \[1e-06, 1000000.0\]"
+                       ):
+        mean_shift_segment(np.zeros((4, 4)), range_bandwidth=-0.1)
     with pytest.raises(ValueError, match="mean_shift_segment: min_size must be an int >= 0"):
         mean_shift_segment(np.zeros((4, 4)), min_size=-1)
     with pytest.raises(ValueError, match="mean_shift_segment: image must be finite"):
         mean_shift_segment(np.full((4, 4), np.nan))
+
+
+def test_old_bandwidth_keywords_still_work_with_a_deprecation_warning():
+    img = np.zeros((12, 12), np.uint8)
+    img[:, 6:] = 200
+    new = mean_shift_segment(img, spatial_bandwidth_px=3, range_bandwidth=0.2, min_size=0)
+    with pytest.warns(DeprecationWarning, match="mean_shift_segment: the keyword 'spatial_bw'"
+                                                ".*use 'spatial_bandwidth_px'"):
+        old = mean_shift_segment(img, spatial_bw=3, range_bandwidth=0.2, min_size=0)
+    np.testing.assert_array_equal(old, new)
+    with pytest.warns(DeprecationWarning, match="'range_bw'.*use 'range_bandwidth'"):
+        np.testing.assert_array_equal(
+            mean_shift_segment(img, spatial_bandwidth_px=3, range_bw=0.2, min_size=0), new)

@@ -85,14 +85,14 @@ def test_boundary_recall_hand_cases():
     gt[:, 4:] = 1  # boundary pixels: column 3
     shifted = np.zeros((5, 8), int)
     shifted[:, 6:] = 1  # boundary at column 5, two pixels away
-    assert boundary_recall(gt, shifted, tolerance=2) == 1.0
-    assert boundary_recall(gt, shifted, tolerance=1.5) == 0.0
-    assert boundary_recall(gt, gt, tolerance=0) == 1.0
+    assert boundary_recall(gt, shifted, tolerance_px=2) == 1.0
+    assert boundary_recall(gt, shifted, tolerance_px=1.5) == 0.0
+    assert boundary_recall(gt, gt, tolerance_px=0) == 1.0
     assert boundary_recall(gt, np.zeros_like(gt)) == 0.0
     assert boundary_recall(np.zeros_like(gt), shifted) == 1.0
     half = gt.copy()
     half[3:, :] = 0  # predicted boundary only in rows 0..2
-    assert boundary_recall(gt, half, tolerance=0) == pytest.approx(3 / 5)
+    assert boundary_recall(gt, half, tolerance_px=0) == pytest.approx(3 / 5)
 
 
 @settings(max_examples=30, deadline=None)
@@ -125,5 +125,14 @@ def test_bad_input(func):
 
 
 def test_boundary_recall_bad_tolerance():
-    with pytest.raises(ValueError, match="boundary_recall: tolerance must be >= 0"):
-        boundary_recall(np.zeros((3, 3), int), np.zeros((3, 3), int), tolerance=-1)
+    with pytest.raises(ValueError, match="boundary_recall: tolerance_px must be >= 0"):
+        boundary_recall(np.zeros((3, 3), int), np.zeros((3, 3), int), tolerance_px=-1)
+
+
+def test_boundary_recall_old_tolerance_keyword_still_works():
+    gt = np.zeros((6, 6), int)
+    gt[:, 3:] = 1
+    with pytest.warns(DeprecationWarning, match="boundary_recall: the keyword 'tolerance'.*"
+                                                "use 'tolerance_px'"):
+        assert boundary_recall(gt, np.roll(gt, 1, axis=1), tolerance=1) == \
+            boundary_recall(gt, np.roll(gt, 1, axis=1), tolerance_px=1) == 1.0

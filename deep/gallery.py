@@ -8,6 +8,10 @@ digits (never used for training), each upscaled to 32x32, in a 8 x 10 montage.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -16,7 +20,8 @@ from cvgeo.gallery import DIGITS_HELD_OUT, DIGITS_TILE, Figure, Section
 from cvgeo.image import resize, to_float
 from cvgeo.pipeline import make_pipeline
 
-__all__ = ["digit_filters", "digits_classified", "section", "trained_lenet"]
+__all__ = ["digit_filters", "digits_classified", "montage_tiles", "one_thread", "section",
+           "timed", "trained_lenet"]
 
 _EPOCHS = 8
 _cache: dict[str, torch.nn.Module] = {}
@@ -38,24 +43,19 @@ def trained_lenet() -> torch.nn.Module:
                        for im in d.images[:n]])  # (n, 32, 32) in [0, 1]
     x = torch.from_numpy(_standardise(images))[:, None]  # (n, 1, 32, 32)
     y = torch.from_numpy(d.target[:n].astype(np.int64))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # small model: one thread is fastest, and polite
-    try:
-        with torch.enable_grad():
-            seed_everything(0)
-            model = create_model("lenet5", in_chans=1, num_classes=10)
-            opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.01)
-            steps = _EPOCHS * -(-n // 64)
-            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
-            gen = torch.Generator().manual_seed(0)
-            for _ in range(_EPOCHS):
-                for idx in torch.randperm(n, generator=gen).split(64):
-                    opt.zero_grad(set_to_none=True)
-                    F.cross_entropy(model(x[idx]), y[idx]).backward()
-                    opt.step()
-                    sched.step()
-    finally:
-        torch.set_num_threads(threads)
+    with one_thread(), torch.enable_grad():
+        seed_everything(0)
+        model = create_model("lenet5", in_chans=1, num_classes=10)
+        opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.01)
+        steps = _EPOCHS * -(-n // 64)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
+        gen = torch.Generator().manual_seed(0)
+        for _ in range(_EPOCHS):
+            for idx in torch.randperm(n, generator=gen).split(64):
+                opt.zero_grad(set_to_none=True)
+                F.cross_entropy(model(x[idx]), y[idx]).backward()
+                opt.step()
+                sched.step()
     _cache["lenet"] = model.eval()
     return _cache["lenet"]
 
@@ -66,12 +66,7 @@ def _standardise(images: np.ndarray) -> np.ndarray:
 
 def _tiles(image: np.ndarray) -> np.ndarray:
     """The montage's ``(k, 32, 32)`` float tiles, row-major."""
-    grey = to_float(image)
-    grey = grey if grey.ndim == 2 else grey.mean(axis=2)
-    t = DIGITS_TILE
-    rows, cols = grey.shape[0] // t, grey.shape[1] // t
-    return grey[:rows * t, :cols * t].reshape(rows, t, cols, t).transpose(0, 2, 1, 3).reshape(
-        rows * cols, t, t)  # (rows * cols, t, t)
+    return montage_tiles(image, (DIGITS_TILE, DIGITS_TILE))
 
 
 def digits_classified(image: np.ndarray) -> np.ndarray:
@@ -134,3 +129,36 @@ def section() -> Section:
     ), text="deep.create_model('lenet5') trained with deep.train.fit on sklearn's digits "
             "resized to 32x32 with cvgeo.resize; examples/train_cnn.py trains the other "
             "families for longer.")
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run the block on one torch thread (a small model trains fastest so, and it leaves
+    the other cores alone); the thread count is restored on leaving, even after an error."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+@contextmanager
+def timed(record: MutableMapping[str, object]) -> Iterator[None]:
+    """Time the block: its CPU and wall seconds go to ``record["cpu_s"]`` and
+    ``record["wall_s"]`` when it completes (a gallery note quotes them)."""
+    c0, t0 = time.process_time(), time.perf_counter()
+    yield
+    record["cpu_s"], record["wall_s"] = time.process_time() - c0, time.perf_counter() - t0
+
+
+def montage_tiles(image: np.ndarray, tile: tuple[int, int]) -> np.ndarray:
+    """A montage's tiles of shape ``tile = (h, w)``, row-major, as float ``(k, h, w)`` grey
+    images in [0, 1] (a colour montage is averaged over its channels; a partial last row
+    or column is dropped)."""
+    grey = to_float(image)
+    grey = grey if grey.ndim == 2 else grey.mean(axis=2)
+    h, w = tile
+    rows, cols = grey.shape[0] // h, grey.shape[1] // w
+    return grey[:rows * h, :cols * w].reshape(rows, h, cols, w).transpose(0, 2, 1, 3).reshape(
+        rows * cols, h, w)  # (rows * cols, h, w)

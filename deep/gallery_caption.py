@@ -10,14 +10,12 @@ on these 16 and on 1000 held-out strings.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import torch
 
 from cvgeo.gallery import STRINGS_HELD_OUT, STRINGS_SEED, STRINGS_SHAPE, Figure, Section
-from cvgeo.image import to_float
 from cvgeo.pipeline import make_pipeline
+from deep.gallery import montage_tiles, one_thread, timed
 
 __all__ = ["digit_strings_captioned", "section", "trained_captioner"]
 
@@ -48,11 +46,8 @@ def trained_captioner() -> torch.nn.Module:
     train = make_digit_strings(_N_TRAIN, length=3, split="train", seed=0)
     x = torch.from_numpy(train.images)[:, None]  # (N, 1, 8, 28)
     y = vocab.encode_batch(train.captions)  # (N, 5): <bos> d d d <eos>
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # small model: one thread is fastest, and polite
-    c0, t0 = time.process_time(), time.perf_counter()
-    try:
-        with torch.enable_grad():
+    with one_thread():
+        with timed(_cache), torch.enable_grad():
             seed_everything(0)
             model = CaptionTransformer(vocab_size=len(vocab), image_size=STRINGS_SHAPE,
                                        patch_size=4, dim=64, encoder_depth=2, decoder_depth=2,
@@ -73,12 +68,9 @@ def trained_captioner() -> torch.nn.Module:
                     opt.step()
                     sched.step()
         model.eval()
-        _cache["cpu_s"], _cache["wall_s"] = time.process_time() - c0, time.perf_counter() - t0
         test = make_digit_strings(_N_TEST, length=3, split="test", seed=STRINGS_SEED + 1)
         hyps = [vocab.decode(t) for t in
                 greedy_decode(model, torch.from_numpy(test.images)[:, None]).tokens]
-    finally:
-        torch.set_num_threads(threads)
     _cache["exact"] = float(np.mean([h == c for h, c in zip(hyps, test.captions)]))
     _cache["model"] = model
     return model
@@ -86,12 +78,7 @@ def trained_captioner() -> torch.nn.Module:
 
 def _tiles(image: np.ndarray) -> np.ndarray:
     """The montage's ``(k, 8, 28)`` float strings, row-major."""
-    grey = to_float(image)
-    grey = grey if grey.ndim == 2 else grey.mean(axis=2)
-    h, w = STRINGS_SHAPE
-    rows, cols = grey.shape[0] // h, grey.shape[1] // w
-    return grey[:rows * h, :cols * w].reshape(rows, h, cols, w).transpose(0, 2, 1, 3).reshape(
-        rows * cols, h, w)  # (rows * cols, h, w)
+    return montage_tiles(image, STRINGS_SHAPE)
 
 
 def _captioned(tile: np.ndarray, caption: str, right: bool, *, scale: int = 4,

@@ -10,14 +10,12 @@ held-out scenes (the first 8 of which are the ones shown).
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import torch
 
 from cvgeo.gallery import DETECT_HELD_OUT, DETECT_SEED, DETECT_TILE, Figure, Section
-from cvgeo.image import to_float
 from cvgeo.pipeline import make_pipeline
+from deep.gallery import montage_tiles, one_thread, timed
 
 __all__ = ["scenes_detected", "section", "trained_ssd"]
 
@@ -42,11 +40,8 @@ def trained_ssd() -> torch.nn.Module:
     x = train.tensors()  # (n, 1, 64, 64)
     boxes = [torch.from_numpy(b) for b in train.boxes]
     labels = [torch.from_numpy(lab) for lab in train.labels]
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # small model: one thread is fastest, and polite
-    c0, t0 = time.process_time(), time.perf_counter()
-    try:
-        with torch.enable_grad():
+    with one_thread():
+        with timed(_cache), torch.enable_grad():
             seed_everything(0)
             model = SSD(num_classes=len(train.class_names), image_size=DETECT_TILE,
                         stem_widths=(8, 16), level_widths=(32, 32, 32))
@@ -64,12 +59,9 @@ def trained_ssd() -> torch.nn.Module:
                 opt.step()
                 sched.step()
         model.eval()
-        _cache["cpu_s"], _cache["wall_s"] = time.process_time() - c0, time.perf_counter() - t0
         test = make_detection_scenes(_N_TEST, image_size=DETECT_TILE, seed=DETECT_SEED)
         with torch.no_grad():
             dets = decode_ssd(model(test.tensors()), model.anchors, image_size=DETECT_TILE)
-    finally:
-        torch.set_num_threads(threads)
     _cache["map"] = evaluate_voc(dets, test.ground_truths()).map
     _cache["ssd"] = model
     return model
@@ -77,12 +69,7 @@ def trained_ssd() -> torch.nn.Module:
 
 def _tiles(image: np.ndarray) -> np.ndarray:
     """The montage's ``(k, 64, 64)`` float tiles, row-major."""
-    grey = to_float(image)
-    grey = grey if grey.ndim == 2 else grey.mean(axis=2)
-    t = DETECT_TILE
-    rows, cols = grey.shape[0] // t, grey.shape[1] // t
-    return grey[:rows * t, :cols * t].reshape(rows, t, cols, t).transpose(0, 2, 1, 3).reshape(
-        rows * cols, t, t)  # (rows * cols, t, t)
+    return montage_tiles(image, (DETECT_TILE, DETECT_TILE))
 
 
 def scenes_detected(image: np.ndarray) -> np.ndarray:

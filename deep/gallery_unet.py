@@ -9,14 +9,12 @@ per class; its note gives the mean IoU measured on those scenes and on 100 held-
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import torch
 
 from cvgeo.gallery import SCENES_HELD_OUT, SCENES_SEED, SCENES_TILE, Figure, Section
-from cvgeo.image import to_float
 from cvgeo.pipeline import make_pipeline
+from deep.gallery import montage_tiles, one_thread, timed
 
 __all__ = ["scenes_segmented", "section", "trained_unet"]
 
@@ -46,11 +44,8 @@ def trained_unet() -> torch.nn.Module:
     train = make_segmentation_scenes(_N_TRAIN, image_size=SCENES_TILE, seed=0)
     x = torch.from_numpy(train.images)[:, None]  # (n, 1, 48, 48)
     y = torch.from_numpy(train.labels)  # (n, 48, 48)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # small model: one thread is fastest, and polite
-    c0, t0 = time.process_time(), time.perf_counter()
-    try:
-        with torch.enable_grad():
+    with one_thread():
+        with timed(_cache), torch.enable_grad():
             seed_everything(0)
             model = create_model("unet", in_chans=1, num_classes=k, base_width=_WIDTHS[0],
                                  depth=len(_WIDTHS))
@@ -74,12 +69,9 @@ def trained_unet() -> torch.nn.Module:
                 opt.step()
                 sched.step()
         model.eval()
-        _cache["cpu_s"], _cache["wall_s"] = time.process_time() - c0, time.perf_counter() - t0
         test = make_segmentation_scenes(_N_TEST, image_size=SCENES_TILE, seed=SCENES_SEED)
         with torch.no_grad():
             pred = model(torch.from_numpy(test.images)[:, None]).argmax(1).numpy()
-    finally:
-        torch.set_num_threads(threads)
     _cache["miou"] = segmentation_scores(pred, test.labels, num_classes=k).mean_iou
     _cache["unet"] = model
     return model
@@ -87,12 +79,7 @@ def trained_unet() -> torch.nn.Module:
 
 def _tiles(image: np.ndarray) -> np.ndarray:
     """The montage's ``(k, 48, 48)`` float tiles, row-major."""
-    grey = to_float(image)
-    grey = grey if grey.ndim == 2 else grey.mean(axis=2)
-    t = SCENES_TILE
-    rows, cols = grey.shape[0] // t, grey.shape[1] // t
-    return grey[:rows * t, :cols * t].reshape(rows, t, cols, t).transpose(0, 2, 1, 3).reshape(
-        rows * cols, t, t)  # (rows * cols, t, t)
+    return montage_tiles(image, (SCENES_TILE, SCENES_TILE))
 
 
 def _tint(grey: np.ndarray, labels: np.ndarray, alpha: float = 0.55) -> np.ndarray:

@@ -30,3 +30,33 @@ def test_deep_section_is_registered_with_two_figures_on_the_digits():
     section = section_deep()
     assert len(section.figures) == 2
     assert {f.source for f in section.figures} == {"digits"}
+
+
+def test_montage_tiles_reads_non_square_tiles_row_major_and_averages_colour():
+    from deep.gallery import montage_tiles
+
+    tiles = np.arange(6 * 2 * 3, dtype=np.float32).reshape(6, 2, 3) / 100  # (k, h, w)
+    montage = tiles.reshape(2, 3, 2, 3).transpose(0, 2, 1, 3).reshape(4, 9)  # 2 rows x 3
+    np.testing.assert_array_equal(montage_tiles(montage, (2, 3)), tiles)
+    rgb = np.stack([montage, montage, montage], axis=2)
+    np.testing.assert_allclose(montage_tiles(rgb, (2, 3)), tiles, atol=1e-7)
+    # a partial last row / column is dropped
+    assert montage_tiles(np.zeros((5, 10), np.float32), (2, 3)).shape == (6, 2, 3)
+
+
+def test_one_thread_restores_the_thread_count_even_after_an_error_and_timed_records():
+    import pytest
+    import torch
+
+    from deep.gallery import one_thread, timed
+
+    before = torch.get_num_threads()
+    with pytest.raises(RuntimeError, match="boom"), one_thread():
+        assert torch.get_num_threads() == 1
+        raise RuntimeError("boom")
+    assert torch.get_num_threads() == before
+    record: dict[str, object] = {}
+    with timed(record):
+        sum(range(10_000))
+    assert set(record) == {"cpu_s", "wall_s"}
+    assert 0.0 <= record["cpu_s"] < 5.0 and 0.0 <= record["wall_s"] < 5.0

@@ -36,7 +36,27 @@ def _check_betas(betas, cls: str) -> tuple[float, float]:
             _check_nonneg("betas[1]", betas[1], cls, upper=1.0))
 
 
-class SGD(torch.optim.Optimizer):
+class _Optimizer(torch.optim.Optimizer):
+    """The loop every optimiser here shares: evaluate the closure (if any) with gradients
+    on, then update each parameter that has a gradient through :meth:`_update`."""
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], torch.Tensor] | None = None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    self._update(p, p.grad, group, self.state[p])
+        return loss
+
+    def _update(self, p: torch.Tensor, g: torch.Tensor, group: dict, state: dict) -> None:
+        raise NotImplementedError
+
+
+class SGD(_Optimizer):
     """Stochastic gradient descent with momentum, Nesterov momentum and weight decay.
 
     For each parameter ``θ`` with gradient ``g`` at step ``t``:
@@ -73,35 +93,24 @@ class SGD(torch.optim.Optimizer):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=bool(nesterov)))
 
-    @torch.no_grad()
-    def step(self, closure: Callable[[], torch.Tensor] | None = None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            lr, mu, tau = group["lr"], group["momentum"], group["dampening"]
-            wd, nesterov = group["weight_decay"], group["nesterov"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                d = p.grad
-                if wd != 0:
-                    d = d.add(p, alpha=wd)
-                if mu != 0:
-                    state = self.state[p]
-                    buf = state.get("momentum_buffer")
-                    if buf is None:
-                        buf = torch.clone(d).detach()
-                        state["momentum_buffer"] = buf
-                    else:
-                        buf.mul_(mu).add_(d, alpha=1 - tau)
-                    d = d.add(buf, alpha=mu) if nesterov else buf
-                p.add_(d, alpha=-lr)
-        return loss
+    def _update(self, p: torch.Tensor, g: torch.Tensor, group: dict, state: dict) -> None:
+        lr, mu, tau = group["lr"], group["momentum"], group["dampening"]
+        wd, nesterov = group["weight_decay"], group["nesterov"]
+        d = g
+        if wd != 0:
+            d = d.add(p, alpha=wd)
+        if mu != 0:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = torch.clone(d).detach()
+                state["momentum_buffer"] = buf
+            else:
+                buf.mul_(mu).add_(d, alpha=1 - tau)
+            d = d.add(buf, alpha=mu) if nesterov else buf
+        p.add_(d, alpha=-lr)
 
 
-class RMSprop(torch.optim.Optimizer):
+class RMSprop(_Optimizer):
     """RMSProp: divide the gradient by a running root-mean-square of recent gradients.
 
     ``g ← g + λ θ``; ``v ← α v + (1 − α) g²``; with ``centered``, ``m ← α m + (1 − α) g``
@@ -135,48 +144,36 @@ class RMSprop(torch.optim.Optimizer):
             weight_decay=_check_nonneg("weight_decay", weight_decay, "RMSprop"),
             momentum=_check_nonneg("momentum", momentum, "RMSprop"), centered=bool(centered)))
 
-    @torch.no_grad()
-    def step(self, closure: Callable[[], torch.Tensor] | None = None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
-            wd, mu, centered = group["weight_decay"], group["momentum"], group["centered"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = p.grad
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["square_avg"] = torch.zeros_like(p)
-                    if mu > 0:
-                        state["momentum_buffer"] = torch.zeros_like(p)
-                    if centered:
-                        state["grad_avg"] = torch.zeros_like(p)
-                state["step"] += 1
-                if wd != 0:
-                    g = g.add(p, alpha=wd)
-                v = state["square_avg"]
-                v.mul_(alpha).addcmul_(g, g, value=1 - alpha)  # v ← α v + (1 − α) g²
-                if centered:
-                    m = state["grad_avg"]
-                    m.lerp_(g, 1 - alpha)  # m ← α m + (1 − α) g
-                    denom = v.addcmul(m, m, value=-1).sqrt_().add_(eps)
-                else:
-                    denom = v.sqrt().add_(eps)
-                if mu > 0:
-                    buf = state["momentum_buffer"]
-                    buf.mul_(mu).addcdiv_(g, denom)
-                    p.add_(buf, alpha=-lr)
-                else:
-                    p.addcdiv_(g, denom, value=-lr)
-        return loss
+    def _update(self, p: torch.Tensor, g: torch.Tensor, group: dict, state: dict) -> None:
+        lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
+        wd, mu, centered = group["weight_decay"], group["momentum"], group["centered"]
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = torch.zeros_like(p)
+            if mu > 0:
+                state["momentum_buffer"] = torch.zeros_like(p)
+            if centered:
+                state["grad_avg"] = torch.zeros_like(p)
+        state["step"] += 1
+        if wd != 0:
+            g = g.add(p, alpha=wd)
+        v = state["square_avg"]
+        v.mul_(alpha).addcmul_(g, g, value=1 - alpha)  # v ← α v + (1 − α) g²
+        if centered:
+            m = state["grad_avg"]
+            m.lerp_(g, 1 - alpha)  # m ← α m + (1 − α) g
+            denom = v.addcmul(m, m, value=-1).sqrt_().add_(eps)
+        else:
+            denom = v.sqrt().add_(eps)
+        if mu > 0:
+            buf = state["momentum_buffer"]
+            buf.mul_(mu).addcdiv_(g, denom)
+            p.add_(buf, alpha=-lr)
+        else:
+            p.addcdiv_(g, denom, value=-lr)
 
 
-class Adam(torch.optim.Optimizer):
+class Adam(_Optimizer):
     """Adam: bias-corrected running averages of the gradient and its square.
 
     ``g ← g + λ θ`` (L2 decay, coupled with the gradient); ``m ← β₁ m + (1 − β₁) g``;
@@ -210,45 +207,33 @@ class Adam(torch.optim.Optimizer):
             weight_decay=_check_nonneg("weight_decay", weight_decay, name),
             amsgrad=bool(amsgrad)))
 
-    @torch.no_grad()
-    def step(self, closure: Callable[[], torch.Tensor] | None = None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            lr, (b1, b2), eps = group["lr"], group["betas"], group["eps"]
-            wd, amsgrad = group["weight_decay"], group["amsgrad"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = p.grad
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["exp_avg"] = torch.zeros_like(p)
-                    state["exp_avg_sq"] = torch.zeros_like(p)
-                    if amsgrad:
-                        state["max_exp_avg_sq"] = torch.zeros_like(p)
-                state["step"] += 1
-                t = state["step"]
-                if wd != 0:
-                    if self._decoupled:
-                        p.mul_(1 - lr * wd)  # θ ← θ (1 − η λ), outside the moments
-                    else:
-                        g = g.add(p, alpha=wd)
-                m, v = state["exp_avg"], state["exp_avg_sq"]
-                m.lerp_(g, 1 - b1)  # m ← β₁ m + (1 − β₁) g
-                v.mul_(b2).addcmul_(g, g, value=1 - b2)  # v ← β₂ v + (1 − β₂) g²
-                bc1, bc2 = 1 - b1 ** t, 1 - b2 ** t
-                step_size = lr / bc1
-                if amsgrad:
-                    vmax = state["max_exp_avg_sq"]
-                    torch.maximum(vmax, v, out=vmax)
-                    v = vmax
-                denom = (v.sqrt() / math.sqrt(bc2)).add_(eps)
-                p.addcdiv_(m, denom, value=-step_size)
-        return loss
+    def _update(self, p: torch.Tensor, g: torch.Tensor, group: dict, state: dict) -> None:
+        lr, (b1, b2), eps = group["lr"], group["betas"], group["eps"]
+        wd, amsgrad = group["weight_decay"], group["amsgrad"]
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = torch.zeros_like(p)
+            state["exp_avg_sq"] = torch.zeros_like(p)
+            if amsgrad:
+                state["max_exp_avg_sq"] = torch.zeros_like(p)
+        state["step"] += 1
+        t = state["step"]
+        if wd != 0:
+            if self._decoupled:
+                p.mul_(1 - lr * wd)  # θ ← θ (1 − η λ), outside the moments
+            else:
+                g = g.add(p, alpha=wd)
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m.lerp_(g, 1 - b1)  # m ← β₁ m + (1 − β₁) g
+        v.mul_(b2).addcmul_(g, g, value=1 - b2)  # v ← β₂ v + (1 − β₂) g²
+        bc1, bc2 = 1 - b1 ** t, 1 - b2 ** t
+        step_size = lr / bc1
+        if amsgrad:
+            vmax = state["max_exp_avg_sq"]
+            torch.maximum(vmax, v, out=vmax)
+            v = vmax
+        denom = (v.sqrt() / math.sqrt(bc2)).add_(eps)
+        p.addcdiv_(m, denom, value=-step_size)
 
 
 class AdamW(Adam):

@@ -24,7 +24,7 @@ from typing import Any, Literal
 import numpy as np
 from numba import njit
 
-from cvgeo.geometry.boxes import box_area, box_iou
+from cvgeo.geometry.boxes import batched_nms, box_area, box_iou
 
 __all__ = [
     "COCO_AREA_RANGES", "CocoEval", "Detections", "GroundTruth", "VocEval", "evaluate_coco",
@@ -73,6 +73,22 @@ class Detections:
         object.__setattr__(self, "boxes", b)
         object.__setattr__(self, "scores", s)
         object.__setattr__(self, "labels", lab)
+
+
+def nms_detections(boxes, scores, labels, *, iou_threshold: float,
+                   max_detections: int) -> Detections:
+    """One image's candidates ``boxes (K, 4)``, ``scores (K,)``, ``labels (K,)`` (torch or
+    numpy, already filtered by score) after per-class NMS
+    (:func:`cvgeo.geometry.boxes.batched_nms`, in float64), the best ``max_detections``
+    kept: the last step every NMS-based decoder here shares."""
+    import torch
+
+    b, s = torch.as_tensor(boxes).double(), torch.as_tensor(scores).double()
+    lab = torch.as_tensor(labels)
+    if b.shape[0]:
+        keep = batched_nms(b, s, lab, iou_threshold=iou_threshold)[:max_detections]
+        b, s, lab = b[keep], s[keep], lab[keep]
+    return Detections(b.numpy(), s.numpy(), lab.numpy())
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cvgeo.geometry.boxes import batched_nms, box_iou
+from cvgeo.geometry.boxes import box_iou
 from deep.models.detection.anchors import BoxCoder, ssd_default_boxes
 from deep.models.detection.losses import sigmoid_focal_loss
 from deep.models.detection.matching import Matcher, hard_negative_mining
@@ -263,7 +263,7 @@ def decode_ssd(out: SSDOutput, anchors: torch.Tensor, *, image_size: int,
     -------
     list of :class:`deep.models.detection.Detections`
     """
-    from deep.models.detection.metrics import Detections
+    from deep.models.detection.metrics import nms_detections
 
     coder = BoxCoder(weights=(10.0, 10.0, 5.0, 5.0))
     results = []
@@ -278,9 +278,7 @@ def decode_ssd(out: SSDOutput, anchors: torch.Tensor, *, image_size: int,
             cand = torch.nonzero(flat >= score_threshold).squeeze(1)
             cand = cand[flat[cand].argsort(descending=True, stable=True)][:top_k]
             a_idx, c_idx = cand // p.shape[1], cand % p.shape[1]
-            b, s = boxes[i, a_idx].double(), flat[cand].double()
-            if b.shape[0]:
-                keep = batched_nms(b, s, c_idx, iou_threshold=iou_threshold)[:max_detections]
-                b, s, c_idx = b[keep], s[keep], c_idx[keep]
-            results.append(Detections(b.numpy(), s.numpy(), c_idx.numpy()))
+            results.append(nms_detections(boxes[i, a_idx], flat[cand], c_idx,
+                                          iou_threshold=iou_threshold,
+                                          max_detections=max_detections))
     return results

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cvgeo.geometry.boxes import batched_nms, box_iou, nms
+from cvgeo.geometry.boxes import box_iou, nms
 from deep.layers.roi import roi_align
 from deep.models.detection.anchors import BoxCoder, grid_anchors
 from deep.models.detection.matching import Matcher
@@ -461,7 +461,7 @@ def decode_faster_rcnn(out: FasterRCNNOutput, *, image_size: int,
     list of :class:`deep.models.detection.Detections`
         One per image; labels in ``[0, C)``.
     """
-    from deep.models.detection.metrics import Detections
+    from deep.models.detection.metrics import nms_detections
 
     func = "decode_faster_rcnn"
     _fraction(score_threshold, func, "score_threshold", low_open=False)
@@ -488,9 +488,7 @@ def decode_faster_rcnn(out: FasterRCNNOutput, *, image_size: int,
             lab = torch.arange(c).repeat(n_i)
             start += n_i
             keep = p >= score_threshold
-            b, s, lab = b[keep].double(), p[keep].double(), lab[keep]
-            if b.shape[0]:
-                idx = batched_nms(b, s, lab, iou_threshold=iou_threshold)[:max_detections]
-                b, s, lab = b[idx], s[idx], lab[idx]
-            results.append(Detections(b.numpy(), s.numpy(), lab.numpy()))
+            results.append(nms_detections(b[keep], p[keep], lab[keep],
+                                          iou_threshold=iou_threshold,
+                                          max_detections=max_detections))
     return results

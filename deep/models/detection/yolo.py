@@ -25,8 +25,6 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from cvgeo.geometry.boxes import batched_nms
-
 __all__ = ["YOLOv1", "YOLOv1Loss", "YOLOv1LossParts", "decode_yolo_v1",
            "encode_yolo_v1_targets"]
 
@@ -273,7 +271,7 @@ def decode_yolo_v1(pred: torch.Tensor, *, image_size: int, boxes_per_cell: int =
     list of :class:`deep.models.detection.Detections`
         One per image, boxes xyxy in pixels (not clipped).
     """
-    from deep.models.detection.metrics import Detections
+    from deep.models.detection.metrics import nms_detections
 
     nb = _pos_int(boxes_per_cell, "decode_yolo_v1", "boxes_per_cell")
     with torch.no_grad():
@@ -287,11 +285,6 @@ def decode_yolo_v1(pred: torch.Tensor, *, image_size: int, boxes_per_cell: int =
     for i in range(pred.shape[0]):
         b, s, lab = boxes[i].reshape(-1, 4), score[i].reshape(-1), label[i].reshape(-1)
         keep = s >= score_threshold
-        b, s, lab = b[keep].double(), s[keep].double(), lab[keep]
-        if b.shape[0]:
-            # a box of zero or negative size cannot arise (squares of sigmoids), but guard
-            # against rounding: NMS needs x1 <= x2
-            idx = batched_nms(b, s, lab, iou_threshold=iou_threshold)[:max_detections]
-            b, s, lab = b[idx], s[idx], lab[idx]
-        out.append(Detections(b.numpy(), s.numpy(), lab.numpy()))
+        out.append(nms_detections(b[keep], s[keep], lab[keep], iou_threshold=iou_threshold,
+                                  max_detections=max_detections))
     return out

@@ -80,6 +80,17 @@ def _check_eps(eps, func: str) -> float:
     return check_real(eps, func, "eps", low=0.0, low_inclusive=False)
 
 
+def _affine_parameters(module: nn.Module, n: int) -> None:
+    """``module.weight`` (ones) and ``module.bias`` (zeros) of length ``n`` as parameters when
+    ``module.affine``, else both registered as None (as torch's norms do)."""
+    if module.affine:
+        module.weight = nn.Parameter(torch.ones(n))
+        module.bias = nn.Parameter(torch.zeros(n))
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+
+
 class _BatchNormFunction(torch.autograd.Function):
     """``y = (x - mean) / sqrt(var + eps) * weight + bias`` with the batch statistics of
     ``x`` over every axis but 1, and its backward pass written out.
@@ -176,12 +187,7 @@ class BatchNorm2d(nn.Module):
         self.momentum = momentum
         self.affine = bool(affine)
         self.track_running_stats = bool(track_running_stats)
-        if self.affine:
-            self.weight = nn.Parameter(torch.ones(num_features))
-            self.bias = nn.Parameter(torch.zeros(num_features))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, num_features)
         if self.track_running_stats:
             self.register_buffer("running_mean", torch.zeros(num_features))
             self.register_buffer("running_var", torch.ones(num_features))
@@ -374,12 +380,7 @@ class GroupNorm(nn.Module):
                              f"got {num_groups}")
         self.eps = _check_eps(eps, "GroupNorm")
         self.affine = bool(affine)
-        if self.affine:
-            self.weight = nn.Parameter(torch.ones(num_channels))
-            self.bias = nn.Parameter(torch.zeros(num_channels))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, num_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_channels(x, self.num_channels, "GroupNorm", "(N, C, *)")

@@ -42,6 +42,16 @@ def _check_step(x: torch.Tensor, size: int, func: str) -> None:
         raise ValueError(f"{func}: input must be (B, {size}), got {describe(x)}")
 
 
+def _copy_matrices(cell: nn.Module, module: nn.Module, sfx: str, func: str) -> None:
+    """Copy torch's ``weight_ih{sfx}`` and ``weight_hh{sfx}`` into ``cell`` (shapes checked)."""
+    w_ih, w_hh = getattr(module, f"weight_ih{sfx}"), getattr(module, f"weight_hh{sfx}")
+    if w_ih.shape != cell.weight_ih.shape or w_hh.shape != cell.weight_hh.shape:
+        raise ValueError(f"{func}: shapes {tuple(w_ih.shape)}, {tuple(w_hh.shape)} do not fit "
+                         f"{tuple(cell.weight_ih.shape)}, {tuple(cell.weight_hh.shape)}")
+    cell.weight_ih.copy_(w_ih)
+    cell.weight_hh.copy_(w_hh)
+
+
 class LSTMCell(nn.Module):
     """One LSTM step.
 
@@ -89,13 +99,7 @@ class LSTMCell(nn.Module):
         """Load ``weight_ih``, ``weight_hh`` and ``bias_ih + bias_hh`` of torch's LSTM
         (layer ``layer``) or LSTMCell; returns self."""
         sfx = f"_l{layer}" if isinstance(lstm, nn.LSTM) else ""
-        w_ih, w_hh = getattr(lstm, f"weight_ih{sfx}"), getattr(lstm, f"weight_hh{sfx}")
-        if w_ih.shape != self.weight_ih.shape or w_hh.shape != self.weight_hh.shape:
-            raise ValueError(f"LSTMCell.copy_from_torch: shapes {tuple(w_ih.shape)}, "
-                             f"{tuple(w_hh.shape)} do not fit {tuple(self.weight_ih.shape)}, "
-                             f"{tuple(self.weight_hh.shape)}")
-        self.weight_ih.copy_(w_ih)
-        self.weight_hh.copy_(w_hh)
+        _copy_matrices(self, lstm, sfx, "LSTMCell.copy_from_torch")
         b = torch.zeros_like(self.bias)
         for name in (f"bias_ih{sfx}", f"bias_hh{sfx}"):
             if getattr(lstm, name, None) is not None:
@@ -146,13 +150,7 @@ class GRUCell(nn.Module):
     def copy_from_torch(self, gru: nn.GRU | nn.GRUCell, layer: int = 0) -> GRUCell:
         """Load torch's GRU (layer ``layer``) or GRUCell weights; returns self."""
         sfx = f"_l{layer}" if isinstance(gru, nn.GRU) else ""
-        w_ih, w_hh = getattr(gru, f"weight_ih{sfx}"), getattr(gru, f"weight_hh{sfx}")
-        if w_ih.shape != self.weight_ih.shape or w_hh.shape != self.weight_hh.shape:
-            raise ValueError(f"GRUCell.copy_from_torch: shapes {tuple(w_ih.shape)}, "
-                             f"{tuple(w_hh.shape)} do not fit {tuple(self.weight_ih.shape)}, "
-                             f"{tuple(self.weight_hh.shape)}")
-        self.weight_ih.copy_(w_ih)
-        self.weight_hh.copy_(w_hh)
+        _copy_matrices(self, gru, sfx, "GRUCell.copy_from_torch")
         n = self.hidden_size
         b_ih = getattr(gru, f"bias_ih{sfx}", None)
         b_hh = getattr(gru, f"bias_hh{sfx}", None)

@@ -76,6 +76,21 @@ def _shape_mask(kind: int, cy: float, cx: float, r: float, angle: float,
     return mask
 
 
+def _scene_arrays(func: str, n_samples, image_size):
+    """Validated ``n_samples`` and ``image_size`` (an int or a pair (H, W), each >= 16) and the
+    empty ``images (n, H, W)`` float32, ``labels`` int64 and ``instances`` int32 they fill."""
+    n = check_int(n_samples, func, "n_samples", low=1)
+    if isinstance(image_size, int) and not isinstance(image_size, bool):
+        image_size = (image_size, image_size)
+    if not isinstance(image_size, (tuple, list)) or len(image_size) != 2:
+        raise ValueError(f"{func}: image_size must be an int or a pair (H, W), got "
+                         f"{describe(image_size)}")
+    h = check_int(image_size[0], func, "image_size[0]", low=16)
+    w = check_int(image_size[1], func, "image_size[1]", low=16)
+    return (n, h, w, np.empty((n, h, w), np.float32), np.zeros((n, h, w), np.int64),
+            np.zeros((n, h, w), np.int32))
+
+
 def make_segmentation_scenes(n_samples: int = 100, *, image_size: int | tuple[int, int] = 64,
                              n_objects: tuple[int, int] = (2, 5),
                              radius: tuple[float, float] = (0.1, 0.2),
@@ -110,10 +125,7 @@ def make_segmentation_scenes(n_samples: int = 100, *, image_size: int | tuple[in
         ``class_names = SCENE_CLASSES`` (background, circle, square, triangle).
     """
     func = "make_segmentation_scenes"
-    n_samples = check_int(n_samples, func, "n_samples", low=1)
-    if isinstance(image_size, int) and not isinstance(image_size, bool):
-        image_size = (image_size, image_size)
-    h, w = _pair_size(image_size, func)
+    n_samples, h, w, images, labels, instances = _scene_arrays(func, n_samples, image_size)
     n_lo, n_hi = _check_range(n_objects, func, "n_objects", 0, integer=True)
     r_lo, r_hi = _check_range(radius, func, "radius", 0.02)
     if r_hi > 0.45:
@@ -122,9 +134,6 @@ def make_segmentation_scenes(n_samples: int = 100, *, image_size: int | tuple[in
     noise = check_real(noise, func, "noise", low=0.0)
     rng = check_seed(seed, func)
     side = min(h, w)
-    images = np.empty((n_samples, h, w), np.float32)
-    labels = np.zeros((n_samples, h, w), np.int64)
-    instances = np.zeros((n_samples, h, w), np.int32)
     for i in range(n_samples):
         img = np.full((h, w), rng.uniform(0.0, 0.35))
         occupied = np.zeros((h, w), bool)
@@ -149,15 +158,6 @@ def make_segmentation_scenes(n_samples: int = 100, *, image_size: int | tuple[in
             occupied |= mask
         images[i] = np.clip(img + rng.normal(0.0, noise, (h, w)), 0.0, 1.0)
     return SegmentationScenes(images, labels, instances, SCENE_CLASSES)
-
-
-def _pair_size(image_size, func: str) -> tuple[int, int]:
-    if not isinstance(image_size, (tuple, list)) or len(image_size) != 2:
-        raise ValueError(f"{func}: image_size must be an int or a pair (H, W), got "
-                         f"{describe(image_size)}")
-    h = check_int(image_size[0], func, "image_size[0]", low=16)
-    w = check_int(image_size[1], func, "image_size[1]", low=16)
-    return h, w
 
 
 def make_touching_scenes(n_samples: int = 100, *, image_size: int | tuple[int, int] = 64,
@@ -199,10 +199,7 @@ def make_touching_scenes(n_samples: int = 100, *, image_size: int | tuple[int, i
         ``class_names = ("background", "object")``.
     """
     func = "make_touching_scenes"
-    n_samples = check_int(n_samples, func, "n_samples", low=1)
-    if isinstance(image_size, int) and not isinstance(image_size, bool):
-        image_size = (image_size, image_size)
-    h, w = _pair_size(image_size, func)
+    n_samples, h, w, images, labels, instances = _scene_arrays(func, n_samples, image_size)
     n_lo, n_hi = _check_range(n_objects, func, "n_objects", 1, integer=True)
     r_lo, r_hi = _check_range(radius, func, "radius", 0.02)
     if r_hi > 0.3:
@@ -215,9 +212,6 @@ def make_touching_scenes(n_samples: int = 100, *, image_size: int | tuple[int, i
     rng = check_seed(seed, func)
     side = min(h, w)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
-    images = np.empty((n_samples, h, w), np.float32)
-    labels = np.zeros((n_samples, h, w), np.int64)
-    instances = np.zeros((n_samples, h, w), np.int32)
     for i in range(n_samples):
         discs: list[tuple[float, float, float]] = []  # (cy, cx, r)
         for _ in range(int(rng.integers(n_lo, n_hi + 1))):

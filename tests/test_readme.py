@@ -40,5 +40,9 @@ def test_readme_blocks_run(capsys):
     assert sum(p.numel() for p in ns["r50"].parameters()) == 25_557_032
     assert [tuple(f.shape[1:]) for f in ns["feats"]] == [(16, 8, 8), (16, 8, 8), (32, 4, 4),
                                                          (64, 2, 2), (128, 1, 1)]
+    assert tuple(ns["expl"].maps.shape) == (16, 32, 32) and 0.0 <= ns["hits"] <= 1.0
+    assert tuple(ns["rollout"].maps.shape) == (16, 32, 32)
+    assert len(ns["caps"].tokens) == 2
+    assert tuple(ns["xt"].shape) == (64, 1, 8, 8) and ns["terms"].loss.ndim == 0
     np.testing.assert_allclose(ns["pyr"].reconstruct(), ns["cvgeo"].to_float(ns["camera"]),
                                atol=1e-5)

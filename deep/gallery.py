@@ -19,9 +19,10 @@ import torch.nn.functional as F
 from cvgeo.gallery import DIGITS_HELD_OUT, DIGITS_TILE, Figure, Section
 from cvgeo.image import resize, to_float
 from cvgeo.pipeline import make_pipeline
+from deep.train import one_thread
 
 __all__ = ["digit_filters", "digits_classified", "montage_tiles", "one_thread", "section",
-           "timed", "trained_lenet"]
+           "timed", "trained_lenet"]  # one_thread: re-exported from deep.train
 
 _EPOCHS = 8
 _cache: dict[str, torch.nn.Module] = {}
@@ -129,18 +130,6 @@ def section() -> Section:
     ), text="deep.create_model('lenet5') trained with deep.train.fit on sklearn's digits "
             "resized to 32x32 with cvgeo.resize; examples/train_cnn.py trains the other "
             "families for longer.")
-
-
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """Run the block on one torch thread (a small model trains fastest so, and it leaves
-    the other cores alone); the thread count is restored on leaving, even after an error."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 @contextmanager

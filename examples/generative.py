@@ -55,8 +55,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's 
 
 import cvgeo  # noqa: E402
 from deep.generative import digits_classifier, digits_tensors, image_grid, sample_scores  # noqa: E402
-from deep.generative.diffusion import (Denoiser, ddim_sample, ddpm_sample,  # noqa: E402
-                                       diffusion_loss, noise_schedule)
+from deep.generative.diffusion import (  # noqa: E402
+    Denoiser,
+    ddim_sample,
+    ddpm_sample,
+    diffusion_loss,
+    noise_schedule,
+)
 from deep.generative.vae import VAE, elbo, vae_loss  # noqa: E402
 from deep.generative.vqvae import VQVAE, codebook_usage  # noqa: E402
 from deep.optim import Adam  # noqa: E402

@@ -155,7 +155,8 @@ DEEP_ALL = {
     "DetectionScenes", "SCENE_SHAPES", "make_detection_scenes",
     # train
     "Checkpoint", "DEFAULT_MAX_CHECKPOINT_BYTES", "EpochStats", "EvalResult", "FitResult",
-    "evaluate", "fit", "load_checkpoint", "save_checkpoint", "seed_everything", "select_device",
+    "evaluate", "fit", "load_checkpoint", "one_thread", "save_checkpoint", "seed_everything",
+    "select_device",
 }
 
 

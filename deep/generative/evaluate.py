@@ -30,6 +30,7 @@ from torch import nn
 
 from cvgeo._checks import describe
 from deep.generative.data import IMAGE_SIZE, digits_tensors
+from deep.train import one_thread
 
 __all__ = ["DigitsClassifier", "SampleScores", "digit_features", "digits_classifier",
            "frechet_distance", "recognition_rate", "sample_scores", "sqrtm_psd"]
@@ -189,7 +190,8 @@ def digits_classifier(*, seed: int = 0, epochs: int = 30) -> DigitsClassifier:
     """The evaluation classifier, trained from scratch on the training digits.
 
     Trained once per ``(seed, epochs)`` and process (kept in memory, never on disk):
-    Adam (lr 2e-3), batch 64, ``epochs`` epochs, random ±1 pixel shifts. Returned in
+    Adam (lr 2e-3), batch 64, ``epochs`` epochs, random ±1 pixel shifts, on one torch
+    thread whatever the caller set (so the weights do not depend on it). Returned in
     eval mode with gradients switched off; do not train it further. About 25 s of one
     CPU core for the default 30 epochs; its held-out accuracy is in
     ``tests/deep/test_generative_evaluate.py`` (≥ 97 %).
@@ -210,15 +212,16 @@ def digits_classifier(*, seed: int = 0, epochs: int = 30) -> DigitsClassifier:
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     model.train()
     n = data.images.shape[0]
-    for _ in range(epochs):
-        perm = torch.randperm(n, generator=g)
-        for start in range(0, n, 64):
-            idx = perm[start:start + 64]
-            x = _shift(data.images[idx], g)
-            loss = F.cross_entropy(model(x), data.labels[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+    with one_thread(), torch.enable_grad():  # the same weights whatever the caller's threads
+        for _ in range(epochs):
+            perm = torch.randperm(n, generator=g)
+            for start in range(0, n, 64):
+                idx = perm[start:start + 64]
+                x = _shift(data.images[idx], g)
+                loss = F.cross_entropy(model(x), data.labels[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
     model.eval()
     model.requires_grad_(False)
     _CLASSIFIERS[key] = model

@@ -10,18 +10,25 @@ import pytest
 torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
-from deep.generative.diffusion import (Denoiser, ddim_sample, ddpm_sample,  # noqa: E402
-                                       diffusion_loss, noise_schedule, q_sample)
+from deep.generative import digits_tensors, image_grid  # noqa: E402
+from deep.generative.diffusion import (  # noqa: E402
+    Denoiser,
+    ddim_sample,
+    ddpm_sample,
+    diffusion_loss,
+    noise_schedule,
+    q_sample,
+)
 from deep.generative.vae import VAE, elbo, vae_loss  # noqa: E402
 from deep.generative.vqvae import VQVAE, VectorQuantizer, codebook_usage  # noqa: E402
-from deep.generative import digits_tensors, image_grid  # noqa: E402
 from deep.models.unet import UNet, sinusoidal_embedding  # noqa: E402
 
 
 # ----------------------------------------------------------------------- schedules
 def test_linear_schedule_endpoints_and_cosine_shape():
     lin = noise_schedule("linear", steps=1000)
-    assert float(lin.betas[0]) == pytest.approx(1e-4) and float(lin.betas[-1]) == pytest.approx(0.02)
+    assert float(lin.betas[0]) == pytest.approx(1e-4)
+    assert float(lin.betas[-1]) == pytest.approx(0.02)
     torch.testing.assert_close(lin.alpha_bars, torch.cumprod(1 - lin.betas, 0))
     cos = noise_schedule("cosine", steps=200)
     s = 0.008

@@ -38,6 +38,8 @@ from cvgeo.geometry.epipolar import __all__ as _epipolar_all
 from cvgeo.geometry.essential import *  # noqa: F403
 from cvgeo.geometry.essential import __all__ as _essential_all
 from cvgeo.geometry.homogeneous import *  # noqa: F403
+from cvgeo.geometry.homography import *  # noqa: F403
+from cvgeo.geometry.homography import __all__ as _homography_all
 from cvgeo.geometry.ransac import *  # noqa: F403
 from cvgeo.geometry.ransac import __all__ as _ransac_all
 from cvgeo.geometry.transforms import *  # noqa: F403
@@ -65,6 +67,7 @@ __all__ = sorted({
     *_pyramids.__all__,
     *_homogeneous.__all__,
     *_ransac_all,
+    *_homography_all,
     *_transforms_all,
     *_warp_all,
     *_camera_all,

@@ -24,19 +24,18 @@ from cvgeo._checks import (
     check_seed,
     names_errors_as,
 )
+from cvgeo.geometry._common import _points_pair
 from cvgeo.geometry._fivepoint import _five_point_kernel
 from cvgeo.geometry._twoview_ransac import two_view_ransac
-from cvgeo.geometry.epipolar import (
-    _cheirality,
+from cvgeo.geometry.epipolar.kernels import (
     _eight_point_gram_kernel,
-    _inner_lo,
     _msac_cost_kernel,
-    _points_pair,
-    _refine_pose,
     _sampson_kernel,
     _soa,
-    decompose_essential,
 )
+from cvgeo.geometry.epipolar.pose import _cheirality, decompose_essential
+from cvgeo.geometry.epipolar.refinement import _refine_pose
+from cvgeo.geometry.epipolar.robust import _inner_lo
 from cvgeo.geometry.ransac import (
     MAX_THRESHOLD_PX,
     MAX_TRIALS,

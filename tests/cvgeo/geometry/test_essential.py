@@ -23,7 +23,6 @@ from cvgeo.geometry.camera import (
     synthetic_two_view_scene,
 )
 from cvgeo.geometry.epipolar import (
-    _triangulate_h,
     epipolar_distance,
     find_fundamental,
     fundamental_7point,
@@ -31,6 +30,7 @@ from cvgeo.geometry.epipolar import (
     skew,
     triangulate_points,
 )
+from cvgeo.geometry.epipolar.pose import _triangulate_h
 from cvgeo.geometry.essential import EssentialResult, essential_5point, find_essential
 from cvgeo.geometry.ransac import ransac
 

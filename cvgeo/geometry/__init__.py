@@ -25,6 +25,18 @@ from cvgeo.geometry.transforms import __all__ as _transforms_all
 from cvgeo.geometry.warp import *  # noqa: F403
 from cvgeo.geometry.warp import __all__ as _warp_all
 
-__all__ = sorted({*_homogeneous_all, *_homography_all, *_ransac_all, *_transforms_all, *_warp_all,
-                  *_camera_all, *_epipolar_all, *_essential_all,
+#: the synthetic scene moved to :mod:`cvgeo.datasets` (which imports this package); its
+#: names stay reachable here, loaded on first use
+_DATASETS = ("TwoViewScene", "synthetic_two_view_scene")
+
+__all__ = sorted({*_homogeneous_all, *_homography_all, *_ransac_all, *_transforms_all,
+                  *_warp_all, *_camera_all, *_DATASETS, *_epipolar_all, *_essential_all,
                   *_boxes_all})
+
+
+def __getattr__(name: str):
+    if name in _DATASETS:
+        from cvgeo import datasets
+
+        return getattr(datasets, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,26 +9,16 @@ import numpy as np
 
 from cvgeo._checks import (
     DegenerateError,
-    check_pair,
-    check_points,
-    check_points_xp,
+    check_float_array_xp,
+    check_namespace,
 )
-from cvgeo.geometry.camera import _as_float_matrix, _namespace
 
 
 def _matrix_xp(M: Any, func: str, name: str, shape=(3, 3)):
-    xp = _namespace(M, func=func, names=(name,))
-    return _as_float_matrix(M, func, name, shape, xp), xp
+    xp = check_namespace(M, func=func, names=(name,))
+    return check_float_array_xp(M, func, name, shape, xp), xp
 
 
-def _points_pair_xp(x1: Any, x2: Any, func: str, min_count: int = 0):
-    p1, xp = check_points_xp(x1, func, "x1", min_count=min_count)
-    p2, _ = check_points_xp(x2, func, "x2", min_count=min_count)
-    _namespace(p1, p2, func=func, names=("x1", "x2"))
-    if tuple(p1.shape) != tuple(p2.shape):
-        raise ValueError(f"{func}: x1 and x2 must have the same shape, got "
-                         f"{tuple(p1.shape)} and {tuple(p2.shape)}")
-    return p1, p2, xp
 
 
 def _require_rank(M, xp, func: str, name: str, rank: int, what: str) -> None:
@@ -51,14 +41,6 @@ def _require_finite(out, xp, func: str, what: str):
     return out
 
 
-def _points_pair(x1: Any, x2: Any, func: str, min_count: int = 0):
-    p1 = check_points(x1, func, "x1")
-    p2 = check_points(x2, func, "x2")
-    check_pair(p1, p2, func, ("x1", "x2"))
-    if p1.shape[0] < min_count:
-        raise DegenerateError(f"{func}: x1 and x2 must hold at least {min_count} matches, got "
-                              f"{p1.shape[0]}")
-    return p1, p2
 
 
 def _unit_sign(F, xp):

@@ -20,11 +20,11 @@ from cvgeo._checks import (
     check_int,
     check_matrix,
     check_points,
+    check_points_pair,
     check_real,
     check_seed,
     names_errors_as,
 )
-from cvgeo.geometry._common import _points_pair
 from cvgeo.geometry._fivepoint import _five_point_kernel
 from cvgeo.geometry._twoview_ransac import two_view_ransac
 from cvgeo.geometry.epipolar.kernels import (
@@ -374,14 +374,14 @@ def find_essential(
 
     Examples
     --------
-    >>> from cvgeo.geometry.camera import synthetic_two_view_scene
+    >>> from cvgeo.datasets import synthetic_two_view_scene
     >>> s = synthetic_two_view_scene(200, seed=0, noise_px=0.5, outlier_fraction=0.3)
     >>> r = find_essential(s.x1, s.x2, K1=s.K1, K2=s.K2, threshold_px=1.5)
     >>> bool(np.degrees(np.arccos((np.trace(r.R.T @ s.R) - 1) / 2)) < 0.5)
     True
     """
     func = "find_essential"
-    p1, p2 = _points_pair(x1, x2, func, min_count=5)
+    p1, p2 = check_points_pair(x1, x2, func, min_count=5)
     if K1 is None:
         if K2 is not None:
             raise ValueError(f"{func}: K2 needs K1 (both None means normalised points), got "

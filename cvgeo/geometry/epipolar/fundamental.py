@@ -14,17 +14,18 @@ import numpy as np
 
 from cvgeo._checks import (
     DegenerateError,
+    check_float_array_xp,
+    check_namespace,
+    check_points_pair,
+    check_points_pair_xp,
     names_errors_as,
 )
 from cvgeo.geometry._common import (
     _matrix_xp,
-    _points_pair,
-    _points_pair_xp,
     _require_finite,
     _require_rank,
     _unit_sign,
 )
-from cvgeo.geometry.camera import _as_float_matrix, _namespace
 from cvgeo.geometry.homogeneous import hartley_normalize
 
 __all__ = [
@@ -155,14 +156,14 @@ def fundamental_8point(x1: Any, x2: Any) -> Any:
 
     Examples
     --------
-    >>> from cvgeo.geometry.camera import synthetic_two_view_scene
+    >>> from cvgeo.datasets import synthetic_two_view_scene
     >>> s = synthetic_two_view_scene(20, seed=0)
     >>> F = fundamental_8point(s.x1, s.x2)
     >>> bool(abs(F - s.F).max() < 1e-8)
     True
     """
     func = "fundamental_8point"
-    p1, p2, xp = _points_pair_xp(x1, x2, func, min_count=8)
+    p1, p2, xp = check_points_pair_xp(x1, x2, func, min_count=8)
     n1, n2 = hartley_normalize(p1), hartley_normalize(p2)
     A = _design_matrix(n1.points, n2.points, xp)  # (..., N, 9)
     n = A.shape[-2]
@@ -214,14 +215,14 @@ def fundamental_7point(x1: np.ndarray, x2: np.ndarray) -> list[np.ndarray]:
 
     Examples
     --------
-    >>> from cvgeo.geometry.camera import synthetic_two_view_scene
+    >>> from cvgeo.datasets import synthetic_two_view_scene
     >>> s = synthetic_two_view_scene(7, seed=3)
     >>> sols = fundamental_7point(s.x1, s.x2)
     >>> any(abs(F - s.F).max() < 1e-6 for F in sols)
     True
     """
     func = "fundamental_7point"
-    p1, p2 = _points_pair(x1, x2, func)
+    p1, p2 = check_points_pair(x1, x2, func)
     if p1.shape[0] != 7:
         raise DegenerateError(f"{func}: x1 and x2 must hold exactly 7 matches, got "
                               f"{p1.shape[0]}")
@@ -297,10 +298,10 @@ def fundamental_from_essential(E: Any, K1: Any, K2: Any) -> Any:
            [ 0., -1.,  0.]])
     """
     func = "fundamental_from_essential"
-    xp = _namespace(E, K1, K2, func=func, names=("E", "K1", "K2"))
-    E = _as_float_matrix(E, func, "E", (3, 3), xp)
-    K1 = _as_float_matrix(K1, func, "K1", (3, 3), xp)
-    K2 = _as_float_matrix(K2, func, "K2", (3, 3), xp)
+    xp = check_namespace(E, K1, K2, func=func, names=("E", "K1", "K2"))
+    E = check_float_array_xp(E, func, "E", (3, 3), xp)
+    K1 = check_float_array_xp(K1, func, "K1", (3, 3), xp)
+    K2 = check_float_array_xp(K2, func, "K2", (3, 3), xp)
     _require_rank(E, xp, func, "E", 1, "")
     _require_rank(K1, xp, func, "K1", 3, "be invertible")
     _require_rank(K2, xp, func, "K2", 3, "be invertible")
@@ -340,14 +341,14 @@ def fundamental_from_pose(R: Any, t: Any, *, K1: Any, K2: Any) -> Any:
     0.0
     """
     func = "fundamental_from_pose"
-    xp = _namespace(R, t, K1, K2, func=func, names=("R", "t", "K1", "K2"))
-    R = _as_float_matrix(R, func, "R", (3, 3), xp)
-    _require_rank(_as_float_matrix(K1, func, "K1", (3, 3), xp), xp, func, "K1", 3,
+    xp = check_namespace(R, t, K1, K2, func=func, names=("R", "t", "K1", "K2"))
+    R = check_float_array_xp(R, func, "R", (3, 3), xp)
+    _require_rank(check_float_array_xp(K1, func, "K1", (3, 3), xp), xp, func, "K1", 3,
                   "be invertible")
-    _require_rank(_as_float_matrix(K2, func, "K2", (3, 3), xp), xp, func, "K2", 3,
+    _require_rank(check_float_array_xp(K2, func, "K2", (3, 3), xp), xp, func, "K2", 3,
                   "be invertible")
-    R = _as_float_matrix(R, func, "R", (3, 3), xp)
-    t = _as_float_matrix(t, func, "t", (3,), xp)
+    R = check_float_array_xp(R, func, "R", (3, 3), xp)
+    t = check_float_array_xp(t, func, "t", (3,), xp)
     if bool(xp.any(xp.sum(t * t, axis=-1) == 0)):
         raise DegenerateError(f"{func}: t must not be zero, got a zero translation (a pure "
                               "rotation has no epipolar geometry; a homography relates the views)")
@@ -391,10 +392,10 @@ def essential_from_fundamental(F: Any, K1: Any, K2: Any) -> Any:
     array([1., 1., 0.])
     """
     func = "essential_from_fundamental"
-    xp = _namespace(F, K1, K2, func=func, names=("F", "K1", "K2"))
-    F = _as_float_matrix(F, func, "F", (3, 3), xp)
-    K1 = _as_float_matrix(K1, func, "K1", (3, 3), xp)
-    K2 = _as_float_matrix(K2, func, "K2", (3, 3), xp)
+    xp = check_namespace(F, K1, K2, func=func, names=("F", "K1", "K2"))
+    F = check_float_array_xp(F, func, "F", (3, 3), xp)
+    K1 = check_float_array_xp(K1, func, "K1", (3, 3), xp)
+    K2 = check_float_array_xp(K2, func, "K2", (3, 3), xp)
     _require_rank(F, xp, func, "F", 2, "have rank 2")
     _require_rank(K1, xp, func, "K1", 3, "be invertible")
     _require_rank(K2, xp, func, "K2", 3, "be invertible")

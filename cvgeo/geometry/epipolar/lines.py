@@ -15,15 +15,16 @@ from cvgeo._checks import (
     DegenerateError,
     check_bool,
     check_choice,
+    check_float_array_xp,
+    check_namespace,
+    check_points_pair_xp,
     check_points_xp,
     describe,
 )
 from cvgeo.geometry._common import (
     _matrix_xp,
-    _points_pair_xp,
     _require_rank,
 )
-from cvgeo.geometry.camera import _as_float_matrix, _namespace
 
 __all__ = ["Epipoles", "epipolar_distance", "epipolar_lines", "epipoles"]
 
@@ -63,6 +64,7 @@ def epipoles(F: Any) -> Epipoles:
     Examples
     --------
     >>> import numpy as np
+    >>> from cvgeo.geometry.epipolar import fundamental_from_pose
     >>> F = fundamental_from_pose(np.eye(3), np.array([-1.0, 0, 0]), K1=np.eye(3), K2=np.eye(3))
     >>> np.abs(epipoles(F).e1)
     array([1., 0., 0.])
@@ -107,6 +109,7 @@ def epipolar_lines(F: Any, points: Any, *, image: int = 1) -> Any:
     Examples
     --------
     >>> import numpy as np
+    >>> from cvgeo.geometry.epipolar import fundamental_from_pose
     >>> F = fundamental_from_pose(np.eye(3), np.array([-1.0, 0, 0]), K1=np.eye(3), K2=np.eye(3))
     >>> np.round(epipolar_lines(F, np.array([[5.0, 2.0]])), 12)  # the row y = 2
     array([[ 0.,  1., -2.]])
@@ -116,7 +119,8 @@ def epipolar_lines(F: Any, points: Any, *, image: int = 1) -> Any:
             image not in (1, 2):
         raise ValueError(f"{func}: image must be 1 or 2, got {describe(image)}")
     p, xp = check_points_xp(points, func, "points")
-    F = _as_float_matrix(F, func, "F", (3, 3), _namespace(F, p, func=func, names=("F", "points")))
+    F = check_float_array_xp(F, func, "F", (3, 3),
+                             check_namespace(F, p, func=func, names=("F", "points")))
     M = F if image == 1 else xp.matrix_transpose(F)
     lines = p @ xp.matrix_transpose(M[..., :, :2]) + M[..., None, :, 2]
     nrm = xp.sqrt(lines[..., 0] ** 2 + lines[..., 1] ** 2)
@@ -164,6 +168,7 @@ def epipolar_distance(F: Any, x1: Any, x2: Any, *, kind: str = "sampson",
     Examples
     --------
     >>> import numpy as np
+    >>> from cvgeo.geometry.epipolar import fundamental_from_pose
     >>> F = fundamental_from_pose(np.eye(3), np.array([-1.0, 0, 0]), K1=np.eye(3), K2=np.eye(3))
     >>> x1, x2 = np.array([[5.0, 2.0]]), np.array([[3.0, 2.5]])  # 0.5 px off the row
     >>> epipolar_distance(F, x1, x2, kind="symmetric")
@@ -172,8 +177,9 @@ def epipolar_distance(F: Any, x1: Any, x2: Any, *, kind: str = "sampson",
     func = "epipolar_distance"
     kind = check_choice(kind, func, "kind", ("sampson", "symmetric", "algebraic"))
     squared = check_bool(squared, func, "squared")
-    p1, p2, xp = _points_pair_xp(x1, x2, func)
-    F = _as_float_matrix(F, func, "F", (3, 3), _namespace(F, p1, func=func, names=("F", "x1")))
+    p1, p2, xp = check_points_pair_xp(x1, x2, func)
+    F = check_float_array_xp(F, func, "F", (3, 3),
+                             check_namespace(F, p1, func=func, names=("F", "x1")))
     if bool(xp.any(xp.max(xp.abs(F), axis=(-2, -1)) == 0)):
         raise DegenerateError(f"{func}: F must not be zero, got an all-zero matrix (every "
                               "distance would be undefined)")

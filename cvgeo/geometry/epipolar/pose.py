@@ -16,18 +16,19 @@ from numba import njit
 from cvgeo._checks import (
     DegenerateError,
     check_bool,
+    check_float_array_xp,
     check_int,
     check_matrix,
+    check_namespace,
+    check_points_pair,
+    check_points_pair_xp,
     names_errors_as,
 )
 from cvgeo.geometry._common import (
     _matrix_xp,
-    _points_pair,
-    _points_pair_xp,
     _require_finite,
     _require_rank,
 )
-from cvgeo.geometry.camera import _as_float_matrix, _namespace
 from cvgeo.geometry.epipolar.refinement import (
     _refine_pose,
 )
@@ -84,6 +85,7 @@ def decompose_essential(E: Any) -> list[Pose]:
     Examples
     --------
     >>> import numpy as np
+    >>> from cvgeo.geometry.epipolar import skew
     >>> poses = decompose_essential(skew(np.array([-1.0, 0, 0])))
     >>> sum(bool(np.allclose(p.R, np.eye(3))) for p in poses)  # R1 or R2, with ±t
     2
@@ -171,10 +173,10 @@ def triangulate_points(x1: Any, x2: Any, P1: Any, P2: Any, *, refine: bool = Tru
     array([[0.5, 0.2, 4. ]])
     """
     func = "triangulate_points"
-    p1, p2, xp = _points_pair_xp(x1, x2, func)
-    xp = _namespace(p1, P1, P2, func=func, names=("x1", "P1", "P2"))
-    P1 = _as_float_matrix(P1, func, "P1", (3, 4), xp)
-    P2 = _as_float_matrix(P2, func, "P2", (3, 4), xp)
+    p1, p2, xp = check_points_pair_xp(x1, x2, func)
+    xp = check_namespace(p1, P1, P2, func=func, names=("x1", "P1", "P2"))
+    P1 = check_float_array_xp(P1, func, "P1", (3, 4), xp)
+    P2 = check_float_array_xp(P2, func, "P2", (3, 4), xp)
     refine = check_bool(refine, func, "refine")
     _require_rank(P1, xp, func, "P1", 3, "have rank 3 (a camera matrix)")
     _require_rank(P2, xp, func, "P2", 3, "have rank 3 (a camera matrix)")
@@ -261,8 +263,9 @@ def recover_pose(E: np.ndarray, x1: np.ndarray, x2: np.ndarray, K1: np.ndarray,
 
     Examples
     --------
-    >>> from cvgeo.geometry.camera import synthetic_two_view_scene
+    >>> from cvgeo.datasets import synthetic_two_view_scene
     >>> s = synthetic_two_view_scene(30, seed=0)
+    >>> from cvgeo.geometry.epipolar import essential_from_fundamental
     >>> E = essential_from_fundamental(s.F, s.K1, s.K2)
     >>> pose = recover_pose(E, s.x1, s.x2, s.K1, s.K2)
     >>> bool(np.allclose(pose.R, s.R)), bool(np.allclose(pose.t, s.t / np.linalg.norm(s.t)))
@@ -273,7 +276,7 @@ def recover_pose(E: np.ndarray, x1: np.ndarray, x2: np.ndarray, K1: np.ndarray,
     refine = check_bool(refine, func, "refine")
     K1 = check_matrix(K1, func, "K1")
     K2 = check_matrix(K2, func, "K2")
-    p1, p2 = _points_pair(x1, x2, func, min_count=1)
+    p1, p2 = check_points_pair(x1, x2, func, min_count=1)
     for K, name in ((K1, "K1"), (K2, "K2")):
         if K[2, 0] != 0 or K[2, 1] != 0 or K[2, 2] == 0 or K[0, 0] * K[1, 1] == 0:
             raise ValueError(f"{func}: {name} must be an intrinsic matrix [[fx, s, cx], "
@@ -457,6 +460,7 @@ def correct_matches(F: np.ndarray, x1: np.ndarray, x2: np.ndarray) -> CorrectedM
     Examples
     --------
     >>> import numpy as np
+    >>> from cvgeo.geometry.epipolar import fundamental_from_pose
     >>> F = fundamental_from_pose(np.eye(3), np.array([-1.0, 0, 0]), K1=np.eye(3), K2=np.eye(3))
     >>> c = correct_matches(F, np.array([[5.0, 2.0]]), np.array([[3.0, 3.0]]))
     >>> np.round(c.x1, 12), np.round(c.x2, 12)
@@ -464,7 +468,7 @@ def correct_matches(F: np.ndarray, x1: np.ndarray, x2: np.ndarray) -> CorrectedM
     """
     func = "correct_matches"
     F = check_matrix(F, func, "F")
-    p1, p2 = _points_pair(x1, x2, func)
+    p1, p2 = check_points_pair(x1, x2, func)
     _require_rank(F, np, func, "F", 2, "have rank 2")
     F = F / np.abs(F).max()
     F = F / np.linalg.norm(F)

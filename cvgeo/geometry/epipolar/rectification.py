@@ -11,10 +11,10 @@ import numpy as np
 from cvgeo._checks import (
     DegenerateError,
     check_matrix,
+    check_points_pair,
     check_shape2,
 )
 from cvgeo.geometry._common import (
-    _points_pair,
     _require_rank,
 )
 from cvgeo.geometry.epipolar.fundamental import skew
@@ -86,7 +86,7 @@ def rectify_uncalibrated(F: np.ndarray, x1: np.ndarray, x2: np.ndarray, *,
 
     Examples
     --------
-    >>> from cvgeo.geometry.camera import synthetic_two_view_scene
+    >>> from cvgeo.datasets import synthetic_two_view_scene
     >>> s = synthetic_two_view_scene(50, seed=2, rotation_deg=5)
     >>> r = rectify_uncalibrated(s.F, s.x1, s.x2, image_size=(480, 640))
     >>> h1 = np.c_[s.x1, np.ones(50)] @ r.H1.T
@@ -96,7 +96,7 @@ def rectify_uncalibrated(F: np.ndarray, x1: np.ndarray, x2: np.ndarray, *,
     """
     func = "rectify_uncalibrated"
     F = check_matrix(F, func, "F")
-    p1, p2 = _points_pair(x1, x2, func, min_count=3)
+    p1, p2 = check_points_pair(x1, x2, func, min_count=3)
     h, w = check_shape2(image_size, func, "image_size")
     _require_rank(F, np, func, "F", 2, "have rank 2")
     F = F / np.abs(F).max()

@@ -13,9 +13,9 @@ from cvgeo._checks import (
     DegenerateError,
     check_int,
     check_matrix,
+    check_points_pair,
 )
 from cvgeo.geometry._common import (
-    _points_pair,
     _unit_sign,
 )
 from cvgeo.geometry.epipolar.kernels import (
@@ -413,8 +413,9 @@ def refine_fundamental(F: np.ndarray, x1: np.ndarray, x2: np.ndarray, *,
 
     Examples
     --------
-    >>> from cvgeo.geometry.camera import synthetic_two_view_scene
+    >>> from cvgeo.datasets import synthetic_two_view_scene
     >>> s = synthetic_two_view_scene(100, seed=0, noise_px=0.5)
+    >>> from cvgeo.geometry.epipolar import epipolar_distance, fundamental_8point
     >>> F0 = fundamental_8point(s.x1, s.x2)
     >>> F1 = refine_fundamental(F0, s.x1, s.x2)
     >>> e0 = (epipolar_distance(F0, s.x1, s.x2, squared=True)).sum()
@@ -423,7 +424,7 @@ def refine_fundamental(F: np.ndarray, x1: np.ndarray, x2: np.ndarray, *,
     """
     func = "refine_fundamental"
     F = check_matrix(F, func, "F")
-    p1, p2 = _points_pair(x1, x2, func, min_count=8)
+    p1, p2 = check_points_pair(x1, x2, func, min_count=8)
     iters = check_int(max_iterations, func, "max_iterations", low=0)
     return _refine_fundamental_np(np.asarray(F, dtype=np.float64), p1, p2, iters, func)
 

@@ -17,12 +17,12 @@ from cvgeo._checks import (
     check_bool,
     check_choice,
     check_int,
+    check_points_pair,
     check_real,
     check_seed,
     names_errors_as,
 )
 from cvgeo.geometry._common import (
-    _points_pair,
     _unit_sign,
 )
 from cvgeo.geometry.degeneracy import (
@@ -318,7 +318,7 @@ def find_fundamental(
 
     Examples
     --------
-    >>> from cvgeo.geometry.camera import synthetic_two_view_scene
+    >>> from cvgeo.datasets import synthetic_two_view_scene
     >>> s = synthetic_two_view_scene(200, seed=0, noise_px=0.5, outlier_fraction=0.3)
     >>> r = find_fundamental(s.x1, s.x2, threshold_px=1.5)
     >>> bool((r.inlier_mask == s.inlier_mask).mean() > 0.95)
@@ -328,7 +328,7 @@ def find_fundamental(
     method = check_choice(method, func, "method", ("ransac", "8point"))
     refine = check_bool(refine, func, "refine")
     check_planar = check_bool(check_planar, func, "check_planar")
-    p1, p2 = _points_pair(x1, x2, func, min_count=7 if method == "ransac" else 8)
+    p1, p2 = check_points_pair(x1, x2, func, min_count=7 if method == "ransac" else 8)
     t = check_real(threshold_px, func, "threshold_px", low=0.0, high=MAX_THRESHOLD_PX,
                    low_inclusive=False)
     if method == "8point":

@@ -41,6 +41,7 @@ __all__ = [
     "check_shape2",
     "describe",
     "names_errors_as",
+    "positional_deprecated",
     "renamed_parameters",
 ]
 
@@ -593,6 +594,52 @@ def renamed_parameters(**old_to_new: str) -> Callable:
             return fn(*args, **kwargs)
 
         wrapper.renamed_parameters = dict(old_to_new)  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+def positional_deprecated(*names: str) -> Callable:
+    """Decorator: keyword-only parameters ``names`` still accepted positionally for one
+    release, with a warning.
+
+    ``@positional_deprecated("K1", "K2")`` on ``f(E, *, K1, K2)`` lets ``f(E, K1, K2)`` run
+    as ``f(E, K1=K1, K2=K2)`` and emits a ``DeprecationWarning`` that names the function
+    and the keywords. More positional arguments than the old signature took, or a
+    parameter given both ways, is a ``TypeError``. The signature shows the keyword-only
+    form.
+    """
+
+    def decorate(fn: Callable) -> Callable:
+        import inspect
+
+        public = fn.__name__
+        n_pos = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                    for p in inspect.signature(fn).parameters.values())
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if len(args) > n_pos:
+                extra = args[n_pos:]
+                if len(extra) > len(names):
+                    raise TypeError(f"{public}: takes {n_pos} positional arguments, got "
+                                    f"{len(args)}")
+                given = names[:len(extra)]
+                for name, value in zip(given, extra):
+                    if name in kwargs:
+                        raise TypeError(f"{public}: got {name!r} both by position and by "
+                                        "keyword; pass it by keyword only")
+                    kwargs[name] = value
+                import warnings
+
+                warnings.warn(f"{public}: passing {', '.join(given)} by position is deprecated "
+                              "and will be an error in the next release; pass "
+                              f"{', '.join(f'{n}=...' for n in given)}",
+                              DeprecationWarning, stacklevel=2)
+                args = args[:n_pos]
+            return fn(*args, **kwargs)
+
+        wrapper.positional_deprecated = names  # type: ignore[attr-defined]
         return wrapper
 
     return decorate

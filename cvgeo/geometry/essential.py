@@ -24,6 +24,7 @@ from cvgeo._checks import (
     check_real,
     check_seed,
     names_errors_as,
+    renamed_parameters,
 )
 from cvgeo.geometry._fivepoint import _five_point_kernel
 from cvgeo.geometry._twoview_ransac import two_view_ransac
@@ -221,6 +222,9 @@ class EssentialResult:
         Minimal samples drawn (degenerate ones included).
     n_degenerate : int
         Minimal samples that gave no real solution.
+
+    Every robust result names its model ``model`` (as :class:`~cvgeo.geometry.ransac.
+    RansacResult` does) and by its concept: here ``model`` is ``E``.
     """
 
     E: np.ndarray
@@ -231,6 +235,11 @@ class EssentialResult:
     residuals: np.ndarray
     n_trials: int
     n_degenerate: int
+
+    @property
+    def model(self) -> np.ndarray:
+        """``E``, under the name every robust result shares."""
+        return self.E
 
     @property
     def n_inliers(self) -> int:
@@ -279,6 +288,7 @@ def _polish_pose(est, R, t, p1, p2, K1, K2, threshold, iterations, rounds=3):
     return R, t
 
 
+@renamed_parameters(max_iterations="max_iter")
 @names_errors_as("ransac")
 def find_essential(
     x1: np.ndarray,
@@ -292,7 +302,7 @@ def find_essential(
     seed: Any = 0,
     inner_samples: int = 10,
     refine: bool = True,
-    max_iterations: int = 20,
+    max_iter: int = 20,
 ) -> EssentialResult:
     """Essential matrix and relative pose from matches, robustly (5-point RANSAC).
 
@@ -323,8 +333,9 @@ def find_essential(
         Finish with a Levenberg–Marquardt minimisation of the Sampson error (pixels) over
         the five degrees of freedom of the pose, in three rounds of iteratively
         reweighted least squares (Tukey's biweight, cut off at ``2 threshold_px``).
-    max_iterations : int
-        Levenberg–Marquardt iterations of each round.
+    max_iter : int
+        Levenberg–Marquardt iterations of each round. (Formerly ``max_iterations``; that
+        keyword works for one release, with a ``DeprecationWarning``.)
 
     Returns
     -------
@@ -392,7 +403,7 @@ def find_essential(
         K2 = K1 if K2 is None else _check_intrinsics(K2, func, "K2")
     t = check_real(threshold_px, func, "threshold_px", low=0.0, high=MAX_THRESHOLD_PX,
                    low_inclusive=False)
-    iters = check_int(max_iterations, func, "max_iterations", low=0, high=10_000)
+    iters = check_int(max_iter, func, "max_iter", low=0, high=10_000)
     inner_samples = check_int(inner_samples, func, "inner_samples", low=0, high=10_000)
     refine = check_bool(refine, func, "refine")
     rng = check_seed(seed, func)

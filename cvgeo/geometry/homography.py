@@ -9,6 +9,7 @@ Conventions: points are ``(N, 2)`` ``(x, y)`` pixel coordinates; ``H`` maps ``sr
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
@@ -23,10 +24,30 @@ from cvgeo._checks import (
 )
 from cvgeo.geometry.ransac import MAX_THRESHOLD_PX, RansacResult, _warn_low_support, ransac
 
-__all__ = ["HomographyEstimator", "find_homography"]
+__all__ = ["HomographyEstimator", "HomographyResult", "find_homography"]
 
 #: the final refinement uses residuals up to this many noise sigmas (see find_homography).
 _REFINE_SIGMAS = 4.0
+
+
+@dataclass(frozen=True)
+class HomographyResult(RansacResult):
+    """Result of :func:`find_homography`: a :class:`~cvgeo.geometry.ransac.RansacResult`
+    whose ``model`` is the 3x3 float64 homography, also named ``H``.
+
+    Attributes
+    ----------
+    model : ndarray of shape (3, 3)
+        ``dst ~ H src``, unit Frobenius norm, ``h33 > 0``.
+    inlier_mask, n_trials, n_degenerate, residuals
+        As in :class:`~cvgeo.geometry.ransac.RansacResult` (residuals are forward
+        transfer distances in ``dst`` pixels).
+    """
+
+    @property
+    def H(self) -> np.ndarray:
+        """The homography (``model``), under its concept name."""
+        return self.model
 
 
 @njit(cache=True, inline="always")
@@ -599,7 +620,7 @@ def find_homography(
     max_trials: int = 10_000,
     seed: int | np.random.Generator | None = 0,
     refine: bool = True,
-) -> RansacResult:
+) -> HomographyResult:
     """Robustly estimate the homography mapping ``src`` to ``dst``.
 
     :func:`ransac` with :class:`HomographyEstimator` (4-point closed-form hypotheses,
@@ -630,8 +651,9 @@ def find_homography(
 
     Returns
     -------
-    RansacResult
-        ``model`` is the 3x3 float64 homography.
+    HomographyResult
+        A :class:`~cvgeo.geometry.ransac.RansacResult` whose ``model`` (also ``H``) is the
+        3x3 float64 homography.
 
     Raises
     ------
@@ -709,5 +731,5 @@ def find_homography(
     area = float(np.prod(np.maximum(np.ptp(dst, axis=0), 2.0 * t)))
     _warn_low_support(func, int(inl.sum()), len(src), 4, min(1.0, math.pi * t * t / area),
                       result.n_trials - result.n_degenerate)
-    return RansacResult(model=H, inlier_mask=inl, n_trials=result.n_trials,
-                        n_degenerate=result.n_degenerate, residuals=res)
+    return HomographyResult(model=H, inlier_mask=inl, n_trials=result.n_trials,
+                            n_degenerate=result.n_degenerate, residuals=res)

@@ -88,6 +88,13 @@ class RansacResult:
         ``fit_minimal``); they do not count against ``max_trials``.
     residuals : ndarray of shape (N,), float64
         Residuals of every datum under ``model``, in pixels.
+
+    Field scheme of every robust result in cvgeo: the model is ``model``, and the results
+    of the model-specific estimators also name it by its concept —
+    :class:`~cvgeo.geometry.homography.HomographyResult` ``.H``,
+    :class:`~cvgeo.geometry.epipolar.FundamentalResult` ``.F``,
+    :class:`~cvgeo.geometry.essential.EssentialResult` ``.E`` (the same array). All have
+    ``inlier_mask``, ``residuals``, ``n_trials``, ``n_degenerate`` and ``n_inliers``.
     """
 
     model: Any

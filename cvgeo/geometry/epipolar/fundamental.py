@@ -19,6 +19,7 @@ from cvgeo._checks import (
     check_points_pair,
     check_points_pair_xp,
     names_errors_as,
+    positional_deprecated,
 )
 from cvgeo.geometry._common import (
     _matrix_xp,
@@ -269,14 +270,16 @@ def _real_cubic_roots(c) -> list[float]:
 
 
 
-def fundamental_from_essential(E: Any, K1: Any, K2: Any) -> Any:
+@positional_deprecated("K1", "K2")
+def fundamental_from_essential(E: Any, *, K1: Any, K2: Any) -> Any:
     """``F = K2⁻ᵀ E K1⁻¹``, normalised (unit Frobenius norm, sign rule).
 
     Parameters
     ----------
     E : array of shape (..., 3, 3)
     K1, K2 : array of shape (..., 3, 3)
-        Intrinsics of camera 1 and 2.
+        Intrinsics of camera 1 and 2. Keyword-only; passing them by position still
+        works for one release, with a ``DeprecationWarning``.
 
     Returns
     -------
@@ -291,7 +294,7 @@ def fundamental_from_essential(E: Any, K1: Any, K2: Any) -> Any:
     --------
     >>> import numpy as np
     >>> E = skew(np.array([1.0, 0.0, 0.0]))
-    >>> F = fundamental_from_essential(E, np.eye(3), np.eye(3))
+    >>> F = fundamental_from_essential(E, K1=np.eye(3), K2=np.eye(3))
     >>> np.round(F * np.sqrt(2), 12)  # sign rule: the first largest entry is positive
     array([[ 0.,  0.,  0.],
            [ 0.,  0.,  1.],
@@ -352,7 +355,7 @@ def fundamental_from_pose(R: Any, t: Any, *, K1: Any, K2: Any) -> Any:
     if bool(xp.any(xp.sum(t * t, axis=-1) == 0)):
         raise DegenerateError(f"{func}: t must not be zero, got a zero translation (a pure "
                               "rotation has no epipolar geometry; a homography relates the views)")
-    return fundamental_from_essential(skew(t) @ R, K1, K2)
+    return fundamental_from_essential(skew(t) @ R, K1=K1, K2=K2)
 
 
 def _project_essential(E, xp):
@@ -362,7 +365,8 @@ def _project_essential(E, xp):
     return (U * s[..., None, :]) @ Vh
 
 
-def essential_from_fundamental(F: Any, K1: Any, K2: Any) -> Any:
+@positional_deprecated("K1", "K2")
+def essential_from_fundamental(F: Any, *, K1: Any, K2: Any) -> Any:
     """Essential matrix ``E = K2ᵀ F K1``, projected onto the essential manifold.
 
     Parameters
@@ -371,6 +375,8 @@ def essential_from_fundamental(F: Any, K1: Any, K2: Any) -> Any:
         Fundamental matrix (``x2ᵀ F x1 = 0``), any scale.
     K1, K2 : array of shape (..., 3, 3)
         Intrinsics of camera 1 and 2 (required: there is no sensible default).
+        Keyword-only; passing them by position still works for one release, with a
+        ``DeprecationWarning``.
 
     Returns
     -------
@@ -387,7 +393,7 @@ def essential_from_fundamental(F: Any, K1: Any, K2: Any) -> Any:
     Examples
     --------
     >>> import numpy as np
-    >>> E = essential_from_fundamental(np.diag([2.0, 1.0, 0.1]), np.eye(3), np.eye(3))
+    >>> E = essential_from_fundamental(np.diag([2.0, 1.0, 0.1]), K1=np.eye(3), K2=np.eye(3))
     >>> np.round(np.linalg.svd(E, compute_uv=False), 12)
     array([1., 1., 0.])
     """

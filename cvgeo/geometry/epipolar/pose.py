@@ -23,6 +23,8 @@ from cvgeo._checks import (
     check_points_pair,
     check_points_pair_xp,
     names_errors_as,
+    positional_deprecated,
+    renamed_parameters,
 )
 from cvgeo.geometry._common import (
     _matrix_xp,
@@ -219,10 +221,11 @@ def _cheirality(R, t, q1, q2):
 
 
 
+@positional_deprecated("K1", "K2")
+@renamed_parameters(max_iterations="max_iter")
 @names_errors_as("decompose_essential", "triangulate_points")
-def recover_pose(E: np.ndarray, x1: np.ndarray, x2: np.ndarray, K1: np.ndarray,
-                 K2: np.ndarray, *, refine: bool = True,
-                 max_iterations: int = 20) -> RecoveredPose:
+def recover_pose(E: np.ndarray, x1: np.ndarray, x2: np.ndarray, *, K1: np.ndarray,
+                 K2: np.ndarray, refine: bool = True, max_iter: int = 20) -> RecoveredPose:
     """Relative pose from an essential matrix, chosen by cheirality.
 
     Parameters
@@ -232,7 +235,8 @@ def recover_pose(E: np.ndarray, x1: np.ndarray, x2: np.ndarray, K1: np.ndarray,
     x1, x2 : ndarray of shape (N, 2)
         Matches in pixels (use inliers only), ``N >= 1``.
     K1, K2 : ndarray of shape (3, 3)
-        Intrinsics (required).
+        Intrinsics (required). Keyword-only; passing them by position still works for
+        one release, with a ``DeprecationWarning``.
     refine : bool
         Then minimise the Sampson error (pixels) of the matches in front over the 5
         degrees of freedom of the pose (``R`` and the direction of ``t``) by
@@ -241,8 +245,9 @@ def recover_pose(E: np.ndarray, x1: np.ndarray, x2: np.ndarray, K1: np.ndarray,
         from the 8-point F at σ = 1 px (benchmarks/bench_general_motion.py) it lowers the
         median translation-direction error 2.6x (N=50) to 3.7x (N=1000) and the rotation
         error at N=50/200, for about 6 ms at N=1000.
-    max_iterations : int
-        Levenberg–Marquardt iterations for ``refine``.
+    max_iter : int
+        Levenberg–Marquardt iterations for ``refine``. (Formerly ``max_iterations``;
+        that keyword works for one release, with a ``DeprecationWarning``.)
 
     Returns
     -------
@@ -266,8 +271,8 @@ def recover_pose(E: np.ndarray, x1: np.ndarray, x2: np.ndarray, K1: np.ndarray,
     >>> from cvgeo.datasets import synthetic_two_view_scene
     >>> s = synthetic_two_view_scene(30, seed=0)
     >>> from cvgeo.geometry.epipolar import essential_from_fundamental
-    >>> E = essential_from_fundamental(s.F, s.K1, s.K2)
-    >>> pose = recover_pose(E, s.x1, s.x2, s.K1, s.K2)
+    >>> E = essential_from_fundamental(s.F, K1=s.K1, K2=s.K2)
+    >>> pose = recover_pose(E, s.x1, s.x2, K1=s.K1, K2=s.K2)
     >>> bool(np.allclose(pose.R, s.R)), bool(np.allclose(pose.t, s.t / np.linalg.norm(s.t)))
     (True, True)
     """
@@ -295,7 +300,7 @@ def recover_pose(E: np.ndarray, x1: np.ndarray, x2: np.ndarray, K1: np.ndarray,
     R, t = pose.R, pose.t / np.linalg.norm(pose.t)
     front = masks[best]
     if refine and front.sum() >= 6:
-        iters = check_int(max_iterations, func, "max_iterations", low=0)
+        iters = check_int(max_iter, func, "max_iter", low=0)
         R, t = _refine_pose(R, t, p1[front], p2[front], K1, K2, iters)
         front = _cheirality(R, t, q1, q2)
     return RecoveredPose(R=R, t=t, in_front=front, n_in_front=counts)

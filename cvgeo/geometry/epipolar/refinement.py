@@ -14,6 +14,7 @@ from cvgeo._checks import (
     check_int,
     check_matrix,
     check_points_pair,
+    renamed_parameters,
 )
 from cvgeo.geometry._common import (
     _unit_sign,
@@ -373,8 +374,9 @@ def _refine_fundamental_kernel(U, V, sigma, T1, T2, X, iterations, F):
             break
 
 
+@renamed_parameters(max_iterations="max_iter")
 def refine_fundamental(F: np.ndarray, x1: np.ndarray, x2: np.ndarray, *,
-                       max_iterations: int = 10) -> np.ndarray:
+                       max_iter: int = 10) -> np.ndarray:
     """Minimise the Sampson error of ``F`` over rank-2 matrices (Levenberg–Marquardt).
 
     Parameters
@@ -383,8 +385,10 @@ def refine_fundamental(F: np.ndarray, x1: np.ndarray, x2: np.ndarray, *,
         Starting fundamental matrix (for example from :func:`fundamental_8point`).
     x1, x2 : ndarray of shape (N, 2)
         Inlier matches, ``N >= 8``.
-    max_iterations : int
+    max_iter : int
         Maximum Levenberg–Marquardt iterations (each with a 7-column Jacobian).
+        (Formerly ``max_iterations``; that keyword works for one release, with a
+        ``DeprecationWarning``.)
 
     Returns
     -------
@@ -425,7 +429,7 @@ def refine_fundamental(F: np.ndarray, x1: np.ndarray, x2: np.ndarray, *,
     func = "refine_fundamental"
     F = check_matrix(F, func, "F")
     p1, p2 = check_points_pair(x1, x2, func, min_count=8)
-    iters = check_int(max_iterations, func, "max_iterations", low=0)
+    iters = check_int(max_iter, func, "max_iter", low=0)
     return _refine_fundamental_np(np.asarray(F, dtype=np.float64), p1, p2, iters, func)
 
 

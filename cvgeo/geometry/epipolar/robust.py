@@ -154,6 +154,9 @@ class FundamentalResult:
         Minimal samples drawn (0 for the non-robust method).
     n_degenerate : int
         Minimal samples skipped as degenerate.
+
+    Every robust result names its model ``model`` (as :class:`~cvgeo.geometry.ransac.
+    RansacResult` does) and by its concept: here ``model`` is ``F``.
     """
 
     F: np.ndarray
@@ -161,6 +164,11 @@ class FundamentalResult:
     residuals: np.ndarray
     n_trials: int
     n_degenerate: int
+
+    @property
+    def model(self) -> np.ndarray:
+        """``F``, under the name every robust result shares."""
+        return self.F
 
     @property
     def n_inliers(self) -> int:

@@ -267,10 +267,10 @@ def test_distances_known_answers_and_cv2():
 def test_essential_from_noisy_F_is_essential():
     s = synthetic_two_view_scene(50, seed=6, noise_px=1.0)
     F = fundamental_8point(s.x1, s.x2)
-    E = essential_from_fundamental(F, s.K1, s.K2)
+    E = essential_from_fundamental(F, K1=s.K1, K2=s.K2)
     sv = np.linalg.svd(E, compute_uv=False)
     assert abs(sv[0] - sv[1]) < 1e-9 and sv[2] < 1e-9 and abs(sv[0] - 1) < 1e-9
-    Et = essential_from_fundamental(torch.tensor(F), torch.tensor(s.K1), torch.tensor(s.K2))
+    Et = essential_from_fundamental(torch.tensor(F), K1=torch.tensor(s.K1), K2=torch.tensor(s.K2))
     np.testing.assert_allclose(Et.numpy(), E, atol=1e-12)
 
 
@@ -290,8 +290,8 @@ def test_decompose_essential_four_poses():
 
 def test_recover_pose_synthetic_exact_and_cv2():
     s = synthetic_two_view_scene(40, seed=8)
-    E = essential_from_fundamental(s.F, s.K1, s.K2)
-    pose = recover_pose(E, s.x1, s.x2, s.K1, s.K2)
+    E = essential_from_fundamental(s.F, K1=s.K1, K2=s.K2)
+    pose = recover_pose(E, s.x1, s.x2, K1=s.K1, K2=s.K2)
     np.testing.assert_allclose(pose.R, s.R, atol=1e-9)
     np.testing.assert_allclose(pose.t, s.t / np.linalg.norm(s.t), atol=1e-9)
     assert pose.in_front.all() and sorted(pose.n_in_front)[-1] == 40
@@ -311,17 +311,17 @@ def test_recover_pose_motorcycle_rectified(moto):
     c = correspondences_from_disparity(moto[2], n_points=1000, seed=11)
     x1, x2 = _noisy(c, 0.5, 12)
     F = find_fundamental(x1, x2, method="8point").F
-    E = essential_from_fundamental(F, K1_MOTO, K2_MOTO)
-    pose = recover_pose(E, x1, x2, K1_MOTO, K2_MOTO)
+    E = essential_from_fundamental(F, K1=K1_MOTO, K2=K2_MOTO)
+    pose = recover_pose(E, x1, x2, K1=K1_MOTO, K2=K2_MOTO)
     rot, tdir = _pose_errors_deg(pose.R, pose.t, np.eye(3), np.array([-1.0, 0, 0]))
     assert rot <= 0.3 and tdir <= 1.5
     assert pose.in_front.mean() > 0.99
     # the 5-parameter refinement (K known) is much tighter, even with a third of the matches
     few = slice(0, 1000, 3)  # 334 matches spread over the image (they are sorted by row)
     F3 = find_fundamental(x1[few], x2[few], method="8point").F
-    E3 = essential_from_fundamental(F3, K1_MOTO, K2_MOTO)
-    plain = recover_pose(E3, x1[few], x2[few], K1_MOTO, K2_MOTO, refine=False)
-    fine = recover_pose(E3, x1[few], x2[few], K1_MOTO, K2_MOTO, refine=True)
+    E3 = essential_from_fundamental(F3, K1=K1_MOTO, K2=K2_MOTO)
+    plain = recover_pose(E3, x1[few], x2[few], K1=K1_MOTO, K2=K2_MOTO, refine=False)
+    fine = recover_pose(E3, x1[few], x2[few], K1=K1_MOTO, K2=K2_MOTO, refine=True)
     e_plain = _pose_errors_deg(plain.R, plain.t, np.eye(3), np.array([-1.0, 0, 0]))
     e_fine = _pose_errors_deg(fine.R, fine.t, np.eye(3), np.array([-1.0, 0, 0]))
     assert e_fine[0] <= 0.3 and e_fine[1] <= 1.5 and e_fine[1] < e_plain[1]
@@ -339,8 +339,8 @@ def test_recover_pose_semi_synthetic_general_motion(moto):
                                  noise_px=0.5)
     F = find_fundamental(s.x1, s.x2, method="8point").F
     for refine in (False, True):
-        pose = recover_pose(essential_from_fundamental(F, s.K1, s.K2), s.x1, s.x2, s.K1, s.K2,
-                            refine=refine)
+        pose = recover_pose(essential_from_fundamental(F, K1=s.K1, K2=s.K2), s.x1, s.x2,
+                            K1=s.K1, K2=s.K2, refine=refine)
         rot, tdir = _pose_errors_deg(pose.R, pose.t, R, t)
         assert rot <= 0.3 and tdir <= 1.5
 
@@ -348,11 +348,11 @@ def test_recover_pose_semi_synthetic_general_motion(moto):
 def test_recover_pose_errors():
     s = synthetic_two_view_scene(10, seed=0)
     with pytest.raises(TypeError, match="recover_pose: K1 must be a numpy array"):
-        recover_pose(s.E, s.x1, s.x2, None, s.K2)
+        recover_pose(s.E, s.x1, s.x2, K1=None, K2=s.K2)
     with pytest.raises(ValueError, match="recover_pose: K2 must be an intrinsic matrix"):
-        recover_pose(s.E, s.x1, s.x2, s.K1, np.ones((3, 3)))
+        recover_pose(s.E, s.x1, s.x2, K1=s.K1, K2=np.ones((3, 3)))
     with pytest.raises(ValueError, match="recover_pose: x2 must be finite"):
-        recover_pose(s.E, s.x1, np.full_like(s.x2, np.nan), s.K1, s.K2)
+        recover_pose(s.E, s.x1, np.full_like(s.x2, np.nan), K1=s.K1, K2=s.K2)
 
 
 # ----------------------------------------------------------------------------- triangulation

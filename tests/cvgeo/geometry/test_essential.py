@@ -171,7 +171,7 @@ def test_find_essential_warns_on_chance_support():
 
 def test_recover_pose_cheirality_matches_dlt_reference():
     s = synthetic_two_view_scene(50, seed=2, noise_px=0.5)
-    pose = recover_pose(s.E, s.x1, s.x2, s.K1, s.K2, refine=False)
+    pose = recover_pose(s.E, s.x1, s.x2, K1=s.K1, K2=s.K2, refine=False)
     assert _angle_deg(pose.R, s.R) < 1e-9 and pose.in_front.all()
     # the closed-form depths agree in sign with the DLT reference triangulation
     q1 = (s.x1 - s.K1[:2, 2]) / s.K1[0, 0]

@@ -22,6 +22,12 @@ from cvgeo._checks import (
     check_real,
     names_errors_as,
 )
+from cvgeo.geometry._common import (
+    _hartley_stats,
+    _homography_sign,
+    _homography_sign_kernel,
+    _normalizer_kernel,
+)
 from cvgeo.geometry.ransac import MAX_THRESHOLD_PX, RansacResult, _warn_low_support, ransac
 
 __all__ = ["HomographyEstimator", "HomographyResult", "find_homography"]
@@ -236,30 +242,6 @@ def _msac_kernel(H, src, dst, t2, bound):
     return costs
 
 
-@njit(cache=True)
-def _normalizer_kernel(p):
-    """Hartley normalisation of float64 (N, 2) points: ``(normalised, scale, mx, my)``;
-    scale 0 when all points coincide."""
-    n = p.shape[0]
-    mx = 0.0
-    my = 0.0
-    for i in range(n):
-        mx += p[i, 0]
-        my += p[i, 1]
-    mx /= n
-    my /= n
-    d = 0.0
-    for i in range(n):
-        d += np.sqrt((p[i, 0] - mx) ** 2 + (p[i, 1] - my) ** 2)
-    d /= n
-    s = np.sqrt(2.0) / d if d > 0.0 else 0.0
-    out = np.empty((n, 2))
-    for i in range(n):
-        out[i, 0] = (p[i, 0] - mx) * s
-        out[i, 1] = (p[i, 1] - my) * s
-    return out, s, mx, my
-
-
 def _normalizer(p: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
     """Hartley normalisation of ``(N, 2)`` numpy points: ``(normalised, scale, T)``."""
     out, s, mx, my = _normalizer_kernel(np.ascontiguousarray(p, dtype=np.float64))
@@ -272,10 +254,7 @@ def _normalizer(p: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
 
 def _normalize_h(H: np.ndarray) -> np.ndarray:
     """Unit Frobenius norm, sign rule (h33 > 0, else the first sizeable entry > 0)."""
-    H = H / np.linalg.norm(H)
-    flat = H.ravel()
-    ref = flat[8] if abs(flat[8]) > 1e-6 else flat[np.flatnonzero(np.abs(flat) > 1e-6)[0]]
-    return -H if ref < 0 else H
+    return _homography_sign(H, np)
 
 
 @njit(cache=True)
@@ -297,19 +276,7 @@ def _dlt_normal_kernel(src, dst):
     n = src.shape[0]
     T = np.zeros((2, 3, 3))
     for m in range(2):
-        pts = src if m == 0 else dst
-        mx = 0.0
-        my = 0.0
-        for i in range(n):
-            mx += pts[i, 0]
-            my += pts[i, 1]
-        mx /= n
-        my /= n
-        d = 0.0
-        for i in range(n):
-            d += np.sqrt((pts[i, 0] - mx) ** 2 + (pts[i, 1] - my) ** 2)
-        d /= n
-        sc = np.sqrt(2.0) / d if d > 0.0 else 0.0
+        sc, mx, my = _hartley_stats(src if m == 0 else dst, None)
         T[m, 0, 0] = sc
         T[m, 1, 1] = sc
         T[m, 0, 2] = -sc * mx
@@ -369,16 +336,7 @@ def _dlt_kernel(src, dst):
     for j in range(3):
         H[0, j] = (H[0, j] - a2 * H[2, j]) / s2
         H[1, j] = (H[1, j] - b2 * H[2, j]) / s2
-    norm = np.sqrt(np.sum(H * H))
-    H /= norm
-    ref = H[2, 2]
-    if abs(ref) <= 1e-6:
-        for k in range(9):
-            if abs(H[k // 3, k % 3]) > 1e-6:
-                ref = H[k // 3, k % 3]
-                break
-    if ref < 0:
-        H *= -1.0
+    _homography_sign_kernel(H)
     return H, 0
 
 

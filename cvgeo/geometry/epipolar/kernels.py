@@ -11,7 +11,7 @@ import math
 import numpy as np
 from numba import njit
 
-from cvgeo.geometry.homography import _normalizer_kernel
+from cvgeo.geometry._common import _hartley_stats, _normalizer_kernel, _unit_sign_kernel
 
 __all__ = []
 
@@ -41,30 +41,10 @@ def _eight_point_gram_kernel(x1, x2, idx, F):
     SVD, then ``F = T2ᵀ F̂ T1``.
     """
     m = idx.shape[0]
-    c1x = 0.0
-    c1y = 0.0
-    c2x = 0.0
-    c2y = 0.0
-    for k in range(m):
-        i = idx[k]
-        c1x += x1[i, 0]
-        c1y += x1[i, 1]
-        c2x += x2[i, 0]
-        c2y += x2[i, 1]
-    c1x /= m
-    c1y /= m
-    c2x /= m
-    c2y /= m
-    d1 = 0.0
-    d2 = 0.0
-    for k in range(m):
-        i = idx[k]
-        d1 += math.sqrt((x1[i, 0] - c1x) ** 2 + (x1[i, 1] - c1y) ** 2)
-        d2 += math.sqrt((x2[i, 0] - c2x) ** 2 + (x2[i, 1] - c2y) ** 2)
-    if d1 <= 0.0 or d2 <= 0.0:
+    s1, c1x, c1y = _hartley_stats(x1, idx)
+    s2, c2x, c2y = _hartley_stats(x2, idx)
+    if s1 == 0.0 or s2 == 0.0:
         return False
-    s1 = math.sqrt(2.0) * m / d1
-    s2 = math.sqrt(2.0) * m / d2
     M = np.zeros((9, 9))
     a = np.empty(9)
     for k in range(m):
@@ -102,22 +82,7 @@ def _eight_point_gram_kernel(x1, x2, idx, F):
             G[r, c] = U[r, 0] * sv[0] * Vt[0, c] + U[r, 1] * sv[1] * Vt[1, c]
     T1 = np.array([[s1, 0.0, -s1 * c1x], [0.0, s1, -s1 * c1y], [0.0, 0.0, 1.0]])
     T2 = np.array([[s2, 0.0, -s2 * c2x], [0.0, s2, -s2 * c2y], [0.0, 0.0, 1.0]])
-    H = T2.T @ G @ T1
-    nrm = 0.0
-    big = 0.0
-    for r in range(3):
-        for c in range(3):
-            nrm += H[r, c] * H[r, c]
-            big = max(big, abs(H[r, c]))
-    sign = 1.0
-    for j in range(9):
-        if abs(H[j // 3, j % 3]) >= big * (1.0 - 1e-9):
-            sign = 1.0 if H[j // 3, j % 3] > 0 else -1.0
-            break
-    nrm = sign / math.sqrt(nrm)
-    for r in range(3):
-        for c in range(3):
-            F[r, c] = H[r, c] * nrm + 0.0
+    _unit_sign_kernel(T2.T @ G @ T1, F)
     return True
 
 
@@ -318,21 +283,28 @@ def _seven_point_kernel(x1, x2, out):
                              np.empty((3, 3)), np.empty((3, 3)), np.empty(4), np.empty(3))
 
 
+@njit(cache=True, inline="always")
+def _sampson_terms(F, u1, v1, u2, v2):
+    """``(r, den)`` of one match: the epipolar residual ``r = x2ᵀ F x1`` and the Sampson
+    denominator ``(F x1)₁² + (F x1)₂² + (Fᵀ x2)₁² + (Fᵀ x2)₂²``; the squared Sampson
+    distance is ``r² / den`` (pixels²).
+
+    The one numba form of the Sampson distance (every kernel here calls it); the
+    array-API form is :func:`~cvgeo.geometry.epipolar.epipolar_distance`, tested against it.
+    """
+    a = F[0, 0] * u1 + F[0, 1] * v1 + F[0, 2]  # F x1
+    b = F[1, 0] * u1 + F[1, 1] * v1 + F[1, 2]
+    c = F[2, 0] * u1 + F[2, 1] * v1 + F[2, 2]
+    d = F[0, 0] * u2 + F[1, 0] * v2 + F[2, 0]  # Fᵀ x2
+    e = F[0, 1] * u2 + F[1, 1] * v2 + F[2, 1]
+    return u2 * a + v2 * b + c, a * a + b * b + d * d + e * e
+
+
 @njit(cache=True)
 def _sampson_kernel(F, x1, x2, out):
     """√Sampson distance of each match, in pixels (float64 (N,) into ``out``)."""
     for i in range(x1.shape[0]):
-        u1 = x1[i, 0]
-        v1 = x1[i, 1]
-        u2 = x2[i, 0]
-        v2 = x2[i, 1]
-        a = F[0, 0] * u1 + F[0, 1] * v1 + F[0, 2]  # F x1
-        b = F[1, 0] * u1 + F[1, 1] * v1 + F[1, 2]
-        c = F[2, 0] * u1 + F[2, 1] * v1 + F[2, 2]
-        d = F[0, 0] * u2 + F[1, 0] * v2 + F[2, 0]  # Fᵀ x2
-        e = F[0, 1] * u2 + F[1, 1] * v2 + F[2, 1]
-        r = u2 * a + v2 * b + c
-        den = a * a + b * b + d * d + e * e
+        r, den = _sampson_terms(F, x1[i, 0], x1[i, 1], x2[i, 0], x2[i, 1])
         out[i] = abs(r) / math.sqrt(den) if den > 0.0 else np.inf
     return out
 
@@ -362,20 +334,12 @@ def _msac_cost_kernel(F, X, t2, bound):
     v1 = X[1]
     u2 = X[2]
     v2 = X[3]
-    f00, f01, f02 = F[0, 0], F[0, 1], F[0, 2]
-    f10, f11, f12 = F[1, 0], F[1, 1], F[1, 2]
-    f20, f21, f22 = F[2, 0], F[2, 1], F[2, 2]
     cost = 0.0
     for start in range(0, n, 64):
         acc = 0.0
         for i in range(start, min(n, start + 64)):
-            a = f00 * u1[i] + f01 * v1[i] + f02  # F x1
-            b = f10 * u1[i] + f11 * v1[i] + f12
-            c = f20 * u1[i] + f21 * v1[i] + f22
-            d = f00 * u2[i] + f10 * v2[i] + f20  # Fᵀ x2
-            e = f01 * u2[i] + f11 * v2[i] + f21
-            r = u2[i] * a + v2[i] * b + c
-            q = r * r / (a * a + b * b + d * d + e * e)
+            r, den = _sampson_terms(F, u1[i], v1[i], u2[i], v2[i])
+            q = r * r / den
             acc += q if q < t2 else t2
         cost += acc
         if cost >= bound:

@@ -17,12 +17,10 @@ from cvgeo._checks import (
     renamed_parameters,
 )
 from cvgeo.geometry._common import (
+    _normalizer_kernel,
     _unit_sign,
 )
-from cvgeo.geometry.epipolar.kernels import (
-    _soa,
-)
-from cvgeo.geometry.homography import _normalizer_kernel
+from cvgeo.geometry.epipolar.kernels import _sampson_terms, _soa
 
 __all__ = ["refine_fundamental"]
 
@@ -196,16 +194,9 @@ def _sampson_sq_sum(F, X):
     """Sum of squared signed Sampson residuals (``inf`` if one is undefined)."""
     total = 0.0
     for i in range(X.shape[1]):
-        u1, v1, u2, v2 = X[0, i], X[1, i], X[2, i], X[3, i]
-        a = F[0, 0] * u1 + F[0, 1] * v1 + F[0, 2]
-        b = F[1, 0] * u1 + F[1, 1] * v1 + F[1, 2]
-        c = F[2, 0] * u1 + F[2, 1] * v1 + F[2, 2]
-        d = F[0, 0] * u2 + F[1, 0] * v2 + F[2, 0]
-        e = F[0, 1] * u2 + F[1, 1] * v2 + F[2, 1]
-        den = a * a + b * b + d * d + e * e
+        r, den = _sampson_terms(F, X[0, i], X[1, i], X[2, i], X[3, i])
         if not den > 0.0:
             return np.inf
-        r = u2 * a + v2 * b + c
         total += r * r / den
     return total
 

@@ -160,3 +160,113 @@ def test_every_robust_result_has_model_and_its_concept_name(scene):
         assert r.n_trials >= 1 and 0 <= r.n_degenerate
     with pytest.raises(AttributeError):  # frozen: the alias is read-only
         rf.model = np.eye(3)
+
+
+# --------------------------------------------------------------------------- twins agree
+# Each of these is written once per form: a numba kernel for the compiled loops and an
+# array-API (numpy/torch) function for the public API. The pairs must give the same numbers.
+
+
+def _matches(n, seed):
+    s = synthetic_two_view_scene(n, seed=seed, noise_px=1.0, outlier_fraction=0.3)
+    return s.F, s.x1, s.x2
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_hartley_normaliser_numba_twin_agrees_with_hartley_normalize(seed):
+    from numba import njit
+
+    from cvgeo.geometry._common import _hartley_stats, _normalizer_kernel
+    from cvgeo.geometry.epipolar.kernels import _eight_point_gram_kernel
+    from cvgeo.geometry.homogeneous import hartley_normalize
+
+    stats = njit(lambda p, idx: _hartley_stats(p, idx))
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(-300, 900, (37, 2)) * rng.uniform(0.01, 10)
+    ref = hartley_normalize(p)
+    out, s, mx, my = _normalizer_kernel(p)
+    np.testing.assert_allclose(out, ref.points, rtol=1e-13, atol=1e-13)
+    T = np.array([[s, 0, -s * mx], [0, s, -s * my], [0, 0, 1]])
+    np.testing.assert_allclose(T, ref.T, rtol=1e-13, atol=1e-12)
+    idx = rng.choice(37, 11, replace=False)
+    s2, mx2, my2 = stats(p, idx)
+    ref2 = hartley_normalize(p[idx])
+    np.testing.assert_allclose([s2, -s2 * mx2, -s2 * my2], ref2.T[[0, 0, 1], [0, 2, 2]],
+                               rtol=1e-13)
+    assert _normalizer_kernel(np.ones((5, 2)))[1] == 0.0  # coincident: scale 0
+    # the 8-point kernel normalises with it: same F as the array-API 8-point
+    F, x1, x2 = _matches(40, seed)
+    G = np.empty((3, 3))
+    assert _eight_point_gram_kernel(x1, x2, np.arange(40), G)
+    np.testing.assert_allclose(G, fundamental_8point(x1, x2), atol=1e-8)
+
+
+def test_hartley_normaliser_torch_twin():
+    torch = pytest.importorskip("torch")
+    from cvgeo.geometry._common import _normalizer_kernel
+    from cvgeo.geometry.homogeneous import hartley_normalize
+
+    p = np.random.default_rng(9).normal(size=(20, 2)) * 50
+    np.testing.assert_allclose(hartley_normalize(torch.tensor(p)).points.numpy(),
+                               _normalizer_kernel(p)[0], rtol=1e-12, atol=1e-12)
+
+
+def _sign_cases(seed):
+    rng = np.random.default_rng(seed)
+    cases = [rng.normal(size=(3, 3)) for _ in range(20)]
+    rect = np.array([[0.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])  # a tie
+    tiny33 = rng.normal(size=(3, 3))
+    tiny33[2, 2] = 1e-9
+    lead0 = rng.normal(size=(3, 3))
+    lead0[2, 2] = 0.0
+    lead0[0, 0] = 1e-8  # below the 1e-6 cut: the next entry decides
+    cases += [rect, -rect, tiny33, -tiny33, lead0, -lead0]
+    return cases
+
+
+def test_fundamental_sign_rule_numba_twin_agrees():
+    from cvgeo.geometry._common import _unit_sign, _unit_sign_kernel
+
+    for M in _sign_cases(1):
+        out = np.empty((3, 3))
+        _unit_sign_kernel(M, out)
+        np.testing.assert_allclose(out, _unit_sign(M, np), rtol=1e-14, atol=1e-15)
+        _unit_sign_kernel(-M, out)  # F and -F give the same matrix
+        np.testing.assert_allclose(out, _unit_sign(M, np), rtol=1e-14, atol=1e-15)
+
+
+def test_homography_sign_rule_numba_twin_agrees():
+    from cvgeo.geometry._common import _homography_sign, _homography_sign_kernel
+
+    for M in _sign_cases(2):
+        H = M.copy()
+        _homography_sign_kernel(H)
+        ref = _homography_sign(M, np)
+        np.testing.assert_allclose(H, ref, rtol=1e-14, atol=1e-15)
+        assert abs(np.linalg.norm(H) - 1) < 1e-14
+        flat = H.ravel()
+        lead = flat[8] if abs(flat[8]) > 1e-6 else flat[np.abs(flat) > 1e-6][0]
+        assert lead > 0
+    batch = np.stack(_sign_cases(3))
+    each = np.stack([_homography_sign(M, np) for M in batch])
+    np.testing.assert_array_equal(_homography_sign(batch, np), each)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_sampson_numba_twin_agrees_with_epipolar_distance(seed):
+    from cvgeo.geometry.epipolar import epipolar_distance
+    from cvgeo.geometry.epipolar.kernels import _msac_cost_kernel, _sampson_kernel, _soa
+    from cvgeo.geometry.epipolar.refinement import _sampson_sq_sum, _signed_sampson
+
+    F, x1, x2 = _matches(80, seed)
+    F = F + np.random.default_rng(seed).normal(scale=1e-4, size=(3, 3))  # not exact
+    ref = epipolar_distance(F, x1, x2)
+    assert ref.max() > 5.0  # outliers: distances far beyond the threshold below
+    np.testing.assert_allclose(_sampson_kernel(F, x1, x2, np.empty(80)), ref, rtol=1e-12)
+    h1, h2 = np.c_[x1, np.ones(80)], np.c_[x2, np.ones(80)]
+    np.testing.assert_allclose(np.abs(_signed_sampson(F, h1, h2)), ref, rtol=1e-12)
+    X = _soa(x1, x2)
+    t2 = 2.0**2
+    np.testing.assert_allclose(_msac_cost_kernel(F, X, t2, np.inf),
+                               np.minimum(ref**2, t2).sum(), rtol=1e-12)
+    np.testing.assert_allclose(_sampson_sq_sum(F, X), (ref**2).sum(), rtol=1e-12)

@@ -136,18 +136,6 @@ def _normalise_sample(s, Ki, out):
         out[i, 1] = v / w
 
 
-@njit(cache=True)
-def _to_pixel_f(E, Ki1, Ki2, F):
-    """``F = Ki2ᵀ E Ki1`` into ``F`` (float64 (3, 3))."""
-    for i in range(3):
-        for j in range(3):
-            acc = 0.0
-            for a in range(3):
-                for b in range(3):
-                    acc += Ki2[a, i] * E[a, b] * Ki1[b, j]
-            F[i, j] = acc
-
-
 def _project_to_essential(E):
     """The nearest essential matrix (singular values ``(1, 1, 0)``), unit Frobenius norm."""
     U, _, Vt = np.linalg.svd(E)

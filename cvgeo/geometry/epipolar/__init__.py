@@ -19,8 +19,28 @@ The linear algebra (8-point, epipoles, lines, distances, essential matrix, DLT
 triangulation) accepts numpy arrays or torch tensors, batched where it is natural, through
 ``array_api_compat``; the minimal solvers, robust estimation, the optimal correction and
 rectification are numpy.
-"""
 
+Modules
+-------
+``fundamental``
+    The linear solvers (8-point, 7-point), the sign rule, ``skew`` and the conversions
+    between F, E and a pose.
+``lines``
+    Epipoles, epipolar lines and epipolar distances (Sampson, symmetric, algebraic).
+``pose``
+    Decomposition of E, cheirality, triangulation and the optimal correction of matches.
+``refinement``
+    Sampson-error Levenberg–Marquardt of a pose and of F.
+``robust``
+    :func:`find_fundamental` (RANSAC, local optimisation, DEGENSAC, polish).
+``rectification``
+    Uncalibrated rectification.
+``kernels``
+    The numba kernels several of them share (8-point normal matrix, 7-point solver,
+    Sampson distance and MSAC cost).
+
+Every public name is importable from this package.
+"""
 
 from cvgeo.geometry.epipolar.fundamental import (
     essential_from_fundamental,

@@ -242,9 +242,9 @@ def recover_pose(E: np.ndarray, x1: np.ndarray, x2: np.ndarray, *, K1: np.ndarra
         degrees of freedom of the pose (``R`` and the direction of ``t``) by
         Levenberg–Marquardt. With K known this is tighter than refining the 7-parameter
         ``F``: the calibration is no longer free to absorb noise. On by default: for E
-        from the 8-point F at σ = 1 px (benchmarks/bench_general_motion.py) it lowers the
-        median translation-direction error 2.6x (N=50) to 3.7x (N=1000) and the rotation
-        error at N=50/200, for about 6 ms at N=1000.
+        from the 8-point F with 1 px noise it lowers the median rotation and
+        translation-direction errors (benchmarks/bench_general_motion.py measures by how
+        much, and what it costs).
     max_iter : int
         Levenberg–Marquardt iterations for ``refine``. (Formerly ``max_iterations``;
         that keyword works for one release, with a ``DeprecationWarning``.)

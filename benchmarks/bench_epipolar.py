@@ -138,7 +138,7 @@ def essential_check(disp):
     rng = np.random.default_rng(5)
     c = correspondences_from_disparity(disp, n_points=500, seed=rng)
     x1, x2 = noisy(c, 0.5, rng)
-    E = essential_from_fundamental(fundamental_8point(x1, x2), K1, K2)
+    E = essential_from_fundamental(fundamental_8point(x1, x2), K1=K1, K2=K2)
     sv = np.linalg.svd(E, compute_uv=False)
     print(f"σ = {sv}, |σ1 - σ2| = {abs(sv[0] - sv[1]):.1e}, σ3 = {sv[2]:.1e}")
 
@@ -174,9 +174,9 @@ def pose_sweep(disp, trials):
                                                  noise_px=0.5, seed=rng)
                     x1, x2, Ka, Kb, R_true, t_true = s.x1, s.x2, K1, K1, R_gen, t_gen
                 F = find_fundamental(x1, x2, method="8point").F
-                E = essential_from_fundamental(F, Ka, Kb)
-                pose = recover_pose(E, x1, x2, Ka, Kb, refine=False)
-                fine = recover_pose(E, x1, x2, Ka, Kb, refine=True)
+                E = essential_from_fundamental(F, K1=Ka, K2=Kb)
+                pose = recover_pose(E, x1, x2, K1=Ka, K2=Kb, refine=False)
+                fine = recover_pose(E, x1, x2, K1=Ka, K2=Kb, refine=True)
                 rows.append(pose_errors(pose.R, pose.t, R_true, t_true)
                             + pose_errors(fine.R, fine.t, R_true, t_true))
             e = np.asarray(rows)

@@ -297,8 +297,9 @@ def timing(repeats):
           f"{reproj(triangulate_points(s.x1, s.x2, P1, P2, refine=False)):.6f}, cv2 "
           f"{reproj((Xc[:3] / Xc[3]).T):.6f}")
     b = Bench("recover_pose", n=1000)
-    b.add("cvgeo refine=False", lambda: recover_pose(s.E, s.x1, s.x2, s.K1, s.K2, refine=False))
-    b.add("cvgeo", lambda: recover_pose(s.E, s.x1, s.x2, s.K1, s.K2))
+    b.add("cvgeo refine=False",
+          lambda: recover_pose(s.E, s.x1, s.x2, K1=s.K1, K2=s.K2, refine=False))
+    b.add("cvgeo", lambda: recover_pose(s.E, s.x1, s.x2, K1=s.K1, K2=s.K2))
     b.add("cv2", lambda: cv2.recoverPose(s.E, s.x1, s.x2, s.K1))
     b.run(repeats=5 * repeats)
     b.report(ours="cvgeo")
@@ -315,9 +316,9 @@ def refine_default(seeds):
         for k in range(seeds):
             s = motion_scene(n, 1.0, 0.0, "sideways", 99 + k)
             E = essential_from_fundamental(find_fundamental(s.x1, s.x2, method="8point").F,
-                                           s.K1, s.K2)
-            a = recover_pose(E, s.x1, s.x2, s.K1, s.K2, refine=False)
-            b = recover_pose(E, s.x1, s.x2, s.K1, s.K2, refine=True)
+                                           K1=s.K1, K2=s.K2)
+            a = recover_pose(E, s.x1, s.x2, K1=s.K1, K2=s.K2, refine=False)
+            b = recover_pose(E, s.x1, s.x2, K1=s.K1, K2=s.K2, refine=True)
             rows.append(errors(a.R, a.t, s) + errors(b.R, b.t, s))
         m = np.median(np.asarray(rows), axis=0)
         print(f"N={n:<5} refine=False {m[0]:.3f} / {m[1]:.3f}   refine=True {m[2]:.3f} / "

@@ -10,6 +10,7 @@ as a submodule, not star-exported here. Their names are still reachable as
 ``cvgeo.<name>`` for one release, with a ``DeprecationWarning`` naming the new home.
 """
 
+from cvgeo import datasets as _datasets
 from cvgeo import display as _display
 from cvgeo import draw as _draw
 from cvgeo import edges as _edges
@@ -23,6 +24,7 @@ from cvgeo import pyramids as _pyramids
 from cvgeo import segment as _segment
 from cvgeo import threads as _threads
 from cvgeo._checks import DegenerateError as DegenerateError
+from cvgeo.datasets import *  # noqa: F403
 from cvgeo.display import *  # noqa: F403
 from cvgeo.draw import *  # noqa: F403
 from cvgeo.edges import *  # noqa: F403
@@ -38,6 +40,8 @@ from cvgeo.geometry.epipolar import __all__ as _epipolar_all
 from cvgeo.geometry.essential import *  # noqa: F403
 from cvgeo.geometry.essential import __all__ as _essential_all
 from cvgeo.geometry.homogeneous import *  # noqa: F403
+from cvgeo.geometry.homography import *  # noqa: F403
+from cvgeo.geometry.homography import __all__ as _homography_all
 from cvgeo.geometry.ransac import *  # noqa: F403
 from cvgeo.geometry.ransac import __all__ as _ransac_all
 from cvgeo.geometry.transforms import *  # noqa: F403
@@ -65,9 +69,11 @@ __all__ = sorted({
     *_pyramids.__all__,
     *_homogeneous.__all__,
     *_ransac_all,
+    *_homography_all,
     *_transforms_all,
     *_warp_all,
     *_camera_all,
+    *_datasets.__all__,
     *_epipolar_all,
     *_essential_all,
     *_boxes_all,

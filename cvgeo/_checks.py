@@ -30,13 +30,18 @@ __all__ = [
     "check_matrix",
     "check_points",
     "check_points_xp",
+    "check_float_array_xp",
+    "check_namespace",
     "check_pair",
+    "check_points_pair",
+    "check_points_pair_xp",
     "check_probability",
     "check_real",
     "check_seed",
     "check_shape2",
     "describe",
     "names_errors_as",
+    "positional_deprecated",
     "renamed_parameters",
 ]
 
@@ -464,6 +469,72 @@ def _check_points(points: Any, func: str, name: str, *, dim: int, min_count: int
     return points, array_namespace(points)
 
 
+def check_namespace(*arrays: Any, func: str, names: tuple[str, ...]):
+    """The array namespace of numpy arrays / torch tensors, with cvgeo's error messages."""
+    from array_api_compat import array_namespace, is_numpy_array, is_torch_array
+
+    for a, name in zip(arrays, names):
+        if not (is_numpy_array(a) or is_torch_array(a)):
+            raise TypeError(f"{func}: {name} must be a numpy array or torch tensor, got "
+                            f"{describe(a)}")
+    try:
+        return array_namespace(*arrays)
+    except TypeError:
+        raise TypeError(f"{func}: {', '.join(names)} must all be numpy arrays or all torch "
+                        f"tensors, got a mix") from None
+
+
+def check_float_array_xp(M: Any, func: str, name: str, shape: tuple[int, ...], xp) -> Any:
+    """Validate a numpy/torch matrix of trailing shape ``shape`` (batch dims allowed)."""
+    from array_api_compat import is_numpy_array
+
+    got = tuple(M.shape)
+    if len(got) < len(shape) or got[len(got) - len(shape):] != tuple(shape):
+        want = "(..., " + ", ".join(str(s) for s in shape) + ")"
+        raise ValueError(f"{func}: {name} must have shape {want}, got shape {got}")
+    if is_numpy_array(M):
+        if M.dtype.kind not in "uif":
+            raise TypeError(f"{func}: {name} must be numeric, got dtype {M.dtype}")
+        M = M.astype(np.float64, copy=False)
+    elif not M.is_floating_point():
+        import torch
+
+        if M.is_complex() or M.dtype == torch.bool:
+            raise TypeError(f"{func}: {name} must be real-valued, got dtype {M.dtype}")
+        M = M.to(torch.float64)
+    if not bool(xp.all(xp.isfinite(M))):
+        raise ValueError(f"{func}: {name} must be finite, got NaN or inf values")
+    return M
+
+
+def check_points_pair(x1: Any, x2: Any, func: str, min_count: int = 0):
+    """Validate two ``(N, 2)`` numpy point arrays of matches ``x1``, ``x2``.
+
+    Returns them as float64; too few matches (fewer than ``min_count``) raise
+    :class:`DegenerateError`. The array-API form is :func:`check_points_pair_xp`.
+    """
+    p1 = check_points(x1, func, "x1")
+    p2 = check_points(x2, func, "x2")
+    check_pair(p1, p2, func, ("x1", "x2"))
+    if p1.shape[0] < min_count:
+        raise DegenerateError(f"{func}: x1 and x2 must hold at least {min_count} matches, got "
+                              f"{p1.shape[0]}")
+    return p1, p2
+
+
+def check_points_pair_xp(x1: Any, x2: Any, func: str, min_count: int = 0):
+    """Validate matches ``x1``, ``x2`` of shape ``(..., N, 2)``, numpy or torch (one
+    library for both, the same shape). Returns ``(x1, x2, xp)`` as :func:`check_points_xp`.
+    """
+    p1, xp = check_points_xp(x1, func, "x1", min_count=min_count)
+    p2, _ = check_points_xp(x2, func, "x2", min_count=min_count)
+    check_namespace(p1, p2, func=func, names=("x1", "x2"))
+    if tuple(p1.shape) != tuple(p2.shape):
+        raise ValueError(f"{func}: x1 and x2 must have the same shape, got "
+                         f"{tuple(p1.shape)} and {tuple(p2.shape)}")
+    return p1, p2, xp
+
+
 def names_errors_as(*inner: str) -> Callable:
     """Decorator: errors that helpers raise in their own name are re-raised in the caller's.
 
@@ -523,6 +594,52 @@ def renamed_parameters(**old_to_new: str) -> Callable:
             return fn(*args, **kwargs)
 
         wrapper.renamed_parameters = dict(old_to_new)  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+def positional_deprecated(*names: str) -> Callable:
+    """Decorator: keyword-only parameters ``names`` still accepted positionally for one
+    release, with a warning.
+
+    ``@positional_deprecated("K1", "K2")`` on ``f(E, *, K1, K2)`` lets ``f(E, K1, K2)`` run
+    as ``f(E, K1=K1, K2=K2)`` and emits a ``DeprecationWarning`` that names the function
+    and the keywords. More positional arguments than the old signature took, or a
+    parameter given both ways, is a ``TypeError``. The signature shows the keyword-only
+    form.
+    """
+
+    def decorate(fn: Callable) -> Callable:
+        import inspect
+
+        public = fn.__name__
+        n_pos = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                    for p in inspect.signature(fn).parameters.values())
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if len(args) > n_pos:
+                extra = args[n_pos:]
+                if len(extra) > len(names):
+                    raise TypeError(f"{public}: takes {n_pos} positional arguments, got "
+                                    f"{len(args)}")
+                given = names[:len(extra)]
+                for name, value in zip(given, extra):
+                    if name in kwargs:
+                        raise TypeError(f"{public}: got {name!r} both by position and by "
+                                        "keyword; pass it by keyword only")
+                    kwargs[name] = value
+                import warnings
+
+                warnings.warn(f"{public}: passing {', '.join(given)} by position is deprecated "
+                              "and will be an error in the next release; pass "
+                              f"{', '.join(f'{n}=...' for n in given)}",
+                              DeprecationWarning, stacklevel=2)
+                args = args[:n_pos]
+            return fn(*args, **kwargs)
+
+        wrapper.positional_deprecated = names  # type: ignore[attr-defined]
         return wrapper
 
     return decorate

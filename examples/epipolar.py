@@ -123,8 +123,8 @@ def main() -> None:
     path = write_image(args.out / "epipolar_lines.png", panel)
     print(f"3. wrote {path}")
 
-    E = essential_from_fundamental(r.F, K1, K2)
-    pose = recover_pose(E, x1[r.inlier_mask], x2[r.inlier_mask], K1, K2, refine=True)
+    E = essential_from_fundamental(r.F, K1=K1, K2=K2)
+    pose = recover_pose(E, x1[r.inlier_mask], x2[r.inlier_mask], K1=K1, K2=K2, refine=True)
     rot_err = np.degrees(float(rotation_angle(pose.R.T @ TURN)))
     t_true = TURN @ np.array([-1.0, 0.0, 0.0])
     t_err = np.degrees(np.arccos(np.clip(pose.t @ t_true, -1, 1)))

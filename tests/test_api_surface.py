@@ -38,16 +38,18 @@ CVGEO_ALL = {
     # geometry.homogeneous
     "NormalizedPoints", "from_homogeneous", "hartley_normalize", "is_at_infinity",
     "to_homogeneous",
-    # geometry.ransac
-    "HomographyEstimator", "RansacResult", "find_homography", "ransac",
+    # geometry.ransac, geometry.homography
+    "HomographyEstimator", "HomographyResult", "RansacResult", "find_homography", "ransac",
     # geometry.transforms
     "Affine", "Euclidean", "Projective", "Similarity", "Translation", "rotation_shears",
     # geometry.warp
     "warp",
     # geometry.camera
-    "StereoCorrespondences", "TwoViewScene", "correspondences_from_disparity",
+    "StereoCorrespondences", "correspondences_from_disparity",
     "depth_from_disparity", "intrinsic_matrix", "project", "projection_matrix",
-    "rotation_angle", "rotation_from_axis_angle", "synthetic_two_view_scene",
+    "rotation_angle", "rotation_from_axis_angle",
+    # datasets
+    "TwoViewScene", "synthetic_two_view_scene",
     # geometry.epipolar
     "CorrectedMatches", "Epipoles", "FundamentalResult", "Pose", "RecoveredPose",
     "Rectification", "correct_matches", "decompose_essential", "epipolar_distance",

@@ -28,15 +28,9 @@ import numpy as np
 from numba import njit
 
 from cvgeo._checks import DegenerateError
-from cvgeo.geometry.ransac import (
-    HomographyEstimator,
-    _chance_support,
-    _dlt_lsq,
-    _draw_samples,
-    _epipolar_chance,
-    _transfer,
-    ransac,
-)
+from cvgeo.geometry.epipolar.kernels import _sampson_kernel
+from cvgeo.geometry.homography import HomographyEstimator, _dlt_lsq, _transfer
+from cvgeo.geometry.ransac import _chance_support, _draw_samples, _epipolar_chance, ransac
 
 #: the five triplets of a 7-point sample of which any five points contain one
 _TRIPLETS = np.array([[0, 1, 2], [3, 4, 5], [0, 1, 6], [3, 4, 6], [2, 5, 6]], dtype=np.int64)
@@ -215,8 +209,6 @@ def plane_and_parallax(H, x1, x2, t, rng, score, confidence=0.99, max_samples=20
         if costs[k] < best_cost:
             best_F, best_cost = Fs[valid][k].copy(), float(costs[k])
             # off-plane inliers of the new best set the budget of pairs
-            from cvgeo.geometry.epipolar import _sampson_kernel  # circular at import time
-
             res = _sampson_kernel(best_F, x1c, x2c, np.empty(len(x1c)))
             w = np.count_nonzero(res[off] <= t) / off.size
             if w > 0:
@@ -232,8 +224,6 @@ def _refit_epipole(H, x1, x2, off, t, F, cost, score, iterations=2):
     """Least-squares epipole from all off-plane inliers: ``e2`` is the point closest to
     their parallax lines ``(H x1) × x2`` (unit-normalised lines, smallest singular
     vector); kept while the MSAC cost drops."""
-    from cvgeo.geometry.epipolar import _sampson_kernel  # circular at import time
-
     h1 = np.c_[x1, np.ones(len(x1))] @ H.T
     h2 = np.c_[x2, np.ones(len(x2))]
     for _ in range(iterations):

@@ -20,23 +20,23 @@ from cvgeo._checks import (
     check_int,
     check_matrix,
     check_points,
+    check_points_pair,
     check_real,
     check_seed,
     names_errors_as,
+    renamed_parameters,
 )
 from cvgeo.geometry._fivepoint import _five_point_kernel
 from cvgeo.geometry._twoview_ransac import two_view_ransac
-from cvgeo.geometry.epipolar import (
-    _cheirality,
+from cvgeo.geometry.epipolar.kernels import (
     _eight_point_gram_kernel,
-    _inner_lo,
     _msac_cost_kernel,
-    _points_pair,
-    _refine_pose,
     _sampson_kernel,
     _soa,
-    decompose_essential,
 )
+from cvgeo.geometry.epipolar.pose import _cheirality, decompose_essential
+from cvgeo.geometry.epipolar.refinement import _refine_pose
+from cvgeo.geometry.epipolar.robust import _inner_lo
 from cvgeo.geometry.ransac import (
     MAX_THRESHOLD_PX,
     MAX_TRIALS,
@@ -136,18 +136,6 @@ def _normalise_sample(s, Ki, out):
         out[i, 1] = v / w
 
 
-@njit(cache=True)
-def _to_pixel_f(E, Ki1, Ki2, F):
-    """``F = Ki2ᵀ E Ki1`` into ``F`` (float64 (3, 3))."""
-    for i in range(3):
-        for j in range(3):
-            acc = 0.0
-            for a in range(3):
-                for b in range(3):
-                    acc += Ki2[a, i] * E[a, b] * Ki1[b, j]
-            F[i, j] = acc
-
-
 def _project_to_essential(E):
     """The nearest essential matrix (singular values ``(1, 1, 0)``), unit Frobenius norm."""
     U, _, Vt = np.linalg.svd(E)
@@ -222,6 +210,9 @@ class EssentialResult:
         Minimal samples drawn (degenerate ones included).
     n_degenerate : int
         Minimal samples that gave no real solution.
+
+    Every robust result names its model ``model`` (as :class:`~cvgeo.geometry.ransac.
+    RansacResult` does) and by its concept: here ``model`` is ``E``.
     """
 
     E: np.ndarray
@@ -232,6 +223,11 @@ class EssentialResult:
     residuals: np.ndarray
     n_trials: int
     n_degenerate: int
+
+    @property
+    def model(self) -> np.ndarray:
+        """``E``, under the name every robust result shares."""
+        return self.E
 
     @property
     def n_inliers(self) -> int:
@@ -280,6 +276,7 @@ def _polish_pose(est, R, t, p1, p2, K1, K2, threshold, iterations, rounds=3):
     return R, t
 
 
+@renamed_parameters(max_iterations="max_iter")
 @names_errors_as("ransac")
 def find_essential(
     x1: np.ndarray,
@@ -293,7 +290,7 @@ def find_essential(
     seed: Any = 0,
     inner_samples: int = 10,
     refine: bool = True,
-    max_iterations: int = 20,
+    max_iter: int = 20,
 ) -> EssentialResult:
     """Essential matrix and relative pose from matches, robustly (5-point RANSAC).
 
@@ -324,8 +321,9 @@ def find_essential(
         Finish with a Levenberg–Marquardt minimisation of the Sampson error (pixels) over
         the five degrees of freedom of the pose, in three rounds of iteratively
         reweighted least squares (Tukey's biweight, cut off at ``2 threshold_px``).
-    max_iterations : int
-        Levenberg–Marquardt iterations of each round.
+    max_iter : int
+        Levenberg–Marquardt iterations of each round. (Formerly ``max_iterations``; that
+        keyword works for one release, with a ``DeprecationWarning``.)
 
     Returns
     -------
@@ -375,14 +373,14 @@ def find_essential(
 
     Examples
     --------
-    >>> from cvgeo.geometry.camera import synthetic_two_view_scene
+    >>> from cvgeo.datasets import synthetic_two_view_scene
     >>> s = synthetic_two_view_scene(200, seed=0, noise_px=0.5, outlier_fraction=0.3)
     >>> r = find_essential(s.x1, s.x2, K1=s.K1, K2=s.K2, threshold_px=1.5)
     >>> bool(np.degrees(np.arccos((np.trace(r.R.T @ s.R) - 1) / 2)) < 0.5)
     True
     """
     func = "find_essential"
-    p1, p2 = _points_pair(x1, x2, func, min_count=5)
+    p1, p2 = check_points_pair(x1, x2, func, min_count=5)
     if K1 is None:
         if K2 is not None:
             raise ValueError(f"{func}: K2 needs K1 (both None means normalised points), got "
@@ -393,7 +391,7 @@ def find_essential(
         K2 = K1 if K2 is None else _check_intrinsics(K2, func, "K2")
     t = check_real(threshold_px, func, "threshold_px", low=0.0, high=MAX_THRESHOLD_PX,
                    low_inclusive=False)
-    iters = check_int(max_iterations, func, "max_iterations", low=0, high=10_000)
+    iters = check_int(max_iter, func, "max_iter", low=0, high=10_000)
     inner_samples = check_int(inner_samples, func, "inner_samples", low=0, high=10_000)
     refine = check_bool(refine, func, "refine")
     rng = check_seed(seed, func)

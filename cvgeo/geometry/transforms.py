@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from cvgeo._checks import DegenerateError, check_points_xp, check_real, describe
+from cvgeo.geometry._common import _homography_sign as _sign_rule
 from cvgeo.geometry.homogeneous import from_homogeneous, hartley_normalize, to_homogeneous
 
 __all__ = [
@@ -72,18 +73,6 @@ def _check_matrix_xp(M: Any, func: str) -> Any:
     if not np.isfinite(_to_numpy(M)).all():
         raise ValueError(f"{func}: matrix must be finite, got NaN or inf values")
     return M
-
-
-def _sign_rule(H: Any, xp) -> Any:
-    """Scale ``(..., 3, 3)`` to unit Frobenius norm with ``h33 > 0`` (see module doc)."""
-    norm = xp.sqrt(xp.sum(H * H, axis=(-2, -1), keepdims=True))
-    H = H / norm
-    flat = xp.reshape(H, H.shape[:-2] + (9,))
-    ref = xp.zeros_like(flat[..., 0])
-    for k in (7, 6, 5, 4, 3, 2, 1, 0, 8):  # h33 first, then row-major order
-        ref = xp.where(xp.abs(flat[..., k]) > 1e-6, flat[..., k], ref)
-    sign = xp.where(ref < 0, -xp.ones_like(ref), xp.ones_like(ref))
-    return H * sign[..., None, None]
 
 
 def _distinct_count(points: np.ndarray, at_most: int) -> np.ndarray:

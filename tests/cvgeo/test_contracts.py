@@ -93,7 +93,7 @@ EXEMPT: dict[str, str] = {
         "CorrectedMatches", "Epipoles", "FrequencyGrid",
         "FundamentalResult", "Gradient", "HoughCircles", "HoughLinePeaks",
         "HoughLines", "KMeansResult", "LaplacianPyramid", "MeanShiftResult",
-        "NormalizedPoints", "OpSpec", "Pose", "RansacResult", "RecoveredPose",
+        "NormalizedPoints", "OpSpec", "Pose", "RansacResult", "HomographyResult", "RecoveredPose",
         "Rectification", "Spectrum", "StereoCorrespondences", "Trace", "TraceStep",
         "TwoViewScene", "FrequencyFilter", "EssentialResult", "SoftNMSResult"), _RECORD),
     **dict.fromkeys(("Affine", "Euclidean", "Projective", "Similarity", "Translation",

@@ -41,7 +41,7 @@ EXEMPT = {
         "CorrectedMatches", "Epipoles", "FrequencyGrid",
         "FundamentalResult", "Gradient", "HoughCircles", "HoughLinePeaks",
         "HoughLines", "KMeansResult", "LaplacianPyramid", "MeanShiftResult",
-        "NormalizedPoints", "OpSpec", "Pose", "RansacResult", "RecoveredPose",
+        "NormalizedPoints", "OpSpec", "Pose", "RansacResult", "HomographyResult", "RecoveredPose",
         "Rectification", "Spectrum", "StereoCorrespondences", "Trace", "TraceStep",
         "TwoViewScene", "EssentialResult", "SoftNMSResult")},
     "BOX_FORMATS": "a tuple of names",

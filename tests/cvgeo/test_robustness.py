@@ -197,10 +197,10 @@ def test_singular_matrices_are_degenerate_errors(capfd):
     z = np.zeros((3, 3))
     with pytest.raises(DegenerateError, match=r"^fundamental_from_essential: K1 must not be "
                                               r"zero"):
-        cvgeo.fundamental_from_essential(np.eye(3), z, z)
+        cvgeo.fundamental_from_essential(np.eye(3), K1=z, K2=z)
     with pytest.raises(DegenerateError, match=r"^fundamental_from_essential: K2 must be "
                                               r"invertible"):
-        cvgeo.fundamental_from_essential(s.E, s.K1, np.diag([1.0, 1.0, 0.0]))
+        cvgeo.fundamental_from_essential(s.E, K1=s.K1, K2=np.diag([1.0, 1.0, 0.0]))
     with pytest.raises(DegenerateError, match=r"^triangulate_points: P1 must not be zero"):
         cvgeo.triangulate_points(s.x1, s.x2, np.zeros((3, 4)), np.zeros((3, 4)))
     with pytest.raises(DegenerateError, match=r"^triangulate_points: P2 must have rank 3"):
@@ -307,14 +307,14 @@ def test_zero_matrices_raise_instead_of_returning_inf_or_garbage():
         cvgeo.epipolar_distance(np.zeros((3, 3)), x, x)
     with pytest.raises(DegenerateError, match=r"^fundamental_from_essential: E must not be "
                                               r"zero"):
-        cvgeo.fundamental_from_essential(np.zeros((3, 3)), np.eye(3), np.eye(3))
+        cvgeo.fundamental_from_essential(np.zeros((3, 3)), K1=np.eye(3), K2=np.eye(3))
     with pytest.raises(DegenerateError, match=r"^essential_from_fundamental: F must not be "
                                               r"zero"):
-        cvgeo.essential_from_fundamental(np.zeros((3, 3)), np.eye(3), np.eye(3))
+        cvgeo.essential_from_fundamental(np.zeros((3, 3)), K1=np.eye(3), K2=np.eye(3))
     with pytest.raises(DegenerateError, match=r"^essential_from_fundamental: F must have "
                                               r"rank 2"):
-        cvgeo.essential_from_fundamental(np.outer([1.0, 2, 3], [1.0, 0, 1]), np.eye(3),
-                                         np.eye(3))
+        cvgeo.essential_from_fundamental(np.outer([1.0, 2, 3], [1.0, 0, 1]), K1=np.eye(3),
+                                         K2=np.eye(3))
 
 
 def test_normalize_and_warp_fill_cannot_overflow_float32():

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cvgeo import DegenerateError
+from cvgeo.geometry import _common
 from cvgeo.geometry import epipolar as ep
 from cvgeo.geometry.camera import (
     correspondences_from_disparity,
@@ -41,6 +42,8 @@ from cvgeo.geometry.epipolar import (
     skew,
     triangulate_points,
 )
+from cvgeo.geometry.epipolar import kernels as ep_kernels
+from cvgeo.geometry.epipolar import robust as ep_robust
 
 try:  # only the tests marked requires_torch need it: the numpy tests run without it
     import torch
@@ -170,7 +173,7 @@ def test_7point_contains_truth_and_kernel_agrees(seed):
         assert epipolar_distance(F, s.x1, s.x2).max() < 1e-6
         assert abs(np.linalg.det(F)) < 1e-12
     out = np.empty((3, 3, 3))
-    k = ep._seven_point_kernel(s.x1.copy(), s.x2.copy(), out)
+    k = ep_kernels._seven_point_kernel(s.x1.copy(), s.x2.copy(), out)
     fast = sorted(normalize_fundamental(out[i]).ravel().tolist() for i in range(k))
     ref = sorted(F.ravel().tolist() for F in sols)
     assert k == len(sols)
@@ -183,7 +186,7 @@ def test_7point_degenerate_and_errors():
     x1[:] = x1[0]
     with pytest.raises(DegenerateError, match="hartley_normalize: points must not all coincide"):
         fundamental_7point(x1, s.x2)
-    assert ep._seven_point_kernel(x1, s.x2.copy(), np.empty((3, 3, 3))) == 0
+    assert ep_kernels._seven_point_kernel(x1, s.x2.copy(), np.empty((3, 3, 3))) == 0
     with pytest.raises(DegenerateError, match="fundamental_7point: x1 and x2 must hold exactly 7 "
                                               "matches, got 8"):
         fundamental_7point(np.zeros((8, 2)), np.zeros((8, 2)))
@@ -191,11 +194,11 @@ def test_7point_degenerate_and_errors():
 
 def test_cubic_root_kernel_known_answers():
     roots = np.empty(3)
-    k = ep._cubic_roots_kernel(1.0, -6.0, 11.0, -6.0, roots)  # (a-1)(a-2)(a-3)
+    k = ep_kernels._cubic_roots_kernel(1.0, -6.0, 11.0, -6.0, roots)  # (a-1)(a-2)(a-3)
     np.testing.assert_allclose(sorted(roots[:k]), [1, 2, 3], atol=1e-12)
-    k = ep._cubic_roots_kernel(1.0, 0.0, 1.0, -2.0, roots)  # one real root: 1
+    k = ep_kernels._cubic_roots_kernel(1.0, 0.0, 1.0, -2.0, roots)  # one real root: 1
     assert k == 1 and abs(roots[0] - 1) < 1e-12
-    k = ep._cubic_roots_kernel(0.0, 1.0, -3.0, 2.0, roots)  # degree 2 + root at infinity
+    k = ep_kernels._cubic_roots_kernel(0.0, 1.0, -3.0, 2.0, roots)  # degree 2 + root at infinity
     assert k == 3 and np.isinf(roots[0]) and sorted(roots[1:3]) == pytest.approx([1, 2])
 
 
@@ -264,10 +267,10 @@ def test_distances_known_answers_and_cv2():
 def test_essential_from_noisy_F_is_essential():
     s = synthetic_two_view_scene(50, seed=6, noise_px=1.0)
     F = fundamental_8point(s.x1, s.x2)
-    E = essential_from_fundamental(F, s.K1, s.K2)
+    E = essential_from_fundamental(F, K1=s.K1, K2=s.K2)
     sv = np.linalg.svd(E, compute_uv=False)
     assert abs(sv[0] - sv[1]) < 1e-9 and sv[2] < 1e-9 and abs(sv[0] - 1) < 1e-9
-    Et = essential_from_fundamental(torch.tensor(F), torch.tensor(s.K1), torch.tensor(s.K2))
+    Et = essential_from_fundamental(torch.tensor(F), K1=torch.tensor(s.K1), K2=torch.tensor(s.K2))
     np.testing.assert_allclose(Et.numpy(), E, atol=1e-12)
 
 
@@ -287,8 +290,8 @@ def test_decompose_essential_four_poses():
 
 def test_recover_pose_synthetic_exact_and_cv2():
     s = synthetic_two_view_scene(40, seed=8)
-    E = essential_from_fundamental(s.F, s.K1, s.K2)
-    pose = recover_pose(E, s.x1, s.x2, s.K1, s.K2)
+    E = essential_from_fundamental(s.F, K1=s.K1, K2=s.K2)
+    pose = recover_pose(E, s.x1, s.x2, K1=s.K1, K2=s.K2)
     np.testing.assert_allclose(pose.R, s.R, atol=1e-9)
     np.testing.assert_allclose(pose.t, s.t / np.linalg.norm(s.t), atol=1e-9)
     assert pose.in_front.all() and sorted(pose.n_in_front)[-1] == 40
@@ -308,17 +311,17 @@ def test_recover_pose_motorcycle_rectified(moto):
     c = correspondences_from_disparity(moto[2], n_points=1000, seed=11)
     x1, x2 = _noisy(c, 0.5, 12)
     F = find_fundamental(x1, x2, method="8point").F
-    E = essential_from_fundamental(F, K1_MOTO, K2_MOTO)
-    pose = recover_pose(E, x1, x2, K1_MOTO, K2_MOTO)
+    E = essential_from_fundamental(F, K1=K1_MOTO, K2=K2_MOTO)
+    pose = recover_pose(E, x1, x2, K1=K1_MOTO, K2=K2_MOTO)
     rot, tdir = _pose_errors_deg(pose.R, pose.t, np.eye(3), np.array([-1.0, 0, 0]))
     assert rot <= 0.3 and tdir <= 1.5
     assert pose.in_front.mean() > 0.99
     # the 5-parameter refinement (K known) is much tighter, even with a third of the matches
     few = slice(0, 1000, 3)  # 334 matches spread over the image (they are sorted by row)
     F3 = find_fundamental(x1[few], x2[few], method="8point").F
-    E3 = essential_from_fundamental(F3, K1_MOTO, K2_MOTO)
-    plain = recover_pose(E3, x1[few], x2[few], K1_MOTO, K2_MOTO, refine=False)
-    fine = recover_pose(E3, x1[few], x2[few], K1_MOTO, K2_MOTO, refine=True)
+    E3 = essential_from_fundamental(F3, K1=K1_MOTO, K2=K2_MOTO)
+    plain = recover_pose(E3, x1[few], x2[few], K1=K1_MOTO, K2=K2_MOTO, refine=False)
+    fine = recover_pose(E3, x1[few], x2[few], K1=K1_MOTO, K2=K2_MOTO, refine=True)
     e_plain = _pose_errors_deg(plain.R, plain.t, np.eye(3), np.array([-1.0, 0, 0]))
     e_fine = _pose_errors_deg(fine.R, fine.t, np.eye(3), np.array([-1.0, 0, 0]))
     assert e_fine[0] <= 0.3 and e_fine[1] <= 1.5 and e_fine[1] < e_plain[1]
@@ -336,8 +339,8 @@ def test_recover_pose_semi_synthetic_general_motion(moto):
                                  noise_px=0.5)
     F = find_fundamental(s.x1, s.x2, method="8point").F
     for refine in (False, True):
-        pose = recover_pose(essential_from_fundamental(F, s.K1, s.K2), s.x1, s.x2, s.K1, s.K2,
-                            refine=refine)
+        pose = recover_pose(essential_from_fundamental(F, K1=s.K1, K2=s.K2), s.x1, s.x2,
+                            K1=s.K1, K2=s.K2, refine=refine)
         rot, tdir = _pose_errors_deg(pose.R, pose.t, R, t)
         assert rot <= 0.3 and tdir <= 1.5
 
@@ -345,11 +348,11 @@ def test_recover_pose_semi_synthetic_general_motion(moto):
 def test_recover_pose_errors():
     s = synthetic_two_view_scene(10, seed=0)
     with pytest.raises(TypeError, match="recover_pose: K1 must be a numpy array"):
-        recover_pose(s.E, s.x1, s.x2, None, s.K2)
+        recover_pose(s.E, s.x1, s.x2, K1=None, K2=s.K2)
     with pytest.raises(ValueError, match="recover_pose: K2 must be an intrinsic matrix"):
-        recover_pose(s.E, s.x1, s.x2, s.K1, np.ones((3, 3)))
+        recover_pose(s.E, s.x1, s.x2, K1=s.K1, K2=np.ones((3, 3)))
     with pytest.raises(ValueError, match="recover_pose: x2 must be finite"):
-        recover_pose(s.E, s.x1, np.full_like(s.x2, np.nan), s.K1, s.K2)
+        recover_pose(s.E, s.x1, np.full_like(s.x2, np.nan), K1=s.K1, K2=s.K2)
 
 
 # ----------------------------------------------------------------------------- triangulation
@@ -449,7 +452,7 @@ def test_find_fundamental_motorcycle_outliers(moto):
 
 def test_score_batch_is_msac_cost_with_bailout():
     s = synthetic_two_view_scene(300, seed=21, noise_px=0.5, outlier_fraction=0.5)
-    est = ep._FundamentalEstimator(s.x1, s.x2)
+    est = ep_robust._FundamentalEstimator(s.x1, s.x2)
     rng = np.random.default_rng(0)
     idx = np.stack([rng.choice(300, 7, replace=False) for _ in range(40)])
     models, valid = est.fit_minimal_batch(s.x1[idx], s.x2[idx])
@@ -474,18 +477,18 @@ def test_score_batch_is_msac_cost_with_bailout():
     np.testing.assert_allclose(cut[keep], ref[down][keep], rtol=1e-9)
     # the preliminary test runs on the subset first: with a subset of outliers only, even
     # the true F (full cost below the bound) is judged hopeless there and dropped
-    X = ep._soa(s.x1, s.x2)
+    X = ep_kernels._soa(s.x1, s.x2)
     true_cost = np.minimum(est.residuals(s.F, s.x1, s.x2) ** 2, 1.0).sum()
     out = ~s.inlier_mask
-    for sub, expect_inf in ((est.sub, False), (ep._soa(s.x1[out], s.x2[out]), True)):
-        got = ep._score_batch_kernel(s.F[None].copy(), X, sub, 1.0, 1.01 * true_cost,
+    for sub, expect_inf in ((est.sub, False), (ep_kernels._soa(s.x1[out], s.x2[out]), True)):
+        got = ep_kernels._score_batch_kernel(s.F[None].copy(), X, sub, 1.0, 1.01 * true_cost,
                                      np.empty(1))
         assert np.isinf(got[0]) == expect_inf
 
 
 def test_estimator_batch_matches_single_and_lean_8point():
     s = synthetic_two_view_scene(100, seed=22, noise_px=0.5)
-    est = ep._FundamentalEstimator(s.x1, s.x2)
+    est = ep_robust._FundamentalEstimator(s.x1, s.x2)
     rng = np.random.default_rng(0)
     idx = np.stack([rng.choice(100, 7, replace=False) for _ in range(10)])
     models, valid = est.fit_minimal_batch(s.x1[idx], s.x2[idx])
@@ -571,10 +574,10 @@ def test_unit_sign_numpy_fast_path_matches_array_api_path():
     cases.append(np.array([[0.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]]))  # a tie
     for F in cases:
         for G in (F, -F, 3.0 * F):
-            fast = ep._unit_sign(G, np)
-            generic = ep._unit_sign(G[None], xnp)[0]  # batched input takes the generic path
+            fast = _common._unit_sign(G, np)
+            generic = _common._unit_sign(G[None], xnp)[0]  # batched input takes the generic path
             # Both divide by a 9-term Frobenius norm summed in different orders: each
             # entry (|entry| <= 1) may differ by ~9 eps, so 16 eps, not a bare 1e-15.
             np.testing.assert_allclose(fast, generic, rtol=0, atol=16 * np.finfo(float).eps)
             assert np.linalg.norm(fast) == pytest.approx(1.0)
-        np.testing.assert_array_equal(ep._unit_sign(F, np), ep._unit_sign(-F, np))
+        np.testing.assert_array_equal(_common._unit_sign(F, np), _common._unit_sign(-F, np))

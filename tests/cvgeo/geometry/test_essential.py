@@ -23,7 +23,6 @@ from cvgeo.geometry.camera import (
     synthetic_two_view_scene,
 )
 from cvgeo.geometry.epipolar import (
-    _triangulate_h,
     epipolar_distance,
     find_fundamental,
     fundamental_7point,
@@ -31,6 +30,7 @@ from cvgeo.geometry.epipolar import (
     skew,
     triangulate_points,
 )
+from cvgeo.geometry.epipolar.pose import _triangulate_h
 from cvgeo.geometry.essential import EssentialResult, essential_5point, find_essential
 from cvgeo.geometry.ransac import ransac
 
@@ -171,7 +171,7 @@ def test_find_essential_warns_on_chance_support():
 
 def test_recover_pose_cheirality_matches_dlt_reference():
     s = synthetic_two_view_scene(50, seed=2, noise_px=0.5)
-    pose = recover_pose(s.E, s.x1, s.x2, s.K1, s.K2, refine=False)
+    pose = recover_pose(s.E, s.x1, s.x2, K1=s.K1, K2=s.K2, refine=False)
     assert _angle_deg(pose.R, s.R) < 1e-9 and pose.in_front.all()
     # the closed-form depths agree in sign with the DLT reference triangulation
     q1 = (s.x1 - s.K1[:2, 2]) / s.K1[0, 0]

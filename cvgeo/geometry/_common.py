@@ -1,0 +1,165 @@
+"""Private helpers shared by the geometry modules, each written once.
+
+* Rank and finiteness checks of matrices (numpy or torch).
+* Hartley normalisation: the numba :func:`_hartley_stats` / :func:`_normalizer_kernel`;
+  their array-API twin is :func:`cvgeo.geometry.homogeneous.hartley_normalize`.
+* The sign rule of a fundamental (or essential) matrix: unit Frobenius norm, the first
+  entry of largest magnitude positive — :func:`_unit_sign` (array API) and
+  :func:`_unit_sign_kernel` (numba).
+* The sign rule of a homography: unit Frobenius norm, ``h33 > 0`` (when ``|h33| <= 1e-6``,
+  the first entry beyond 1e-6 in row-major order positive) — :func:`_homography_sign`
+  (array API) and :func:`_homography_sign_kernel` (numba).
+
+The twins are tested against each other in ``tests/cvgeo/geometry/test_geometry_api.py``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from cvgeo._checks import (
+    DegenerateError,
+    check_float_array_xp,
+    check_namespace,
+)
+
+
+def _matrix_xp(M: Any, func: str, name: str, shape=(3, 3)):
+    xp = check_namespace(M, func=func, names=(name,))
+    return check_float_array_xp(M, func, name, shape, xp), xp
+
+
+
+
+def _require_rank(M, xp, func: str, name: str, rank: int, what: str) -> None:
+    """Raise :class:`DegenerateError` if a matrix (or one of a batch) is zero or has
+    numerical rank below ``rank`` (singular value ``rank`` at most 1e-12 of the largest).
+    """
+    sv = xp.linalg.svdvals(M)
+    top = sv[..., 0]
+    if bool(xp.any(top == 0)):
+        raise DegenerateError(f"{func}: {name} must not be zero, got an all-zero matrix")
+    if rank > 1 and bool(xp.any(sv[..., rank - 1] <= 1e-12 * top)):
+        raise DegenerateError(f"{func}: {name} must {what}, got a matrix of rank below {rank}")
+
+
+def _require_finite(out, xp, func: str, what: str):
+    """Refuse a result that overflowed (values too large for float64 arithmetic)."""
+    if not bool(xp.all(xp.isfinite(out))):
+        raise ValueError(f"{func}: {what} must be small enough for float64 arithmetic, got "
+                         "a result that overflows")
+    return out
+
+
+def _unit_sign(F, xp):
+    """Scale to unit Frobenius norm; make the entry of largest magnitude positive.
+
+    Ties (within a relative 1e-9, as in a rectified pair's F) go to the first such entry
+    in row-major order, so ``F`` and ``-F`` always give the same result.
+    """
+    if isinstance(F, np.ndarray) and F.ndim == 2:  # the common case, without array-API cost
+        flat = F.ravel()
+        mag = np.abs(flat)
+        first = int(np.argmax(mag >= mag.max() * (1.0 - 1e-9)))
+        sign = -1.0 if flat[first] < 0 else 1.0
+        return F * (sign / np.sqrt(flat @ flat)) + 0.0
+    flat = xp.reshape(F, F.shape[:-2] + (9,))
+    norm = xp.sqrt(xp.sum(flat * flat, axis=-1))
+    big = xp.max(xp.abs(flat), axis=-1, keepdims=True)
+    near = xp.abs(flat) >= big * (1.0 - 1e-9)
+    first = xp.argmax(xp.astype(near, xp.int8), axis=-1)  # first True
+    pos = xp.arange(9, device=getattr(F, "device", None))
+    at_max = xp.sum(xp.where(pos == first[..., None], flat, xp.zeros_like(flat)), axis=-1)
+    sign = xp.where(at_max < 0, -xp.ones_like(norm), xp.ones_like(norm))
+    return F * (sign / norm)[..., None, None] + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+
+@njit(cache=True)
+def _unit_sign_kernel(G, F):
+    """:func:`_unit_sign` of the float64 (3, 3) ``G`` written into ``F`` (numba twin)."""
+    nrm = 0.0
+    big = 0.0
+    for r in range(3):
+        for c in range(3):
+            nrm += G[r, c] * G[r, c]
+            big = max(big, abs(G[r, c]))
+    sign = 1.0
+    for j in range(9):
+        if abs(G[j // 3, j % 3]) >= big * (1.0 - 1e-9):
+            sign = 1.0 if G[j // 3, j % 3] > 0 else -1.0
+            break
+    nrm = sign / math.sqrt(nrm)
+    for r in range(3):
+        for c in range(3):
+            F[r, c] = G[r, c] * nrm + 0.0
+
+
+def _homography_sign(H: Any, xp) -> Any:
+    """Scale ``(..., 3, 3)`` to unit Frobenius norm with ``h33 > 0`` (the homography sign
+    rule; when ``|h33| <= 1e-6`` the first entry beyond 1e-6 in row-major order is made
+    positive)."""
+    norm = xp.sqrt(xp.sum(H * H, axis=(-2, -1), keepdims=True))
+    H = H / norm
+    flat = xp.reshape(H, H.shape[:-2] + (9,))
+    ref = xp.zeros_like(flat[..., 0])
+    for k in (7, 6, 5, 4, 3, 2, 1, 0, 8):  # h33 first, then row-major order
+        ref = xp.where(xp.abs(flat[..., k]) > 1e-6, flat[..., k], ref)
+    sign = xp.where(ref < 0, -xp.ones_like(ref), xp.ones_like(ref))
+    return H * sign[..., None, None]
+
+
+@njit(cache=True)
+def _homography_sign_kernel(H):
+    """:func:`_homography_sign` of the float64 (3, 3) ``H``, in place (numba twin)."""
+    norm = np.sqrt(np.sum(H * H))
+    H /= norm
+    ref = H[2, 2]
+    if abs(ref) <= 1e-6:
+        for k in range(9):
+            if abs(H[k // 3, k % 3]) > 1e-6:
+                ref = H[k // 3, k % 3]
+                break
+    if ref < 0:
+        H *= -1.0
+
+
+@njit(cache=True, inline="always")
+def _hartley_stats(p, idx):
+    """Hartley normalisation of the float64 (N, 2) points ``p[idx]`` (all of them when
+    ``idx`` is None): ``(s, mx, my)`` with the similarity
+    ``T = [[s, 0, -s mx], [0, s, -s my], [0, 0, 1]]`` (centroid to 0, mean distance to
+    sqrt(2)); ``s`` is 0 when the points coincide."""
+    m = p.shape[0] if idx is None else idx.shape[0]
+    mx = 0.0
+    my = 0.0
+    for k in range(m):
+        i = k if idx is None else idx[k]
+        mx += p[i, 0]
+        my += p[i, 1]
+    mx /= m
+    my /= m
+    d = 0.0
+    for k in range(m):
+        i = k if idx is None else idx[k]
+        d += np.sqrt((p[i, 0] - mx) ** 2 + (p[i, 1] - my) ** 2)
+    d /= m
+    s = np.sqrt(2.0) / d if d > 0.0 else 0.0
+    return s, mx, my
+
+
+@njit(cache=True)
+def _normalizer_kernel(p):
+    """Hartley normalisation of float64 (N, 2) points: ``(normalised, scale, mx, my)``;
+    scale 0 when all points coincide."""
+    s, mx, my = _hartley_stats(p, None)
+    n = p.shape[0]
+    out = np.empty((n, 2))
+    for i in range(n):
+        out[i, 0] = (p[i, 0] - mx) * s
+        out[i, 1] = (p[i, 1] - my) * s
+    return out, s, mx, my

@@ -42,8 +42,8 @@ from cvgeo.geometry._fivepoint import _five_point_hidden_kernel
 from cvgeo.geometry.epipolar import _seven_point_core
 from cvgeo.geometry.ransac import RansacResult, _draw_samples
 
-#: samples drawn per call of the compiled loop
-_CHUNK = 256
+#: samples drawn at once (a draw costs tens of microseconds whatever its size)
+_CHUNK = 1024
 #: degenerate samples allowed, in multiples of max_trials (as in ransac)
 _DEGENERATE_CAP = 10
 #: cost of one minimal solve in units of the verification of one match, per solver
@@ -51,6 +51,10 @@ _DEGENERATE_CAP = 10
 _SOLVER_COST = {7: (400.0, 2.0), 5: (2400.0, 4.0)}
 #: the SPRT threshold is kept at least this large: at most 1 in 50 good models is lost
 _MIN_A = 50.0
+#: thresholds (in units of the inlier threshold) of the local optimisation's refits
+_LO_SCHEDULE = (3.0, 2.0, 1.5, 1.0, 1.0, 1.0)
+#: the local refits (8-point least squares) need at least this many matches
+_LO_MIN = 8
 
 
 # ----------------------------------------------------------------------------- verification
@@ -271,7 +275,7 @@ def trials_needed(w: float, sample_size: int, A: float, confidence: float) -> fl
 
 
 def two_view_ransac(est, x1, x2, *, threshold_px, confidence, max_trials, rng, delta0,
-                    Ki1=None, Ki2=None, complete=None, lo_iterations=5):
+                    Ki1=None, Ki2=None, complete=None, lo_iterations=6):
     """RANSAC for F (``est.sample_size`` 7) or E (5, with ``Ki1``, ``Ki2``).
 
     Parameters
@@ -326,22 +330,27 @@ def two_view_ransac(est, x1, x2, *, threshold_px, confidence, max_trials, rng, d
         return float(np.minimum(np.square(res), t2).sum())
 
     def local_opt(model, res, cost):
-        for _ in range(lo_iterations):
-            inl = res <= t
-            if np.count_nonzero(inl) <= s:
+        # LO+ (Lebeda, Matas & Chum 2012): least squares on the matches within a
+        # threshold shrinking from _LO_SCHEDULE[0] t to t, each refit from the last one
+        # (a noisy minimal model sees only part of its consensus at t; the wider band
+        # lets the rest in), keeping the model of lowest MSAC cost
+        cur = res
+        last = None
+        for k in _LO_SCHEDULE[:lo_iterations]:
+            inl = cur <= k * t
+            if np.count_nonzero(inl) < _LO_MIN:
                 break
+            if k == 1.0 and last is not None and np.array_equal(inl, last):
+                break
+            last = inl
             try:
                 m2 = est.fit(x1[inl], x2[inl])
             except (DegenerateError, np.linalg.LinAlgError):
                 break
-            r2 = est.residuals(m2, x1, x2)
-            c2 = cost_of(r2)
-            if not c2 < cost:
-                break
-            same = np.array_equal(r2 <= t, inl)
-            model, res, cost = m2, r2, c2
-            if same:
-                break
+            cur = est.residuals(m2, x1, x2)
+            c2 = cost_of(cur)
+            if c2 < cost:
+                model, res, cost = m2, cur, c2
         return model, res, cost
 
     def offer(model, res, cost=None):

@@ -6,10 +6,21 @@ import numpy as np
 import pytest
 
 from cvgeo.geometry._degensac import dominant_plane, plane_samples
-from cvgeo.geometry._twoview_ransac import sprt_threshold, trials_needed, two_view_ransac
-from cvgeo.geometry.camera import synthetic_two_view_scene
+from cvgeo.geometry._twoview_ransac import (
+    _LO_SCHEDULE,
+    _lo_kernel,
+    sprt_threshold,
+    trials_needed,
+    two_view_ransac,
+)
+from cvgeo.geometry.camera import rotation_from_axis_angle, synthetic_two_view_scene
 from cvgeo.geometry.degeneracy import dominant_plane as generic_dominant_plane
-from cvgeo.geometry.epipolar import _FundamentalEstimator, epipolar_distance
+from cvgeo.geometry.epipolar import (
+    _FundamentalEstimator,
+    epipolar_distance,
+    fundamental_from_pose,
+    skew,
+)
 from cvgeo.geometry.ransac import _epipolar_chance, _transfer
 
 
@@ -77,6 +88,35 @@ def test_stopping_uses_the_lo_support():
     bound = math.log(1e-3) / math.log1p(-(w**7) * (1 - 1 / 50.0))
     assert w > 0.55
     assert r.n_trials <= 1.6 * bound
+
+
+@pytest.mark.parametrize("kind", [7, 5])
+def test_lo_kernel_recovers_the_consensus_of_a_perturbed_model(kind):
+    s = synthetic_two_view_scene(500, seed=6, noise_px=0.5, outlier_fraction=0.5)
+    eye = np.eye(3)
+    K1, K2 = (eye, eye) if kind == 7 else (s.K1, s.K2)
+    Ki1, Ki2 = np.linalg.inv(K1), np.linalg.inv(K2)
+    # a pose 0.5° off: the model sees only the part of its consensus near the epipoles
+    R = rotation_from_axis_angle(np.radians(0.5) * np.array([0.6, 0.0, 0.8])) @ s.R
+    start = fundamental_from_pose(R, s.t, K1=s.K1, K2=s.K2) if kind == 7 else skew(s.t) @ R
+    start = start / np.linalg.norm(start)
+    Fpix = start if kind == 7 else Ki2.T @ start @ Ki1
+    res = epipolar_distance(Fpix, s.x1, s.x2)
+    cost = float(np.minimum(res**2, 1.0).sum())
+    out, out_res = np.empty((3, 3)), np.empty(len(s.x1))
+    c = _lo_kernel(kind, s.x1, s.x2, K1, K2, Ki1, Ki2, 1.0, _LO_SCHEDULE, start, res, cost,
+                   out, out_res)
+    Fout = out if kind == 7 else Ki2.T @ out @ Ki1
+    F_true = s.F if kind == 7 else Ki2.T @ s.E @ Ki1
+    c_true = float(np.minimum(epipolar_distance(F_true, s.x1, s.x2) ** 2, 1.0).sum())
+    assert cost > 1.2 * c_true  # the start sees only part of the consensus
+    assert c < 1.01 * c_true  # LO+ reaches the cost of the true model (or below: noise fit)
+    assert c == pytest.approx(float(np.minimum(out_res**2, 1.0).sum()), rel=1e-12)
+    np.testing.assert_allclose(out_res, epipolar_distance(Fout, s.x1, s.x2), rtol=1e-9)
+    assert (out_res <= 1.0)[s.inlier_mask].mean() > 0.9
+    if kind == 5:  # on the essential manifold: singular values (1, 1, 0) / √2
+        np.testing.assert_allclose(np.linalg.svd(out, compute_uv=False),
+                                   [2**-0.5, 2**-0.5, 0.0], atol=1e-12)
 
 
 # ----------------------------------------------------------------------------- dominant plane

@@ -110,14 +110,20 @@ def _sprt_cost(F, X, t2, eps, delta, A, bound, stats):
 
 @njit(cache=True)
 def _pixel_f(E, Ki1, Ki2, F):
-    """``F = Ki2ᵀ E Ki1`` into ``F``."""
-    for i in range(3):
-        for j in range(3):
-            acc = 0.0
-            for a in range(3):
-                for b in range(3):
-                    acc += Ki2[a, i] * E[a, b] * Ki1[b, j]
-            F[i, j] = acc
+    """``F = Ki2ᵀ E Ki1`` into ``F`` (two 3 x 3 products, ``E Ki1`` a row at a time)."""
+    for j in range(3):
+        F[0, j] = 0.0
+        F[1, j] = 0.0
+        F[2, j] = 0.0
+    for a in range(3):
+        t0 = E[a, 0] * Ki1[0, 0] + E[a, 1] * Ki1[1, 0] + E[a, 2] * Ki1[2, 0]
+        t1 = E[a, 0] * Ki1[0, 1] + E[a, 1] * Ki1[1, 1] + E[a, 2] * Ki1[2, 1]
+        t2 = E[a, 0] * Ki1[0, 2] + E[a, 1] * Ki1[1, 2] + E[a, 2] * Ki1[2, 2]
+        for i in range(3):
+            k = Ki2[a, i]
+            F[i, 0] += k * t0
+            F[i, 1] += k * t1
+            F[i, 2] += k * t2
 
 
 # ----------------------------------------------------------------------------- hypothesis loops

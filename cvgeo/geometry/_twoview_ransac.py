@@ -39,11 +39,11 @@ from numba import njit
 
 from cvgeo._checks import DegenerateError
 from cvgeo.geometry._fivepoint import _five_point_hidden_kernel
-from cvgeo.geometry.epipolar import _seven_point_core
+from cvgeo.geometry.epipolar import _eight_point_gram_kernel, _sampson_kernel, _seven_point_core
 from cvgeo.geometry.ransac import RansacResult, _draw_samples
 
-#: samples drawn per call of the compiled loop
-_CHUNK = 256
+#: samples drawn at once (a draw costs tens of microseconds whatever its size)
+_CHUNK = 1024
 #: degenerate samples allowed, in multiples of max_trials (as in ransac)
 _DEGENERATE_CAP = 10
 #: cost of one minimal solve in units of the verification of one match, per solver
@@ -51,6 +51,10 @@ _DEGENERATE_CAP = 10
 _SOLVER_COST = {7: (400.0, 2.0), 5: (2400.0, 4.0)}
 #: the SPRT threshold is kept at least this large: at most 1 in 50 good models is lost
 _MIN_A = 50.0
+#: thresholds (in units of the inlier threshold) of the local optimisation's refits
+_LO_SCHEDULE = np.array([3.0, 2.0, 1.5, 1.0, 1.0, 1.0])
+#: the local refits (8-point least squares) need at least this many matches
+_LO_MIN = 8
 
 
 # ----------------------------------------------------------------------------- verification
@@ -106,14 +110,20 @@ def _sprt_cost(F, X, t2, eps, delta, A, bound, stats):
 
 @njit(cache=True)
 def _pixel_f(E, Ki1, Ki2, F):
-    """``F = Ki2ᵀ E Ki1`` into ``F``."""
-    for i in range(3):
-        for j in range(3):
-            acc = 0.0
-            for a in range(3):
-                for b in range(3):
-                    acc += Ki2[a, i] * E[a, b] * Ki1[b, j]
-            F[i, j] = acc
+    """``F = Ki2ᵀ E Ki1`` into ``F`` (two 3 x 3 products, ``E Ki1`` a row at a time)."""
+    for j in range(3):
+        F[0, j] = 0.0
+        F[1, j] = 0.0
+        F[2, j] = 0.0
+    for a in range(3):
+        t0 = E[a, 0] * Ki1[0, 0] + E[a, 1] * Ki1[1, 0] + E[a, 2] * Ki1[2, 0]
+        t1 = E[a, 0] * Ki1[0, 1] + E[a, 1] * Ki1[1, 1] + E[a, 2] * Ki1[2, 1]
+        t2 = E[a, 0] * Ki1[0, 2] + E[a, 1] * Ki1[1, 2] + E[a, 2] * Ki1[2, 2]
+        for i in range(3):
+            k = Ki2[a, i]
+            F[i, 0] += k * t0
+            F[i, 1] += k * t1
+            F[i, 2] += k * t2
 
 
 # ----------------------------------------------------------------------------- hypothesis loops
@@ -226,6 +236,94 @@ def _search_kernel(kind, x1, x2, idx, start, X, t2, bound, sprt, stats, remainin
     return bound
 
 
+# ----------------------------------------------------------------------------- local optimisation
+
+
+@njit(cache=True)
+def _lo_kernel(kind, x1, x2, K1, K2, Ki1, Ki2, t, schedule, model, res, cost, out, out_res):
+    """LO+ around ``model``: least-squares refits on the matches within a shrinking
+    threshold, each from the last refit's residuals.
+
+    Parameters
+    ----------
+    kind : int
+        7: ``model`` is a pixel F; 5: an essential matrix (refit by the 8-point algorithm
+        on pixels, ``E = K2ᵀ F K1`` projected onto the essential manifold, verified
+        through ``F = Ki2ᵀ E Ki1``).
+    x1, x2 : float64 (N, 2)
+        Matches, pixels.
+    K1, K2, Ki1, Ki2 : float64 (3, 3)
+        Intrinsics and their inverses (identities for ``kind`` 7).
+    t : float
+        Inlier threshold, pixels.
+    schedule : float64 (S,)
+        Thresholds of the refits in units of ``t``; a refit at ``t`` whose inliers are
+        those of the previous one ends the sequence.
+    model, res, cost
+        The starting model, its √Sampson residuals and MSAC cost.
+    out, out_res : float64 (3, 3), (N,)
+        Output: the model of lowest MSAC cost met (``model`` unless beaten) and its
+        residuals.
+
+    Returns
+    -------
+    float
+        The MSAC cost of ``out``.
+    """
+    n = x1.shape[0]
+    t2 = t * t
+    out[:, :] = model
+    out_res[:] = res
+    best = cost
+    cur = res.copy()
+    r2 = np.empty(n)
+    idx = np.empty(n, dtype=np.int64)
+    prev = np.zeros(n, dtype=np.bool_)
+    have_prev = False
+    G = np.empty((3, 3))
+    Fp = np.empty((3, 3))
+    E = np.empty((3, 3))
+    D = np.zeros((3, 3))
+    D[0, 0] = 1.0 / math.sqrt(2.0)
+    D[1, 1] = 1.0 / math.sqrt(2.0)
+    for step in range(schedule.shape[0]):
+        thr = schedule[step] * t
+        m = 0
+        same = have_prev
+        for i in range(n):
+            inl = cur[i] <= thr
+            if inl:
+                idx[m] = i
+                m += 1
+            if same and inl != prev[i]:
+                same = False
+        if m < 8 or same:
+            break
+        if schedule[step] == 1.0:
+            for i in range(n):
+                prev[i] = cur[i] <= thr
+            have_prev = True
+        if not _eight_point_gram_kernel(x1, x2, idx[:m], G):
+            break
+        if kind == 5:
+            U, _, Vt = np.linalg.svd(K2.T @ G @ K1)
+            E[:, :] = U @ D @ Vt
+            _pixel_f(E, Ki1, Ki2, Fp)
+        else:
+            E[:, :] = G
+            Fp[:, :] = G
+        _sampson_kernel(Fp, x1, x2, r2)
+        c = 0.0
+        for i in range(n):
+            c += min(r2[i] * r2[i], t2)
+        cur[:] = r2
+        if c < best:
+            best = c
+            out[:, :] = E
+            out_res[:] = r2
+    return best
+
+
 # ----------------------------------------------------------------------------- the SPRT's A
 
 
@@ -271,14 +369,15 @@ def trials_needed(w: float, sample_size: int, A: float, confidence: float) -> fl
 
 
 def two_view_ransac(est, x1, x2, *, threshold_px, confidence, max_trials, rng, delta0,
-                    Ki1=None, Ki2=None, complete=None, lo_iterations=5):
+                    Ki1=None, Ki2=None, complete=None, lo_iterations=6):
     """RANSAC for F (``est.sample_size`` 7) or E (5, with ``Ki1``, ``Ki2``).
 
     Parameters
     ----------
     est : object
-        ``sample_size``, ``fit(x1, x2)`` (least squares on inliers, for LO; raises
-        DegenerateError) and ``residuals(model, x1, x2)`` (√Sampson, pixels).
+        ``sample_size`` and ``residuals(model, x1, x2)`` (√Sampson, pixels); the local
+        optimisation is :func:`_lo_kernel` (8-point refits, projected onto the essential
+        manifold for E).
     x1, x2 : float64 (N, 2)
         Matches, pixels, C-contiguous.
     threshold_px, confidence, max_trials
@@ -290,6 +389,8 @@ def two_view_ransac(est, x1, x2, *, threshold_px, confidence, max_trials, rng, d
         estimated from the dropped models.
     complete : callable or None
         ``complete(model, sample) -> list of models`` for each new best (DEGENSAC).
+    lo_iterations : int
+        At most this many refits per local optimisation (the first of ``_LO_SCHEDULE``).
 
     Returns
     -------
@@ -325,24 +426,21 @@ def two_view_ransac(est, x1, x2, *, threshold_px, confidence, max_trials, rng, d
     def cost_of(res):
         return float(np.minimum(np.square(res), t2).sum())
 
+    K1 = np.ascontiguousarray(np.linalg.inv(Ki1))
+    K2 = np.ascontiguousarray(np.linalg.inv(Ki2))
+    schedule = np.ascontiguousarray(_LO_SCHEDULE[:lo_iterations])
+    lo_model = np.empty((3, 3))
+
     def local_opt(model, res, cost):
-        for _ in range(lo_iterations):
-            inl = res <= t
-            if np.count_nonzero(inl) <= s:
-                break
-            try:
-                m2 = est.fit(x1[inl], x2[inl])
-            except (DegenerateError, np.linalg.LinAlgError):
-                break
-            r2 = est.residuals(m2, x1, x2)
-            c2 = cost_of(r2)
-            if not c2 < cost:
-                break
-            same = np.array_equal(r2 <= t, inl)
-            model, res, cost = m2, r2, c2
-            if same:
-                break
-        return model, res, cost
+        # LO+ (Lebeda, Matas & Chum 2012): least squares on the matches within a
+        # threshold shrinking from _LO_SCHEDULE[0] t to t, each refit from the last one
+        # (a noisy minimal model sees only part of its consensus at t; the wider band
+        # lets the rest in), keeping the model of lowest MSAC cost
+        lo_res = np.empty(n)
+        c = _lo_kernel(s, x1, x2, K1, K2, Ki1, Ki2, t, schedule,
+                       np.ascontiguousarray(model, dtype=np.float64), res, float(cost),
+                       lo_model, lo_res)
+        return lo_model.copy(), lo_res, c
 
     def offer(model, res, cost=None):
         nonlocal best_model, best_cost, best_res, needed

@@ -1,8 +1,9 @@
 """The dominant plane of a fundamental matrix's inliers, compiled.
 
-Private module: a drop-in for :func:`cvgeo.geometry.degeneracy.dominant_plane` (same
-arguments, same answer to the same question) whose homography search runs in one numba
-pass and stops as soon as a plane holding half of the inliers would have been drawn.
+Private module: the plane search of ``find_fundamental`` (it replaced a search by the
+generic RANSAC engine, which the tests keep as the oracle: same answer to the same
+question); the homography search runs in one numba pass and stops as soon as a plane
+holding half of the inliers would have been drawn.
 
 ``find_fundamental`` asks twice per call whether a homography holds at least half of the
 inliers of ``F`` (DEGENSAC's completion of the final model, and the planarity test). The
@@ -25,7 +26,8 @@ import numpy as np
 from numba import njit
 
 from cvgeo._checks import DegenerateError
-from cvgeo.geometry.ransac import _dlt_lsq, _draw_samples, _homography_minimal_kernel, _transfer
+from cvgeo.geometry.homography import _dlt_lsq, _homography_minimal_kernel, _transfer
+from cvgeo.geometry.ransac import _draw_samples
 
 #: matches within this many thresholds of their transfer by H are on the plane (as in
 #: :mod:`cvgeo.geometry.degeneracy`)
@@ -118,11 +120,10 @@ def dominant_plane(x1, x2, inliers, t, rng):
     """A homography fitted robustly to the inliers of F, or None when no plane holds at
     least half of them.
 
-    Same contract as :func:`cvgeo.geometry.degeneracy.dominant_plane`: transfer threshold
-    ``2 t``; the search draws :func:`plane_samples` 4-point samples (108 for a plane
-    holding half of the inliers: found with probability 0.999), keeps the homography of
-    lowest MSAC cost and refits it by the normalised DLT on its matches while the cost
-    drops.
+    Transfer threshold ``2 t``; the search draws :func:`plane_samples` 4-point samples
+    (108 for a plane holding half of the inliers: found with probability 0.999), keeps
+    the homography of lowest MSAC cost and refits it by the normalised DLT on its matches
+    while the cost drops.
     """
     if inliers.sum() < 8:
         return None

@@ -1,7 +1,8 @@
 """The Sampson polish of a relative pose, compiled.
 
-Private module: :func:`polish_pose` is a drop-in for ``essential._polish_pose`` (same
-arguments, same iterations, same answer to rounding) whose Levenberg–Marquardt runs in one
+Private module: ``find_essential``'s final polish and ``recover_pose``'s refinement. It
+replaced a numpy implementation (kept in ``tests/cvgeo/geometry/_pose_reference.py`` as
+the oracle: same iterations, same answer to rounding); its Levenberg–Marquardt runs in one
 numba call per reweighting round instead of a numpy loop with a Python callback per
 finite-difference column.
 
@@ -225,7 +226,7 @@ def _lm_pose_kernel(R0, t0, x1, x2, sw, Ki1, Ki2, iterations, R, t):
 
 def refine_pose(R, t, p1, p2, K1, K2, iterations, weights=None):
     """Minimise the (weighted) Sampson error of ``F = K2⁻ᵀ [t]x R K1⁻¹`` over ``R`` and the
-    unit ``t``: the compiled form of ``epipolar._refine_pose``."""
+    unit ``t`` (Levenberg–Marquardt, ``iterations`` at most)."""
     Ki1 = np.ascontiguousarray(np.linalg.inv(K1), dtype=np.float64)
     Ki2 = np.ascontiguousarray(np.linalg.inv(K2), dtype=np.float64)
     x1 = np.ascontiguousarray(p1, dtype=np.float64)

@@ -39,7 +39,11 @@ from numba import njit
 
 from cvgeo._checks import DegenerateError
 from cvgeo.geometry._fivepoint import _five_point_hidden_kernel
-from cvgeo.geometry.epipolar import _eight_point_gram_kernel, _sampson_kernel, _seven_point_core
+from cvgeo.geometry.epipolar.kernels import (
+    _eight_point_gram_kernel,
+    _sampson_kernel,
+    _seven_point_core,
+)
 from cvgeo.geometry.ransac import RansacResult, _draw_samples
 
 #: samples drawn at once (a draw costs tens of microseconds whatever its size)

@@ -29,8 +29,8 @@ from numba import njit
 
 from cvgeo._checks import DegenerateError
 from cvgeo.geometry.epipolar.kernels import _sampson_kernel
-from cvgeo.geometry.homography import HomographyEstimator, _dlt_lsq, _transfer
-from cvgeo.geometry.ransac import _chance_support, _draw_samples, _epipolar_chance, ransac
+from cvgeo.geometry.homography import _dlt_lsq, _transfer
+from cvgeo.geometry.ransac import _chance_support, _draw_samples, _epipolar_chance
 
 #: the five triplets of a 7-point sample of which any five points contain one
 _TRIPLETS = np.array([[0, 1, 2], [3, 4, 5], [0, 1, 6], [3, 4, 6], [2, 5, 6]], dtype=np.int64)
@@ -266,30 +266,13 @@ def sample_plane(F, s1, s2, t):
     return H if n else None
 
 
-def dominant_plane(x1, x2, inliers, t, rng):
-    """A homography fitted robustly to the inliers of F, or None when no plane holds
-    at least half of them.
-
-    RANSAC with the transfer threshold ``2 t`` and at most 300 samples: a plane holding
-    half the inliers is drawn with probability 0.999 within 107 samples.
-    """
-    if inliers.sum() < 8:
-        return None
-    try:
-        r = ransac(HomographyEstimator(), x1[inliers], x2[inliers],
-                   threshold_px=_PLANE_FACTOR * t, seed=rng, max_trials=300)
-    except DegenerateError:
-        return None
-    return r.model if r.inlier_mask.sum() >= 0.5 * inliers.sum() else None
-
-
 def complete_dominant_plane(F, H, x1, x2, t, rng, score):
     """DEGENSAC's completion of the final model when its inliers are plane-dominated.
 
-    ``H`` is the dominant plane of the inliers (:func:`dominant_plane`); ``F`` is
-    completed from that plane and the matches off it (:func:`plane_and_parallax`).
-    Returns ``(F', True)`` when the completion has the lower MSAC cost, else
-    ``(F, False)``.
+    ``H`` is the dominant plane of the inliers
+    (:func:`cvgeo.geometry._degensac.dominant_plane`); ``F`` is completed from that plane
+    and the matches off it (:func:`plane_and_parallax`). Returns ``(F', True)`` when the
+    completion has the lower MSAC cost, else ``(F, False)``.
     """
     Fp, cost = plane_and_parallax(H, x1, x2, t, rng, score)
     if Fp is not None and cost < float(score(np.ascontiguousarray(F)[None], np.inf)[0]):

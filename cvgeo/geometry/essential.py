@@ -27,6 +27,7 @@ from cvgeo._checks import (
     renamed_parameters,
 )
 from cvgeo.geometry._fivepoint import _five_point_kernel
+from cvgeo.geometry._pose_polish import polish_pose
 from cvgeo.geometry._twoview_ransac import two_view_ransac
 from cvgeo.geometry.epipolar.kernels import (
     _eight_point_gram_kernel,
@@ -35,7 +36,6 @@ from cvgeo.geometry.epipolar.kernels import (
     _soa,
 )
 from cvgeo.geometry.epipolar.pose import _cheirality, decompose_essential
-from cvgeo.geometry.epipolar.refinement import _refine_pose
 from cvgeo.geometry.epipolar.robust import _inner_lo
 from cvgeo.geometry.ransac import (
     MAX_THRESHOLD_PX,
@@ -253,29 +253,6 @@ def _select_pose(E, p1, p2, Ki1, Ki2, sel):
     return poses[best].R, poses[best].t / np.linalg.norm(poses[best].t), counts[best]
 
 
-#: the final polish weighs residuals by Tukey's biweight with this many thresholds as cut-off
-_TUKEY_C = 2.0
-
-
-def _polish_pose(est, R, t, p1, p2, K1, K2, threshold, iterations, rounds=3):
-    """Iteratively reweighted Levenberg–Marquardt on the Sampson error over ``(R, t)``.
-
-    Each round weighs the matches by Tukey's biweight ``(1 - (r / c)²)²`` of their current
-    residual ``r`` with ``c = 2 threshold`` (zero beyond), so inliers count almost fully,
-    whatever side of the threshold the noise put them, and gross outliers not at all.
-    A hard threshold here would keep the inlier set of the start and its bias.
-    """
-    c = _TUKEY_C * threshold
-    for _ in range(rounds):
-        res = est.residuals(_skew(t) @ R, p1, p2)
-        sel = res < c
-        if sel.sum() < 6:
-            break
-        w = (1.0 - (res[sel] / c) ** 2) ** 2
-        R, t = _refine_pose(R, t, p1[sel], p2[sel], K1, K2, iterations, w)
-    return R, t
-
-
 @renamed_parameters(max_iterations="max_iter")
 @names_errors_as("ransac")
 def find_essential(
@@ -422,7 +399,7 @@ def find_essential(
         raise DegenerateError(f"{func}: the inliers must triangulate in front of both "
                               "cameras for some pose of E, got none")
     if refine:
-        R, tv = _polish_pose(est, R, tv, p1, p2, K1, K2, t, iters)
+        R, tv = polish_pose(est, R, tv, p1, p2, K1, K2, t, iters)
         E = _skew(tv) @ R
         E /= np.linalg.norm(E)
     res = est.residuals(E, p1, p2)

@@ -31,9 +31,7 @@ from cvgeo.geometry._common import (
     _require_finite,
     _require_rank,
 )
-from cvgeo.geometry.epipolar.refinement import (
-    _refine_pose,
-)
+from cvgeo.geometry._pose_polish import refine_pose
 from cvgeo.geometry.triangulation import (
     any_coincident_centres,
     reprojection_gauss_newton,
@@ -301,7 +299,7 @@ def recover_pose(E: np.ndarray, x1: np.ndarray, x2: np.ndarray, *, K1: np.ndarra
     front = masks[best]
     if refine and front.sum() >= 6:
         iters = check_int(max_iter, func, "max_iter", low=0)
-        R, t = _refine_pose(R, t, p1[front], p2[front], K1, K2, iters)
+        R, t = refine_pose(R, t, p1[front], p2[front], K1, K2, iters)
         front = _cheirality(R, t, q1, q2)
     return RecoveredPose(R=R, t=t, in_front=front, n_in_front=counts)
 

@@ -25,9 +25,9 @@ from cvgeo._checks import (
 from cvgeo.geometry._common import (
     _unit_sign,
 )
+from cvgeo.geometry._degensac import dominant_plane
 from cvgeo.geometry.degeneracy import (
     complete_dominant_plane,
-    dominant_plane,
     planar_support,
     plane_and_parallax,
     sample_plane,

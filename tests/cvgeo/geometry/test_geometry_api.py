@@ -256,7 +256,8 @@ def test_homography_sign_rule_numba_twin_agrees():
 def test_sampson_numba_twin_agrees_with_epipolar_distance(seed):
     from cvgeo.geometry.epipolar import epipolar_distance
     from cvgeo.geometry.epipolar.kernels import _msac_cost_kernel, _sampson_kernel, _soa
-    from cvgeo.geometry.epipolar.refinement import _sampson_sq_sum, _signed_sampson
+    from cvgeo.geometry.epipolar.refinement import _sampson_sq_sum
+    from tests.cvgeo.geometry._pose_reference import _signed_sampson
 
     F, x1, x2 = _matches(80, seed)
     F = F + np.random.default_rng(seed).normal(scale=1e-4, size=(3, 3))  # not exact

@@ -67,7 +67,7 @@ def main() -> None:
                 im, Hs, output_shape=(n, n), interpolation=i))
             bench.add("cv2", lambda i=interp, im=im, Hs=Hs, n=size: cv2.warpPerspective(
                 im, Hs, (n, n), flags=flags[i]))
-            bench.run(repeats=31 if size == 512 else 9)
+            bench.run(repeats=41 if size == 512 else 11)
             bench.report(ours="cvgeo")
             print_minima(bench)
     # skimage separately: its large temporaries, interleaved, slow the others' allocations

@@ -469,7 +469,7 @@ class _RandomWarp:
     def __call__(self, image: np.ndarray) -> np.ndarray:
         H = self.sample_matrix(image.shape)
         return warp(image, H, output_shape=image.shape[:2], interpolation=self.interpolation,
-                    border=self.border, fill=self.fill)
+                    border=self.border, cval=self.fill)
 
 
 class RandomAffine(_RandomWarp):

@@ -289,7 +289,7 @@ class JointWarp:
         a = self.augment
         H = a.sample_matrix(image.shape)
         out = [warp(image, H, output_shape=image.shape[:2], interpolation=a.interpolation,
-                    border=a.border, fill=a.fill)]
+                    border=a.border, cval=a.fill)]
         for m in masks:
             if not isinstance(m, np.ndarray) or m.dtype.kind not in "iub" \
                     or m.shape != image.shape[:2]:
@@ -300,7 +300,7 @@ class JointWarp:
                                  "(they pass through float32)")
             warped = warp(m.astype(np.float32), H, output_shape=m.shape,
                           interpolation="nearest", border="constant",
-                          fill=float(self.mask_fill))
+                          cval=float(self.mask_fill))
             out.append(np.rint(warped).astype(m.dtype))
         return tuple(out)
 

@@ -43,7 +43,6 @@ PENDING = {
     ("hough_segments", "threshold"): f"-> min_votes; {_SPLIT}",
     ("hough_segments", "min_length"): f"-> min_length_px; {_SPLIT}",
     ("hough_segments", "max_gap"): f"-> max_gap_px; {_SPLIT}",
-    ("warp", "fill"): f"-> cval; {_SPLIT}",
 }
 
 

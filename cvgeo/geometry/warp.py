@@ -17,6 +17,7 @@ from cvgeo._checks import (
     check_output_pixels,
     check_real,
     check_shape2,
+    renamed_parameters,
 )
 from cvgeo.image import as_float_image
 from cvgeo.threads import parallel_threads
@@ -29,7 +30,7 @@ _BORDER = {"constant": 0, "edge": 1, "reflect": 2}
 
 @njit(cache=True, inline="always")
 def _border_index(i, n, border):
-    """Map an integer index onto ``[0, n)``; ``-1`` means "use the fill value".
+    """Map an integer index onto ``[0, n)``; ``-1`` means "use ``cval``".
 
     border 0 (constant) -> -1 outside; 1 (edge) -> clamp; 2 (reflect, half-sample
     symmetric: ``-1 -> 0``, ``n -> n - 1``) -> fold with period ``2 n``.
@@ -59,8 +60,85 @@ def _cubic_weight(t):
     return 0.0
 
 
+#: The fast kernels work through the output in tiles of ``_BAND_ROWS`` rows by
+#: ``_TILE_COLS`` columns: a tile's source points lie in a compact patch of the source,
+#: so its reads stay in cache and the hardware prefetchers follow its source rows.
+_BAND_ROWS = 16
+_TILE_COLS = 64
+#: Margin (pixels) by which ``_inside_span`` keeps the source points of its span inside
+#: the region where every tap is inside; the coordinates' rounding is ~1e-12 pixels.
+_SPAN_MARGIN = 1e-3
+
+
 @njit(cache=True, error_model="numpy")
-def _warp_reference_kernel(image, Hinv, out_h, out_w, interpolation, border, fill):
+def _border_pixels(src, dst, xs, ys, offs, n, h, w, c, interpolation, border, cval, wx, wy,
+                   jx, iy):
+    """Sample the source at the ``n`` points ``(xs[p], ys[p])`` into
+    ``dst[offs[p]:offs[p] + c]`` through the border rule: the per-pixel path for points
+    with a tap outside the image, and for points from the line at infinity (``x`` or
+    ``y`` NaN: ``cval``). ``wx, wy, jx, iy`` are the caller's scratch (four floats, four
+    ints each)."""
+    row_stride = w * c
+    # under the constant border a sample whose taps all lie outside is cval
+    reach = 0.5 if interpolation == 0 else (1.0 if interpolation == 1 else 2.0)
+    for p in range(n):
+        x = xs[p]
+        y = ys[p]
+        o = offs[p]
+        if x != x or y != y or (border == 0 and (
+                x < -reach or y < -reach or x >= w - 1.0 + reach or y >= h - 1.0 + reach)):
+            for k in range(c):
+                dst[o + k] = cval
+            continue
+        # far-away samples: clamp so int() stays exact; constant and edge borders give
+        # the same value, reflect's is arbitrary anyway
+        x = min(max(x, -1e9), 1e9)
+        y = min(max(y, -1e9), 1e9)
+        if interpolation == 0:
+            jj = _border_index(int(np.floor(x + 0.5)), w, border)
+            ii = _border_index(int(np.floor(y + 0.5)), h, border)
+            for k in range(c):
+                dst[o + k] = cval if (ii < 0 or jj < 0) else src[ii * row_stride + jj * c + k]
+        elif interpolation == 1:
+            x0 = np.floor(x)
+            y0 = np.floor(y)
+            fx = np.float32(x - x0)
+            fy = np.float32(y - y0)
+            ja = _border_index(int(x0), w, border)
+            jb = _border_index(int(x0) + 1, w, border)
+            ia = _border_index(int(y0), h, border)
+            ib = _border_index(int(y0) + 1, h, border)
+            for k in range(c):
+                v00 = cval if (ia < 0 or ja < 0) else src[ia * row_stride + ja * c + k]
+                v01 = cval if (ia < 0 or jb < 0) else src[ia * row_stride + jb * c + k]
+                v10 = cval if (ib < 0 or ja < 0) else src[ib * row_stride + ja * c + k]
+                v11 = cval if (ib < 0 or jb < 0) else src[ib * row_stride + jb * c + k]
+                dst[o + k] = ((1 - fy) * ((1 - fx) * v00 + fx * v01)
+                              + fy * ((1 - fx) * v10 + fx * v11))
+        else:
+            x0 = np.floor(x)
+            y0 = np.floor(y)
+            for m in range(4):
+                wx[m] = _cubic_weight(x - x0 - (m - 1))
+                wy[m] = _cubic_weight(y - y0 - (m - 1))
+                jx[m] = _border_index(int(x0) + m - 1, w, border)
+                iy[m] = _border_index(int(y0) + m - 1, h, border)
+            for k in range(c):
+                acc = np.float32(0.0)
+                for a in range(4):
+                    row = np.float32(0.0)
+                    for b in range(4):
+                        if iy[a] < 0 or jx[b] < 0:
+                            v = cval
+                        else:
+                            v = src[iy[a] * row_stride + jx[b] * c + k]
+                        row += wx[b] * v
+                    acc += wy[a] * row
+                dst[o + k] = acc
+
+
+@njit(cache=True, error_model="numpy")
+def _warp_reference_kernel(image, Hinv, out_h, out_w, interpolation, border, cval):
     """Inverse-mapping warp, the reference: plain per-pixel code that the fast kernels
     (``_warp_fast_kernel``, ``_warp_parallel_kernel``) are tested against.
 
@@ -73,8 +151,8 @@ def _warp_reference_kernel(image, Hinv, out_h, out_w, interpolation, border, fil
     interpolation : int
         0 nearest, 1 bilinear, 2 bicubic.
     border : int
-        0 constant (``fill``), 1 edge, 2 reflect.
-    fill : float32
+        0 constant (``cval``), 1 edge, 2 reflect.
+    cval : float32
 
     Returns
     -------
@@ -82,177 +160,70 @@ def _warp_reference_kernel(image, Hinv, out_h, out_w, interpolation, border, fil
 
     Notes
     -----
-    Each output row is done in two passes: first the source coordinates of all its
-    pixels (a loop LLVM vectorises), then the gathers. Samples whose taps all lie inside
-    the image take a fast path without border logic.
+    Each pixel's source point is ``Hinv @ (x, y, 1)`` dehomogenised; samples whose taps
+    all lie inside the image are interpolated directly, the others (collected per row)
+    by ``_border_pixels``.
     """
     h, w, c = image.shape
     out = np.empty((out_h, out_w, c), dtype=np.float32)
     src = image.reshape(h * w * c)  # flat views: offsets instead of 3-D indexing
     dst = out.reshape(out_h * out_w * c)
     row_stride = w * c
-    xs = np.empty(out_w)
-    ys = np.empty(out_w)
-    fxs = np.empty(out_w, dtype=np.float32)
-    fys = np.empty(out_w, dtype=np.float32)
-    taps = np.empty(out_w, dtype=np.uint64)
-    # unsigned offsets in the fast paths: numba skips its negative-index wraparound test
-    # for them (measured: the bilinear warp takes half the time)
-    ustride = uint64(row_stride)
-    uc = uint64(c)
-    xlast = w - 1.0  # clamps keep int() defined; only in-range samples use these taps
-    ylast = h - 1.0
     wx = np.empty(4, dtype=np.float32)
     wy = np.empty(4, dtype=np.float32)
     jx = np.empty(4, dtype=np.int64)
     iy = np.empty(4, dtype=np.int64)
+    bxs = np.empty(out_w)  # the row's border pixels: source points, output offsets
+    bys = np.empty(out_w)
+    boffs = np.empty(out_w, dtype=np.int64)
     for r in range(out_h):
-        # pass 1: source coordinates of the row, Hinv @ (q, r, 1) dehomogenised
         X0 = Hinv[0, 1] * r + Hinv[0, 2]
         Y0 = Hinv[1, 1] * r + Hinv[1, 2]
         W0 = Hinv[2, 1] * r + Hinv[2, 2]
-        if interpolation == 1:  # also the bilinear taps and weights, clamped inside
-            for q in range(out_w):
-                iw = 1.0 / (W0 + Hinv[2, 0] * q)  # inf on the line at infinity
-                x = (X0 + Hinv[0, 0] * q) * iw
-                y = (Y0 + Hinv[1, 0] * q) * iw
-                xs[q] = x
-                ys[q] = y
-                xc = min(max(x, 0.0), xlast)
-                yc = min(max(y, 0.0), ylast)
-                j0 = max(min(int(xc), w - 2), 0)  # exact for the fast path's 0 <= x < w - 1
-                i0 = max(min(int(yc), h - 2), 0)
-                fxs[q] = np.float32(xc - j0)
-                fys[q] = np.float32(yc - i0)
-                taps[q] = uint64(i0 * row_stride + j0 * c)
-        elif interpolation == 0:  # also the nearest tap (round half up), clamped inside
-            for q in range(out_w):
-                iw = 1.0 / (W0 + Hinv[2, 0] * q)
-                x = (X0 + Hinv[0, 0] * q) * iw
-                y = (Y0 + Hinv[1, 0] * q) * iw
-                xs[q] = x
-                ys[q] = y
-                jn = int(min(max(x + 0.5, 0.0), xlast))
-                inn = int(min(max(y + 0.5, 0.0), ylast))
-                taps[q] = uint64(inn * row_stride + jn * c)
-        else:
-            for q in range(out_w):
-                iw = 1.0 / (W0 + Hinv[2, 0] * q)
-                xs[q] = (X0 + Hinv[0, 0] * q) * iw
-                ys[q] = (Y0 + Hinv[1, 0] * q) * iw
-        # pass 2: sample
-        o = r * out_w * c - c
+        n = 0
         for q in range(out_w):
-            o += c
-            x = xs[q]
-            y = ys[q]
-            if interpolation == 1 and x >= 0.0 and y >= 0.0 and x < w - 1.0 and y < h - 1.0:
-                # bilinear, all four taps inside: the hot path
-                fx = fxs[q]
-                fy = fys[q]
+            o = (r * out_w + q) * c
+            iw = 1.0 / (W0 + Hinv[2, 0] * q)  # inf on the line at infinity
+            x = (X0 + Hinv[0, 0] * q) * iw
+            y = (Y0 + Hinv[1, 0] * q) * iw
+            if interpolation == 0 and x >= -0.5 and y >= -0.5 and x < w - 0.5 and y < h - 0.5:
+                base = int(y + 0.5) * row_stride + int(x + 0.5) * c  # round half up
+                for k in range(c):
+                    dst[o + k] = src[base + k]
+            elif interpolation == 1 and x >= 0.0 and y >= 0.0 and x < w - 1.0 and y < h - 1.0:
+                j0 = int(x)
+                i0 = int(y)
+                fx = np.float32(x - j0)
+                fy = np.float32(y - i0)
                 gx = np.float32(1.0) - fx
                 gy = np.float32(1.0) - fy
-                w00 = gx * gy
-                w01 = fx * gy
-                w10 = gx * fy
-                w11 = fx * fy
-                b0 = taps[q]
-                b1 = b0 + ustride
-                u = uint64(o)
-                if c == 3:
-                    dst[u] = (w00 * src[b0] + w01 * src[b0 + uint64(3)]
-                              + w10 * src[b1] + w11 * src[b1 + uint64(3)])
-                    dst[u + uint64(1)] = (w00 * src[b0 + uint64(1)] + w01 * src[b0 + uint64(4)]
-                                          + w10 * src[b1 + uint64(1)]
-                                          + w11 * src[b1 + uint64(4)])
-                    dst[u + uint64(2)] = (w00 * src[b0 + uint64(2)] + w01 * src[b0 + uint64(5)]
-                                          + w10 * src[b1 + uint64(2)]
-                                          + w11 * src[b1 + uint64(5)])
-                else:
-                    for k in range(c):
-                        uk = uint64(k)
-                        dst[u + uk] = (w00 * src[b0 + uk] + w01 * src[b0 + uc + uk]
-                                       + w10 * src[b1 + uk] + w11 * src[b1 + uc + uk])
-                continue
-            if interpolation == 0 and x >= -0.5 and y >= -0.5 and x < w - 0.5 and y < h - 0.5:
-                base = taps[q]
-                u = uint64(o)
-                if c == 3:
-                    dst[u] = src[base]
-                    dst[u + uint64(1)] = src[base + uint64(1)]
-                    dst[u + uint64(2)] = src[base + uint64(2)]
-                else:
-                    for k in range(c):
-                        dst[u + uint64(k)] = src[base + uint64(k)]
-                continue
-            if interpolation == 2 and x >= 1.0 and y >= 1.0 and x < w - 2.0 and y < h - 2.0:
-                # bicubic, all sixteen taps inside
+                b0 = i0 * row_stride + j0 * c
+                b1 = b0 + row_stride
+                for k in range(c):
+                    dst[o + k] = (gx * gy * src[b0 + k] + fx * gy * src[b0 + c + k]
+                                  + gx * fy * src[b1 + k] + fx * fy * src[b1 + c + k])
+            elif interpolation == 2 and x >= 1.0 and y >= 1.0 and x < w - 2.0 and y < h - 2.0:
                 j0 = int(x)
                 i0 = int(y)
                 for m in range(4):
                     wx[m] = _cubic_weight(x - j0 - (m - 1))
                     wy[m] = _cubic_weight(y - i0 - (m - 1))
-                b = uint64((i0 - 1) * row_stride + (j0 - 1) * c)
+                b = (i0 - 1) * row_stride + (j0 - 1) * c
                 for k in range(c):
                     acc = np.float32(0.0)
-                    bb = b + uint64(k)
+                    bb = b + k
                     for a in range(4):
-                        acc += wy[a] * (wx[0] * src[bb] + wx[1] * src[bb + uc]
-                                        + wx[2] * src[bb + uint64(2) * uc]
-                                        + wx[3] * src[bb + uint64(3) * uc])
-                        bb += ustride
-                    dst[uint64(o) + uint64(k)] = acc
-                continue
-            if x != x or y != y:  # from the line at infinity: nothing to sample
-                for k in range(c):
-                    dst[o + k] = fill
-                continue
-            # border logic. Far-away samples: clamp so int() stays exact; constant and
-            # edge borders give the same value, reflect's is arbitrary anyway
-            x = min(max(x, -1e9), 1e9)
-            y = min(max(y, -1e9), 1e9)
-            if interpolation == 0:
-                jj = _border_index(int(np.floor(x + 0.5)), w, border)
-                ii = _border_index(int(np.floor(y + 0.5)), h, border)
-                for k in range(c):
-                    dst[o + k] = fill if (ii < 0 or jj < 0) else src[ii * row_stride + jj * c
-                                                                     + k]
-            elif interpolation == 1:
-                x0 = np.floor(x)
-                y0 = np.floor(y)
-                fx = np.float32(x - x0)
-                fy = np.float32(y - y0)
-                ja = _border_index(int(x0), w, border)
-                jb = _border_index(int(x0) + 1, w, border)
-                ia = _border_index(int(y0), h, border)
-                ib = _border_index(int(y0) + 1, h, border)
-                for k in range(c):
-                    v00 = fill if (ia < 0 or ja < 0) else src[ia * row_stride + ja * c + k]
-                    v01 = fill if (ia < 0 or jb < 0) else src[ia * row_stride + jb * c + k]
-                    v10 = fill if (ib < 0 or ja < 0) else src[ib * row_stride + ja * c + k]
-                    v11 = fill if (ib < 0 or jb < 0) else src[ib * row_stride + jb * c + k]
-                    dst[o + k] = ((1 - fy) * ((1 - fx) * v00 + fx * v01)
-                                  + fy * ((1 - fx) * v10 + fx * v11))
-            else:
-                x0 = np.floor(x)
-                y0 = np.floor(y)
-                for m in range(4):
-                    wx[m] = _cubic_weight(x - x0 - (m - 1))
-                    wy[m] = _cubic_weight(y - y0 - (m - 1))
-                    jx[m] = _border_index(int(x0) + m - 1, w, border)
-                    iy[m] = _border_index(int(y0) + m - 1, h, border)
-                for k in range(c):
-                    acc = np.float32(0.0)
-                    for a in range(4):
-                        row = np.float32(0.0)
-                        for b in range(4):
-                            if iy[a] < 0 or jx[b] < 0:
-                                v = fill
-                            else:
-                                v = src[iy[a] * row_stride + jx[b] * c + k]
-                            row += wx[b] * v
-                        acc += wy[a] * row
+                        acc += wy[a] * (wx[0] * src[bb] + wx[1] * src[bb + c]
+                                        + wx[2] * src[bb + 2 * c] + wx[3] * src[bb + 3 * c])
+                        bb += row_stride
                     dst[o + k] = acc
+            else:
+                bxs[n] = x
+                bys[n] = y
+                boffs[n] = o
+                n += 1
+        _border_pixels(src, dst, bxs, bys, boffs, n, h, w, c, interpolation, border, cval,
+                       wx, wy, jx, iy)
     return out
 
 
@@ -272,325 +243,417 @@ def _cubic_weights(t):
     return w0, w1, w2, w3
 
 
-@njit(cache=True, error_model="numpy")
-def _warp_outside(src, dst, idx, o0, X0, Y0, W0, H00, H10, H20, out_w, h, w, c,
-                  interpolation, border, fill, wx, wy, jx, iy):
-    """The pixels of one output row (``dst[o0:]``) that ``idx`` marks -1: a tap outside
-    the image, or a point from the line at infinity. Borders and fill, per pixel;
-    ``wx, wy, jx, iy`` are the caller's scratch (four floats, four ints each)."""
-    row_stride = w * c
-    # under the constant border a sample whose taps all lie outside is the fill: every
-    # nearest sample marked -1, and the bilinear / bicubic ones this far outside
-    reach = 0.5 if interpolation == 0 else (1.0 if interpolation == 1 else 2.0)
-    for q in range(out_w):
-        if idx[q] >= 0:
-            continue
-        o = o0 + q * c
-        if border == 0 and interpolation == 0:
-            for k in range(c):
-                dst[o + k] = fill
-            continue
-        iw = 1.0 / (W0 + H20 * q)
-        x = (X0 + H00 * q) * iw
-        y = (Y0 + H10 * q) * iw
-        if x != x or y != y or (border == 0 and (
-                x < -reach or y < -reach or x >= w - 1.0 + reach or y >= h - 1.0 + reach)):
-            # from the line at infinity (nothing to sample), or all taps outside
-            for k in range(c):
-                dst[o + k] = fill
-            continue
-        # far-away samples: clamp so int() stays exact; constant and edge borders give
-        # the same value, reflect's is arbitrary anyway
-        x = min(max(x, -1e9), 1e9)
-        y = min(max(y, -1e9), 1e9)
-        if interpolation == 0:
-            jj = _border_index(int(np.floor(x + 0.5)), w, border)
-            ii = _border_index(int(np.floor(y + 0.5)), h, border)
-            for k in range(c):
-                dst[o + k] = fill if (ii < 0 or jj < 0) else src[ii * row_stride + jj * c + k]
-        elif interpolation == 1:
-            x0 = np.floor(x)
-            y0 = np.floor(y)
-            fx = np.float32(x - x0)
-            fy = np.float32(y - y0)
-            ja = _border_index(int(x0), w, border)
-            jb = _border_index(int(x0) + 1, w, border)
-            ia = _border_index(int(y0), h, border)
-            ib = _border_index(int(y0) + 1, h, border)
-            for k in range(c):
-                v00 = fill if (ia < 0 or ja < 0) else src[ia * row_stride + ja * c + k]
-                v01 = fill if (ia < 0 or jb < 0) else src[ia * row_stride + jb * c + k]
-                v10 = fill if (ib < 0 or ja < 0) else src[ib * row_stride + ja * c + k]
-                v11 = fill if (ib < 0 or jb < 0) else src[ib * row_stride + jb * c + k]
-                dst[o + k] = ((1 - fy) * ((1 - fx) * v00 + fx * v01)
-                              + fy * ((1 - fx) * v10 + fx * v11))
-        else:
-            x0 = np.floor(x)
-            y0 = np.floor(y)
-            for m in range(4):
-                wx[m] = _cubic_weight(x - x0 - (m - 1))
-                wy[m] = _cubic_weight(y - y0 - (m - 1))
-                jx[m] = _border_index(int(x0) + m - 1, w, border)
-                iy[m] = _border_index(int(y0) + m - 1, h, border)
-            for k in range(c):
-                acc = np.float32(0.0)
-                for a in range(4):
-                    row = np.float32(0.0)
-                    for b in range(4):
-                        if iy[a] < 0 or jx[b] < 0:
-                            v = fill
-                        else:
-                            v = src[iy[a] * row_stride + jx[b] * c + k]
-                        row += wx[b] * v
-                    acc += wy[a] * row
-                dst[o + k] = acc
+@njit(cache=True, inline="always")
+def _half_line(alpha, beta, lo, hi):
+    """``[lo, hi]`` intersected with ``{q : alpha + beta q >= 0}`` (empty: ``lo > hi``)."""
+    if beta > 0.0:
+        lo = max(lo, -alpha / beta)
+    elif beta < 0.0:
+        hi = min(hi, -alpha / beta)
+    elif alpha < 0.0:
+        hi = lo - 1.0
+    return lo, hi
 
 
 @njit(cache=True, error_model="numpy")
-def _warp_rows_nearest(src, dst, h, w, c, Hinv, r0, r1, out_w, border, fill):
-    """Nearest-neighbour output rows ``r0:r1`` into the flat ``dst``.
+def _inside_span(Hinv, r, out_w, xlo, xhi, ylo, yhi):
+    """The columns ``[qa, qb)`` of output row ``r`` whose source points lie in
+    ``[xlo, xhi] x [ylo, yhi]`` shrunk by ``_SPAN_MARGIN``: where every tap is inside,
+    so the fast loops need neither bounds tests nor clamps (``qa == qb``: none).
 
-    Pass 1 (vectorised by LLVM) maps a row through ``Hinv`` and keeps each pixel's flat
-    source offset, or -1 where the sample falls outside; pass 2 copies; pixels marked -1
-    go to ``_warp_outside`` once per row.
+    Along a row the source point is a ratio of linear functions of the column ``q``,
+    ``x = (X0 + H00 q) / (W0 + H20 q)``; where the denominator keeps one sign each bound
+    is a linear inequality in ``q``. The span's two ends are checked in floating point
+    with half the margin; x and y are monotone along the row, so the columns between lie
+    inside too.
     """
-    row_stride = w * c
-    idx = np.empty(out_w, dtype=np.int64)
-    wx = np.empty(4, dtype=np.float32)  # _warp_outside's scratch
-    wy = np.empty(4, dtype=np.float32)
-    jx = np.empty(4, dtype=np.int64)
-    iy = np.empty(4, dtype=np.int64)
-    wl = w - 1.0
-    hl = h - 1.0
-    H00 = Hinv[0, 0]
-    H10 = Hinv[1, 0]
-    H20 = Hinv[2, 0]
-    for r in range(r0, r1):
-        X0 = Hinv[0, 1] * r + Hinv[0, 2]
-        Y0 = Hinv[1, 1] * r + Hinv[1, 2]
-        W0 = Hinv[2, 1] * r + Hinv[2, 2]
-        n_out = 0
-        for q in range(out_w):
-            iw = 1.0 / (W0 + H20 * q)  # inf on the line at infinity
-            x = (X0 + H00 * q) * iw
-            y = (Y0 + H10 * q) * iw
-            inside = x >= -0.5 and y >= -0.5 and x < w - 0.5 and y < h - 0.5
-            jn = int(min(max(x + 0.5, 0.0), wl))  # round half up; clamped keeps int() defined
-            inn = int(min(max(y + 0.5, 0.0), hl))
-            idx[q] = inn * row_stride + jn * c if inside else -1
-            n_out += 0 if inside else 1
-        o0 = r * out_w * c
-        if c == 3:
-            for q in range(out_w):
-                # unsigned offsets: numba skips its wraparound test for them; -1 (outside)
-                # reads offset 0, and _warp_outside overwrites those pixels
-                t = idx[q]
-                b = uint64(t if t >= 0 else 0)
-                u = uint64(o0 + 3 * q)
-                dst[u] = src[b]
-                dst[u + uint64(1)] = src[b + uint64(1)]
-                dst[u + uint64(2)] = src[b + uint64(2)]
-        else:
-            for q in range(out_w):
-                t = idx[q]
-                b = uint64(t if t >= 0 else 0)
-                u = uint64(o0 + c * q)
-                for k in range(c):
-                    dst[u + uint64(k)] = src[b + uint64(k)]
-        if n_out:
-            _warp_outside(src, dst, idx, o0, X0, Y0, W0, H00, H10, H20, out_w, h, w, c, 0,
-                          border, fill, wx, wy, jx, iy)
-
-
-@njit(cache=True, error_model="numpy")
-def _bilinear_taps(Hinv, r, out_w, h, w, c, idx, wts):
-    """Pass 1 of a bilinear output row ``r``: each pixel's first tap offset (-1 where a
-    tap falls outside) and four weights; returns the count of -1s and the row's
-    ``X0, Y0, W0``."""
-    row_stride = w * c
-    wl = w - 1.0
-    hl = h - 1.0
     H00 = Hinv[0, 0]
     H10 = Hinv[1, 0]
     H20 = Hinv[2, 0]
     X0 = Hinv[0, 1] * r + Hinv[0, 2]
     Y0 = Hinv[1, 1] * r + Hinv[1, 2]
     W0 = Hinv[2, 1] * r + Hinv[2, 2]
-    n_out = 0
-    for q in range(out_w):
+    d0 = W0
+    d1 = W0 + H20 * (out_w - 1)
+    if d0 > 0.0 and d1 > 0.0:
+        s = 1.0
+    elif d0 < 0.0 and d1 < 0.0:
+        s = -1.0
+    else:  # the line at infinity crosses the row
+        return 0, 0
+    m = _SPAN_MARGIN
+    lo = 0.0
+    hi = out_w - 1.0
+    # x >= xlo + m  <=>  s (X0 + H00 q - (xlo + m)(W0 + H20 q)) >= 0, and so on
+    lo, hi = _half_line(s * (X0 - (xlo + m) * W0), s * (H00 - (xlo + m) * H20), lo, hi)
+    lo, hi = _half_line(s * ((xhi - m) * W0 - X0), s * ((xhi - m) * H20 - H00), lo, hi)
+    lo, hi = _half_line(s * (Y0 - (ylo + m) * W0), s * (H10 - (ylo + m) * H20), lo, hi)
+    lo, hi = _half_line(s * ((yhi - m) * W0 - Y0), s * ((yhi - m) * H20 - H10), lo, hi)
+    if not lo <= hi:
+        return 0, 0
+    qa = int(np.ceil(lo))
+    qb = int(np.floor(hi)) + 1
+    if qb <= qa:
+        return 0, 0
+    for q in (qa, qb - 1):
         iw = 1.0 / (W0 + H20 * q)
         x = (X0 + H00 * q) * iw
         y = (Y0 + H10 * q) * iw
-        inside = x >= 0.0 and y >= 0.0 and x < wl and y < hl  # all four taps inside
-        xc = min(max(x, 0.0), wl)
-        yc = min(max(y, 0.0), hl)
-        j0 = int(xc)  # floor(x) where inside
-        i0 = int(yc)
-        fx = np.float32(xc - j0)
-        fy = np.float32(yc - i0)
+        if not (x >= xlo + 0.5 * m and x <= xhi - 0.5 * m
+                and y >= ylo + 0.5 * m and y <= yhi - 0.5 * m):
+            return 0, 0
+    return qa, qb
+
+
+@njit(cache=True, error_model="numpy")
+def _band_spans(Hinv, b0, b1, out_w, xlo, xhi, ylo, yhi, spans):
+    """``_inside_span`` of the rows ``b0:b1`` into ``spans[:b1 - b0]``."""
+    for r in range(b0, b1):
+        qa, qb = _inside_span(Hinv, r, out_w, xlo, xhi, ylo, yhi)
+        spans[r - b0, 0] = qa
+        spans[r - b0, 1] = qb
+
+
+@njit(cache=True, inline="always")
+def _clip_span(spans, i, q0, q1):
+    """Row ``i``'s span cut to the tile columns ``[q0, q1)``: ``q0 <= qa <= qb <= q1``;
+    the tile's other columns are ``[q0, qa)`` and ``[qb, q1)``."""
+    qa = min(max(spans[i, 0], q0), q1)
+    qb = min(max(spans[i, 1], qa), q1)
+    return qa, qb
+
+
+@njit(cache=True, error_model="numpy")
+def _tile_outside(src, dst, idx, o0, q0, q1, qa, qb, X0, Y0, W0, H00, H10, H20, h, w, c,
+                  interpolation, border, cval, bxs, bys, boffs, wx, wy, jx, iy):
+    """The tile columns outside ``[qa, qb)`` that ``idx`` (indexed from ``q0``) marks
+    -1, collected into ``bxs, bys, boffs`` and sampled by ``_border_pixels``;
+    ``dst[o0:]`` is the tile row's first pixel."""
+    n = 0
+    for seg in range(2):
+        lo = q0 if seg == 0 else qb
+        hi = qa if seg == 0 else q1
+        for q in range(lo, hi):
+            if idx[q - q0] >= 0:
+                continue
+            o = o0 + (q - q0) * c
+            if border == 0 and interpolation == 0:  # every nearest -1 is outside
+                for k in range(c):
+                    dst[o + k] = cval
+                continue
+            iw = 1.0 / (W0 + H20 * q)  # inf on the line at infinity
+            bxs[n] = (X0 + H00 * q) * iw
+            bys[n] = (Y0 + H10 * q) * iw
+            boffs[n] = o
+            n += 1
+    if n:
+        _border_pixels(src, dst, bxs, bys, boffs, n, h, w, c, interpolation, border, cval,
+                       wx, wy, jx, iy)
+
+
+@njit(cache=True, error_model="numpy")
+def _nearest_taps(X0, Y0, W0, H00, H10, H20, q0, q1, qa, qb, h, w, c, idx):
+    """Pass 1 of a nearest tile row, columns ``[q0, q1)``: each pixel's flat source
+    offset (round half up) into ``idx[q - q0]``; without tests in the span
+    ``[qa, qb)``, -1 where the sample falls outside elsewhere. Returns the count of -1s."""
+    row_stride = w * c
+    max_off = max((h - 1) * row_stride + (w - 1) * c, 0)
+    for q in range(qa, qb):
+        i = uint64(q - q0)  # unsigned: numba skips its wraparound test
+        iw = 1.0 / (W0 + H20 * q)
+        x = (X0 + H00 * q) * iw
+        y = (Y0 + H10 * q) * iw
+        t = int(y + 0.5) * row_stride + int(x + 0.5) * c
+        idx[i] = min(max(t, 0), max_off)  # a no-op that keeps the reads safe
+    wl = w - 1.0
+    hl = h - 1.0
+    n_out = 0
+    for seg in range(2):
+        lo = q0 if seg == 0 else qb
+        hi = qa if seg == 0 else q1
+        for q in range(lo, hi):
+            i = uint64(q - q0)
+            iw = 1.0 / (W0 + H20 * q)  # inf on the line at infinity
+            x = (X0 + H00 * q) * iw
+            y = (Y0 + H10 * q) * iw
+            inside = x >= -0.5 and y >= -0.5 and x < w - 0.5 and y < h - 0.5
+            jn = int(min(max(x + 0.5, 0.0), wl))  # clamped: int() stays defined
+            inn = int(min(max(y + 0.5, 0.0), hl))
+            idx[i] = inn * row_stride + jn * c if inside else -1
+            n_out += 0 if inside else 1
+    return n_out
+
+
+@njit(cache=True, error_model="numpy")
+def _nearest_gather(src, dst, o0, idx, n, c):
+    """Pass 2 of a nearest tile row: copy the ``n`` pixels' channels."""
+    if c == 3:
+        for q in range(n):
+            # unsigned offsets: numba skips its wraparound test for them; -1 (outside)
+            # reads offset 0, and _tile_outside overwrites the pixel
+            t = idx[q]
+            b = uint64(t if t >= 0 else 0)
+            u = uint64(o0 + 3 * q)
+            dst[u] = src[b]
+            dst[u + uint64(1)] = src[b + uint64(1)]
+            dst[u + uint64(2)] = src[b + uint64(2)]
+    else:
+        for q in range(n):
+            t = idx[q]
+            b = uint64(t if t >= 0 else 0)
+            u = uint64(o0 + c * q)
+            for k in range(c):
+                dst[u + uint64(k)] = src[b + uint64(k)]
+
+
+@njit(cache=True, error_model="numpy")
+def _bilinear_taps(X0, Y0, W0, H00, H10, H20, q0, q1, qa, qb, h, w, c, idx, wts):
+    """Pass 1 of a bilinear tile row: ``_nearest_taps`` with the offset of each pixel's
+    first tap, and its four float32 weights into ``wts[:, q - q0]``."""
+    row_stride = w * c
+    max_off = max((h - 2) * row_stride + (w - 2) * c, 0)
+    for q in range(qa, qb):  # all four taps inside
+        i = uint64(q - q0)
+        iw = 1.0 / (W0 + H20 * q)
+        x = (X0 + H00 * q) * iw
+        y = (Y0 + H10 * q) * iw
+        j0 = int(x)  # floor: x > 0
+        i0 = int(y)
+        fx = np.float32(x - j0)
+        fy = np.float32(y - i0)
         gx = np.float32(1.0) - fx
         gy = np.float32(1.0) - fy
-        wts[0, q] = gx * gy
-        wts[1, q] = fx * gy
-        wts[2, q] = gx * fy
-        wts[3, q] = fx * fy
-        idx[q] = i0 * row_stride + j0 * c if inside else -1
-        n_out += 0 if inside else 1
-    return n_out, X0, Y0, W0
+        wts[0, i] = gx * gy
+        wts[1, i] = fx * gy
+        wts[2, i] = gx * fy
+        wts[3, i] = fx * fy
+        t = i0 * row_stride + j0 * c
+        idx[i] = min(max(t, 0), max_off)  # a no-op that keeps the reads safe
+    wl = w - 1.0
+    hl = h - 1.0
+    n_out = 0
+    for seg in range(2):
+        lo = q0 if seg == 0 else qb
+        hi = qa if seg == 0 else q1
+        for q in range(lo, hi):
+            i = uint64(q - q0)
+            iw = 1.0 / (W0 + H20 * q)
+            x = (X0 + H00 * q) * iw
+            y = (Y0 + H10 * q) * iw
+            inside = x >= 0.0 and y >= 0.0 and x < wl and y < hl
+            xc = min(max(x, 0.0), wl)
+            yc = min(max(y, 0.0), hl)
+            j0 = int(xc)
+            i0 = int(yc)
+            fx = np.float32(xc - j0)
+            fy = np.float32(yc - i0)
+            gx = np.float32(1.0) - fx
+            gy = np.float32(1.0) - fy
+            wts[0, i] = gx * gy
+            wts[1, i] = fx * gy
+            wts[2, i] = gx * fy
+            wts[3, i] = fx * fy
+            idx[i] = i0 * row_stride + j0 * c if inside else -1
+            n_out += 0 if inside else 1
+    return n_out
 
 
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
-def _warp_rows_bilinear(src, dst, h, w, c, Hinv, r0, r1, out_w, border, fill):
-    """Bilinear output rows ``r0:r1`` into the flat ``dst``; the two passes of
-    ``_warp_rows_nearest``, pass 1 (``_bilinear_taps``) also computing the four float32
-    weights; the gathers' sums use fused multiply-adds."""
-    row_stride = w * c
-    idx = np.empty(out_w, dtype=np.int64)
-    wts = np.empty((4, out_w), dtype=np.float32)
-    wx = np.empty(4, dtype=np.float32)  # _warp_outside's scratch
-    wy = np.empty(4, dtype=np.float32)
-    jx = np.empty(4, dtype=np.int64)
-    iy = np.empty(4, dtype=np.int64)
+def _bilinear_gather(src, dst, o0, idx, wts, n, row_stride, c):
+    """Pass 2 of a bilinear tile row: the ``n`` pixels' weighted sums of four taps, all
+    channels of a pixel together, with fused multiply-adds."""
     ustride = uint64(row_stride)
     uc = uint64(c)
-    H00 = Hinv[0, 0]
-    H10 = Hinv[1, 0]
-    H20 = Hinv[2, 0]
-    for r in range(r0, r1):
-        n_out, X0, Y0, W0 = _bilinear_taps(Hinv, r, out_w, h, w, c, idx, wts)
-        o0 = r * out_w * c
-        for q in range(out_w):
+    if c == 3:
+        for q in range(n):
             t = idx[q]
-            b0 = uint64(t if t >= 0 else 0)  # branch-free; _warp_outside redoes these
+            b0 = uint64(t if t >= 0 else 0)  # branch-free; _tile_outside redoes the -1s
+            w00 = wts[0, q]
+            w01 = wts[1, q]
+            w10 = wts[2, q]
+            w11 = wts[3, q]
+            b1 = b0 + ustride
+            u = uint64(o0 + 3 * q)
+            dst[u] = (w00 * src[b0] + w01 * src[b0 + uint64(3)]
+                      + w10 * src[b1] + w11 * src[b1 + uint64(3)])
+            dst[u + uint64(1)] = (w00 * src[b0 + uint64(1)] + w01 * src[b0 + uint64(4)]
+                                  + w10 * src[b1 + uint64(1)] + w11 * src[b1 + uint64(4)])
+            dst[u + uint64(2)] = (w00 * src[b0 + uint64(2)] + w01 * src[b0 + uint64(5)]
+                                  + w10 * src[b1 + uint64(2)] + w11 * src[b1 + uint64(5)])
+    else:
+        for q in range(n):
+            t = idx[q]
+            b0 = uint64(t if t >= 0 else 0)
             w00 = wts[0, q]
             w01 = wts[1, q]
             w10 = wts[2, q]
             w11 = wts[3, q]
             b1 = b0 + ustride
             u = uint64(o0 + c * q)
-            if c == 3:
-                dst[u] = (w00 * src[b0] + w01 * src[b0 + uint64(3)]
-                          + w10 * src[b1] + w11 * src[b1 + uint64(3)])
-                dst[u + uint64(1)] = (w00 * src[b0 + uint64(1)] + w01 * src[b0 + uint64(4)]
-                                      + w10 * src[b1 + uint64(1)] + w11 * src[b1 + uint64(4)])
-                dst[u + uint64(2)] = (w00 * src[b0 + uint64(2)] + w01 * src[b0 + uint64(5)]
-                                      + w10 * src[b1 + uint64(2)] + w11 * src[b1 + uint64(5)])
-            else:
-                for k in range(c):
-                    uk = uint64(k)
-                    dst[u + uk] = (w00 * src[b0 + uk] + w01 * src[b0 + uc + uk]
-                                   + w10 * src[b1 + uk] + w11 * src[b1 + uc + uk])
-        if n_out:
-            _warp_outside(src, dst, idx, o0, X0, Y0, W0, H00, H10, H20, out_w, h, w, c, 1,
-                          border, fill, wx, wy, jx, iy)
+            for k in range(c):
+                uk = uint64(k)
+                dst[u + uk] = (w00 * src[b0 + uk] + w01 * src[b0 + uc + uk]
+                               + w10 * src[b1 + uk] + w11 * src[b1 + uc + uk])
 
 
 @njit(cache=True, error_model="numpy")
-def _bicubic_taps(Hinv, r, out_w, h, w, c, idx, wts):
-    """Pass 1 of a bicubic output row ``r``: each pixel's first tap offset (-1 where a
-    tap falls outside) and eight Keys weights; returns the count of -1s and the row's
-    ``X0, Y0, W0``."""
+def _bicubic_taps(X0, Y0, W0, H00, H10, H20, q0, q1, qa, qb, h, w, c, idx, wts):
+    """Pass 1 of a bicubic tile row: ``_nearest_taps`` with the offset of each pixel's
+    first of sixteen taps, and its eight float32 Keys weights (four in x, four in y,
+    branch-free) into ``wts[:, q - q0]``."""
     row_stride = w * c
-    H00 = Hinv[0, 0]
-    H10 = Hinv[1, 0]
-    H20 = Hinv[2, 0]
-    X0 = Hinv[0, 1] * r + Hinv[0, 2]
-    Y0 = Hinv[1, 1] * r + Hinv[1, 2]
-    W0 = Hinv[2, 1] * r + Hinv[2, 2]
-    n_out = 0
-    for q in range(out_w):
+    max_off = max((h - 4) * row_stride + (w - 4) * c, 0)
+    for q in range(qa, qb):  # all sixteen taps inside
+        i = uint64(q - q0)
         iw = 1.0 / (W0 + H20 * q)
         x = (X0 + H00 * q) * iw
         y = (Y0 + H10 * q) * iw
-        inside = x >= 1.0 and y >= 1.0 and x < w - 2.0 and y < h - 2.0  # all 16 taps
-        xc = min(max(x, 1.0), w - 2.0)
-        yc = min(max(y, 1.0), h - 2.0)
-        j0 = int(xc)
-        i0 = int(yc)
-        a0, a1, a2, a3 = _cubic_weights(xc - j0)
-        b0, b1, b2, b3 = _cubic_weights(yc - i0)
-        wts[0, q] = np.float32(a0)
-        wts[1, q] = np.float32(a1)
-        wts[2, q] = np.float32(a2)
-        wts[3, q] = np.float32(a3)
-        wts[4, q] = np.float32(b0)
-        wts[5, q] = np.float32(b1)
-        wts[6, q] = np.float32(b2)
-        wts[7, q] = np.float32(b3)
-        idx[q] = (i0 - 1) * row_stride + (j0 - 1) * c if inside else -1
-        n_out += 0 if inside else 1
-    return n_out, X0, Y0, W0
+        j0 = int(x)
+        i0 = int(y)
+        a0, a1, a2, a3 = _cubic_weights(x - j0)
+        e0, e1, e2, e3 = _cubic_weights(y - i0)
+        wts[0, i] = np.float32(a0)
+        wts[1, i] = np.float32(a1)
+        wts[2, i] = np.float32(a2)
+        wts[3, i] = np.float32(a3)
+        wts[4, i] = np.float32(e0)
+        wts[5, i] = np.float32(e1)
+        wts[6, i] = np.float32(e2)
+        wts[7, i] = np.float32(e3)
+        t = (i0 - 1) * row_stride + (j0 - 1) * c
+        idx[i] = min(max(t, 0), max_off)  # a no-op that keeps the reads safe
+    n_out = 0
+    for seg in range(2):
+        lo = q0 if seg == 0 else qb
+        hi = qa if seg == 0 else q1
+        for q in range(lo, hi):
+            i = uint64(q - q0)
+            iw = 1.0 / (W0 + H20 * q)
+            x = (X0 + H00 * q) * iw
+            y = (Y0 + H10 * q) * iw
+            inside = x >= 1.0 and y >= 1.0 and x < w - 2.0 and y < h - 2.0
+            xc = min(max(x, 1.0), w - 2.0)
+            yc = min(max(y, 1.0), h - 2.0)
+            j0 = int(xc)
+            i0 = int(yc)
+            a0, a1, a2, a3 = _cubic_weights(xc - j0)
+            e0, e1, e2, e3 = _cubic_weights(yc - i0)
+            wts[0, i] = np.float32(a0)
+            wts[1, i] = np.float32(a1)
+            wts[2, i] = np.float32(a2)
+            wts[3, i] = np.float32(a3)
+            wts[4, i] = np.float32(e0)
+            wts[5, i] = np.float32(e1)
+            wts[6, i] = np.float32(e2)
+            wts[7, i] = np.float32(e3)
+            idx[i] = (i0 - 1) * row_stride + (j0 - 1) * c if inside else -1
+            n_out += 0 if inside else 1
+    return n_out
 
 
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
-def _warp_rows_bicubic(src, dst, h, w, c, Hinv, r0, r1, out_w, border, fill):
-    """Bicubic output rows ``r0:r1`` into the flat ``dst``; pass 1 (``_bicubic_taps``)
-    also computes the eight float32 Keys weights of each pixel (branch-free, vectorised);
-    the gathers' sums use fused multiply-adds."""
+def _bicubic_gather(src, dst, o0, idx, wts, n, row_stride, c):
+    """Pass 2 of a bicubic tile row: the ``n`` pixels' separable sums of sixteen taps,
+    with fused multiply-adds."""
+    ustride = uint64(row_stride)
+    uc = uint64(c)
+    for q in range(n):
+        t = idx[q]
+        t = t if t >= 0 else 0
+        x0 = wts[0, q]
+        x1 = wts[1, q]
+        x2 = wts[2, q]
+        x3 = wts[3, q]
+        y0 = wts[4, q]
+        y1 = wts[5, q]
+        y2 = wts[6, q]
+        y3 = wts[7, q]
+        u = uint64(o0 + c * q)
+        for k in range(c):
+            b = uint64(t) + uint64(k)
+            b2 = b + ustride
+            b3 = b2 + ustride
+            b4 = b3 + ustride
+            acc = y0 * (x0 * src[b] + x1 * src[b + uc] + x2 * src[b + uint64(2) * uc]
+                        + x3 * src[b + uint64(3) * uc])
+            acc += y1 * (x0 * src[b2] + x1 * src[b2 + uc] + x2 * src[b2 + uint64(2) * uc]
+                         + x3 * src[b2 + uint64(3) * uc])
+            acc += y2 * (x0 * src[b3] + x1 * src[b3 + uc] + x2 * src[b3 + uint64(2) * uc]
+                         + x3 * src[b3 + uint64(3) * uc])
+            acc += y3 * (x0 * src[b4] + x1 * src[b4 + uc] + x2 * src[b4 + uint64(2) * uc]
+                         + x3 * src[b4 + uint64(3) * uc])
+            dst[u + uint64(k)] = acc
+
+
+@njit(cache=True, error_model="numpy")
+def _warp_rows(src, dst, h, w, c, Hinv, r0, r1, out_w, interpolation, border, cval):
+    """Output rows ``r0:r1`` into the flat ``dst``, tile by tile.
+
+    For each row of a tile, pass 1 (``_*_taps``, vectorised by LLVM) maps the columns
+    through ``Hinv`` and keeps each pixel's flat source offset and weights: without
+    tests inside the row's ``_inside_span``, else -1 where a tap falls outside; pass 2
+    (``_*_gather``) interpolates; pixels marked -1 go to ``_border_pixels``.
+    """
     row_stride = w * c
-    idx = np.empty(out_w, dtype=np.int64)
-    wts = np.empty((8, out_w), dtype=np.float32)
-    wx = np.empty(4, dtype=np.float32)  # _warp_outside's scratch
+    n_wts = 4 if interpolation == 1 else 8
+    idx = np.empty(_TILE_COLS, dtype=np.int64)
+    wts = np.empty((n_wts, _TILE_COLS), dtype=np.float32)
+    spans = np.empty((_BAND_ROWS, 2), dtype=np.int64)
+    bxs = np.empty(_TILE_COLS)  # _tile_outside's scratch, and _border_pixels'
+    bys = np.empty(_TILE_COLS)
+    boffs = np.empty(_TILE_COLS, dtype=np.int64)
+    wx = np.empty(4, dtype=np.float32)
     wy = np.empty(4, dtype=np.float32)
     jx = np.empty(4, dtype=np.int64)
     iy = np.empty(4, dtype=np.int64)
-    ustride = uint64(row_stride)
-    uc = uint64(c)
+    # where every tap is inside: nearest rounds, bilinear reads x0 + 1, bicubic x0 - 1..x0 + 2
+    lo = -0.5 if interpolation == 0 else (0.0 if interpolation == 1 else 1.0)
+    hi = 0.5 if interpolation == 0 else (1.0 if interpolation == 1 else 2.0)
     H00 = Hinv[0, 0]
     H10 = Hinv[1, 0]
     H20 = Hinv[2, 0]
-    for r in range(r0, r1):
-        n_out, X0, Y0, W0 = _bicubic_taps(Hinv, r, out_w, h, w, c, idx, wts)
-        o0 = r * out_w * c
-        for q in range(out_w):
-            t = idx[q]
-            t = t if t >= 0 else 0
-            x0 = wts[0, q]
-            x1 = wts[1, q]
-            x2 = wts[2, q]
-            x3 = wts[3, q]
-            y0 = wts[4, q]
-            y1 = wts[5, q]
-            y2 = wts[6, q]
-            y3 = wts[7, q]
-            u = uint64(o0 + c * q)
-            for k in range(c):
-                b = uint64(t) + uint64(k)
-                b2 = b + ustride
-                b3 = b2 + ustride
-                b4 = b3 + ustride
-                acc = y0 * (x0 * src[b] + x1 * src[b + uc] + x2 * src[b + uint64(2) * uc]
-                            + x3 * src[b + uint64(3) * uc])
-                acc += y1 * (x0 * src[b2] + x1 * src[b2 + uc] + x2 * src[b2 + uint64(2) * uc]
-                             + x3 * src[b2 + uint64(3) * uc])
-                acc += y2 * (x0 * src[b3] + x1 * src[b3 + uc] + x2 * src[b3 + uint64(2) * uc]
-                             + x3 * src[b3 + uint64(3) * uc])
-                acc += y3 * (x0 * src[b4] + x1 * src[b4 + uc] + x2 * src[b4 + uint64(2) * uc]
-                             + x3 * src[b4 + uint64(3) * uc])
-                dst[u + uint64(k)] = acc
-        if n_out:
-            _warp_outside(src, dst, idx, o0, X0, Y0, W0, H00, H10, H20, out_w, h, w, c, 2,
-                          border, fill, wx, wy, jx, iy)
+    for b0 in range(r0, r1, _BAND_ROWS):
+        b1 = min(b0 + _BAND_ROWS, r1)
+        _band_spans(Hinv, b0, b1, out_w, lo, w - hi, lo, h - hi, spans)
+        for q0 in range(0, out_w, _TILE_COLS):
+            q1 = min(q0 + _TILE_COLS, out_w)
+            for r in range(b0, b1):
+                X0 = Hinv[0, 1] * r + Hinv[0, 2]
+                Y0 = Hinv[1, 1] * r + Hinv[1, 2]
+                W0 = Hinv[2, 1] * r + Hinv[2, 2]
+                qa, qb = _clip_span(spans, r - b0, q0, q1)
+                o0 = (r * out_w + q0) * c
+                if interpolation == 0:
+                    n_out = _nearest_taps(X0, Y0, W0, H00, H10, H20, q0, q1, qa, qb, h, w, c,
+                                          idx)
+                    _nearest_gather(src, dst, o0, idx, q1 - q0, c)
+                elif interpolation == 1:
+                    n_out = _bilinear_taps(X0, Y0, W0, H00, H10, H20, q0, q1, qa, qb, h, w,
+                                           c, idx, wts)
+                    _bilinear_gather(src, dst, o0, idx, wts, q1 - q0, row_stride, c)
+                else:
+                    n_out = _bicubic_taps(X0, Y0, W0, H00, H10, H20, q0, q1, qa, qb, h, w,
+                                          c, idx, wts)
+                    _bicubic_gather(src, dst, o0, idx, wts, q1 - q0, row_stride, c)
+                if n_out:
+                    _tile_outside(src, dst, idx, o0, q0, q1, qa, qb, X0, Y0, W0, H00, H10,
+                                  H20, h, w, c, interpolation, border, cval, bxs, bys, boffs,
+                                  wx, wy, jx, iy)
 
 
 @njit(cache=True)
-def _warp_fast_kernel(image, Hinv, out_h, out_w, interpolation, border, fill):
+def _warp_fast_kernel(image, Hinv, out_h, out_w, interpolation, border, cval):
     """Inverse-mapping warp, the fast path: ``_warp_reference_kernel``'s contract."""
     h, w, c = image.shape
     out = np.empty((out_h, out_w, c), dtype=np.float32)
     src = image.reshape(h * w * c)
     dst = out.reshape(out_h * out_w * c)
-    if interpolation == 0:
-        _warp_rows_nearest(src, dst, h, w, c, Hinv, 0, out_h, out_w, border, fill)
-    elif interpolation == 1:
-        _warp_rows_bilinear(src, dst, h, w, c, Hinv, 0, out_h, out_w, border, fill)
-    else:
-        _warp_rows_bicubic(src, dst, h, w, c, Hinv, 0, out_h, out_w, border, fill)
+    _warp_rows(src, dst, h, w, c, Hinv, 0, out_h, out_w, interpolation, border, cval)
     return out
 
 
 @njit(cache=True, parallel=True)
-def _warp_parallel_kernel(image, Hinv, out_h, out_w, interpolation, border, fill, n_chunks):
+def _warp_parallel_kernel(image, Hinv, out_h, out_w, interpolation, border, cval, n_chunks):
     """``_warp_fast_kernel`` with the output rows split into ``n_chunks`` bands run on
     numba's threads; each band is computed exactly as the serial kernel computes it."""
     h, w, c = image.shape
@@ -600,15 +663,32 @@ def _warp_parallel_kernel(image, Hinv, out_h, out_w, interpolation, border, fill
     for k in prange(n_chunks):
         r0 = k * out_h // n_chunks
         r1 = (k + 1) * out_h // n_chunks
-        if interpolation == 0:
-            _warp_rows_nearest(src, dst, h, w, c, Hinv, r0, r1, out_w, border, fill)
-        elif interpolation == 1:
-            _warp_rows_bilinear(src, dst, h, w, c, Hinv, r0, r1, out_w, border, fill)
-        else:
-            _warp_rows_bicubic(src, dst, h, w, c, Hinv, r0, r1, out_w, border, fill)
+        _warp_rows(src, dst, h, w, c, Hinv, r0, r1, out_w, interpolation, border, cval)
     return out
 
 
+@njit(cache=True)
+def _all_within(values, bound):
+    """Whether every value has magnitude at most ``bound`` (NaN has none): the image
+    check in one vectorised pass."""
+    bad = 0
+    for i in range(values.size):
+        bad += 0 if abs(values[i]) <= bound else 1
+    return bad == 0
+
+
+def _float32_image(image: np.ndarray, func: str) -> np.ndarray:
+    """``as_float_image(image, func)``, with its value check done in one compiled pass
+    for the common C-contiguous float32 image (any other input, or a failed check, goes
+    through ``as_float_image`` itself, which converts or raises)."""
+    if (isinstance(image, np.ndarray) and image.dtype == np.float32 and image.ndim in (2, 3)
+            and image.size and image.flags.c_contiguous
+            and _all_within(image.reshape(-1), np.float32(MAX_IMAGE_MAGNITUDE))):
+        return image
+    return as_float_image(image, func)
+
+
+@renamed_parameters(fill="cval")
 def warp(
     image: np.ndarray,
     H: np.ndarray,
@@ -616,7 +696,7 @@ def warp(
     output_shape: tuple[int, int],
     interpolation: Literal["nearest", "bilinear", "bicubic"] = "bilinear",
     border: Literal["constant", "edge", "reflect"] = "constant",
-    fill: float = 0.0,
+    cval: float = 0.0,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> np.ndarray:
     """Warp ``image`` by the transform ``H`` onto an ``output_shape`` canvas.
@@ -643,11 +723,12 @@ def warp(
         Bicubic is Keys' cubic convolution with ``a = -0.5`` (it may overshoot [0, 1]
         slightly at edges; it is not clipped).
     border : {"constant", "edge", "reflect"}
-        How samples outside the source are read: ``fill``; the nearest edge pixel; or
+        How samples outside the source are read: ``cval``; the nearest edge pixel; or
         mirrored half-sample symmetrically (scipy's ``"reflect"``: ``-1 -> 0``).
-    fill : float
+    cval : float
         The value for ``border="constant"``, in [0, 1] image units; its magnitude is at
-        most ``MAX_IMAGE_MAGNITUDE`` (1e10), like any image value.
+        most ``MAX_IMAGE_MAGNITUDE`` (1e10), like any image value. (The old keyword
+        ``fill`` works for one release, with a ``DeprecationWarning``.)
     max_pixels : int
         Largest accepted ``rows * cols`` of the output (default 1e8), refused before
         anything is allocated.
@@ -665,11 +746,15 @@ def warp(
 
     Notes
     -----
-    Each output row is mapped through ``H^-1`` in one vectorised pass (source coordinates
-    in float64, the interpolation weights in float32), then sampled, with fused
-    multiply-adds for bilinear and bicubic (within 1e-6 of the plain sums); pixels with a
-    tap outside the source take the border logic. With ``cvgeo.set_num_threads(n)``, ``n > 1``,
-    bands of output rows run on ``n`` threads, with the same result.
+    The output is done in tiles of 16 rows by 64 columns. Along an output row the source
+    point is a ratio of linear functions of the column, so the columns whose taps all lie
+    inside the source form one span, found per row in closed form; each tile row is
+    mapped through ``H^-1`` in one vectorised pass (source coordinates in float64, the
+    interpolation weights in float32; no bounds tests inside the span), then sampled, all
+    channels of a pixel together, with fused multiply-adds for bilinear and bicubic
+    (within 1e-6 of the plain sums); pixels with a tap outside the source take the border
+    logic. With ``cvgeo.set_num_threads(n)``, ``n > 1``, bands of output rows run on ``n``
+    threads, with the same result.
 
     Examples
     --------
@@ -682,13 +767,13 @@ def warp(
            [ 0,  8,  9, 10]])
     """
     func = "warp"
-    img = as_float_image(image, func)
+    img = _float32_image(image, func)
     M = check_matrix(H, func, "H")
     out_h, out_w = check_shape2(output_shape, func)
     check_output_pixels((out_h, out_w), func, check_max_pixels(max_pixels, func))
     interp = check_choice(interpolation, func, "interpolation", _INTERPOLATION)
     bord = check_choice(border, func, "border", _BORDER)
-    fill = check_real(fill, func, "fill", low=-MAX_IMAGE_MAGNITUDE, high=MAX_IMAGE_MAGNITUDE)
+    cval = check_real(cval, func, "cval", low=-MAX_IMAGE_MAGNITUDE, high=MAX_IMAGE_MAGNITUDE)
     scale = np.abs(M).max()
     if scale == 0 or abs(np.linalg.det(M / scale)) < 1e-14:
         raise DegenerateError(f"{func}: H must be invertible, got a singular matrix "
@@ -696,7 +781,7 @@ def warp(
     Hinv = np.linalg.inv(M / scale)
     src = img if img.ndim == 3 else img[:, :, None]
     args = (np.ascontiguousarray(src), np.ascontiguousarray(Hinv), out_h, out_w,
-            _INTERPOLATION[interp], _BORDER[bord], np.float32(fill))
+            _INTERPOLATION[interp], _BORDER[bord], np.float32(cval))
     threads = parallel_threads()
     if threads:
         out = _warp_parallel_kernel(*args, min(out_h, 4 * threads))

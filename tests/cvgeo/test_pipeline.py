@@ -615,10 +615,10 @@ def test_hostile_file_limits_keep_real_files_loading(tmp_path):
     steps = [{"op": "to_gray", "name": f"s{i}"} for i in range(pm.MAX_FILE_STEPS - 1)]
     steps.append({"op": "warp", "name": "w" * pm.MAX_FILE_STRING,
                   "params": {"H": [[1, 0, 0], [0, 1, 0], [0, 0, 1]], "output_shape": [4, 4],
-                             "fill": 1e300}})
+                             "cval": 1e300}})
     pipe = load_pipeline(_write(tmp_path, "ok.json", _steps(*steps)))
     assert len(pipe) == pm.MAX_FILE_STEPS
-    assert pipe["w" * pm.MAX_FILE_STRING].params["fill"] == 1e300
+    assert pipe["w" * pm.MAX_FILE_STRING].params["cval"] == 1e300
     seed = load_pipeline(_write(tmp_path, "seed.json", _steps(
         {"op": "kmeans_segment", "params": {"n_clusters": 2, "seed": pm.MAX_FILE_INT}})))
     assert seed["kmeans_segment"].params["seed"] == 2**64 - 1

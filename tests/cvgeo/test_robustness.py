@@ -322,9 +322,9 @@ def test_normalize_and_warp_fill_cannot_overflow_float32():
     with pytest.raises(ValueError, match=r"^normalize: mean and std must give a result "
                                          r"float32 can hold"):
         cvgeo.normalize(img, 0.5, 1e-300)
-    with pytest.raises(ValueError, match=r"^warp: fill must be in \[-10000000000.0, "
+    with pytest.raises(ValueError, match=r"^warp: cval must be in \[-10000000000.0, "
                                          r"10000000000.0\]"):
-        cvgeo.warp(img, np.eye(3), output_shape=(8, 8), fill=1e308)
+        cvgeo.warp(img, np.eye(3), output_shape=(8, 8), cval=1e308)
     out = cvgeo.normalize(img, 0.5, 1e-30)  # small but representable: exact
     x32 = img.astype(np.float32).astype(np.float64)  # computation starts from float32
     np.testing.assert_allclose(out, ((x32 - 0.5) / 1e-30).astype(np.float32), rtol=1e-6)

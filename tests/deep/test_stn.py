@@ -43,7 +43,7 @@ def test_sampling_matches_cvgeo_warp_on_a_real_image(H_pix, camera):
     h, w = img.shape
     # cvgeo's warp takes H mapping source → destination; the STN's M maps output → input
     expected = warp(img, H_pix, output_shape=(h, w), interpolation="bilinear",
-                    border="constant", fill=0.0)
+                    border="constant", cval=0.0)
     N = _pixel_to_normalised(h, w)
     M = N @ np.linalg.inv(H_pix) @ np.linalg.inv(N)  # output (normalised) → input
     kind = "affine" if np.allclose(H_pix[2], [0, 0, 1]) else "projective"

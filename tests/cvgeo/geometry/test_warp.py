@@ -34,7 +34,7 @@ def test_identity_returns_input(rng, interpolation, border):
 def test_integer_translation_shifts_exactly(rng, interpolation):
     img = rng.random((20, 30)).astype(np.float32)
     out = warp(img, _translation(3, -2), output_shape=(20, 30), interpolation=interpolation,
-               fill=0.25)
+               cval=0.25)
     np.testing.assert_array_equal(out[:18, 3:], img[2:, :27])
     assert np.all(out[:, :3] == 0.25) and np.all(out[18:, :] == 0.25)
 
@@ -43,7 +43,7 @@ def test_borders_known_values():
     img = np.array([[0.1, 0.2, 0.3]], dtype=np.float32)
     shift = _translation(2, 0)  # dst x = src x + 2: dst column 0 reads src x = -2
     kw = dict(output_shape=(1, 5), interpolation="nearest")
-    np.testing.assert_allclose(warp(img, shift, border="constant", fill=0.9, **kw),
+    np.testing.assert_allclose(warp(img, shift, border="constant", cval=0.9, **kw),
                                [[0.9, 0.9, 0.1, 0.2, 0.3]])
     np.testing.assert_allclose(warp(img, shift, border="edge", **kw),
                                [[0.1, 0.1, 0.1, 0.2, 0.3]])
@@ -216,3 +216,104 @@ def test_parallel_equals_serial(astronaut):
     for interp, out in par.items():
         np.testing.assert_array_equal(
             out, warp(img, H_PERSP, output_shape=(250, 270), interpolation=interp))
+
+
+#: Pixels of the astronaut (float32 / 255) warped by H_PERSP onto 512x512 with the reflect
+#: border: recorded values (7 significant digits) that any change to the kernels must
+#: keep. The corners take the border path, the others the interior one.
+_KNOWN_PIXELS = [(0, 0), (3, 200), (256, 256), (100, 505), (511, 511), (480, 20)]
+_KNOWN_VALUES = {
+    "nearest": [[0.6588235, 0.6313726, 0.6078432], [0.7921569, 0.7529412, 0.7529412],
+                [0.5960785, 0.5686275, 0.5764706], [0.654902, 0.6470588, 0.6509804],
+                [0.09803922, 0.07843138, 0.08627451], [0.4470588, 0.04705882, 0.1137255]],
+    "bilinear": [[0.6833454, 0.6559095, 0.6323489], [0.7926241, 0.7534989, 0.7507579],
+                 [0.5939025, 0.5740387, 0.5790563], [0.6549008, 0.6469976, 0.6515104],
+                 [0.1861259, 0.1587373, 0.1735977], [0.4587502, 0.04939478, 0.1080118]],
+    "bicubic": [[0.6870621, 0.6598111, 0.6342717], [0.7934202, 0.7544726, 0.752883],
+                [0.594979, 0.5733019, 0.5791306], [0.6547838, 0.6469898, 0.6512453],
+                [0.1748008, 0.1450971, 0.1627479], [0.4589628, 0.04917112, 0.1089544]],
+}
+
+
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear", "bicubic"])
+def test_known_values_on_a_real_image(astronaut, interpolation):
+    img = astronaut.astype(np.float32) / 255
+    out = warp(img, H_PERSP, output_shape=(512, 512), interpolation=interpolation,
+               border="reflect")
+    got = [out[r, c] for r, c in _KNOWN_PIXELS]
+    # 1e-6: the values are printed to 7 significant digits
+    np.testing.assert_allclose(got, _KNOWN_VALUES[interpolation], rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("interpolation,flag", [("nearest", cv2.INTER_NEAREST),
+                                                ("bilinear", cv2.INTER_LINEAR),
+                                                ("bicubic", cv2.INTER_CUBIC)])
+def test_agrees_with_cv2_on_a_real_image_every_mode(astronaut, interpolation, flag):
+    """Bilinear agrees to float32 rounding; cv2's bicubic quantises the sub-pixel position
+    to 1/32 pixel (a median difference ~6e-4 here); nearest differs only on the rare
+    pixels whose source point lies within rounding of a half-pixel (cv2 rounds half to
+    even, and computes the point differently)."""
+    img = astronaut.astype(np.float32) / 255
+    ours = warp(img, H_PERSP, output_shape=(512, 512), interpolation=interpolation)
+    ref = cv2.warpPerspective(img, H_PERSP, (512, 512), flags=flag)
+    inner = (slice(12, -12), slice(12, -12))
+    diff = np.abs(ours - ref)[inner]
+    if interpolation == "nearest":
+        assert np.mean(diff.max(-1) > 1e-6) < 1e-3
+    elif interpolation == "bilinear":
+        assert diff.max() < 1e-5
+    else:
+        assert np.percentile(diff, 99) < 0.03 and np.median(diff) < 2e-3
+
+
+def test_fill_is_the_deprecated_name_of_cval(rng):
+    img = rng.random((6, 7)).astype(np.float32)
+    shift = _translation(2.5, 0)
+    with pytest.warns(DeprecationWarning, match="warp: the keyword 'fill' is deprecated"):
+        old = warp(img, shift, output_shape=(6, 7), fill=0.75)
+    np.testing.assert_array_equal(old, warp(img, shift, output_shape=(6, 7), cval=0.75))
+    assert np.all(old[:, :2] == 0.75)
+    with pytest.raises(TypeError, match="warp: got both 'fill' and its new name 'cval'"):
+        warp(img, shift, output_shape=(6, 7), fill=0.75, cval=0.5)
+
+
+def test_image_values_checked_for_every_layout(rng):
+    """The float32 fast check and the general one refuse the same images."""
+    img = rng.random((12, 10, 3)).astype(np.float32)
+    for bad, what in ((np.nan, "finite"), (np.inf, "finite"), (3e10, "magnitude")):
+        for layout in (lambda a: a, lambda a: a[:, ::-1], lambda a: a.astype(np.float64)):
+            x = img.copy()
+            x[7, 3, 1] = bad
+            with pytest.raises(ValueError, match=f"^warp: image must .*{what}"):
+                warp(layout(x), np.eye(3), output_shape=(4, 4))
+    x = img.copy()
+    x[0, 0, 0] = 1e10  # the largest accepted magnitude
+    assert warp(x, np.eye(3), output_shape=(2, 2))[0, 0, 0] == np.float32(1e10)
+    np.testing.assert_array_equal(warp(img[:, ::-1], np.eye(3), output_shape=(12, 10)),
+                                  img[:, ::-1])
+
+
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear", "bicubic"])
+def test_fast_kernel_equals_reference_across_tiles(rng, interpolation):
+    """Outputs spanning several 16 x 64 tiles: flips, a quarter turn, a strong shrink and
+    a strong perspective (each row's inside span in closed form, both orientations of x
+    and y along a row), against the per-pixel reference."""
+    warp_module = importlib.import_module("cvgeo.geometry.warp")
+    interp = {"nearest": 0, "bilinear": 1, "bicubic": 2}[interpolation]
+    img = rng.random((41, 57, 2), dtype=np.float32)
+    c, s = np.cos(1.2), np.sin(1.2)
+    maps = [np.array([[-1.0, 0, 56], [0, 1, 0], [0, 0, 1]]),  # x flipped
+            np.array([[0, -1.0, 40], [1, 0, 0], [0, 0, 1]]),  # quarter turn
+            np.array([[0.3, 0, 2], [0, 0.35, 1], [0, 0, 1]]),  # shrink
+            np.array([[c, -s, 30], [s, c, -20], [2e-3, -3e-3, 1]]),
+            np.array([[2.0, 0.1, -5], [-0.2, 1.5, 3], [-4e-3, 1e-3, 1]])]
+    for H in maps:
+        for border in (0, 1):
+            Hinv = np.linalg.inv(H)
+            args = (img, Hinv / np.abs(Hinv).max(), 37, 150, interp, border, np.float32(0.5))
+            ref = warp_module._warp_reference_kernel(*args)
+            fast = warp_module._warp_fast_kernel(*args)
+            if interpolation == "nearest":
+                np.testing.assert_array_equal(fast, ref)
+            else:  # fused multiply-adds in the fast kernel: float32 roundings apart
+                np.testing.assert_allclose(fast, ref, rtol=0, atol=1e-6)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import math
 
 import numpy as np
@@ -19,6 +18,9 @@ from cvgeo.hough import (
     hough_lines,
     hough_segments,
 )
+from cvgeo.hough import _common as hgrid
+from cvgeo.hough import circles as hcirc
+from cvgeo.hough import segments as hsegs
 
 DEG = math.pi / 180
 
@@ -324,22 +326,21 @@ def test_segment_accumulator_width_does_not_change_segments(camera):
     pixel are the per-angle rounding of x cos + y sin."""
     import cv2
 
-    hough = importlib.import_module("cvgeo.hough")
     edges = cv2.Canny(camera, 100, 200) > 0
-    thetas, rhos, n_off = hough._theta_rho_grid(edges.shape, DEG, 1.0, "test")
+    thetas, rhos, n_off = hgrid._theta_rho_grid(edges.shape, DEG, 1.0, "test")
     flat = np.flatnonzero(edges)
     order = flat[np.random.default_rng(0).permutation(flat.size)].astype(np.int64)
     cos_t, sin_t = np.cos(thetas), np.sin(thetas)
     segs = {}
     for dtype in (np.int16, np.int32):
         acc = np.zeros(thetas.size * rhos.size, dtype=dtype)
-        segs[dtype] = hough._pph_kernel(edges.astype(np.uint8), order, cos_t, sin_t, 1.0, n_off,
+        segs[dtype] = hsegs._pph_kernel(edges.astype(np.uint8), order, cos_t, sin_t, 1.0, n_off,
                                         rhos.size, 30, 30.0, 3, acc)
     assert len(segs[np.int16]) > 20
     np.testing.assert_array_equal(segs[np.int16], segs[np.int32])
     bins = np.empty(thetas.size, dtype=np.int64)
     for x, y in ((0, 0), (511, 0), (37, 400), (511, 511)):
-        hough._pixel_bins(bins, x, y, cos_t, sin_t, 1.0, n_off, rhos.size)
+        hsegs._pixel_bins(bins, x, y, cos_t, sin_t, 1.0, n_off, rhos.size)
         v = cos_t * x + sin_t * y
         expected = np.arange(thetas.size) * rhos.size + np.trunc(v + np.copysign(0.5, v)) + n_off
         np.testing.assert_array_equal(bins, expected.astype(np.int64))
@@ -582,7 +583,6 @@ def test_circle_kernels_bounded_support_and_sparse_votes(coins):
     """The refinement's support count may stop early, but only where the caller cannot
     use the exact value: it returns the exact support when that beats ``beat`` and a
     value <= ``beat`` otherwise. The vote slices undo their votes exactly."""
-    hough = importlib.import_module("cvgeo.hough")
     res = hough_circles(coins, radii=np.arange(14, 41), sigma=3.0)
     edges = res.edges
     ys, xs = np.nonzero(edges)
@@ -592,21 +592,21 @@ def test_circle_kernels_bounded_support_and_sparse_votes(coins):
     uy = np.zeros(edges.shape, np.float32)
     ux[ys, xs], uy[ys, xs] = np.cos(ang), np.sin(ang)
     radii = np.arange(14, 41).astype(float)
-    samples = hough._circle_samples(radii)
+    samples = hcirc._circle_samples(radii)
     tol = math.cos(math.pi / 6)
     for x, y, k in ((46, 54, 6), (100, 56, 5), (200, 150, 10), (3, 3, 0)):
-        exact = hough._circle_support(edges, ux, uy, x, y, k, *samples, tol, -1.0)
-        assert exact == pytest.approx(hough._circle_support(edges, ux, uy, x, y, k, *samples,
+        exact = hcirc._circle_support(edges, ux, uy, x, y, k, *samples, tol, -1.0)
+        assert exact == pytest.approx(hcirc._circle_support(edges, ux, uy, x, y, k, *samples,
                                                             tol, exact - 1e-9), abs=0)
         for beat in (exact, exact + 0.05, 0.9):
-            got = hough._circle_support(edges, ux, uy, x, y, k, *samples, tol, beat)
+            got = hcirc._circle_support(edges, ux, uy, x, y, k, *samples, tol, beat)
             assert got == exact if exact > beat else got <= beat
     raw = np.zeros((edges.shape[0] + 2, edges.shape[1] + 2), np.int16)
     cells = np.empty(2 * xs.size, np.int64)
-    n = hough._vote_slice(xs.astype(float), ys.astype(float), np.cos(ang), np.sin(ang), 20.0,
+    n = hcirc._vote_slice(xs.astype(float), ys.astype(float), np.cos(ang), np.sin(ang), 20.0,
                           raw, cells)
     assert n > xs.size and raw.sum() == n
-    hough._clear_slice(raw, cells, n)
+    hcirc._clear_slice(raw, cells, n)
     assert not raw.any()
 
 

@@ -1,0 +1,694 @@
+"""Circles by gradient-direction Hough voting, verified against the edge map."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from cvgeo._checks import (
+    check_bool,
+    check_int,
+    check_kernel_radius,
+    check_real,
+    describe,
+    names_errors_as,
+)
+from cvgeo.edges import canny
+from cvgeo.filters import gaussian_filter, gaussian_gradient
+from cvgeo.hough._common import _check_edges, _edge_points_kernel, _round_half_away
+from cvgeo.hough.peaks import _circle_nms_kernel
+from cvgeo.image import as_float_image
+
+__all__ = ["HoughCircles", "hough_circles"]
+
+
+# --------------------------------------------------------------------------- circles
+@dataclass(frozen=True)
+class HoughCircles:
+    """Circles found by :func:`hough_circles`, best supported first.
+
+    Attributes
+    ----------
+    circles : ndarray of float64, shape (N, 3)
+        ``(x, y, r)``: centre column, centre row, radius, in pixels.
+    scores : ndarray of float64, shape (N,)
+        Support: the fraction of the circle's circumference (sampled every pixel of arc)
+        that lies on an edge pixel whose normal points at the centre, in [0, 1],
+        non-increasing.
+    radius_grid : ndarray of float64, shape (n_radii,)
+        The radii tried, ascending.
+    edges : ndarray of bool, shape (H, W)
+        The edge pixels that voted.
+    """
+
+    circles: np.ndarray
+    scores: np.ndarray
+    radius_grid: np.ndarray
+    edges: np.ndarray
+
+
+@njit(cache=True)
+def _sobel_normals_kernel(smoothed, xs, ys):
+    """Unit Sobel gradient directions of ``smoothed`` at interior pixels ``(xs, ys)``.
+
+    Returns ``nx, ny`` (float64, shape (N,)); ``(0, 0)`` where the gradient vanishes.
+    These are the directions Canny used on the same smoothed image.
+    """
+    n = xs.shape[0]
+    nx = np.zeros(n)
+    ny = np.zeros(n)
+    for i in range(n):
+        x = xs[i]
+        y = ys[i]
+        gx = ((smoothed[y - 1, x + 1] + 2.0 * smoothed[y, x + 1] + smoothed[y + 1, x + 1])
+              - (smoothed[y - 1, x - 1] + 2.0 * smoothed[y, x - 1] + smoothed[y + 1, x - 1]))
+        gy = ((smoothed[y + 1, x - 1] + 2.0 * smoothed[y + 1, x] + smoothed[y + 1, x + 1])
+              - (smoothed[y - 1, x - 1] + 2.0 * smoothed[y - 1, x] + smoothed[y - 1, x + 1]))
+        m = math.hypot(gx, gy)
+        if m > 0:
+            nx[i] = gx / m
+            ny[i] = gy / m
+    return nx, ny
+
+
+@njit(cache=True)
+def _vote_slice(xs, ys, nx, ny, r, raw, cells):
+    """Votes of every edge pixel for radius ``r`` into ``raw`` (one-cell zero frame).
+
+    An edge pixel ``p`` on a circle of radius ``r`` has the centre at ``p - r n`` for the
+    outward normal ``n``; the gradient points out of a dark disc and into a bright one,
+    so ``p + r n`` and ``p - r n`` both get a vote. ``raw`` must be zero on entry; the
+    flat offsets of the cells voted go to ``cells`` (their count is returned), so that
+    ``_clear_slice`` zeroes them again in time proportional to the votes.
+    """
+    Hp, Wp = raw.shape
+    flat = raw.reshape(Hp * Wp)
+    n_pts = xs.shape[0]
+    # the two centres of every pixel first (a loop the compiler vectorises), -1 outside
+    for i in range(n_pts):
+        dx = r * nx[i]
+        dy = r * ny[i]
+        for sgn in range(2):
+            vx = xs[i] + dx if sgn == 0 else xs[i] - dx
+            vy = ys[i] + dy if sgn == 0 else ys[i] - dy
+            cx = int(vx + math.copysign(0.5, vx)) + 1  # _round_half_away, spelled out
+            cy = int(vy + math.copysign(0.5, vy)) + 1
+            inside = cx >= 1 and cx < Wp - 1 and cy >= 1 and cy < Hp - 1
+            cells[2 * i + sgn] = cy * Wp + cx if inside else -1
+    n = 0
+    for i in range(2 * n_pts):
+        c = cells[i]
+        if c >= 0:
+            flat[c] += 1
+            cells[n] = c
+            n += 1
+    return n
+
+
+@njit(cache=True)
+def _clear_slice(raw, cells, n):
+    """Undo ``_vote_slice``: zero the ``n`` cells it voted."""
+    flat = raw.reshape(raw.size)
+    for i in range(n):
+        flat[cells[i]] = 0
+
+
+@njit(cache=True)
+def _box3(raw, rows, out, rowmax):
+    """``out = 3x3 sum of raw`` inside the one-cell frame, and each row's maximum.
+
+    Integer arithmetic on whole rows, so the loops vectorise.
+    """
+    Hp, Wp = raw.shape
+    for y in range(1, Hp - 1):
+        r0 = raw[y - 1]
+        r1 = raw[y]
+        r2 = raw[y + 1]
+        for x in range(Wp):
+            rows[x] = r0[x] + r1[x] + r2[x]
+        o = out[y]
+        for x in range(1, Wp - 1):
+            o[x] = rows[x - 1] + rows[x] + rows[x + 1]
+        mx = o[1]  # the maximum in a loop of its own: both loops vectorise far better
+        for x in range(2, Wp - 1):
+            mx = max(mx, o[x])
+        rowmax[y] = mx
+
+
+@njit(cache=True)
+def _circle_candidates_kernel(xs, ys, nx, ny, radii, H, W, threshold, acc_dtype):
+    """Vote, smooth and find centre-and-radius local maxima, one radius slice at a time.
+
+    Parameters
+    ----------
+    xs, ys : ndarray of float64, shape (N,)
+        Edge pixel columns and rows.
+    nx, ny : ndarray of float64, shape (N,)
+        Their unit normals.
+    radii : ndarray of float64, shape (n_radii,)
+    H, W : int
+    threshold : float
+        Minimum score: votes within one pixel of the centre (3x3 sum) over ``2 pi r``.
+    acc_dtype : numpy integer dtype
+        Of the vote slices: int16 when no 3x3 sum can pass 32767 (fewer than 16384 edge
+        pixels: each casts two votes per radius), halving the memory each slice moves.
+
+    Returns
+    -------
+    ndarray of float64, shape (M, 4)
+        ``(k, y, x, score)`` of every cell at or above ``threshold`` whose score is not
+        smaller than its 26 neighbours' in (radius, row, column).
+
+    Notes
+    -----
+    Only three smoothed slices (radii ``k - 1``, ``k``, ``k + 1``) exist at a time, so
+    memory is ``O(H W)`` whatever the number of radii; the radius loop is outermost, so
+    the scattered vote writes stay inside one slice.
+    """
+    n_r = radii.shape[0]
+    Hp, Wp = H + 2, W + 2
+    norm = 1.0 / (2.0 * math.pi * radii)
+    raw = np.zeros((Hp, Wp), dtype=acc_dtype)
+    ring = np.zeros((3, Hp, Wp), dtype=acc_dtype)
+    rowmax = np.zeros((3, Hp), dtype=acc_dtype)
+    rows = np.empty(Wp, dtype=acc_dtype)
+    cells = np.empty(2 * xs.shape[0], dtype=np.int64)
+    out = np.empty((64, 4))
+    m = 0
+    n_cells = _vote_slice(xs, ys, nx, ny, radii[0], raw, cells)
+    _box3(raw, rows, ring[0], rowmax[0])
+    _clear_slice(raw, cells, n_cells)
+    for k in range(n_r):
+        if k + 1 < n_r:
+            n_cells = _vote_slice(xs, ys, nx, ny, radii[k + 1], raw, cells)
+            _box3(raw, rows, ring[(k + 1) % 3], rowmax[(k + 1) % 3])
+            _clear_slice(raw, cells, n_cells)
+        cur = ring[k % 3]
+        votes_min = threshold / norm[k] - 1e-9  # the threshold in votes of this slice
+        k_lo = max(k - 1, 0)
+        k_hi = min(k + 2, n_r)
+        for y in range(1, Hp - 1):
+            if rowmax[k % 3, y] < votes_min:
+                continue
+            for x in range(1, Wp - 1):
+                if cur[y, x] < votes_min:
+                    continue
+                v = cur[y, x] * norm[k]
+                is_max = True
+                for kk in range(k_lo, k_hi):
+                    sl = ring[kk % 3]
+                    for yy in range(y - 1, y + 2):
+                        for xx in range(x - 1, x + 2):
+                            if sl[yy, xx] * norm[kk] > v:
+                                is_max = False
+                                break
+                        if not is_max:
+                            break
+                    if not is_max:
+                        break
+                if is_max:
+                    if m == out.shape[0]:
+                        grown = np.empty((2 * m, 4))
+                        grown[:m] = out
+                        out = grown
+                    out[m, 0] = k
+                    out[m, 1] = y - 1
+                    out[m, 2] = x - 1
+                    out[m, 3] = v
+                    m += 1
+    return out[:m]
+
+
+def _circle_samples(radii: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per radius, the circle sampled every pixel of arc, as integer pixel offsets.
+
+    Returns ``off_x, off_y`` (int64, ``(n_radii, n_max, 3)``: radius ``r``, ``r - 0.5``,
+    ``r + 0.5`` on each ray, rounded), ``cos, sin`` (float64, ``(n_radii, n_max)``) and
+    ``counts`` (int64, ``(n_radii,)``, samples per radius).
+    """
+    counts = np.maximum(8, np.ceil(2 * np.pi * radii)).astype(np.int64)
+    n_max = int(counts.max())
+    i = np.arange(n_max)
+    phi = 2 * np.pi * i[None, :] / counts[:, None]
+    c, s = np.cos(phi), np.sin(phi)
+    off_x, off_y = _circle_offsets_kernel(radii, c, s)
+    return off_x, off_y, c, s, counts
+
+
+@njit(cache=True)
+def _circle_offsets_kernel(radii, c, s):
+    """``round(rr * cos)``, ``round(rr * sin)`` (halves away from zero) for the radii
+    ``rr = r, r - 0.5, r + 0.5`` of each ray: one pass, no temporaries."""
+    n_r, n_max = c.shape
+    off_x = np.empty((n_r, n_max, 3), dtype=np.int64)
+    off_y = np.empty((n_r, n_max, 3), dtype=np.int64)
+    for k in range(n_r):
+        for j in range(3):
+            rr = radii[k] + (0.0, -0.5, 0.5)[j]
+            for i in range(n_max):
+                off_x[k, i, j] = _round_half_away(rr * c[k, i])
+                off_y[k, i, j] = _round_half_away(rr * s[k, i])
+    return off_x, off_y
+
+
+@njit(cache=True, inline="always")
+def _circle_support(edges, nx_map, ny_map, x, y, k, off_x, off_y, cos_p, sin_p, counts,
+                    cos_tol, beat):
+    """Fraction of circle ``(x, y, radii[k])`` on edge pixels whose normal faces the centre.
+
+    A sample (one per pixel of arc) is supported when an edge pixel lies at radius
+    ``r``, ``r - 0.5`` or ``r + 0.5`` on its ray and that pixel's normal is within
+    ``arccos(cos_tol)`` of the ray, either way.
+
+    The callers only want supports larger than ``beat``: the count stops as soon as the
+    samples left cannot lift it above ``beat``, and then returns a value ``<= beat`` (the
+    best it could still have reached) instead of the exact support.
+    """
+    H, W = edges.shape
+    n = counts[k]
+    hits = 0
+    for i in range(n):
+        for j in range(3):
+            px = x + off_x[k, i, j]
+            py = y + off_y[k, i, j]
+            if 0 <= px < W and 0 <= py < H and edges[py, px]:
+                if abs(nx_map[py, px] * cos_p[k, i] + ny_map[py, px] * sin_p[k, i]) >= cos_tol:
+                    hits += 1
+                    break
+        reach = (hits + (n - 1 - i)) / n  # division is monotonic: the support is <= reach
+        if reach <= beat:
+            return reach
+    return hits / n
+
+
+@njit(cache=True)
+def _near_kept(kept, n_kept, x, y, r, min_distance, min_radius_diff):
+    for q in range(n_kept):
+        if (math.hypot(x - kept[q, 0], y - kept[q, 1]) < min_distance
+                and abs(r - kept[q, 2]) < min_radius_diff):
+            return True
+    return False
+
+
+@njit(cache=True)
+def _circle_refine_kernel(edges, nx_map, ny_map, cand, radii, off_x, off_y, cos_p, sin_p,
+                          counts, threshold, num_peaks, min_distance, min_radius_diff):
+    """Verify candidates against the edge map, hill-climb their support, suppress repeats.
+
+    Parameters
+    ----------
+    edges : ndarray of bool, shape (H, W)
+    nx_map, ny_map : ndarray of float32, shape (H, W)
+        Unit edge normals.
+    cand : ndarray of float64, shape (M, 4)
+        ``(k, y, x, vote score)``.
+    radii : ndarray of float64, shape (n_radii,)
+    off_x, off_y, cos_p, sin_p, counts
+        Circle samples per radius, from :func:`_circle_samples`.
+    threshold : float
+        Minimum support of a circle kept; candidates below half of it are not refined.
+    num_peaks : int
+    min_distance, min_radius_diff : float
+        A circle whose centre and radius are both this close to a kept one is dropped.
+
+    Returns
+    -------
+    ndarray of float64, shape (K, 4)
+        ``(x, y, r, support)`` of the kept circles, in the order kept.
+
+    Notes
+    -----
+    Candidates are visited by their own support (the best within two radius steps at
+    their centre), best first. One that is near a circle
+    already kept is skipped (it would climb to the same circle); the others move one
+    pixel (same radius) or one radius step (same centre) at a time towards more support
+    until none of those 10 neighbours is better, and are kept if still not near a kept
+    circle.
+    """
+    cos_tol = math.cos(math.pi / 6)
+    n_r = counts.shape[0]
+    H, W = edges.shape
+    m_total = cand.shape[0]
+    # own support: the best over two radius steps either way at the candidate's centre
+    # (the 3x3 vote sum cannot tell radii a pixel apart)
+    own = np.zeros(m_total)
+    own_k = np.empty(m_total, dtype=np.int64)
+    for m in range(m_total):
+        k0 = int(cand[m, 0])
+        own_k[m] = k0
+        for k in range(max(k0 - 2, 0), min(k0 + 3, n_r)):
+            v = _circle_support(edges, nx_map, ny_map, int(cand[m, 2]), int(cand[m, 1]), k,
+                                off_x, off_y, cos_p, sin_p, counts, cos_tol, own[m])
+            if v > own[m]:
+                own[m] = v
+                own_k[m] = k
+    order = np.argsort(-own, kind="mergesort")
+    kept = np.empty((min(num_peaks, m_total), 4))
+    n_kept = 0
+    for m in order:
+        if n_kept >= num_peaks or own[m] < 0.5 * threshold:
+            break
+        k = own_k[m]
+        y = int(cand[m, 1])
+        x = int(cand[m, 2])
+        if _near_kept(kept, n_kept, x, y, radii[k], min_distance, min_radius_diff):
+            continue
+        best = own[m]
+        for _ in range(50):
+            bk, by, bx = k, y, x
+            # the 8 centres around at this radius, and this centre at the 2 radii around
+            for kk in range(max(k - 1, 0), min(k + 2, n_r)):
+                for yy in range(max(y - 1, 0), min(y + 2, H)):
+                    for xx in range(max(x - 1, 0), min(x + 2, W)):
+                        if (kk == k) == (yy == y and xx == x):
+                            continue
+                        v = _circle_support(edges, nx_map, ny_map, xx, yy, kk, off_x, off_y,
+                                            cos_p, sin_p, counts, cos_tol, best)
+                        if v > best:
+                            best = v
+                            bk, by, bx = kk, yy, xx
+            if bk == k and by == y and bx == x:
+                break
+            k, y, x = bk, by, bx
+        if best < threshold or _near_kept(kept, n_kept, x, y, radii[k], min_distance,
+                                          min_radius_diff):
+            continue
+        kept[n_kept, 0] = x
+        kept[n_kept, 1] = y
+        kept[n_kept, 2] = radii[k]
+        kept[n_kept, 3] = best
+        n_kept += 1
+    return kept[:n_kept]
+
+
+@njit(cache=True)
+def _det3(a, b, c, d, e, f, g, h, i):
+    """Determinant of the 3x3 matrix with rows (a, b, c), (d, e, f), (g, h, i)."""
+    return a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)
+
+
+@njit(cache=True)
+def _circle_fit_kernel(edges, nx_map, ny_map, circles, n_iter):
+    """Sub-pixel refinement: least-squares circles through each circle's edge pixels.
+
+    Parameters
+    ----------
+    edges : ndarray of bool, shape (H, W)
+    nx_map, ny_map : ndarray of float32, shape (H, W)
+    circles : ndarray of float64, shape (N, 3)
+        ``(x, y, r)`` to refine; updated in place.
+    n_iter : int
+
+    Notes
+    -----
+    Per iteration: along each ray (one per pixel of arc) take the edge pixel nearest
+    to the circle within 1.5 pixels whose normal is within 30 degrees of the ray; fit
+    ``x**2 + y**2 = D x + E y + F`` to them by least squares (Kasa's algebraic fit:
+    centre ``(D/2, E/2)``, radius ``sqrt(F + (D/2)**2 + (E/2)**2)``). A fit with fewer
+    than eight pixels, a singular system or a jump of more than 2 pixels is not taken.
+    """
+    H, W = edges.shape
+    cos_tol = math.cos(math.pi / 6)
+    drs = np.array([0.0, -0.5, 0.5, -1.0, 1.0, -1.5, 1.5])
+    for m in range(circles.shape[0]):
+        for _ in range(n_iter):
+            cx, cy, r = circles[m, 0], circles[m, 1], circles[m, 2]
+            n = max(8, int(math.ceil(2.0 * math.pi * r)))
+            a = np.zeros((3, 3))
+            b = np.zeros(3)
+            used = 0
+            last_x = -1
+            last_y = -1
+            for i in range(n):
+                phi = 2.0 * math.pi * i / n
+                c = math.cos(phi)
+                s = math.sin(phi)
+                for dr in drs:
+                    px = _round_half_away(cx + (r + dr) * c)
+                    py = _round_half_away(cy + (r + dr) * s)
+                    if (0 <= px < W and 0 <= py < H and edges[py, px]
+                            and abs(nx_map[py, px] * c + ny_map[py, px] * s) >= cos_tol):
+                        if px != last_x or py != last_y:  # neighbouring rays, same pixel
+                            row = (float(px), float(py), 1.0)
+                            rhs = float(px) * px + float(py) * py
+                            for u in range(3):
+                                b[u] += row[u] * rhs
+                                for v in range(3):
+                                    a[u, v] += row[u] * row[v]
+                            used += 1
+                            last_x, last_y = px, py
+                        break
+            if used < 8:
+                break
+            det = _det3(a[0, 0], a[0, 1], a[0, 2], a[1, 0], a[1, 1], a[1, 2], a[2, 0],
+                        a[2, 1], a[2, 2])
+            if abs(det) < 1e-9:
+                break
+            # Cramer's rule for the 3x3 normal equations a @ (D, E, F) = b
+            d_ = _det3(b[0], a[0, 1], a[0, 2], b[1], a[1, 1], a[1, 2], b[2], a[2, 1],
+                       a[2, 2]) / det
+            e_ = _det3(a[0, 0], b[0], a[0, 2], a[1, 0], b[1], a[1, 2], a[2, 0], b[2],
+                       a[2, 2]) / det
+            f_ = _det3(a[0, 0], a[0, 1], b[0], a[1, 0], a[1, 1], b[1], a[2, 0], a[2, 1],
+                       b[2]) / det
+            nx_c = 0.5 * d_
+            ny_c = 0.5 * e_
+            r2 = f_ + nx_c * nx_c + ny_c * ny_c
+            if r2 <= 0:
+                break
+            nr = math.sqrt(r2)
+            if math.hypot(nx_c - cx, ny_c - cy) > 2.0 or abs(nr - r) > 2.0:
+                break
+            circles[m, 0] = nx_c
+            circles[m, 1] = ny_c
+            circles[m, 2] = nr
+
+
+
+def _edge_normals(edges: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """Unit normals of a binary edge map's curves from its structure tensor.
+
+    The gradient of the smoothed edge map points across each curve on both sides of
+    it; the dominant eigenvector of its local second-moment matrix is the curve's
+    normal (up to sign, which the circle vote does not need).
+    """
+    g = gaussian_gradient(edges.astype(np.float32), sigma)
+    gx, gy = g.gx, g.gy
+    jxx = gaussian_filter(gx * gx, 2 * sigma)
+    jxy = gaussian_filter(gx * gy, 2 * sigma)
+    jyy = gaussian_filter(gy * gy, 2 * sigma)
+    angle = 0.5 * np.arctan2(2 * jxy, jxx - jyy)
+    strength = np.hypot(jxx - jyy, 2 * jxy)
+    ux = np.where(strength > 0, np.cos(angle), 0).astype(np.float32)
+    uy = np.where(strength > 0, np.sin(angle), 0).astype(np.float32)
+    return ux, uy
+
+
+@names_errors_as("canny", "gaussian_filter", "gaussian_gradient")
+def hough_circles(
+    image: np.ndarray,
+    *,
+    radii: Sequence[float] | np.ndarray,
+    edges: np.ndarray | None = None,
+    sigma: float = 2.0,
+    low_threshold: float = 0.1,
+    high_threshold: float = 0.2,
+    threshold: float = 0.5,
+    num_peaks: int | None = None,
+    min_distance_px: float | None = None,
+    min_radius_diff_px: float = 5.0,
+    subpixel: bool = True,
+) -> HoughCircles:
+    """Circles by gradient-direction Hough voting.
+
+    Parameters
+    ----------
+    image : ndarray of shape (H, W)
+        A grey image (any cvgeo dtype), or a binary edge map given as a bool array.
+    radii : array_like of float, shape (n_radii,)
+        Radii to try, pixels, all > 0 and at most the image diagonal (for example
+        ``numpy.arange(20, 36)``); count times largest circumference at most
+        ``MAX_CIRCLE_SAMPLES`` (1e7).
+    edges : ndarray of bool, shape (H, W), optional
+        Edge pixels that vote (default: ``canny(image, sigma=sigma,
+        low_threshold=low_threshold, high_threshold=high_threshold)``). Only for a grey
+        ``image``.
+    sigma : float, optional
+        Gaussian scale (pixels) of the Canny detector, whose gradient directions the
+        votes follow (for a bool edge map: the scale of its structure tensor).
+    low_threshold, high_threshold : float, optional
+        Canny hysteresis thresholds on the gradient magnitude of the [0, 1]-scaled image.
+    threshold : float, optional
+        Minimum support, in [0, 1]: the fraction of the circumference lying on edge
+        pixels whose normal points at the centre (see :class:`HoughCircles`).
+    num_peaks : int, optional
+        At most this many circles (default: all that pass).
+    min_distance_px : float, optional
+        Centres closer than this, with radii closer than ``min_radius_diff_px``, are one
+        circle: the weaker is suppressed. Default: the smallest radius.
+    min_radius_diff_px : float, optional
+        Circles whose radii differ by at least this much are kept even when concentric.
+    subpixel : bool, optional
+        Refine each circle by a least-squares fit to its edge pixels (default); with
+        False, centres are whole pixels and radii come from ``radii``.
+
+    Returns
+    -------
+    HoughCircles
+        ``circles`` (``(N, 3)`` x, y, r), ``scores``, the ``radius_grid`` and the voting
+        ``edges``. Empty arrays when nothing passes.
+
+    Raises
+    ------
+    TypeError, ValueError
+        A bad image or edge map, radii that are empty, not finite or not positive, or a
+        parameter out of range.
+
+    Notes
+    -----
+    Conventions: x is the column, y the row, origin at the top-left pixel's centre.
+
+    1. Edges and normals: for a grey image, Canny edges and, at each edge pixel, the
+       direction of the gradient Canny used (Sobel of the image smoothed at scale
+       ``sigma``; the one-pixel frame never votes); for a bool edge map, the normal of each
+       curve from the structure tensor of the map (scales ``sigma`` and ``2 sigma``).
+    2. Voting: each edge pixel ``p`` with unit normal ``n`` votes, for every radius
+       ``r``, for the two centres ``p + r n`` and ``p - r n`` (a disc may be brighter or
+       darker than its surround): ``2 n_radii`` votes per pixel instead of a whole
+       circle's worth.
+    3. Candidates: the votes within one pixel of a centre (3x3 sum) over ``2 pi r``;
+       local maxima over centre *and* radius (3x3x3) at or above ``threshold / 2``.
+       Peaks are taken per radius, so concentric circles survive.
+    4. Verification: each candidate's support (step 1's edges sampled along the
+       circle) is hill-climbed over one-pixel / one-radius moves; candidates are
+       visited best first, those near a circle already kept (centre within
+       ``min_distance_px`` *and* radius within ``min_radius_diff_px``) are skipped, and
+       circles with support >= ``threshold`` are kept.
+    5. Sub-pixel: a few rounds of an algebraic least-squares circle fit (Kasa) to the
+       supporting edge pixels.
+
+    References
+    ----------
+    .. [1] D. H. Ballard, "Generalizing the Hough transform to detect arbitrary shapes",
+       Pattern Recognition 13(2), 1981. :doi:`10.1016/0031-3203(81)90009-1`
+    .. [2] C. Kimme, D. Ballard and J. Sklansky, "Finding circles by an array of
+       accumulators", Comm. ACM 18(2), 1975. :doi:`10.1145/360666.360677`
+    .. [3] I. Kasa, "A circle fitting procedure and its error analysis", IEEE Trans.
+       Instrumentation and Measurement 25(1), 1976. :doi:`10.1109/TIM.1976.6312298`
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> yy, xx = np.mgrid[:80, :100]
+    >>> disc = ((xx - 40) ** 2 + (yy - 35) ** 2 <= 20 ** 2).astype(np.float32)
+    >>> res = hough_circles(disc, radii=np.arange(15, 26), sigma=1.0, num_peaks=1)
+    >>> np.round(res.circles, 1).tolist(), np.round(res.scores, 2).tolist()
+    ([[40.0, 35.0, 19.9]], [0.97])
+    """
+    func = "hough_circles"
+    if isinstance(image, np.ndarray) and image.dtype == np.bool_:
+        if edges is not None:
+            raise ValueError(f"{func}: edges must be None when image is already a bool edge "
+                             f"map, got {describe(edges)}")
+        edge_map = _check_edges(image, func)
+        img = None
+    else:
+        img = as_float_image(image, func, ndim=(2,))
+        edge_map = None if edges is None else _check_edges(edges, func)
+        if edge_map is not None and edge_map.shape != img.shape:
+            raise ValueError(f"{func}: edges must have the image's shape {img.shape}, got "
+                             f"shape {edge_map.shape}")
+    radius_grid = _check_radii(radii, func, (edge_map if img is None else img).shape)
+    sigma = check_real(sigma, func, "sigma", low=0.0, low_inclusive=False)
+    check_kernel_radius(sigma, 4.0, func, names="sigma")
+    threshold = check_real(threshold, func, "threshold", low=0.0, high=1.0,
+                           low_inclusive=False)
+    if num_peaks is None:
+        num_peaks = np.iinfo(np.int64).max
+    num_peaks = check_int(num_peaks, func, "num_peaks", low=1)
+    if min_distance_px is None:
+        min_distance_px = float(radius_grid[0])
+    min_distance_px = check_real(min_distance_px, func, "min_distance_px", low=0.0)
+    min_radius_diff_px = check_real(min_radius_diff_px, func, "min_radius_diff_px", low=0.0)
+    subpixel = check_bool(subpixel, func, "subpixel")
+
+    if img is None:
+        ux, uy = _edge_normals(edge_map, sigma)
+        ys, xs = np.nonzero(edge_map)
+        nx, ny = ux[ys, xs].astype(np.float64), uy[ys, xs].astype(np.float64)
+    else:
+        # Canny smooths then takes the Sobel gradient: smooth once, and read the
+        # normals from the same gradient, at the edge pixels only
+        smoothed = gaussian_filter(img, sigma)
+        if edge_map is None:
+            edge_map = canny(smoothed, sigma=0.0, low_threshold=low_threshold,
+                             high_threshold=high_threshold)
+        edge_map = edge_map.copy()
+        edge_map[[0, -1], :] = False  # the frame has no Sobel gradient
+        edge_map[:, [0, -1]] = False
+        xf, yf = _edge_points_kernel(edge_map)  # np.nonzero's order, faster on sparse maps
+        xs, ys = xf.astype(np.int64), yf.astype(np.int64)
+        nx, ny = _sobel_normals_kernel(smoothed, xs, ys)
+        ux = np.zeros(edge_map.shape, np.float32)
+        uy = np.zeros(edge_map.shape, np.float32)
+        ux[ys, xs] = nx
+        uy[ys, xs] = ny
+    edge_map = np.ascontiguousarray(edge_map)
+    facing = (nx != 0) | (ny != 0)
+    H, W = edge_map.shape
+    n_facing = int(facing.sum())
+    cand = _circle_candidates_kernel(xs[facing].astype(np.float64),
+                                     ys[facing].astype(np.float64), nx[facing], ny[facing],
+                                     radius_grid, H, W, 0.5 * threshold,
+                                     np.int16 if 2 * n_facing < 32767 else np.int32)
+    kept = _circle_refine_kernel(edge_map, ux, uy, cand, radius_grid,
+                                 *_circle_samples(radius_grid), threshold, num_peaks,
+                                 min_distance_px, min_radius_diff_px)
+    # greedy keeping went by each candidate's support before refinement: sort by the
+    # refined support and suppress once more so the order and the spacing are exact
+    order = np.lexsort((kept[:, 2], kept[:, 1], kept[:, 0], -kept[:, 3]))
+    kept = kept[order]
+    circles, scores = kept[:, :3].copy(), kept[:, 3].copy()
+    if subpixel:
+        _circle_fit_kernel(edge_map, ux, uy, circles, 3)
+    keep = _circle_nms_kernel(circles, num_peaks, min_distance_px, min_radius_diff_px)
+    return HoughCircles(circles=circles[keep], scores=scores[keep], radius_grid=radius_grid,
+                        edges=edge_map)
+
+
+#: Most circle samples :func:`hough_circles` precomputes (radii times samples per radius).
+MAX_CIRCLE_SAMPLES = 10_000_000
+
+
+def _check_radii(radii: object, func: str, shape: tuple[int, int]) -> np.ndarray:
+    """Validate radii: a non-empty 1-D sequence of finite numbers in ``(0, diagonal]``;
+    sorted float64. A circle centred in the image with a larger radius misses it."""
+    if isinstance(radii, (bool, np.bool_)) or isinstance(radii, (str, bytes)):
+        raise TypeError(f"{func}: radii must be a 1-D array of positive numbers, got "
+                        f"{describe(radii)}")
+    arr = np.asarray(radii)
+    if arr.dtype.kind not in "uif":
+        raise TypeError(f"{func}: radii must be a 1-D array of positive numbers, got "
+                        f"{describe(radii)}")
+    arr = np.atleast_1d(arr.astype(np.float64))
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{func}: radii must be a non-empty 1-D array, got shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{func}: radii must be finite, got {describe(radii)}")
+    if arr.min() <= 0:
+        raise ValueError(f"{func}: radii must all be > 0, got min {arr.min():g}")
+    diag = math.hypot(shape[0], shape[1])
+    if arr.max() > diag:
+        raise ValueError(f"{func}: radii must be at most the image diagonal {diag:.1f} px (a "
+                         f"larger circle centred in the image misses it), got max "
+                         f"{arr.max():g}")
+    arr = np.unique(arr)
+    if arr.size * max(8.0, math.ceil(2 * math.pi * arr[-1])) > MAX_CIRCLE_SAMPLES:
+        raise ValueError(f"{func}: radii must need at most {MAX_CIRCLE_SAMPLES} circle "
+                         f"samples (count x circumference), got {arr.size} radii up to "
+                         f"{arr[-1]:g}")
+    return arr

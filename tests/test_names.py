@@ -38,11 +38,6 @@ _SPLIT = ("in a module another helper is splitting (geometry/epipolar.py, essent
           "lands")
 #: (public callable, parameter) -> why it is still allowed. Shrinks, never grows.
 PENDING = {
-    ("hough_circles", "threshold"): f"-> min_votes_fraction; {_SPLIT}",
-    ("hough_line_peaks", "threshold"): f"-> min_votes (a vote count); {_SPLIT}",
-    ("hough_segments", "threshold"): f"-> min_votes; {_SPLIT}",
-    ("hough_segments", "min_length"): f"-> min_length_px; {_SPLIT}",
-    ("hough_segments", "max_gap"): f"-> max_gap_px; {_SPLIT}",
     ("warp", "fill"): f"-> cval; {_SPLIT}",
     ("find_essential", "max_iterations"): f"-> max_iter; {_SPLIT}",
     ("recover_pose", "max_iterations"): f"-> max_iter; {_SPLIT}",

@@ -16,6 +16,7 @@ from cvgeo._checks import (
     check_real,
     describe,
     names_errors_as,
+    renamed_parameters,
 )
 from cvgeo.edges import canny
 from cvgeo.filters import gaussian_filter, gaussian_gradient
@@ -488,6 +489,7 @@ def _edge_normals(edges: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarr
     return ux, uy
 
 
+@renamed_parameters(threshold="min_votes_fraction")
 @names_errors_as("canny", "gaussian_filter", "gaussian_gradient")
 def hough_circles(
     image: np.ndarray,
@@ -497,7 +499,7 @@ def hough_circles(
     sigma: float = 2.0,
     low_threshold: float = 0.1,
     high_threshold: float = 0.2,
-    threshold: float = 0.5,
+    min_votes_fraction: float = 0.5,
     num_peaks: int | None = None,
     min_distance_px: float | None = None,
     min_radius_diff_px: float = 5.0,
@@ -522,9 +524,10 @@ def hough_circles(
         votes follow (for a bool edge map: the scale of its structure tensor).
     low_threshold, high_threshold : float, optional
         Canny hysteresis thresholds on the gradient magnitude of the [0, 1]-scaled image.
-    threshold : float, optional
-        Minimum support, in [0, 1]: the fraction of the circumference lying on edge
-        pixels whose normal points at the centre (see :class:`HoughCircles`).
+    min_votes_fraction : float, optional
+        Minimum support, in (0, 1]: the fraction of the circumference lying on edge
+        pixels whose normal points at the centre (see :class:`HoughCircles`). (Formerly
+        ``threshold``; that keyword works for one release, with a ``DeprecationWarning``.)
     num_peaks : int, optional
         At most this many circles (default: all that pass).
     min_distance_px : float, optional
@@ -561,13 +564,14 @@ def hough_circles(
        darker than its surround): ``2 n_radii`` votes per pixel instead of a whole
        circle's worth.
     3. Candidates: the votes within one pixel of a centre (3x3 sum) over ``2 pi r``;
-       local maxima over centre *and* radius (3x3x3) at or above ``threshold / 2``.
+       local maxima over centre *and* radius (3x3x3) at or above
+       ``min_votes_fraction / 2``.
        Peaks are taken per radius, so concentric circles survive.
     4. Verification: each candidate's support (step 1's edges sampled along the
        circle) is hill-climbed over one-pixel / one-radius moves; candidates are
        visited best first, those near a circle already kept (centre within
        ``min_distance_px`` *and* radius within ``min_radius_diff_px``) are skipped, and
-       circles with support >= ``threshold`` are kept.
+       circles with support >= ``min_votes_fraction`` are kept.
     5. Sub-pixel: a few rounds of an algebraic least-squares circle fit (Kasa) to the
        supporting edge pixels.
 
@@ -605,7 +609,7 @@ def hough_circles(
     radius_grid = _check_radii(radii, func, (edge_map if img is None else img).shape)
     sigma = check_real(sigma, func, "sigma", low=0.0, low_inclusive=False)
     check_kernel_radius(sigma, 4.0, func, names="sigma")
-    threshold = check_real(threshold, func, "threshold", low=0.0, high=1.0,
+    threshold = check_real(min_votes_fraction, func, "min_votes_fraction", low=0.0, high=1.0,
                            low_inclusive=False)
     if num_peaks is None:
         num_peaks = np.iinfo(np.int64).max

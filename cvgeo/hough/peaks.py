@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from cvgeo._checks import check_int, check_real, describe
+from cvgeo._checks import check_int, check_real, describe, renamed_parameters
 from cvgeo.hough.lines import HoughLines
 
 __all__ = ["HoughLinePeaks", "hough_line_peaks"]
@@ -139,11 +139,12 @@ def _line_nms_kernel(rho, theta, num_peaks, min_distance, min_angle):
     return keep[:k]
 
 
+@renamed_parameters(threshold="min_votes")
 def hough_line_peaks(
     result: HoughLines,
     *,
     num_peaks: int | None = None,
-    threshold: int | None = None,
+    min_votes: int | None = None,
     min_distance_px: float = 9.0,
     min_angle_rad: float = math.pi / 18,
 ) -> HoughLinePeaks:
@@ -155,8 +156,10 @@ def hough_line_peaks(
         From :func:`hough_lines`.
     num_peaks : int, optional
         At most this many lines (default: all that pass).
-    threshold : int, optional
+    min_votes : int, optional
         Minimum votes (edge pixels on the line). Default: half the maximum, at least 1.
+        (Formerly ``threshold``; that keyword works for one release, with a
+        ``DeprecationWarning``.)
     min_distance_px : float, optional
         Lines closer than this in rho (pixels) *and* ``min_angle_rad`` in theta to a
         stronger kept line are suppressed.
@@ -178,7 +181,7 @@ def hough_line_peaks(
 
     Notes
     -----
-    1. Candidates: accumulator cells with at least ``threshold`` votes that are not
+    1. Candidates: accumulator cells with at least ``min_votes`` votes that are not
        smaller than any of their 8 neighbours. The theta axis is circular with a twist:
        the cell after ``(rho, thetas[-1])`` is ``(-rho, 0)``.
     2. Candidates sorted by votes are kept greedily unless a kept line is near in both
@@ -192,6 +195,7 @@ def hough_line_peaks(
     >>> edges = np.zeros((50, 60), dtype=bool)
     >>> edges[:, 20] = True
     >>> edges[30, :] = True
+    >>> from cvgeo.hough import hough_lines
     >>> peaks = hough_line_peaks(hough_lines(edges))
     >>> peaks.rhos.tolist(), np.degrees(peaks.thetas).round(6).tolist(), peaks.votes.tolist()
     ([30.0, 20.0], [90.0, 0.0], [60, 50])
@@ -204,14 +208,14 @@ def hough_line_peaks(
     if num_peaks is None:
         num_peaks = acc_t.size
     num_peaks = check_int(num_peaks, func, "num_peaks", low=1)
-    if threshold is None:
-        threshold = max(1, int(acc_t.max(initial=0)) // 2)
-    threshold = max(1, check_int(threshold, func, "threshold", low=0))
+    if min_votes is None:
+        min_votes = max(1, int(acc_t.max(initial=0)) // 2)
+    min_votes = max(1, check_int(min_votes, func, "min_votes", low=0))
     min_distance_px = check_real(min_distance_px, func, "min_distance_px", low=0.0)
     min_angle_rad = check_real(min_angle_rad, func, "min_angle_rad", low=0.0,
                                high=math.pi / 2)
 
-    cand = _line_candidates_kernel(acc_t, threshold)
+    cand = _line_candidates_kernel(acc_t, min_votes)
     jt, ir = cand[:, 0], cand[:, 1]
     votes = acc_t[jt, ir].astype(np.int64)
     order = np.argsort(-votes, kind="stable")  # candidates come in (theta, rho) order

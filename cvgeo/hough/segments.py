@@ -7,7 +7,7 @@ import math
 import numpy as np
 from numba import njit, uint64
 
-from cvgeo._checks import check_int, check_real, check_seed
+from cvgeo._checks import check_int, check_real, check_seed, renamed_parameters
 from cvgeo.hough._common import _check_edges, _round_half_away, _theta_rho_grid
 
 __all__ = ["hough_segments"]
@@ -248,12 +248,13 @@ def _pph_kernel(state, order, cos_t, sin_t, inv_rho_step, n_off, n_rho, threshol
     return out[:n_out]
 
 
+@renamed_parameters(threshold="min_votes", min_length="min_length_px", max_gap="max_gap_px")
 def hough_segments(
     edges: np.ndarray,
     *,
-    threshold: int = 10,
-    min_length: float = 30.0,
-    max_gap: int = 5,
+    min_votes: int = 10,
+    min_length_px: float = 30.0,
+    max_gap_px: int = 5,
     theta_step: float = math.pi / 180,
     rho_step: float = 1.0,
     seed: int | np.random.Generator | None = 0,
@@ -264,17 +265,21 @@ def hough_segments(
     ----------
     edges : ndarray of shape (H, W)
         Binary edge map: bool, or only 0 and 1 values.
-    threshold : int, optional
+    min_votes : int, optional
         Votes a line must collect (from the pixels drawn so far) before its segment is
         traced; >= 1.
-    min_length : float, optional
+    min_length_px : float, optional
         Shortest segment returned, pixels (Euclidean distance between its ends).
-    max_gap : int, optional
+    max_gap_px : int, optional
         Longest run of missing pixels bridged inside one segment, >= 0.
     theta_step, rho_step : float, optional
         Accumulator resolution, as in :func:`hough_lines`.
     seed : int, numpy.random.Generator or None, optional
         Order in which pixels are drawn. The same seed gives the same segments.
+
+    (``min_votes``, ``min_length_px`` and ``max_gap_px`` were ``threshold``,
+    ``min_length`` and ``max_gap``; those keywords work for one release, with a
+    ``DeprecationWarning``.)
 
     Returns
     -------
@@ -290,8 +295,8 @@ def hough_segments(
     Notes
     -----
     The pixels vote one at a time in random order; as soon as a bin reaches
-    ``threshold`` the line is followed through the edge map from the pixel just drawn,
-    bridging gaps up to ``max_gap``; the pixels met are fitted with a least-squares line
+    ``min_votes`` the line is followed through the edge map from the pixel just drawn,
+    bridging gaps up to ``max_gap_px``; the pixels met are fitted with a least-squares line
     and the walk goes on from both ends along it until they stop moving (the fitted line
     is finer than ``theta_step``, so long segments are not cut short by the
     accumulator's angular error). A long enough segment is output and a 3-pixel corridor
@@ -311,14 +316,14 @@ def hough_segments(
     >>> import numpy as np
     >>> edges = np.zeros((40, 80), dtype=bool)
     >>> edges[20, 10:70] = True
-    >>> hough_segments(edges, threshold=10, min_length=20)
+    >>> hough_segments(edges, min_votes=10, min_length_px=20)
     array([[10., 20., 69., 20.]])
     """
     func = "hough_segments"
     edges = _check_edges(edges, func)
-    threshold = check_int(threshold, func, "threshold", low=1)
-    min_length = check_real(min_length, func, "min_length", low=0.0)
-    max_gap = check_int(max_gap, func, "max_gap", low=0)
+    min_votes = check_int(min_votes, func, "min_votes", low=1)
+    min_length_px = check_real(min_length_px, func, "min_length_px", low=0.0)
+    max_gap_px = check_int(max_gap_px, func, "max_gap_px", low=0)
     rng = check_seed(seed, func)
     thetas, rhos, n_off = _theta_rho_grid(edges.shape, theta_step, rho_step, func)
     flat = np.flatnonzero(edges)
@@ -330,7 +335,7 @@ def hough_segments(
     most = min(flat.size, max(edges.shape) * (int(rho_step * math.sqrt(2.0)) + 2))
     acc = np.zeros(thetas.size * rhos.size, dtype=np.int16 if most < 32767 else np.int32)
     segs = _pph_kernel(state, order, np.cos(thetas), np.sin(thetas), 1.0 / float(rho_step),
-                       n_off, rhos.size, threshold, min_length, max_gap, acc)
+                       n_off, rhos.size, min_votes, min_length_px, max_gap_px, acc)
     segs = segs.astype(np.float64)
     # a canonical direction: left to right, or top to bottom for vertical segments
     swap = (segs[:, 0] > segs[:, 2]) | ((segs[:, 0] == segs[:, 2]) & (segs[:, 1] > segs[:, 3]))

@@ -158,7 +158,7 @@ def test_known_lines_with_noise_and_gaps_recovered_within_one_step(rng):
         edges |= render_line(shape, rho, theta, rng=rng, gap_fraction=0.25)
     edges |= rng.random(shape) > 0.98  # 2% salt noise
     res = hough_lines(edges, theta_step=DEG, rho_step=1.0)
-    peaks = hough_line_peaks(res, num_peaks=len(KNOWN_LINES), threshold=60,
+    peaks = hough_line_peaks(res, num_peaks=len(KNOWN_LINES), min_votes=60,
                              min_distance_px=10, min_angle_rad=5 * DEG)
     assert peaks.rhos.size == len(KNOWN_LINES)
     assert np.all(np.diff(peaks.votes) <= 0)
@@ -173,7 +173,7 @@ def test_line_at_the_theta_seam_found_once(theta, rng):
     shape = (200, 200)
     edges = render_line(shape, 80.0 if theta < 1 else -80.0, theta, rng=rng, gap_fraction=0.1)
     res = hough_lines(edges)
-    peaks = hough_line_peaks(res, threshold=40)  # default suppression: 9 px, 10 degrees
+    peaks = hough_line_peaks(res, min_votes=40)  # default suppression: 9 px, 10 degrees
     assert peaks.rhos.size == 1, (peaks.rhos, np.degrees(peaks.thetas))
     rho = 80.0 if theta < 1 else -80.0
     d_rho, d_theta = line_distance(rho, theta, peaks.rhos[0], peaks.thetas[0])
@@ -192,22 +192,22 @@ def test_seam_handling_in_candidates_and_nms():
     res.accumulator[10 + 5, 0] = 9     # rho = 5, theta = 0
     res.accumulator[10 - 4, 17] = 8    # rho = -4, theta = 170: the cell next to it
     res.accumulator[10 + 4, 17] = 7    # rho = +4, theta = 170: a different line
-    p = hough_line_peaks(res, threshold=1, min_distance_px=0, min_angle_rad=0)
+    p = hough_line_peaks(res, min_votes=1, min_distance_px=0, min_angle_rad=0)
     assert p.votes.tolist() == [9, 7] and p.rhos.tolist() == [5.0, 4.0]
     # NMS: (rho=-4, 160 deg) is 1 px and 20 degrees from (5, 0) across the seam
     res = fresh()
     res.accumulator[10 + 5, 0] = 9
     res.accumulator[10 - 4, 16] = 8
-    p = hough_line_peaks(res, threshold=1, min_distance_px=1.0, min_angle_rad=20 * DEG)
+    p = hough_line_peaks(res, min_votes=1, min_distance_px=1.0, min_angle_rad=20 * DEG)
     assert p.votes.tolist() == [9]
-    p = hough_line_peaks(res, threshold=1, min_distance_px=1.0, min_angle_rad=15 * DEG)
+    p = hough_line_peaks(res, min_votes=1, min_distance_px=1.0, min_angle_rad=15 * DEG)
     assert p.votes.tolist() == [9, 8]
-    p = hough_line_peaks(res, threshold=1, min_distance_px=0.5, min_angle_rad=20 * DEG)
+    p = hough_line_peaks(res, min_votes=1, min_distance_px=0.5, min_angle_rad=20 * DEG)
     assert p.votes.tolist() == [9, 8]
     # without the seam (rho=+4, 160 deg is 9 px away across it) nothing is suppressed
     res.accumulator[10 - 4, 16] = 0
     res.accumulator[10 + 4, 16] = 8
-    p = hough_line_peaks(res, threshold=1, min_distance_px=1.0, min_angle_rad=20 * DEG)
+    p = hough_line_peaks(res, min_votes=1, min_distance_px=1.0, min_angle_rad=20 * DEG)
     assert p.votes.tolist() == [9, 8]
 
 
@@ -231,11 +231,11 @@ def test_num_peaks_and_threshold(rng):
     for rho, theta in KNOWN_LINES:
         edges |= render_line(shape, rho, theta)
     res = hough_lines(edges)
-    allp = hough_line_peaks(res, threshold=50)
+    allp = hough_line_peaks(res, min_votes=50)
     assert allp.rhos.size == len(KNOWN_LINES)
-    two = hough_line_peaks(res, num_peaks=2, threshold=50)
+    two = hough_line_peaks(res, num_peaks=2, min_votes=50)
     np.testing.assert_array_equal(two.votes, allp.votes[:2])
-    high = hough_line_peaks(res, threshold=int(allp.votes[2]) + 1)
+    high = hough_line_peaks(res, min_votes=int(allp.votes[2]) + 1)
     assert high.rhos.size == 2
     # default threshold: half the maximum
     default = hough_line_peaks(res)
@@ -248,7 +248,7 @@ def test_empty_edge_map_gives_empty_arrays():
     p = hough_line_peaks(res)
     assert p.rhos.shape == p.thetas.shape == p.votes.shape == (0,)
     assert p.lines.shape == (0, 3)
-    p = hough_line_peaks(res, threshold=0)
+    p = hough_line_peaks(res, min_votes=0)
     assert p.rhos.size == 0
 
 
@@ -298,24 +298,24 @@ def _match(found, truth, tol):
 
 def test_segments_recovered_with_gaps(rng):
     img = _segment_scene()
-    segs = hough_segments(img, threshold=20, min_length=40, max_gap=6, seed=1)
+    segs = hough_segments(img, min_votes=20, min_length_px=40, max_gap_px=6, seed=1)
     assert segs.shape == (4, 4) and segs.dtype == np.float64
     assert _match(segs, SEGMENTS, 2.0).max() <= 2.0
     noisy = img | (rng.random(img.shape) > 0.995)
-    segs = hough_segments(noisy, threshold=20, min_length=40, max_gap=6, seed=1)
+    segs = hough_segments(noisy, min_votes=20, min_length_px=40, max_gap_px=6, seed=1)
     assert _match(segs, SEGMENTS, 2.0).max() <= 2.0
     assert segs.shape[0] <= 6  # no burst of spurious segments from 0.5 % noise
 
 
 def test_segments_deterministic_per_seed():
     img = _segment_scene()
-    a = hough_segments(img, threshold=15, min_length=30, seed=3)
-    b = hough_segments(img, threshold=15, min_length=30, seed=3)
+    a = hough_segments(img, min_votes=15, min_length_px=30, seed=3)
+    b = hough_segments(img, min_votes=15, min_length_px=30, seed=3)
     np.testing.assert_array_equal(a, b)
-    c = hough_segments(img, threshold=15, min_length=30, seed=np.random.default_rng(3))
+    c = hough_segments(img, min_votes=15, min_length_px=30, seed=np.random.default_rng(3))
     np.testing.assert_array_equal(a, c)
     for seed in (0, 7, 11):  # another order: the same segments, to within 2 px
-        other = hough_segments(img, threshold=15, min_length=30, seed=seed)
+        other = hough_segments(img, min_votes=15, min_length_px=30, seed=seed)
         assert other.shape == a.shape
         assert _match(other, a, 2.0).max() <= 2.0
 
@@ -366,16 +366,16 @@ def test_lines_parallel_voting_equals_serial(camera):
 
 def test_gap_larger_than_max_gap_splits_segment():
     img = render_segment(np.zeros((60, 200), dtype=bool), 10, 30, 190, 30, gaps=[(0.45, 0.55)])
-    one = hough_segments(img, threshold=10, min_length=20, max_gap=25)
-    two = hough_segments(img, threshold=10, min_length=20, max_gap=10)
+    one = hough_segments(img, min_votes=10, min_length_px=20, max_gap_px=25)
+    two = hough_segments(img, min_votes=10, min_length_px=20, max_gap_px=10)
     assert one.tolist() == [[10.0, 30.0, 190.0, 30.0]]
     assert sorted(two.tolist()) == [[10.0, 30.0, 91.0, 30.0], [109.0, 30.0, 190.0, 30.0]]
 
 
 def test_segments_min_length_and_empty():
     img = render_segment(np.zeros((60, 200), dtype=bool), 10, 30, 60, 30)
-    assert hough_segments(img, threshold=5, min_length=60).shape == (0, 4)
-    assert hough_segments(img, threshold=5, min_length=40).shape == (1, 4)
+    assert hough_segments(img, min_votes=5, min_length_px=60).shape == (0, 4)
+    assert hough_segments(img, min_votes=5, min_length_px=40).shape == (1, 4)
     assert hough_segments(np.zeros((10, 10), dtype=bool)).shape == (0, 4)
 
 
@@ -420,10 +420,10 @@ def test_bad_peak_parameters():
         hough_line_peaks(np.zeros((5, 5)))
     with pytest.raises(ValueError, match=r"^hough_line_peaks: num_peaks must be an int >= 1"):
         hough_line_peaks(res, num_peaks=0)
-    with pytest.raises(ValueError, match=r"^hough_line_peaks: threshold must be an int >= 0"):
-        hough_line_peaks(res, threshold=-3)
-    with pytest.raises(TypeError, match=r"^hough_line_peaks: threshold must be an int"):
-        hough_line_peaks(res, threshold=2.5)
+    with pytest.raises(ValueError, match=r"^hough_line_peaks: min_votes must be an int >= 0"):
+        hough_line_peaks(res, min_votes=-3)
+    with pytest.raises(TypeError, match=r"^hough_line_peaks: min_votes must be an int"):
+        hough_line_peaks(res, min_votes=2.5)
     with pytest.raises(ValueError, match=r"^hough_line_peaks: min_distance_px must be >= 0"):
         hough_line_peaks(res, min_distance_px=-1)
     with pytest.raises(ValueError, match=r"^hough_line_peaks: min_angle_rad must be in"):
@@ -432,12 +432,12 @@ def test_bad_peak_parameters():
 
 def test_bad_segment_parameters():
     img = np.eye(20, dtype=bool)
-    with pytest.raises(ValueError, match=r"^hough_segments: threshold must be an int >= 1"):
-        hough_segments(img, threshold=0)
-    with pytest.raises(ValueError, match=r"^hough_segments: min_length must be >= 0"):
-        hough_segments(img, min_length=-5)
-    with pytest.raises(ValueError, match=r"^hough_segments: max_gap must be an int >= 0"):
-        hough_segments(img, max_gap=-1)
+    with pytest.raises(ValueError, match=r"^hough_segments: min_votes must be an int >= 1"):
+        hough_segments(img, min_votes=0)
+    with pytest.raises(ValueError, match=r"^hough_segments: min_length_px must be >= 0"):
+        hough_segments(img, min_length_px=-5)
+    with pytest.raises(ValueError, match=r"^hough_segments: max_gap_px must be an int >= 0"):
+        hough_segments(img, max_gap_px=-1)
     with pytest.raises(TypeError, match=r"^hough_segments: seed must be an int"):
         hough_segments(img, seed="x")
 
@@ -666,8 +666,8 @@ def test_bad_circle_input():
         hough_circles(img, radii=[10], edges=np.zeros((30, 40), bool))
     with pytest.raises(ValueError, match="^hough_circles: edges must be None when image is"):
         hough_circles(np.zeros((40, 40), bool), radii=[10], edges=np.zeros((40, 40), bool))
-    with pytest.raises(ValueError, match=r"^hough_circles: threshold must be in \(0.0, 1.0\]"):
-        hough_circles(img, radii=[10], threshold=0)
+    with pytest.raises(ValueError, match=r"^hough_circles: min_votes_fraction must be in \(0"):
+        hough_circles(img, radii=[10], min_votes_fraction=0)
     with pytest.raises(ValueError, match=r"^hough_circles: sigma must be > 0"):
         hough_circles(img, radii=[10], sigma=-1)
     with pytest.raises(ValueError, match=r"^hough_circles: num_peaks must be an int >= 1"):
@@ -676,3 +676,39 @@ def test_bad_circle_input():
         hough_circles(img, radii=[10], min_distance_px=-2)
     with pytest.raises(TypeError, match=r"^hough_circles: subpixel must be a bool"):
         hough_circles(img, radii=[10], subpixel=1)
+
+
+# --------------------------------------------------------------------------- renamed keywords
+def test_renamed_keywords_work_for_one_release_with_a_warning():
+    """The old keywords give the same result as the new ones, with a DeprecationWarning
+    naming the new keyword; both at once is a TypeError; pipelines accept them too."""
+    from cvgeo.pipeline import Step
+
+    img = np.zeros((60, 80), dtype=bool)
+    render_segment(img, 5, 10, 70, 40)
+    render_segment(img, 10, 50, 60, 52)
+    new = hough_segments(img, min_votes=8, min_length_px=25.0, max_gap_px=2, seed=1)
+    assert len(new) == 2
+    with pytest.warns(DeprecationWarning, match="hough_segments: the keyword 'min_length' is "
+                      "deprecated .* use 'min_length_px'"):
+        old = hough_segments(img, threshold=8, min_length=25.0, max_gap=2, seed=1)
+    np.testing.assert_array_equal(old, new)
+    with pytest.raises(TypeError, match="hough_segments: got both 'max_gap' and its new name"):
+        hough_segments(img, max_gap=2, max_gap_px=2)
+    with pytest.warns(DeprecationWarning, match="'threshold' is deprecated"):
+        piped = Step("hough_segments", threshold=8, min_length_px=25.0, max_gap_px=2,
+                     seed=1).transform(img)
+    np.testing.assert_array_equal(piped, new)
+
+    res = hough_lines(img)
+    with pytest.warns(DeprecationWarning, match="use 'min_votes'"):
+        old_peaks = hough_line_peaks(res, threshold=20)
+    np.testing.assert_array_equal(old_peaks.rhos, hough_line_peaks(res, min_votes=20).rhos)
+
+    yy, xx = np.mgrid[:70, :70]
+    disc = ((xx - 35) ** 2 + (yy - 33) ** 2 <= 15 ** 2).astype(np.float32)
+    with pytest.warns(DeprecationWarning, match="use 'min_votes_fraction'"):
+        old_c = hough_circles(disc, radii=np.arange(12, 19), threshold=0.6)
+    new_c = hough_circles(disc, radii=np.arange(12, 19), min_votes_fraction=0.6)
+    np.testing.assert_array_equal(old_c.circles, new_c.circles)
+    assert len(new_c.circles) == 1

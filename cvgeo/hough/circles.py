@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.typed import Dict, List
 
 from cvgeo._checks import (
     check_bool,
@@ -39,7 +40,7 @@ class HoughCircles:
     scores : ndarray of float64, shape (N,)
         Support: the fraction of the circle's circumference (sampled every pixel of arc)
         that lies on an edge pixel whose normal points at the centre, in [0, 1],
-        non-increasing.
+        non-increasing; with ``normalize=False``, the number of those samples.
     radius_grid : ndarray of float64, shape (n_radii,)
         The radii tried, ascending.
     edges : ndarray of bool, shape (H, W)
@@ -77,8 +78,9 @@ def _sobel_normals_kernel(smoothed, xs, ys):
 
 
 @njit(cache=True)
-def _vote_slice(xs, ys, nx, ny, r, raw, cells):
-    """Votes of every edge pixel for radius ``r`` into ``raw`` (one-cell zero frame).
+def _vote_slice(xs, ys, nx, ny, r, raw, cells, pad):
+    """Votes of every edge pixel for radius ``r`` into ``raw`` (one-cell zero frame
+    around the image grown by ``pad`` cells on each side).
 
     An edge pixel ``p`` on a circle of radius ``r`` has the centre at ``p - r n`` for the
     outward normal ``n``; the gradient points out of a dark disc and into a bright one,
@@ -96,8 +98,8 @@ def _vote_slice(xs, ys, nx, ny, r, raw, cells):
         for sgn in range(2):
             vx = xs[i] + dx if sgn == 0 else xs[i] - dx
             vy = ys[i] + dy if sgn == 0 else ys[i] - dy
-            cx = int(vx + math.copysign(0.5, vx)) + 1  # _round_half_away, spelled out
-            cy = int(vy + math.copysign(0.5, vy)) + 1
+            cx = int(vx + math.copysign(0.5, vx)) + 1 + pad  # _round_half_away, spelled out
+            cy = int(vy + math.copysign(0.5, vy)) + 1 + pad
             inside = cx >= 1 and cx < Wp - 1 and cy >= 1 and cy < Hp - 1
             cells[2 * i + sgn] = cy * Wp + cx if inside else -1
     n = 0
@@ -141,7 +143,7 @@ def _box3(raw, rows, out, rowmax):
 
 
 @njit(cache=True)
-def _circle_candidates_kernel(xs, ys, nx, ny, radii, H, W, threshold, acc_dtype):
+def _circle_candidates_kernel(xs, ys, nx, ny, radii, H, W, threshold, acc_dtype, pad):
     """Vote, smooth and find centre-and-radius local maxima, one radius slice at a time.
 
     Parameters
@@ -157,12 +159,15 @@ def _circle_candidates_kernel(xs, ys, nx, ny, radii, H, W, threshold, acc_dtype)
     acc_dtype : numpy integer dtype
         Of the vote slices: int16 when no 3x3 sum can pass 32767 (fewer than 16384 edge
         pixels: each casts two votes per radius), halving the memory each slice moves.
+    pad : int
+        Centres up to ``pad`` pixels outside the image are voted for too.
 
     Returns
     -------
     ndarray of float64, shape (M, 4)
         ``(k, y, x, score)`` of every cell at or above ``threshold`` whose score is not
-        smaller than its 26 neighbours' in (radius, row, column).
+        smaller than its 26 neighbours' in (radius, row, column); ``y`` and ``x`` in
+        ``[-pad, H + pad)`` and ``[-pad, W + pad)``.
 
     Notes
     -----
@@ -171,7 +176,7 @@ def _circle_candidates_kernel(xs, ys, nx, ny, radii, H, W, threshold, acc_dtype)
     the scattered vote writes stay inside one slice.
     """
     n_r = radii.shape[0]
-    Hp, Wp = H + 2, W + 2
+    Hp, Wp = H + 2 + 2 * pad, W + 2 + 2 * pad
     norm = 1.0 / (2.0 * math.pi * radii)
     raw = np.zeros((Hp, Wp), dtype=acc_dtype)
     ring = np.zeros((3, Hp, Wp), dtype=acc_dtype)
@@ -180,12 +185,12 @@ def _circle_candidates_kernel(xs, ys, nx, ny, radii, H, W, threshold, acc_dtype)
     cells = np.empty(2 * xs.shape[0], dtype=np.int64)
     out = np.empty((64, 4))
     m = 0
-    n_cells = _vote_slice(xs, ys, nx, ny, radii[0], raw, cells)
+    n_cells = _vote_slice(xs, ys, nx, ny, radii[0], raw, cells, pad)
     _box3(raw, rows, ring[0], rowmax[0])
     _clear_slice(raw, cells, n_cells)
     for k in range(n_r):
         if k + 1 < n_r:
-            n_cells = _vote_slice(xs, ys, nx, ny, radii[k + 1], raw, cells)
+            n_cells = _vote_slice(xs, ys, nx, ny, radii[k + 1], raw, cells, pad)
             _box3(raw, rows, ring[(k + 1) % 3], rowmax[(k + 1) % 3])
             _clear_slice(raw, cells, n_cells)
         cur = ring[k % 3]
@@ -217,8 +222,8 @@ def _circle_candidates_kernel(xs, ys, nx, ny, radii, H, W, threshold, acc_dtype)
                         grown[:m] = out
                         out = grown
                     out[m, 0] = k
-                    out[m, 1] = y - 1
-                    out[m, 2] = x - 1
+                    out[m, 1] = y - 1 - pad
+                    out[m, 2] = x - 1 - pad
                     out[m, 3] = v
                     m += 1
     return out[:m]
@@ -227,9 +232,10 @@ def _circle_candidates_kernel(xs, ys, nx, ny, radii, H, W, threshold, acc_dtype)
 def _circle_samples(radii: np.ndarray) -> tuple[np.ndarray, ...]:
     """Per radius, the circle sampled every pixel of arc, as integer pixel offsets.
 
-    Returns ``off_x, off_y`` (int64, ``(n_radii, n_max, 3)``: radius ``r``, ``r - 0.5``,
-    ``r + 0.5`` on each ray, rounded), ``cos, sin`` (float64, ``(n_radii, n_max)``) and
-    ``counts`` (int64, ``(n_radii,)``, samples per radius).
+    Returns the tuple ``(off_x, off_y, cos, sin, counts)``: ``off_x, off_y`` (int64,
+    ``(n_radii, n_max, 3)``: radius ``r``, ``r - 0.5``, ``r + 0.5`` on each ray, rounded),
+    ``cos, sin`` (float64, ``(n_radii, n_max)``) and ``counts`` (int64, ``(n_radii,)``,
+    samples per radius).
     """
     counts = np.maximum(8, np.ceil(2 * np.pi * radii)).astype(np.int64)
     n_max = int(counts.max())
@@ -257,18 +263,19 @@ def _circle_offsets_kernel(radii, c, s):
 
 
 @njit(cache=True, inline="always")
-def _circle_support(edges, nx_map, ny_map, x, y, k, off_x, off_y, cos_p, sin_p, counts,
-                    cos_tol, beat):
+def _circle_support(edges, nx_map, ny_map, x, y, k, samples, cos_tol, beat):
     """Fraction of circle ``(x, y, radii[k])`` on edge pixels whose normal faces the centre.
 
     A sample (one per pixel of arc) is supported when an edge pixel lies at radius
     ``r``, ``r - 0.5`` or ``r + 0.5`` on its ray and that pixel's normal is within
-    ``arccos(cos_tol)`` of the ray, either way.
+    ``arccos(cos_tol)`` of the ray, either way. ``samples`` is :func:`_circle_samples`'
+    tuple.
 
     The callers only want supports larger than ``beat``: the count stops as soon as the
     samples left cannot lift it above ``beat``, and then returns a value ``<= beat`` (the
     best it could still have reached) instead of the exact support.
     """
+    off_x, off_y, cos_p, sin_p, counts = samples
     H, W = edges.shape
     n = counts[k]
     hits = 0
@@ -287,18 +294,44 @@ def _circle_support(edges, nx_map, ny_map, x, y, k, off_x, off_y, cos_p, sin_p, 
 
 
 @njit(cache=True)
-def _near_kept(kept, n_kept, x, y, r, min_distance, min_radius_diff):
-    for q in range(n_kept):
-        if (math.hypot(x - kept[q, 0], y - kept[q, 1]) < min_distance
-                and abs(r - kept[q, 2]) < min_radius_diff):
-            return True
-    return False
+def _climb(edges, nx_map, ny_map, k, y, x, best, samples, bounds, path, visited):
+    """Hill-climb the support of circle ``(x, y, radii[k])``, whose support is ``best``.
+
+    Moves one pixel (same radius) or one radius step (same centre) at a time to the best
+    of those 10 neighbours while it beats the current support; centres stay inside
+    ``bounds = (y_lo, y_hi, x_lo, x_hi)`` (half-open). The cells passed are appended to
+    ``path`` (flat keys); the climb stops early at a cell in ``visited`` (a climb from
+    there was made before). Returns ``k, y, x, best, key`` with ``key`` that visited cell,
+    or -1.
+    """
+    cos_tol = math.cos(math.pi / 6)
+    n_r = samples[4].shape[0]
+    y_lo, y_hi, x_lo, x_hi = bounds
+    for _ in range(200):
+        key = (k * (y_hi - y_lo) + (y - y_lo)) * (x_hi - x_lo) + (x - x_lo)
+        if key in visited:
+            return k, y, x, best, key
+        path.append(key)
+        bk, by, bx = k, y, x
+        for kk in range(max(k - 1, 0), min(k + 2, n_r)):
+            for yy in range(max(y - 1, y_lo), min(y + 2, y_hi)):
+                for xx in range(max(x - 1, x_lo), min(x + 2, x_hi)):
+                    if (kk == k) == (yy == y and xx == x):
+                        continue
+                    v = _circle_support(edges, nx_map, ny_map, xx, yy, kk, samples, cos_tol,
+                                        best)
+                    if v > best:
+                        best = v
+                        bk, by, bx = kk, yy, xx
+        if bk == k and by == y and bx == x:
+            break
+        k, y, x = bk, by, bx
+    return k, y, x, best, -1
 
 
 @njit(cache=True)
-def _circle_refine_kernel(edges, nx_map, ny_map, cand, radii, off_x, off_y, cos_p, sin_p,
-                          counts, threshold, num_peaks, min_distance, min_radius_diff):
-    """Verify candidates against the edge map, hill-climb their support, suppress repeats.
+def _circle_refine_kernel(edges, nx_map, ny_map, cand, samples, threshold, bounds):
+    """Climb every candidate to its best nearby circle; the distinct circles found.
 
     Parameters
     ----------
@@ -307,83 +340,81 @@ def _circle_refine_kernel(edges, nx_map, ny_map, cand, radii, off_x, off_y, cos_
         Unit edge normals.
     cand : ndarray of float64, shape (M, 4)
         ``(k, y, x, vote score)``.
-    radii : ndarray of float64, shape (n_radii,)
-    off_x, off_y, cos_p, sin_p, counts
+    samples : tuple
         Circle samples per radius, from :func:`_circle_samples`.
     threshold : float
-        Minimum support of a circle kept; candidates below half of it are not refined.
-    num_peaks : int
-    min_distance, min_radius_diff : float
-        A circle whose centre and radius are both this close to a kept one is dropped.
+        Minimum support of a circle returned; candidates whose start is below half of it
+        are not climbed.
+    bounds : tuple of int
+        ``(y_lo, y_hi, x_lo, x_hi)``: the centres allowed (half-open ranges).
 
     Returns
     -------
     ndarray of float64, shape (K, 4)
-        ``(x, y, r, support)`` of the kept circles, in the order kept.
+        ``(x, y, k, support)`` of the distinct circles reached with support
+        >= ``threshold``, in no particular order.
 
     Notes
     -----
-    Candidates are visited by their own support (the best within two radius steps at
-    their centre), best first. One that is near a circle
-    already kept is skipped (it would climb to the same circle); the others move one
-    pixel (same radius) or one radius step (same centre) at a time towards more support
-    until none of those 10 neighbours is better, and are kept if still not near a kept
-    circle.
+    Each candidate starts from the best of its own circle, the 8 centres around it at
+    its radius and its centre at the 4 radii within two steps (the 3x3 vote sum cannot
+    place a circle closer), and climbs from there. Candidates are taken best start
+    first; every cell a climb passes is remembered with the circle it led to, so a later
+    climb that meets one stops there: each circle is climbed to once, whatever the
+    number of candidates on it, and no candidate is dropped for being near another one.
     """
     cos_tol = math.cos(math.pi / 6)
-    n_r = counts.shape[0]
-    H, W = edges.shape
+    n_r = samples[4].shape[0]
     m_total = cand.shape[0]
-    # own support: the best over two radius steps either way at the candidate's centre
-    # (the 3x3 vote sum cannot tell radii a pixel apart)
+    # each candidate's start: the best of its circle, the 8 centres around at its radius
+    # and its centre at the radii within two steps
+    y_lo, y_hi, x_lo, x_hi = bounds
+    floor = 0.5 * threshold - 1e-12
     own = np.zeros(m_total)
-    own_k = np.empty(m_total, dtype=np.int64)
+    own_kyx = np.empty((m_total, 3), dtype=np.int64)
     for m in range(m_total):
-        k0 = int(cand[m, 0])
-        own_k[m] = k0
+        k0, y0, x0 = int(cand[m, 0]), int(cand[m, 1]), int(cand[m, 2])
+        own_kyx[m, 0], own_kyx[m, 1], own_kyx[m, 2] = k0, y0, x0
         for k in range(max(k0 - 2, 0), min(k0 + 3, n_r)):
-            v = _circle_support(edges, nx_map, ny_map, int(cand[m, 2]), int(cand[m, 1]), k,
-                                off_x, off_y, cos_p, sin_p, counts, cos_tol, own[m])
-            if v > own[m]:
-                own[m] = v
-                own_k[m] = k
+            for y in range(max(y0 - 1, y_lo), min(y0 + 2, y_hi)):
+                for x in range(max(x0 - 1, x_lo), min(x0 + 2, x_hi)):
+                    if k != k0 and (y != y0 or x != x0):
+                        continue  # other radii at the centre only
+                    # only supports above half the threshold matter (the others are not
+                    # climbed): counting stops early below that
+                    v = _circle_support(edges, nx_map, ny_map, x, y, k, samples, cos_tol,
+                                        max(own[m], floor))
+                    if v > own[m] and v > floor:
+                        own[m] = v
+                        own_kyx[m, 0], own_kyx[m, 1], own_kyx[m, 2] = k, y, x
     order = np.argsort(-own, kind="mergesort")
-    kept = np.empty((min(num_peaks, m_total), 4))
-    n_kept = 0
+    # cell -> the circle its climb led to (-1: none above the threshold)
+    visited = Dict.empty(key_type=types.int64, value_type=types.int64)
+    found = np.empty((m_total, 4))
+    n_found = 0
     for m in order:
-        if n_kept >= num_peaks or own[m] < 0.5 * threshold:
+        if own[m] < 0.5 * threshold:
             break
-        k = own_k[m]
-        y = int(cand[m, 1])
-        x = int(cand[m, 2])
-        if _near_kept(kept, n_kept, x, y, radii[k], min_distance, min_radius_diff):
-            continue
-        best = own[m]
-        for _ in range(50):
-            bk, by, bx = k, y, x
-            # the 8 centres around at this radius, and this centre at the 2 radii around
-            for kk in range(max(k - 1, 0), min(k + 2, n_r)):
-                for yy in range(max(y - 1, 0), min(y + 2, H)):
-                    for xx in range(max(x - 1, 0), min(x + 2, W)):
-                        if (kk == k) == (yy == y and xx == x):
-                            continue
-                        v = _circle_support(edges, nx_map, ny_map, xx, yy, kk, off_x, off_y,
-                                            cos_p, sin_p, counts, cos_tol, best)
-                        if v > best:
-                            best = v
-                            bk, by, bx = kk, yy, xx
-            if bk == k and by == y and bx == x:
-                break
-            k, y, x = bk, by, bx
-        if best < threshold or _near_kept(kept, n_kept, x, y, radii[k], min_distance,
-                                          min_radius_diff):
-            continue
-        kept[n_kept, 0] = x
-        kept[n_kept, 1] = y
-        kept[n_kept, 2] = radii[k]
-        kept[n_kept, 3] = best
-        n_kept += 1
-    return kept[:n_kept]
+        path = List.empty_list(types.int64)
+        k, y, x, best, hit = _climb(edges, nx_map, ny_map, own_kyx[m, 0], own_kyx[m, 1],
+                                    own_kyx[m, 2], own[m], samples, bounds, path, visited)
+        if hit >= 0:
+            result = visited[hit]
+        else:
+            result = -1
+            for q in range(n_found):
+                if found[q, 0] == x and found[q, 1] == y and found[q, 2] == k:
+                    result = q
+            if result < 0 and best >= threshold:
+                found[n_found, 0] = x
+                found[n_found, 1] = y
+                found[n_found, 2] = k
+                found[n_found, 3] = best
+                result = n_found
+                n_found += 1
+        for key in path:
+            visited[key] = result
+    return found[:n_found]
 
 
 @njit(cache=True)
@@ -504,6 +535,8 @@ def hough_circles(
     min_distance_px: float | None = None,
     min_radius_diff_px: float = 5.0,
     subpixel: bool = True,
+    centers_outside: bool = False,
+    normalize: bool = True,
 ) -> HoughCircles:
     """Circles by gradient-direction Hough voting.
 
@@ -538,6 +571,18 @@ def hough_circles(
     subpixel : bool, optional
         Refine each circle by a least-squares fit to its edge pixels (default); with
         False, centres are whole pixels and radii come from ``radii``.
+    centers_outside : bool, optional
+        Also look for circles whose centre lies outside the image, up to the largest
+        radius beyond its border (scikit-image's ``full_output``). Their support is still
+        a fraction of the whole circumference, so a circle half outside scores at most
+        about 0.5: lower ``min_votes_fraction`` to find it.
+    normalize : bool, optional
+        With True (default), ``scores`` are supports (fractions of the circumference)
+        and circles are ranked by them. With False, ``scores`` are the number of
+        supported samples (pixels of arc), and ranking and suppression go by that count:
+        of two equally complete circles the larger comes first (scikit-image's
+        ``hough_circle(normalize=False)``). ``min_votes_fraction`` is a fraction either
+        way.
 
     Returns
     -------
@@ -619,6 +664,8 @@ def hough_circles(
     min_distance_px = check_real(min_distance_px, func, "min_distance_px", low=0.0)
     min_radius_diff_px = check_real(min_radius_diff_px, func, "min_radius_diff_px", low=0.0)
     subpixel = check_bool(subpixel, func, "subpixel")
+    centers_outside = check_bool(centers_outside, func, "centers_outside")
+    normalize = check_bool(normalize, func, "normalize")
 
     if img is None:
         ux, uy = _edge_normals(edge_map, sigma)
@@ -645,22 +692,26 @@ def hough_circles(
     facing = (nx != 0) | (ny != 0)
     H, W = edge_map.shape
     n_facing = int(facing.sum())
+    pad = int(math.ceil(radius_grid[-1])) if centers_outside else 0
     cand = _circle_candidates_kernel(xs[facing].astype(np.float64),
                                      ys[facing].astype(np.float64), nx[facing], ny[facing],
                                      radius_grid, H, W, 0.5 * threshold,
-                                     np.int16 if 2 * n_facing < 32767 else np.int32)
-    kept = _circle_refine_kernel(edge_map, ux, uy, cand, radius_grid,
-                                 *_circle_samples(radius_grid), threshold, num_peaks,
-                                 min_distance_px, min_radius_diff_px)
-    # greedy keeping went by each candidate's support before refinement: sort by the
-    # refined support and suppress once more so the order and the spacing are exact
-    order = np.lexsort((kept[:, 2], kept[:, 1], kept[:, 0], -kept[:, 3]))
-    kept = kept[order]
-    circles, scores = kept[:, :3].copy(), kept[:, 3].copy()
+                                     np.int16 if 2 * n_facing < 32767 else np.int32, pad)
+    samples = _circle_samples(radius_grid)
+    found = _circle_refine_kernel(edge_map, ux, uy, cand, samples, threshold,
+                                  (-pad, H + pad, -pad, W + pad))
+    k = found[:, 2].astype(np.int64)
+    circles = np.stack([found[:, 0], found[:, 1], radius_grid[k]], axis=1).reshape(-1, 3)
+    scores = found[:, 3] if normalize else np.round(found[:, 3] * samples[4][k])
+    order = np.lexsort((circles[:, 2], circles[:, 1], circles[:, 0], -scores))
+    circles, scores = circles[order], scores[order]
+    keep = _circle_nms_kernel(circles, num_peaks, min_distance_px, min_radius_diff_px)
+    circles, scores = circles[keep], scores[keep]
     if subpixel:
         _circle_fit_kernel(edge_map, ux, uy, circles, 3)
-    keep = _circle_nms_kernel(circles, num_peaks, min_distance_px, min_radius_diff_px)
-    return HoughCircles(circles=circles[keep], scores=scores[keep], radius_grid=radius_grid,
+        keep = _circle_nms_kernel(circles, num_peaks, min_distance_px, min_radius_diff_px)
+        circles, scores = circles[keep], scores[keep]
+    return HoughCircles(circles=circles, scores=scores, radius_grid=radius_grid,
                         edges=edge_map)
 
 

@@ -595,16 +595,16 @@ def test_circle_kernels_bounded_support_and_sparse_votes(coins):
     samples = hcirc._circle_samples(radii)
     tol = math.cos(math.pi / 6)
     for x, y, k in ((46, 54, 6), (100, 56, 5), (200, 150, 10), (3, 3, 0)):
-        exact = hcirc._circle_support(edges, ux, uy, x, y, k, *samples, tol, -1.0)
-        assert exact == pytest.approx(hcirc._circle_support(edges, ux, uy, x, y, k, *samples,
-                                                            tol, exact - 1e-9), abs=0)
+        exact = hcirc._circle_support(edges, ux, uy, x, y, k, samples, tol, -1.0)
+        assert exact == pytest.approx(hcirc._circle_support(edges, ux, uy, x, y, k, samples, tol,
+                                                            exact - 1e-9), abs=0)
         for beat in (exact, exact + 0.05, 0.9):
-            got = hcirc._circle_support(edges, ux, uy, x, y, k, *samples, tol, beat)
+            got = hcirc._circle_support(edges, ux, uy, x, y, k, samples, tol, beat)
             assert got == exact if exact > beat else got <= beat
     raw = np.zeros((edges.shape[0] + 2, edges.shape[1] + 2), np.int16)
     cells = np.empty(2 * xs.size, np.int64)
     n = hcirc._vote_slice(xs.astype(float), ys.astype(float), np.cos(ang), np.sin(ang), 20.0,
-                          raw, cells)
+                          raw, cells, 0)
     assert n > xs.size and raw.sum() == n
     hcirc._clear_slice(raw, cells, n)
     assert not raw.any()

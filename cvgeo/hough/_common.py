@@ -8,13 +8,22 @@ import math
 import numpy as np
 from numba import njit
 
-from cvgeo._checks import DEFAULT_MAX_PIXELS, check_image, check_real
+from cvgeo._checks import DEFAULT_MAX_PIXELS, IMAGE_DTYPES, check_image, check_real, describe
 
 
 # --------------------------------------------------------------------------- helpers
 def _check_edges(edges: object, func: str) -> np.ndarray:
-    """Validate a binary ``(H, W)`` edge map and return it as a C-contiguous bool array."""
-    edges = check_image(edges, func, "edges", ndim=(2,))
+    """Validate a binary ``(H, W)`` edge map and return it as a C-contiguous bool array.
+
+    Any integer dtype is taken (an int64 0/1 map from numpy arithmetic or skimage.draw is
+    an edge map too), besides the image dtypes.
+    """
+    if (isinstance(edges, np.ndarray) and edges.dtype.kind in "iu"
+            and edges.dtype.type not in IMAGE_DTYPES):
+        # validate the shape as an image would be, then the values as below
+        check_image(np.broadcast_to(np.zeros((), bool), edges.shape), func, "edges", ndim=(2,))
+    else:
+        edges = check_image(edges, func, "edges", ndim=(2,))
     if edges.dtype != np.bool_:
         if not np.isin(edges, (0, 1)).all():
             lo, hi = edges.min(), edges.max()
@@ -28,28 +37,62 @@ def _check_edges(edges: object, func: str) -> np.ndarray:
 
 
 def _theta_rho_grid(
-    shape: tuple[int, int], theta_step: float, rho_step: float, func: str
+    shape: tuple[int, int], theta_step: float, rho_step: float, func: str,
+    thetas: object = None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Validate the steps and build ``thetas`` (n_theta,), ``rhos`` (2 n_off + 1,), ``n_off``.
 
     ``n_theta = round(pi / theta_step)`` so the angular step divides pi exactly; the rho
-    grid is symmetric about 0 (``rhos[n_off] == 0``) and covers every pixel centre.
+    grid is symmetric about 0 (``rhos[n_off] == 0``) and covers every pixel centre. An
+    explicit ``thetas`` (radians, any finite values) replaces the angle grid: sorted,
+    duplicates removed.
     """
-    theta_step = check_real(theta_step, func, "theta_step", low=0.0, high=math.pi / 2,
-                            low_inclusive=False)
+    if thetas is None:
+        theta_step = check_real(theta_step, func, "theta_step", low=0.0, high=math.pi / 2,
+                                low_inclusive=False)
+        n_theta_f = math.pi / theta_step + 1
+    else:
+        thetas = _check_thetas(thetas, func)
+        n_theta_f = thetas.size
     diag = math.hypot(shape[0] - 1, shape[1] - 1)
     rho_step = check_real(rho_step, func, "rho_step", low=0.0, high=max(1.0, diag),
                           low_inclusive=False)
-    cells = (math.pi / theta_step + 1) * (2 * diag / rho_step + 3)
+    cells = n_theta_f * (2 * diag / rho_step + 3)
     if cells > DEFAULT_MAX_PIXELS:
-        raise ValueError(f"{func}: theta_step and rho_step must give an accumulator of at most "
-                         f"{DEFAULT_MAX_PIXELS} cells, got about {cells:.3g} (theta_step="
-                         f"{theta_step!r}, rho_step={rho_step!r})")
-    n_theta = max(2, int(round(math.pi / theta_step)))
-    thetas = np.arange(n_theta, dtype=np.float64) * (math.pi / n_theta)
+        what = "theta_step" if thetas is None else "thetas"
+        raise ValueError(f"{func}: {what} and rho_step must give an accumulator of at most "
+                         f"{DEFAULT_MAX_PIXELS} cells, got about {cells:.3g} ({what}="
+                         f"{theta_step if thetas is None else describe(thetas)!r}, "
+                         f"rho_step={rho_step!r})")
+    if thetas is None:
+        n_theta = max(2, int(round(math.pi / theta_step)))
+        thetas = np.arange(n_theta, dtype=np.float64) * (math.pi / n_theta)
     n_off = int(math.ceil(diag / rho_step))
     rhos = (np.arange(2 * n_off + 1, dtype=np.float64) - n_off) * rho_step
     return thetas, rhos, n_off
+
+
+def _check_thetas(thetas: object, func: str) -> np.ndarray:
+    """A non-empty 1-D array of finite angles (radians): sorted float64, no duplicates."""
+    if isinstance(thetas, (bool, np.bool_, str, bytes)):
+        raise TypeError(f"{func}: thetas must be a 1-D array of angles in radians, got "
+                        f"{describe(thetas)}")
+    arr = np.asarray(thetas)
+    if arr.dtype.kind not in "uif":
+        raise TypeError(f"{func}: thetas must be a 1-D array of angles in radians, got "
+                        f"{describe(thetas)}")
+    arr = np.atleast_1d(arr.astype(np.float64))
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{func}: thetas must be a non-empty 1-D array, got shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{func}: thetas must be finite, got {describe(thetas)}")
+    return np.unique(arr)
+
+
+def _default_thetas(thetas: np.ndarray) -> bool:
+    """Whether ``thetas`` is the uniform grid ``j pi / n`` (whose theta axis wraps)."""
+    n = thetas.size
+    return n >= 2 and bool(np.array_equal(thetas, np.arange(n, dtype=np.float64) * (math.pi / n)))
 
 
 @njit(cache=True, inline="always")

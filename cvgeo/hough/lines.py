@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,11 +26,13 @@ class HoughLines:
         Votes; ``accumulator[i, j]`` counts edge pixels on the line
         ``(rhos[i], thetas[j])`` (to within half a rho step).
     thetas : ndarray of float64, shape (n_theta,)
-        ``j * pi / n_theta``, radians in [0, pi).
+        ``j * pi / n_theta``, radians in [0, pi); or the explicit angles asked for,
+        ascending.
     rhos : ndarray of float64, shape (n_rho,)
         ``(i - n_rho // 2) * rho_step``, pixels, symmetric about 0.
     theta_step, rho_step : float
-        The steps actually used (``theta_step = pi / n_theta``).
+        The steps actually used (``theta_step = pi / n_theta``; NaN for explicit
+        ``thetas``).
     shape : tuple of int
         ``(H, W)`` of the edge map.
     """
@@ -97,18 +100,25 @@ def hough_lines(
     *,
     theta_step: float = math.pi / 180,
     rho_step: float = 1.0,
+    thetas: Sequence[float] | np.ndarray | None = None,
 ) -> HoughLines:
     """Straight-line Hough transform: every edge pixel votes for every line through it.
 
     Parameters
     ----------
     edges : ndarray of shape (H, W)
-        Binary edge map: bool, or a numeric array holding only 0 and 1.
+        Binary edge map: bool, or a numeric array (any integer dtype, float32, float64)
+        holding only 0 and 1.
     theta_step : float, optional
         Angular step in radians, in (0, pi/2]. Rounded so that it divides pi:
         ``n_theta = round(pi / theta_step)`` angles ``j pi / n_theta``.
     rho_step : float, optional
         Distance step in pixels, > 0.
+    thetas : array_like of float, optional
+        Explicit angles in radians (any finite values, sorted and deduplicated), instead
+        of ``theta_step``'s grid over [0, pi): a range is ``numpy.arange(lo, hi, step)``,
+        scikit-image's ``theta``. Angles a multiple of pi apart are the same lines with
+        rho negated.
 
     Returns
     -------
@@ -150,7 +160,8 @@ def hough_lines(
     """
     func = "hough_lines"
     edges = _check_edges(edges, func)
-    thetas, rhos, n_off = _theta_rho_grid(edges.shape, theta_step, rho_step, func)
+    explicit = thetas is not None
+    thetas, rhos, n_off = _theta_rho_grid(edges.shape, theta_step, rho_step, func, thetas)
     xs, ys = _edge_points_kernel(edges)
     acc_t = np.zeros((thetas.size, rhos.size), dtype=np.int32)
     rho_step_used = float(rhos[1] - rhos[0]) if rhos.size > 1 else float(rho_step)
@@ -161,7 +172,8 @@ def hough_lines(
     else:
         _hough_lines_kernel(*args)
     return HoughLines(accumulator=acc_t.T, thetas=thetas, rhos=rhos,
-                      theta_step=math.pi / thetas.size, rho_step=rho_step_used,
+                      theta_step=math.nan if explicit else math.pi / thetas.size,
+                      rho_step=rho_step_used,
                       shape=(int(edges.shape[0]), int(edges.shape[1])))
 
 

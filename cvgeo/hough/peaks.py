@@ -10,6 +10,7 @@ import numpy as np
 from numba import njit
 
 from cvgeo._checks import check_int, check_real, describe, renamed_parameters
+from cvgeo.hough._common import _default_thetas
 from cvgeo.hough.lines import HoughLines
 
 __all__ = ["HoughLinePeaks", "hough_line_peaks"]
@@ -37,7 +38,7 @@ class HoughLinePeaks:
 
 
 @njit(cache=True)
-def _line_candidates_kernel(acc_t, threshold):
+def _line_candidates_kernel(acc_t, threshold, wraps):
     """Local maxima of a line accumulator at or above ``threshold``.
 
     Parameters
@@ -46,13 +47,16 @@ def _line_candidates_kernel(acc_t, threshold):
         Transposed accumulator, ``n_rho`` odd with rho = 0 in the middle.
     threshold : int
         Minimum votes (>= 1).
+    wraps : bool
+        Whether the theta axis wraps (the uniform grid over [0, pi)).
 
     Returns
     -------
     ndarray of int64, shape (M, 2)
         ``(j, i)`` (theta column, rho row) of every cell not smaller than its 8
-        neighbours. The theta axis wraps: the neighbour of column ``n_theta - 1`` beyond
-        it is column 0 at the mirrored rho row ``n_rho - 1 - i`` (rho flips sign at pi).
+        neighbours. With ``wraps``, the neighbour of column ``n_theta - 1`` beyond it is
+        column 0 at the mirrored rho row ``n_rho - 1 - i`` (rho flips sign at pi);
+        otherwise the first and last columns have neighbours on one side only.
     """
     n_t, n_r = acc_t.shape
     out = np.empty((64, 2), dtype=np.int64)
@@ -66,6 +70,8 @@ def _line_candidates_kernel(acc_t, threshold):
             for dj in (-1, 0, 1):
                 jj = j + dj
                 flip = False
+                if not wraps and (jj < 0 or jj >= n_t):
+                    continue
                 if jj < 0:
                     jj = n_t - 1
                     flip = True
@@ -110,7 +116,8 @@ def _line_nms_kernel(rho, theta, num_peaks, min_distance, min_angle):
         A candidate is dropped when a kept line is within ``min_distance`` pixels in rho
         *and* ``min_angle`` radians in theta, measured both directly and across the
         theta = 0 / pi seam (where ``(rho, theta)`` and ``(-rho, theta - pi)`` are the
-        same line).
+        same line): for angles ``n pi`` apart plus a rest, rho is compared with sign
+        ``(-1)**n``, for both ``n`` next to the difference.
 
     Returns
     -------
@@ -126,12 +133,15 @@ def _line_nms_kernel(rho, theta, num_peaks, min_distance, min_angle):
         ok = True
         for q in range(k):
             p = keep[q]
-            dt = abs(theta[m] - theta[p])
-            if dt <= min_angle + eps and abs(rho[m] - rho[p]) <= min_distance + eps:
-                ok = False
-                break
-            if math.pi - dt <= min_angle + eps and abs(rho[m] + rho[p]) <= min_distance + eps:
-                ok = False
+            dt = theta[m] - theta[p]
+            n0 = math.floor(dt / math.pi)
+            for n in (n0, n0 + 1):
+                sign = 1.0 if n % 2 == 0 else -1.0
+                if (abs(dt - n * math.pi) <= min_angle + eps
+                        and abs(rho[m] - sign * rho[p]) <= min_distance + eps):
+                    ok = False
+                    break
+            if not ok:
                 break
         if ok:
             keep[k] = m
@@ -182,8 +192,9 @@ def hough_line_peaks(
     Notes
     -----
     1. Candidates: accumulator cells with at least ``min_votes`` votes that are not
-       smaller than any of their 8 neighbours. The theta axis is circular with a twist:
-       the cell after ``(rho, thetas[-1])`` is ``(-rho, 0)``.
+       smaller than any of their 8 neighbours. The theta axis of the default grid is
+       circular with a twist: the cell after ``(rho, thetas[-1])`` is ``(-rho, 0)``
+       (explicit ``thetas`` do not wrap).
     2. Candidates sorted by votes are kept greedily unless a kept line is near in both
        rho and theta -- measured directly and across the 0/pi seam, where the same line
        appears as ``(rho, theta)`` and ``(-rho, theta - pi)``. A line at theta close to
@@ -215,7 +226,7 @@ def hough_line_peaks(
     min_angle_rad = check_real(min_angle_rad, func, "min_angle_rad", low=0.0,
                                high=math.pi / 2)
 
-    cand = _line_candidates_kernel(acc_t, min_votes)
+    cand = _line_candidates_kernel(acc_t, min_votes, _default_thetas(result.thetas))
     jt, ir = cand[:, 0], cand[:, 1]
     votes = acc_t[jt, ir].astype(np.int64)
     order = np.argsort(-votes, kind="stable")  # candidates come in (theta, rho) order

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 from numba import njit, uint64
@@ -257,6 +258,7 @@ def hough_segments(
     max_gap_px: int = 5,
     theta_step: float = math.pi / 180,
     rho_step: float = 1.0,
+    thetas: Sequence[float] | np.ndarray | None = None,
     seed: int | np.random.Generator | None = 0,
 ) -> np.ndarray:
     """Line segments by the progressive probabilistic Hough transform.
@@ -264,7 +266,8 @@ def hough_segments(
     Parameters
     ----------
     edges : ndarray of shape (H, W)
-        Binary edge map: bool, or only 0 and 1 values.
+        Binary edge map: bool, or a numeric array (any integer dtype, float32, float64)
+        holding only 0 and 1.
     min_votes : int, optional
         Votes a line must collect (from the pixels drawn so far) before its segment is
         traced; >= 1.
@@ -274,6 +277,8 @@ def hough_segments(
         Longest run of missing pixels bridged inside one segment, >= 0.
     theta_step, rho_step : float, optional
         Accumulator resolution, as in :func:`hough_lines`.
+    thetas : array_like of float, optional
+        Explicit accumulator angles in radians, as in :func:`hough_lines`.
     seed : int, numpy.random.Generator or None, optional
         Order in which pixels are drawn. The same seed gives the same segments.
 
@@ -325,7 +330,7 @@ def hough_segments(
     min_length_px = check_real(min_length_px, func, "min_length_px", low=0.0)
     max_gap_px = check_int(max_gap_px, func, "max_gap_px", low=0)
     rng = check_seed(seed, func)
-    thetas, rhos, n_off = _theta_rho_grid(edges.shape, theta_step, rho_step, func)
+    thetas, rhos, n_off = _theta_rho_grid(edges.shape, theta_step, rho_step, func, thetas)
     flat = np.flatnonzero(edges)
     order = flat[rng.permutation(flat.size)].astype(np.int64)
     state = edges.astype(np.uint8)

@@ -31,8 +31,8 @@ class HoughLines:
     rhos : ndarray of float64, shape (n_rho,)
         ``(i - n_rho // 2) * rho_step``, pixels, symmetric about 0.
     theta_step, rho_step : float
-        The steps actually used (``theta_step = pi / n_theta``; NaN for explicit
-        ``thetas``).
+        The steps actually used (``theta_step = pi / n_theta``; for explicit ``thetas``
+        their median spacing, 0 for a single angle).
     shape : tuple of int
         ``(H, W)`` of the edge map.
     """
@@ -172,7 +172,8 @@ def hough_lines(
     else:
         _hough_lines_kernel(*args)
     return HoughLines(accumulator=acc_t.T, thetas=thetas, rhos=rhos,
-                      theta_step=math.nan if explicit else math.pi / thetas.size,
+                      theta_step=(float(np.median(np.diff(thetas))) if thetas.size > 1 else 0.0)
+                      if explicit else math.pi / thetas.size,
                       rho_step=rho_step_used,
                       shape=(int(edges.shape[0]), int(edges.shape[1])))
 

@@ -262,31 +262,94 @@ def _circle_offsets_kernel(radii, c, s):
     return off_x, off_y
 
 
+#: Normal and ray directions are compared as angles modulo pi in this many bins.
+_ANGLE_BINS = 254
+#: A sample counts when the edge normal is within this angle of the ray, either way.
+_NORMAL_TOL = math.pi / 6
+
+
+@njit(cache=True)
+def _normal_codes_kernel(xs, ys, nx, ny, shape, pad):
+    """The edge map as one byte per pixel, in a frame ``pad`` pixels wide: 0 where there
+    is no edge pixel (or its normal vanishes), else 1 + the bin of its normal's angle
+    modulo pi (``_ANGLE_BINS`` bins, rounded). ``xs, ys`` (int64) are the edge pixels,
+    ``nx, ny`` their unit normals, ``shape`` the image's ``(H, W)``."""
+    code = np.zeros((shape[0] + 2 * pad, shape[1] + 2 * pad), dtype=np.uint8)
+    scale = _ANGLE_BINS / math.pi
+    for i in range(xs.shape[0]):
+        if nx[i] != 0 or ny[i] != 0:
+            a = math.atan2(ny[i], nx[i]) % math.pi
+            code[ys[i] + pad, xs[i] + pad] = 1 + int(a * scale + 0.5) % _ANGLE_BINS
+    return code
+
+
+_TABLES_CACHE: dict[tuple[bytes, int], tuple[np.ndarray, ...]] = {}
+
+
+def _ray_tables(radii: np.ndarray, wc: int) -> tuple[np.ndarray, ...]:
+    """``(ok, flat_off, ray_bin, counts)`` of :func:`_support_tables` for a byte map
+    ``wc`` wide; kept for the last few (radii, width) pairs (read-only arrays)."""
+    key = (radii.tobytes(), wc)
+    if key not in _TABLES_CACHE:
+        off_x, off_y, c, s, counts = _circle_samples(radii)
+        flat_off = off_y * wc + off_x
+        ray_bin = (np.rint(np.arctan2(s, c) % np.pi * (_ANGLE_BINS / np.pi)).astype(np.int64)
+                   % _ANGLE_BINS)
+        d = np.abs(np.arange(-_ANGLE_BINS, _ANGLE_BINS + 1)) % _ANGLE_BINS
+        ok = np.minimum(d, _ANGLE_BINS - d) <= _NORMAL_TOL * _ANGLE_BINS / np.pi
+        out = (ok, flat_off, ray_bin, counts)
+        for arr in out:
+            arr.flags.writeable = False
+        if len(_TABLES_CACHE) >= 4:
+            _TABLES_CACHE.pop(next(iter(_TABLES_CACHE)))
+        _TABLES_CACHE[key] = out
+    return _TABLES_CACHE[key]
+
+
+def _support_tables(xs: np.ndarray, ys: np.ndarray, nx: np.ndarray, ny: np.ndarray,
+                    shape: tuple[int, int], radii: np.ndarray, pad: int) -> tuple:
+    """Everything :func:`_circle_support` reads, as one tuple.
+
+    ``(code, ok, flat_off, ray_bin, counts, wc, frame)``: the byte map of
+    :func:`_normal_codes_kernel` for the edge pixels ``xs, ys`` (int64) with unit
+    normals ``nx, ny``, with a frame wide enough for every sample of a circle centred up
+    to ``pad`` pixels outside the image; ``ok[d + _ANGLE_BINS]``, whether angle bins
+    ``d`` apart are within ``_NORMAL_TOL`` modulo pi; per radius and ray the three
+    sample offsets (radius ``r``, ``r - 0.5``, ``r + 0.5``) as flat offsets into the
+    byte map and the ray's angle bin; the samples per radius; the byte map's width and
+    frame.
+    """
+    frame = int(math.ceil(radii[-1] + 0.5)) + 1 + pad
+    code = _normal_codes_kernel(xs, ys, nx, ny, shape, frame)
+    wc = code.shape[1]
+    return (code.ravel(), *_ray_tables(radii, wc), wc, frame)
+
+
 @njit(cache=True, inline="always")
-def _circle_support(edges, nx_map, ny_map, x, y, k, samples, cos_tol, beat):
+def _circle_support(tables, x, y, k, beat):
     """Fraction of circle ``(x, y, radii[k])`` on edge pixels whose normal faces the centre.
 
     A sample (one per pixel of arc) is supported when an edge pixel lies at radius
     ``r``, ``r - 0.5`` or ``r + 0.5`` on its ray and that pixel's normal is within
-    ``arccos(cos_tol)`` of the ray, either way. ``samples`` is :func:`_circle_samples`'
-    tuple.
+    ``_NORMAL_TOL`` of the ray, either way (angles compared in ``_ANGLE_BINS`` bins).
+    ``tables`` is :func:`_support_tables`' tuple; its frame makes every sample of a
+    centre in range a valid index.
 
     The callers only want supports larger than ``beat``: the count stops as soon as the
     samples left cannot lift it above ``beat``, and then returns a value ``<= beat`` (the
     best it could still have reached) instead of the exact support.
     """
-    off_x, off_y, cos_p, sin_p, counts = samples
-    H, W = edges.shape
+    code, ok, flat_off, ray_bin, counts, wc, frame = tables
+    base = (y + frame) * wc + (x + frame)
     n = counts[k]
     hits = 0
     for i in range(n):
+        rb = _ANGLE_BINS - 1 - ray_bin[k, i]  # ok[] index of code c is c + rb
         for j in range(3):
-            px = x + off_x[k, i, j]
-            py = y + off_y[k, i, j]
-            if 0 <= px < W and 0 <= py < H and edges[py, px]:
-                if abs(nx_map[py, px] * cos_p[k, i] + ny_map[py, px] * sin_p[k, i]) >= cos_tol:
-                    hits += 1
-                    break
+            cv = code[base + flat_off[k, i, j]]
+            if cv != 0 and ok[cv + rb]:
+                hits += 1
+                break
         reach = (hits + (n - 1 - i)) / n  # division is monotonic: the support is <= reach
         if reach <= beat:
             return reach
@@ -294,7 +357,7 @@ def _circle_support(edges, nx_map, ny_map, x, y, k, samples, cos_tol, beat):
 
 
 @njit(cache=True)
-def _climb(edges, nx_map, ny_map, k, y, x, best, samples, bounds, path, visited):
+def _climb(tables, k, y, x, best, bounds, path, visited):
     """Hill-climb the support of circle ``(x, y, radii[k])``, whose support is ``best``.
 
     Moves one pixel (same radius) or one radius step (same centre) at a time to the best
@@ -304,8 +367,7 @@ def _climb(edges, nx_map, ny_map, k, y, x, best, samples, bounds, path, visited)
     there was made before). Returns ``k, y, x, best, key`` with ``key`` that visited cell,
     or -1.
     """
-    cos_tol = math.cos(math.pi / 6)
-    n_r = samples[4].shape[0]
+    n_r = tables[4].shape[0]
     y_lo, y_hi, x_lo, x_hi = bounds
     for _ in range(200):
         key = (k * (y_hi - y_lo) + (y - y_lo)) * (x_hi - x_lo) + (x - x_lo)
@@ -318,8 +380,7 @@ def _climb(edges, nx_map, ny_map, k, y, x, best, samples, bounds, path, visited)
                 for xx in range(max(x - 1, x_lo), min(x + 2, x_hi)):
                     if (kk == k) == (yy == y and xx == x):
                         continue
-                    v = _circle_support(edges, nx_map, ny_map, xx, yy, kk, samples, cos_tol,
-                                        best)
+                    v = _circle_support(tables, xx, yy, kk, best)
                     if v > best:
                         best = v
                         bk, by, bx = kk, yy, xx
@@ -330,18 +391,15 @@ def _climb(edges, nx_map, ny_map, k, y, x, best, samples, bounds, path, visited)
 
 
 @njit(cache=True)
-def _circle_refine_kernel(edges, nx_map, ny_map, cand, samples, threshold, bounds):
+def _circle_refine_kernel(tables, cand, threshold, bounds):
     """Climb every candidate to its best nearby circle; the distinct circles found.
 
     Parameters
     ----------
-    edges : ndarray of bool, shape (H, W)
-    nx_map, ny_map : ndarray of float32, shape (H, W)
-        Unit edge normals.
+    tables : tuple
+        The edge map and circle samples, from :func:`_support_tables`.
     cand : ndarray of float64, shape (M, 4)
         ``(k, y, x, vote score)``.
-    samples : tuple
-        Circle samples per radius, from :func:`_circle_samples`.
     threshold : float
         Minimum support of a circle returned; candidates whose start is below half of it
         are not climbed.
@@ -356,18 +414,17 @@ def _circle_refine_kernel(edges, nx_map, ny_map, cand, samples, threshold, bound
 
     Notes
     -----
-    Each candidate starts from the best of its own circle, the 8 centres around it at
-    its radius and its centre at the 4 radii within two steps (the 3x3 vote sum cannot
-    place a circle closer), and climbs from there. Candidates are taken best start
+    Each candidate starts from the best of its centre at the radii within two steps of
+    its own and of the 8 centres around it at its radius (the 3x3 vote sum cannot place
+    a circle closer), and climbs from there. Candidates are taken best start
     first; every cell a climb passes is remembered with the circle it led to, so a later
     climb that meets one stops there: each circle is climbed to once, whatever the
     number of candidates on it, and no candidate is dropped for being near another one.
     """
-    cos_tol = math.cos(math.pi / 6)
-    n_r = samples[4].shape[0]
+    n_r = tables[4].shape[0]
     m_total = cand.shape[0]
-    # each candidate's start: the best of its circle, the 8 centres around at its radius
-    # and its centre at the radii within two steps
+    # each candidate's start: the best of its centre at the radii within two steps and of
+    # the 8 centres around at its radius
     y_lo, y_hi, x_lo, x_hi = bounds
     floor = 0.5 * threshold - 1e-12
     own = np.zeros(m_total)
@@ -375,18 +432,20 @@ def _circle_refine_kernel(edges, nx_map, ny_map, cand, samples, threshold, bound
     for m in range(m_total):
         k0, y0, x0 = int(cand[m, 0]), int(cand[m, 1]), int(cand[m, 2])
         own_kyx[m, 0], own_kyx[m, 1], own_kyx[m, 2] = k0, y0, x0
+        # only supports above half the threshold matter (the others are not climbed):
+        # counting stops early below that
         for k in range(max(k0 - 2, 0), min(k0 + 3, n_r)):
-            for y in range(max(y0 - 1, y_lo), min(y0 + 2, y_hi)):
-                for x in range(max(x0 - 1, x_lo), min(x0 + 2, x_hi)):
-                    if k != k0 and (y != y0 or x != x0):
-                        continue  # other radii at the centre only
-                    # only supports above half the threshold matter (the others are not
-                    # climbed): counting stops early below that
-                    v = _circle_support(edges, nx_map, ny_map, x, y, k, samples, cos_tol,
-                                        max(own[m], floor))
+            v = _circle_support(tables, x0, y0, k, max(own[m], floor))
+            if v > own[m] and v > floor:
+                own[m] = v
+                own_kyx[m, 0] = k
+        for y in range(max(y0 - 1, y_lo), min(y0 + 2, y_hi)):
+            for x in range(max(x0 - 1, x_lo), min(x0 + 2, x_hi)):
+                if y != y0 or x != x0:
+                    v = _circle_support(tables, x, y, k0, max(own[m], floor))
                     if v > own[m] and v > floor:
                         own[m] = v
-                        own_kyx[m, 0], own_kyx[m, 1], own_kyx[m, 2] = k, y, x
+                        own_kyx[m, 0], own_kyx[m, 1], own_kyx[m, 2] = k0, y, x
     order = np.argsort(-own, kind="mergesort")
     # cell -> the circle its climb led to (-1: none above the threshold)
     visited = Dict.empty(key_type=types.int64, value_type=types.int64)
@@ -396,8 +455,8 @@ def _circle_refine_kernel(edges, nx_map, ny_map, cand, samples, threshold, bound
         if own[m] < 0.5 * threshold:
             break
         path = List.empty_list(types.int64)
-        k, y, x, best, hit = _climb(edges, nx_map, ny_map, own_kyx[m, 0], own_kyx[m, 1],
-                                    own_kyx[m, 2], own[m], samples, bounds, path, visited)
+        k, y, x, best, hit = _climb(tables, own_kyx[m, 0], own_kyx[m, 1], own_kyx[m, 2],
+                                    own[m], bounds, path, visited)
         if hit >= 0:
             result = visited[hit]
         else:
@@ -697,12 +756,12 @@ def hough_circles(
                                      ys[facing].astype(np.float64), nx[facing], ny[facing],
                                      radius_grid, H, W, 0.5 * threshold,
                                      np.int16 if 2 * n_facing < 32767 else np.int32, pad)
-    samples = _circle_samples(radius_grid)
-    found = _circle_refine_kernel(edge_map, ux, uy, cand, samples, threshold,
-                                  (-pad, H + pad, -pad, W + pad))
+    tables = _support_tables(xs.astype(np.int64), ys.astype(np.int64), nx, ny, (H, W),
+                             radius_grid, pad)
+    found = _circle_refine_kernel(tables, cand, threshold, (-pad, H + pad, -pad, W + pad))
     k = found[:, 2].astype(np.int64)
     circles = np.stack([found[:, 0], found[:, 1], radius_grid[k]], axis=1).reshape(-1, 3)
-    scores = found[:, 3] if normalize else np.round(found[:, 3] * samples[4][k])
+    scores = found[:, 3] if normalize else np.round(found[:, 3] * tables[4][k])
     order = np.lexsort((circles[:, 2], circles[:, 1], circles[:, 0], -scores))
     circles, scores = circles[order], scores[order]
     keep = _circle_nms_kernel(circles, num_peaks, min_distance_px, min_radius_diff_px)

@@ -514,10 +514,13 @@ def _circle_fit_kernel(edges, nx_map, ny_map, circles, n_iter):
             used = 0
             last_x = -1
             last_y = -1
+            # the rays' directions by rotation, one step of 2 pi / n at a time
+            dc = math.cos(2.0 * math.pi / n)
+            ds = math.sin(2.0 * math.pi / n)
+            c, s = 1.0, 0.0
             for i in range(n):
-                phi = 2.0 * math.pi * i / n
-                c = math.cos(phi)
-                s = math.sin(phi)
+                if i > 0:
+                    c, s = c * dc - s * ds, s * dc + c * ds
                 for dr in drs:
                     px = _round_half_away(cx + (r + dr) * c)
                     py = _round_half_away(cy + (r + dr) * s)

@@ -9,7 +9,12 @@ import numpy as np
 from numba import njit, uint64
 
 from cvgeo._checks import check_int, check_real, check_seed, renamed_parameters
-from cvgeo.hough._common import _check_edges, _round_half_away, _theta_rho_grid
+from cvgeo.hough._common import (
+    _check_edges,
+    _edge_indices_kernel,
+    _round_half_away,
+    _theta_rho_grid,
+)
 
 __all__ = ["hough_segments"]
 
@@ -150,7 +155,7 @@ def _pph_kernel(state, order, cos_t, sin_t, inv_rho_step, n_off, n_rho, threshol
     """
     H, W = state.shape
     n_t = cos_t.shape[0]
-    bins = np.empty(n_t, dtype=np.int64)
+    bins = np.empty(n_t, dtype=np.int32)  # half the width: the loop vectorises better
     out = np.empty((16, 4), dtype=np.int64)
     n_out = 0
     mom = np.zeros(6)
@@ -331,8 +336,8 @@ def hough_segments(
     max_gap_px = check_int(max_gap_px, func, "max_gap_px", low=0)
     rng = check_seed(seed, func)
     thetas, rhos, n_off = _theta_rho_grid(edges.shape, theta_step, rho_step, func, thetas)
-    flat = np.flatnonzero(edges)
-    order = flat[rng.permutation(flat.size)].astype(np.int64)
+    flat = _edge_indices_kernel(edges)  # np.flatnonzero, faster on sparse maps
+    order = flat[rng.permutation(flat.size)]
     state = edges.astype(np.uint8)
     # a bin counts pixel centres in a strip rho_step wide: in each row (or column, for the
     # steeper half of the angles) at most floor(rho_step * sqrt 2) + 1 of them (+1 more

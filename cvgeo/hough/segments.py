@@ -81,15 +81,30 @@ def _add_moment(mom, x, y):
 
 @njit(cache=True)
 def _fit_line(mom):
-    """Centroid ``(cx, cy)`` and unit direction ``(ux, uy)`` of the pixels in ``mom``."""
+    """Centroid ``(cx, cy)`` and unit direction ``(ux, uy)`` of the pixels in ``mom``.
+
+    The direction is the principal axis, at the angle ``phi = atan2(2 sxy, sxx - syy) / 2``
+    in (-pi/2, pi/2]; its cosine and sine come from ``cos 2 phi`` and ``sin 2 phi`` by the
+    half-angle formulas (no trigonometric call), each from the side where it does not
+    cancel.
+    """
     n = mom[0]
     cx = mom[1] / n
     cy = mom[2] / n
     sxx = mom[3] / n - cx * cx
     sxy = mom[4] / n - cx * cy
     syy = mom[5] / n - cy * cy
-    angle = 0.5 * math.atan2(2.0 * sxy, sxx - syy)
-    return cx, cy, math.cos(angle), math.sin(angle)
+    a = sxx - syy
+    b = 2.0 * sxy
+    h = math.hypot(a, b)
+    if h == 0.0:
+        angle = 0.5 * math.atan2(b, a)
+        return cx, cy, math.cos(angle), math.sin(angle)
+    if a >= 0.0:  # |phi| <= pi/4: the cosine is the large one
+        c = math.sqrt(0.5 * (1.0 + a / h))
+        return cx, cy, c, b / (2.0 * h * c)
+    s = math.copysign(math.sqrt(0.5 * (1.0 - a / h)), b)
+    return cx, cy, abs(b) / (2.0 * h * abs(s)), s
 
 
 @njit(cache=True, inline="always")
@@ -155,7 +170,7 @@ def _pph_kernel(state, order, cos_t, sin_t, inv_rho_step, n_off, n_rho, threshol
     """
     H, W = state.shape
     n_t = cos_t.shape[0]
-    bins = np.empty(n_t, dtype=np.int32)  # half the width: the loop vectorises better
+    bins = np.empty(n_t, dtype=np.int64)
     out = np.empty((16, 4), dtype=np.int64)
     n_out = 0
     mom = np.zeros(6)

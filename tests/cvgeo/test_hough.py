@@ -749,3 +749,30 @@ def test_renamed_keywords_work_for_one_release_with_a_warning():
     new_c = hough_circles(disc, radii=np.arange(12, 19), min_votes_fraction=0.6)
     np.testing.assert_array_equal(old_c.circles, new_c.circles)
     assert len(new_c.circles) == 1
+
+
+def test_fit_line_direction_equals_the_trigonometric_definition():
+    """The segment walk's least-squares direction (half-angle formulas, no trig call) is
+    (cos phi, sin phi) with phi = atan2(2 sxy, sxx - syy) / 2, to rounding, for pixel sets
+    of every orientation, including exactly horizontal, vertical and isotropic ones."""
+    rng = np.random.default_rng(5)
+    sets = [np.array([[0, 0], [5, 0], [9, 0]]), np.array([[3, 1], [3, 7], [3, 20]]),
+            np.array([[0, 0], [1, 0], [0, 1], [1, 1]]), np.array([[2, 2]])]
+    for angle in np.linspace(-np.pi, np.pi, 73):
+        t = rng.uniform(-30, 30, 40)
+        pts = np.stack([50 + t * np.cos(angle), 50 + t * np.sin(angle)], axis=1)
+        sets.append(np.rint(pts + rng.normal(0, 0.7, pts.shape)))
+    for pts in sets:
+        mom = np.zeros(6)
+        for x, y in pts.astype(float):
+            hsegs._add_moment(mom, x, y)
+        cx, cy, ux, uy = hsegs._fit_line(mom)
+        n = len(pts)
+        mx, my = pts.mean(axis=0)
+        sxx = mom[3] / n - cx * cx
+        sxy = mom[4] / n - cx * cy
+        syy = mom[5] / n - cy * cy
+        phi = 0.5 * math.atan2(2 * sxy, sxx - syy)
+        assert (cx, cy) == pytest.approx((mx, my), abs=1e-9)
+        assert (ux, uy) == pytest.approx((math.cos(phi), math.sin(phi)), abs=1e-12)
+        assert ux >= 0 and ux * ux + uy * uy == pytest.approx(1.0, abs=1e-15)

@@ -72,21 +72,27 @@ def _theta_rho_grid(
     return thetas, rhos, n_off
 
 
-def _check_thetas(thetas: object, func: str) -> np.ndarray:
-    """A non-empty 1-D array of finite angles (radians): sorted float64, no duplicates."""
-    if isinstance(thetas, (bool, np.bool_, str, bytes)):
-        raise TypeError(f"{func}: thetas must be a 1-D array of angles in radians, got "
-                        f"{describe(thetas)}")
-    arr = np.asarray(thetas)
+def _check_reals_1d(values: object, func: str, name: str, what: str) -> np.ndarray:
+    """A non-empty 1-D array of finite real numbers, as float64 (a scalar is one value).
+
+    ``what`` completes "``name`` must be a 1-D array of ..." in the type error.
+    """
+    if isinstance(values, (bool, np.bool_, str, bytes)):
+        raise TypeError(f"{func}: {name} must be a 1-D array of {what}, got {describe(values)}")
+    arr = np.asarray(values)
     if arr.dtype.kind not in "uif":
-        raise TypeError(f"{func}: thetas must be a 1-D array of angles in radians, got "
-                        f"{describe(thetas)}")
+        raise TypeError(f"{func}: {name} must be a 1-D array of {what}, got {describe(values)}")
     arr = np.atleast_1d(arr.astype(np.float64))
     if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"{func}: thetas must be a non-empty 1-D array, got shape {arr.shape}")
+        raise ValueError(f"{func}: {name} must be a non-empty 1-D array, got shape {arr.shape}")
     if not np.isfinite(arr).all():
-        raise ValueError(f"{func}: thetas must be finite, got {describe(thetas)}")
-    return np.unique(arr)
+        raise ValueError(f"{func}: {name} must be finite, got {describe(values)}")
+    return arr
+
+
+def _check_thetas(thetas: object, func: str) -> np.ndarray:
+    """A non-empty 1-D array of finite angles (radians): sorted float64, no duplicates."""
+    return np.unique(_check_reals_1d(thetas, func, "thetas", "angles in radians"))
 
 
 def _default_thetas(thetas: np.ndarray) -> bool:

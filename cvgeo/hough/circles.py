@@ -22,7 +22,12 @@ from cvgeo._checks import (
 from cvgeo.edges import canny
 from cvgeo.filters import gaussian_filter, gaussian_gradient
 from cvgeo.hough._circle_fit import _circle_fit_kernel
-from cvgeo.hough._common import _check_edges, _edge_points_kernel, _round_half_away
+from cvgeo.hough._common import (
+    _check_edges,
+    _check_reals_1d,
+    _edge_points_kernel,
+    _round_half_away,
+)
 from cvgeo.hough.peaks import _circle_nms_kernel
 from cvgeo.image import as_float_image
 
@@ -698,18 +703,7 @@ MAX_CIRCLE_SAMPLES = 10_000_000
 def _check_radii(radii: object, func: str, shape: tuple[int, int]) -> np.ndarray:
     """Validate radii: a non-empty 1-D sequence of finite numbers in ``(0, diagonal]``;
     sorted float64. A circle centred in the image with a larger radius misses it."""
-    if isinstance(radii, (bool, np.bool_)) or isinstance(radii, (str, bytes)):
-        raise TypeError(f"{func}: radii must be a 1-D array of positive numbers, got "
-                        f"{describe(radii)}")
-    arr = np.asarray(radii)
-    if arr.dtype.kind not in "uif":
-        raise TypeError(f"{func}: radii must be a 1-D array of positive numbers, got "
-                        f"{describe(radii)}")
-    arr = np.atleast_1d(arr.astype(np.float64))
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"{func}: radii must be a non-empty 1-D array, got shape {arr.shape}")
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{func}: radii must be finite, got {describe(radii)}")
+    arr = _check_reals_1d(radii, func, "radii", "positive numbers")
     if arr.min() <= 0:
         raise ValueError(f"{func}: radii must all be > 0, got min {arr.min():g}")
     diag = math.hypot(shape[0], shape[1])

@@ -54,10 +54,10 @@ def bench_lines(size: int, scene: str) -> None:
     theta = np.arange(180) * (math.pi / 180)
 
     def ours():
-        return hough_line_peaks(hough_lines(edges), threshold=threshold)
+        return hough_line_peaks(hough_lines(edges), min_votes=threshold)
 
     def ours_all():  # every local maximum above the threshold, like cv2
-        return hough_line_peaks(hough_lines(edges), threshold=threshold, min_distance_px=0,
+        return hough_line_peaks(hough_lines(edges), min_votes=threshold, min_distance_px=0,
                                 min_angle_rad=0)
 
     def opencv():
@@ -93,7 +93,7 @@ def bench_segments(scene: str) -> None:
     size = f"{img.shape[0]}x{img.shape[1]}"
 
     def ours():
-        return hough_segments(edges, threshold=30, min_length=30, max_gap=3, seed=0)
+        return hough_segments(edges, min_votes=30, min_length_px=30, max_gap_px=3, seed=0)
 
     def opencv():
         return cv2.HoughLinesP(edges8, 1, math.pi / 180, 30, minLineLength=30, maxLineGap=3)
@@ -120,7 +120,7 @@ def bench_circles() -> None:
     radii = np.arange(14, 41)
 
     def ours():
-        return hough_circles(coins, radii=radii, sigma=3.0, threshold=0.5)
+        return hough_circles(coins, radii=radii, sigma=3.0, min_votes_fraction=0.5)
 
     def opencv():
         return cv2.HoughCircles(coins, cv2.HOUGH_GRADIENT, dp=1, minDist=20, param1=150,

@@ -245,8 +245,8 @@ def section_hough() -> Section:
         Figure("Lines: Canny, then the strongest (rho, theta) peaks", "checkerboard",
                make_pipeline(Step("canny", sigma=1.0), Step("hough_lines"))),
         Figure("Progressive probabilistic Hough segments", "camera",
-               make_pipeline(Step("canny", sigma=2.0), Step("hough_segments", threshold=20,
-                                                             min_length=30.0, max_gap=5))),
+               make_pipeline(Step("canny", sigma=2.0), Step("hough_segments", min_votes=20,
+                                                             min_length_px=30.0, max_gap_px=5))),
         Figure("Circles by gradient-direction voting, radii 14-40 px", "coins",
                make_pipeline(Step("hough_circles", radii=list(range(14, 41))))),
     ), text="Voting in numba; peaks suppressed across the theta = 0 / pi seam.")

@@ -36,7 +36,7 @@ def checkerboard_lines(out: Path) -> None:
     res = cvgeo.hough_lines(edges)
     # the diagonals through the board's corners collect about half the votes of a
     # square edge: a threshold at 70 % of the strongest keeps the square edges only
-    peaks = cvgeo.hough_line_peaks(res, threshold=int(0.7 * res.accumulator.max()),
+    peaks = cvgeo.hough_line_peaks(res, min_votes=int(0.7 * res.accumulator.max()),
                                    min_distance_px=10, min_angle_rad=math.radians(5))
     path = cvgeo.write_image(out / "checkerboard_lines.png",
                              cvgeo.draw_lines(board, peaks.lines, color=(1, 0, 0)))
@@ -55,7 +55,7 @@ def checkerboard_lines(out: Path) -> None:
     degrees = sorted({round(math.degrees(t)) for t in peaks.thetas})
     print(f"rotated checkerboard {rotated.shape}: {len(peaks.rhos)} lines at {degrees} "
           f"degrees -> {path}")
-    segments = cvgeo.hough_segments(edges, threshold=20, min_length=20, max_gap=3, seed=0)
+    segments = cvgeo.hough_segments(edges, min_votes=20, min_length_px=20, max_gap_px=3, seed=0)
     path = cvgeo.write_image(out / "checkerboard_rotated_segments.png",
                              cvgeo.draw_segments(rotated, segments, color=(0, 0.8, 0),
                                                  thickness=2))
@@ -73,7 +73,7 @@ def grid_lines(out: Path) -> None:
     edges &= rng.random(shape) > 0.3          # 30 % of the line pixels lost
     edges |= rng.random(shape) > 0.99         # 1 % salt noise
     res = cvgeo.hough_lines(edges)
-    peaks = cvgeo.hough_line_peaks(res, num_peaks=len(truth), threshold=50, min_distance_px=10,
+    peaks = cvgeo.hough_line_peaks(res, num_peaks=len(truth), min_votes=50, min_distance_px=10,
                                    min_angle_rad=math.radians(5))
     err = []
     for r, t in truth:

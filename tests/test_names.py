@@ -33,17 +33,8 @@ FORBIDDEN_PATTERNS = [
     (re.compile(r"_bw$"), "_bandwidth (with _px where it is a length)"),
 ]
 
-_SPLIT = ("in a module another helper is splitting (geometry/epipolar.py, essential.py, "
-          "ransac.py, warp.py, hough.py); renamed with a deprecation path when the split "
-          "lands")
 #: (public callable, parameter) -> why it is still allowed. Shrinks, never grows.
-PENDING = {
-    ("hough_circles", "threshold"): f"-> min_votes_fraction; {_SPLIT}",
-    ("hough_line_peaks", "threshold"): f"-> min_votes (a vote count); {_SPLIT}",
-    ("hough_segments", "threshold"): f"-> min_votes; {_SPLIT}",
-    ("hough_segments", "min_length"): f"-> min_length_px; {_SPLIT}",
-    ("hough_segments", "max_gap"): f"-> max_gap_px; {_SPLIT}",
-}
+PENDING: dict[tuple[str, str], str] = {}
 
 
 def _public_signatures():

@@ -1,0 +1,719 @@
+"""Circles by gradient-direction Hough voting, verified against the edge map."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, types
+from numba.typed import Dict, List
+
+from cvgeo._checks import (
+    check_bool,
+    check_int,
+    check_kernel_radius,
+    check_real,
+    describe,
+    names_errors_as,
+    renamed_parameters,
+)
+from cvgeo.edges import canny
+from cvgeo.filters import gaussian_filter, gaussian_gradient
+from cvgeo.hough._circle_fit import _circle_fit_kernel
+from cvgeo.hough._common import (
+    _check_edges,
+    _check_reals_1d,
+    _edge_points_kernel,
+    _round_half_away,
+)
+from cvgeo.hough.peaks import _circle_nms_kernel
+from cvgeo.image import as_float_image
+
+__all__ = ["HoughCircles", "hough_circles"]
+
+
+# --------------------------------------------------------------------------- circles
+@dataclass(frozen=True)
+class HoughCircles:
+    """Circles found by :func:`hough_circles`, best supported first.
+
+    Attributes
+    ----------
+    circles : ndarray of float64, shape (N, 3)
+        ``(x, y, r)``: centre column, centre row, radius, in pixels.
+    scores : ndarray of float64, shape (N,)
+        Support: the fraction of the circle's circumference (sampled every pixel of arc)
+        that lies on an edge pixel whose normal points at the centre, in [0, 1],
+        non-increasing; with ``normalize=False``, the number of those samples.
+    radius_grid : ndarray of float64, shape (n_radii,)
+        The radii tried, ascending.
+    edges : ndarray of bool, shape (H, W)
+        The edge pixels that voted.
+    """
+
+    circles: np.ndarray
+    scores: np.ndarray
+    radius_grid: np.ndarray
+    edges: np.ndarray
+
+
+@njit(cache=True)
+def _sobel_normals_kernel(smoothed, xs, ys):
+    """Unit Sobel gradient directions of ``smoothed`` at interior pixels ``(xs, ys)``.
+
+    Returns ``nx, ny`` (float64, shape (N,)); ``(0, 0)`` where the gradient vanishes.
+    These are the directions Canny used on the same smoothed image.
+    """
+    n = xs.shape[0]
+    nx = np.zeros(n)
+    ny = np.zeros(n)
+    for i in range(n):
+        x = xs[i]
+        y = ys[i]
+        gx = ((smoothed[y - 1, x + 1] + 2.0 * smoothed[y, x + 1] + smoothed[y + 1, x + 1])
+              - (smoothed[y - 1, x - 1] + 2.0 * smoothed[y, x - 1] + smoothed[y + 1, x - 1]))
+        gy = ((smoothed[y + 1, x - 1] + 2.0 * smoothed[y + 1, x] + smoothed[y + 1, x + 1])
+              - (smoothed[y - 1, x - 1] + 2.0 * smoothed[y - 1, x] + smoothed[y - 1, x + 1]))
+        m = math.hypot(gx, gy)
+        if m > 0:
+            nx[i] = gx / m
+            ny[i] = gy / m
+    return nx, ny
+
+
+@njit(cache=True)
+def _vote_slice(xs, ys, nx, ny, r, raw, cells, pad):
+    """Votes of every edge pixel for radius ``r`` into ``raw`` (one-cell zero frame
+    around the image grown by ``pad`` cells on each side).
+
+    An edge pixel ``p`` on a circle of radius ``r`` has the centre at ``p - r n`` for the
+    outward normal ``n``; the gradient points out of a dark disc and into a bright one,
+    so ``p + r n`` and ``p - r n`` both get a vote. ``raw`` must be zero on entry; the
+    flat offsets of the cells voted go to ``cells`` (their count is returned), so that
+    ``_clear_slice`` zeroes them again in time proportional to the votes.
+    """
+    Hp, Wp = raw.shape
+    flat = raw.reshape(Hp * Wp)
+    n_pts = xs.shape[0]
+    # the two centres of every pixel first (a loop the compiler vectorises), -1 outside
+    for i in range(n_pts):
+        dx = r * nx[i]
+        dy = r * ny[i]
+        for sgn in range(2):
+            vx = xs[i] + dx if sgn == 0 else xs[i] - dx
+            vy = ys[i] + dy if sgn == 0 else ys[i] - dy
+            cx = int(vx + math.copysign(0.5, vx)) + 1 + pad  # _round_half_away, spelled out
+            cy = int(vy + math.copysign(0.5, vy)) + 1 + pad
+            inside = cx >= 1 and cx < Wp - 1 and cy >= 1 and cy < Hp - 1
+            cells[2 * i + sgn] = cy * Wp + cx if inside else -1
+    n = 0
+    for i in range(2 * n_pts):
+        c = cells[i]
+        if c >= 0:
+            flat[c] += 1
+            cells[n] = c
+            n += 1
+    return n
+
+
+@njit(cache=True)
+def _clear_slice(raw, cells, n):
+    """Undo ``_vote_slice``: zero the ``n`` cells it voted."""
+    flat = raw.reshape(raw.size)
+    for i in range(n):
+        flat[cells[i]] = 0
+
+
+@njit(cache=True)
+def _box3(raw, rows, out, rowmax):
+    """``out = 3x3 sum of raw`` inside the one-cell frame, and each row's maximum.
+
+    Integer arithmetic on whole rows, so the loops vectorise.
+    """
+    Hp, Wp = raw.shape
+    for y in range(1, Hp - 1):
+        r0 = raw[y - 1]
+        r1 = raw[y]
+        r2 = raw[y + 1]
+        for x in range(Wp):
+            rows[x] = r0[x] + r1[x] + r2[x]
+        o = out[y]
+        for x in range(1, Wp - 1):
+            o[x] = rows[x - 1] + rows[x] + rows[x + 1]
+        mx = o[1]  # the maximum in a loop of its own: both loops vectorise far better
+        for x in range(2, Wp - 1):
+            mx = max(mx, o[x])
+        rowmax[y] = mx
+
+
+@njit(cache=True)
+def _circle_candidates_kernel(xs, ys, nx, ny, radii, H, W, threshold, acc_dtype, pad):
+    """Vote, smooth and find centre-and-radius local maxima, one radius slice at a time.
+
+    Parameters
+    ----------
+    xs, ys : ndarray of float64, shape (N,)
+        Edge pixel columns and rows.
+    nx, ny : ndarray of float64, shape (N,)
+        Their unit normals.
+    radii : ndarray of float64, shape (n_radii,)
+    H, W : int
+    threshold : float
+        Minimum score: votes within one pixel of the centre (3x3 sum) over ``2 pi r``.
+    acc_dtype : numpy integer dtype
+        Of the vote slices: int16 when no 3x3 sum can pass 32767 (fewer than 16384 edge
+        pixels: each casts two votes per radius), halving the memory each slice moves.
+    pad : int
+        Centres up to ``pad`` pixels outside the image are voted for too.
+
+    Returns
+    -------
+    ndarray of float64, shape (M, 4)
+        ``(k, y, x, score)`` of every cell at or above ``threshold`` whose score is not
+        smaller than its 26 neighbours' in (radius, row, column); ``y`` and ``x`` in
+        ``[-pad, H + pad)`` and ``[-pad, W + pad)``.
+
+    Notes
+    -----
+    Only three smoothed slices (radii ``k - 1``, ``k``, ``k + 1``) exist at a time, so
+    memory is ``O(H W)`` whatever the number of radii; the radius loop is outermost, so
+    the scattered vote writes stay inside one slice.
+    """
+    n_r = radii.shape[0]
+    Hp, Wp = H + 2 + 2 * pad, W + 2 + 2 * pad
+    norm = 1.0 / (2.0 * math.pi * radii)
+    raw = np.zeros((Hp, Wp), dtype=acc_dtype)
+    ring = np.zeros((3, Hp, Wp), dtype=acc_dtype)
+    rowmax = np.zeros((3, Hp), dtype=acc_dtype)
+    rows = np.empty(Wp, dtype=acc_dtype)
+    cells = np.empty(2 * xs.shape[0], dtype=np.int64)
+    out = np.empty((64, 4))
+    m = 0
+    n_cells = _vote_slice(xs, ys, nx, ny, radii[0], raw, cells, pad)
+    _box3(raw, rows, ring[0], rowmax[0])
+    _clear_slice(raw, cells, n_cells)
+    for k in range(n_r):
+        if k + 1 < n_r:
+            n_cells = _vote_slice(xs, ys, nx, ny, radii[k + 1], raw, cells, pad)
+            _box3(raw, rows, ring[(k + 1) % 3], rowmax[(k + 1) % 3])
+            _clear_slice(raw, cells, n_cells)
+        cur = ring[k % 3]
+        votes_min = threshold / norm[k] - 1e-9  # the threshold in votes of this slice
+        k_lo = max(k - 1, 0)
+        k_hi = min(k + 2, n_r)
+        for y in range(1, Hp - 1):
+            if rowmax[k % 3, y] < votes_min:
+                continue
+            for x in range(1, Wp - 1):
+                if cur[y, x] < votes_min:
+                    continue
+                v = cur[y, x] * norm[k]
+                is_max = True
+                for kk in range(k_lo, k_hi):
+                    sl = ring[kk % 3]
+                    for yy in range(y - 1, y + 2):
+                        for xx in range(x - 1, x + 2):
+                            if sl[yy, xx] * norm[kk] > v:
+                                is_max = False
+                                break
+                        if not is_max:
+                            break
+                    if not is_max:
+                        break
+                if is_max:
+                    if m == out.shape[0]:
+                        grown = np.empty((2 * m, 4))
+                        grown[:m] = out
+                        out = grown
+                    out[m, 0] = k
+                    out[m, 1] = y - 1 - pad
+                    out[m, 2] = x - 1 - pad
+                    out[m, 3] = v
+                    m += 1
+    return out[:m]
+
+
+def _circle_samples(radii: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per radius, the circle sampled every pixel of arc, as integer pixel offsets.
+
+    Returns the tuple ``(off_x, off_y, cos, sin, counts)``: ``off_x, off_y`` (int64,
+    ``(n_radii, n_max, 3)``: radius ``r``, ``r - 0.5``, ``r + 0.5`` on each ray, rounded),
+    ``cos, sin`` (float64, ``(n_radii, n_max)``) and ``counts`` (int64, ``(n_radii,)``,
+    samples per radius).
+    """
+    counts = np.maximum(8, np.ceil(2 * np.pi * radii)).astype(np.int64)
+    n_max = int(counts.max())
+    i = np.arange(n_max)
+    phi = 2 * np.pi * i[None, :] / counts[:, None]
+    c, s = np.cos(phi), np.sin(phi)
+    off_x, off_y = _circle_offsets_kernel(radii, c, s)
+    return off_x, off_y, c, s, counts
+
+
+@njit(cache=True)
+def _circle_offsets_kernel(radii, c, s):
+    """``round(rr * cos)``, ``round(rr * sin)`` (halves away from zero) for the radii
+    ``rr = r, r - 0.5, r + 0.5`` of each ray: one pass, no temporaries."""
+    n_r, n_max = c.shape
+    off_x = np.empty((n_r, n_max, 3), dtype=np.int64)
+    off_y = np.empty((n_r, n_max, 3), dtype=np.int64)
+    for k in range(n_r):
+        for j in range(3):
+            rr = radii[k] + (0.0, -0.5, 0.5)[j]
+            for i in range(n_max):
+                off_x[k, i, j] = _round_half_away(rr * c[k, i])
+                off_y[k, i, j] = _round_half_away(rr * s[k, i])
+    return off_x, off_y
+
+
+#: Normal and ray directions are compared as angles modulo pi in this many bins.
+_ANGLE_BINS = 254
+#: A sample counts when the edge normal is within this angle of the ray, either way.
+_NORMAL_TOL = math.pi / 6
+
+
+@njit(cache=True)
+def _normal_codes_kernel(xs, ys, nx, ny, shape, pad):
+    """The edge map as one byte per pixel, in a frame ``pad`` pixels wide: 0 where there
+    is no edge pixel (or its normal vanishes), else 1 + the bin of its normal's angle
+    modulo pi (``_ANGLE_BINS`` bins, rounded). ``xs, ys`` (int64) are the edge pixels,
+    ``nx, ny`` their unit normals, ``shape`` the image's ``(H, W)``."""
+    code = np.zeros((shape[0] + 2 * pad, shape[1] + 2 * pad), dtype=np.uint8)
+    scale = _ANGLE_BINS / math.pi
+    for i in range(xs.shape[0]):
+        if nx[i] != 0 or ny[i] != 0:
+            a = math.atan2(ny[i], nx[i]) % math.pi
+            code[ys[i] + pad, xs[i] + pad] = 1 + int(a * scale + 0.5) % _ANGLE_BINS
+    return code
+
+
+_TABLES_CACHE: dict[tuple[bytes, int], tuple[np.ndarray, ...]] = {}
+
+
+def _ray_tables(radii: np.ndarray, wc: int) -> tuple[np.ndarray, ...]:
+    """``(ok, flat_off, ray_bin, counts)`` of :func:`_support_tables` for a byte map
+    ``wc`` wide; kept for the last few (radii, width) pairs (read-only arrays)."""
+    key = (radii.tobytes(), wc)
+    if key not in _TABLES_CACHE:
+        off_x, off_y, c, s, counts = _circle_samples(radii)
+        flat_off = off_y * wc + off_x
+        ray_bin = (np.rint(np.arctan2(s, c) % np.pi * (_ANGLE_BINS / np.pi)).astype(np.int64)
+                   % _ANGLE_BINS)
+        d = np.abs(np.arange(-_ANGLE_BINS, _ANGLE_BINS + 1)) % _ANGLE_BINS
+        ok = np.minimum(d, _ANGLE_BINS - d) <= _NORMAL_TOL * _ANGLE_BINS / np.pi
+        out = (ok, flat_off, ray_bin, counts)
+        for arr in out:
+            arr.flags.writeable = False
+        if len(_TABLES_CACHE) >= 4:
+            _TABLES_CACHE.pop(next(iter(_TABLES_CACHE)))
+        _TABLES_CACHE[key] = out
+    return _TABLES_CACHE[key]
+
+
+def _support_tables(xs: np.ndarray, ys: np.ndarray, nx: np.ndarray, ny: np.ndarray,
+                    shape: tuple[int, int], radii: np.ndarray, pad: int) -> tuple:
+    """Everything :func:`_circle_support` reads, as one tuple.
+
+    ``(code, ok, flat_off, ray_bin, counts, wc, frame)``: the byte map of
+    :func:`_normal_codes_kernel` for the edge pixels ``xs, ys`` (int64) with unit
+    normals ``nx, ny``, with a frame wide enough for every sample of a circle centred up
+    to ``pad`` pixels outside the image; ``ok[d + _ANGLE_BINS]``, whether angle bins
+    ``d`` apart are within ``_NORMAL_TOL`` modulo pi; per radius and ray the three
+    sample offsets (radius ``r``, ``r - 0.5``, ``r + 0.5``) as flat offsets into the
+    byte map and the ray's angle bin; the samples per radius; the byte map's width and
+    frame.
+    """
+    frame = int(math.ceil(radii[-1] + 0.5)) + 1 + pad
+    code = _normal_codes_kernel(xs, ys, nx, ny, shape, frame)
+    wc = code.shape[1]
+    return (code.ravel(), *_ray_tables(radii, wc), wc, frame)
+
+
+@njit(cache=True, inline="always")
+def _circle_support(tables, x, y, k, beat):
+    """Fraction of circle ``(x, y, radii[k])`` on edge pixels whose normal faces the centre.
+
+    A sample (one per pixel of arc) is supported when an edge pixel lies at radius
+    ``r``, ``r - 0.5`` or ``r + 0.5`` on its ray and that pixel's normal is within
+    ``_NORMAL_TOL`` of the ray, either way (angles compared in ``_ANGLE_BINS`` bins).
+    ``tables`` is :func:`_support_tables`' tuple; its frame makes every sample of a
+    centre in range a valid index.
+
+    The callers only want supports larger than ``beat``: the count stops as soon as the
+    samples left cannot lift it above ``beat``, and then returns a value ``<= beat`` (the
+    best it could still have reached) instead of the exact support.
+    """
+    code, ok, flat_off, ray_bin, counts, wc, frame = tables
+    base = (y + frame) * wc + (x + frame)
+    n = counts[k]
+    hits = 0
+    for i in range(n):
+        rb = _ANGLE_BINS - 1 - ray_bin[k, i]  # ok[] index of code c is c + rb
+        for j in range(3):
+            cv = code[base + flat_off[k, i, j]]
+            if cv != 0 and ok[cv + rb]:
+                hits += 1
+                break
+        reach = (hits + (n - 1 - i)) / n  # division is monotonic: the support is <= reach
+        if reach <= beat:
+            return reach
+    return hits / n
+
+
+@njit(cache=True)
+def _climb(tables, k, y, x, best, bounds, path, visited):
+    """Hill-climb the support of circle ``(x, y, radii[k])``, whose support is ``best``.
+
+    Moves one pixel (same radius) or one radius step (same centre) at a time to the best
+    of those 10 neighbours while it beats the current support; centres stay inside
+    ``bounds = (y_lo, y_hi, x_lo, x_hi)`` (half-open). The cells passed are appended to
+    ``path`` (flat keys); the climb stops early at a cell in ``visited`` (a climb from
+    there was made before). Returns ``k, y, x, best, key`` with ``key`` that visited cell,
+    or -1.
+    """
+    n_r = tables[4].shape[0]
+    y_lo, y_hi, x_lo, x_hi = bounds
+    for _ in range(200):
+        key = (k * (y_hi - y_lo) + (y - y_lo)) * (x_hi - x_lo) + (x - x_lo)
+        if key in visited:
+            return k, y, x, best, key
+        path.append(key)
+        bk, by, bx = k, y, x
+        for kk in range(max(k - 1, 0), min(k + 2, n_r)):
+            for yy in range(max(y - 1, y_lo), min(y + 2, y_hi)):
+                for xx in range(max(x - 1, x_lo), min(x + 2, x_hi)):
+                    if (kk == k) == (yy == y and xx == x):
+                        continue
+                    v = _circle_support(tables, xx, yy, kk, best)
+                    if v > best:
+                        best = v
+                        bk, by, bx = kk, yy, xx
+        if bk == k and by == y and bx == x:
+            break
+        k, y, x = bk, by, bx
+    return k, y, x, best, -1
+
+
+@njit(cache=True)
+def _circle_refine_kernel(tables, cand, threshold, bounds):
+    """Climb every candidate to its best nearby circle; the distinct circles found.
+
+    Parameters
+    ----------
+    tables : tuple
+        The edge map and circle samples, from :func:`_support_tables`.
+    cand : ndarray of float64, shape (M, 4)
+        ``(k, y, x, vote score)``.
+    threshold : float
+        Minimum support of a circle returned; candidates whose start is below half of it
+        are not climbed.
+    bounds : tuple of int
+        ``(y_lo, y_hi, x_lo, x_hi)``: the centres allowed (half-open ranges).
+
+    Returns
+    -------
+    ndarray of float64, shape (K, 4)
+        ``(x, y, k, support)`` of the distinct circles reached with support
+        >= ``threshold``, in no particular order.
+
+    Notes
+    -----
+    Each candidate starts from the best of its centre at the radii within two steps of
+    its own and of the 8 centres around it at its radius (the 3x3 vote sum cannot place
+    a circle closer), and climbs from there. Candidates are taken best start
+    first; every cell a climb passes is remembered with the circle it led to, so a later
+    climb that meets one stops there: each circle is climbed to once, whatever the
+    number of candidates on it, and no candidate is dropped for being near another one.
+    """
+    n_r = tables[4].shape[0]
+    m_total = cand.shape[0]
+    # each candidate's start: the best of its centre at the radii within two steps and of
+    # the 8 centres around at its radius
+    y_lo, y_hi, x_lo, x_hi = bounds
+    floor = 0.5 * threshold - 1e-12
+    own = np.zeros(m_total)
+    own_kyx = np.empty((m_total, 3), dtype=np.int64)
+    for m in range(m_total):
+        k0, y0, x0 = int(cand[m, 0]), int(cand[m, 1]), int(cand[m, 2])
+        own_kyx[m, 0], own_kyx[m, 1], own_kyx[m, 2] = k0, y0, x0
+        # only supports above half the threshold matter (the others are not climbed):
+        # counting stops early below that
+        for k in range(max(k0 - 2, 0), min(k0 + 3, n_r)):
+            v = _circle_support(tables, x0, y0, k, max(own[m], floor))
+            if v > own[m] and v > floor:
+                own[m] = v
+                own_kyx[m, 0] = k
+        for y in range(max(y0 - 1, y_lo), min(y0 + 2, y_hi)):
+            for x in range(max(x0 - 1, x_lo), min(x0 + 2, x_hi)):
+                if y != y0 or x != x0:
+                    v = _circle_support(tables, x, y, k0, max(own[m], floor))
+                    if v > own[m] and v > floor:
+                        own[m] = v
+                        own_kyx[m, 0], own_kyx[m, 1], own_kyx[m, 2] = k0, y, x
+    order = np.argsort(-own, kind="mergesort")
+    # cell -> the circle its climb led to (-1: none above the threshold)
+    visited = Dict.empty(key_type=types.int64, value_type=types.int64)
+    found = np.empty((m_total, 4))
+    n_found = 0
+    for m in order:
+        if own[m] < 0.5 * threshold:
+            break
+        path = List.empty_list(types.int64)
+        k, y, x, best, hit = _climb(tables, own_kyx[m, 0], own_kyx[m, 1], own_kyx[m, 2],
+                                    own[m], bounds, path, visited)
+        if hit >= 0:
+            result = visited[hit]
+        else:
+            result = -1
+            for q in range(n_found):
+                if found[q, 0] == x and found[q, 1] == y and found[q, 2] == k:
+                    result = q
+            if result < 0 and best >= threshold:
+                found[n_found, 0] = x
+                found[n_found, 1] = y
+                found[n_found, 2] = k
+                found[n_found, 3] = best
+                result = n_found
+                n_found += 1
+        for key in path:
+            visited[key] = result
+    return found[:n_found]
+
+
+def _edge_normals(edges: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """Unit normals of a binary edge map's curves from its structure tensor.
+
+    The gradient of the smoothed edge map points across each curve on both sides of
+    it; the dominant eigenvector of its local second-moment matrix is the curve's
+    normal (up to sign, which the circle vote does not need).
+    """
+    g = gaussian_gradient(edges.astype(np.float32), sigma)
+    gx, gy = g.gx, g.gy
+    jxx = gaussian_filter(gx * gx, 2 * sigma)
+    jxy = gaussian_filter(gx * gy, 2 * sigma)
+    jyy = gaussian_filter(gy * gy, 2 * sigma)
+    angle = 0.5 * np.arctan2(2 * jxy, jxx - jyy)
+    strength = np.hypot(jxx - jyy, 2 * jxy)
+    ux = np.where(strength > 0, np.cos(angle), 0).astype(np.float32)
+    uy = np.where(strength > 0, np.sin(angle), 0).astype(np.float32)
+    return ux, uy
+
+
+@renamed_parameters(threshold="min_votes_fraction")
+@names_errors_as("canny", "gaussian_filter", "gaussian_gradient")
+def hough_circles(
+    image: np.ndarray,
+    *,
+    radii: Sequence[float] | np.ndarray,
+    edges: np.ndarray | None = None,
+    sigma: float = 2.0,
+    low_threshold: float = 0.1,
+    high_threshold: float = 0.2,
+    min_votes_fraction: float = 0.5,
+    num_peaks: int | None = None,
+    min_distance_px: float | None = None,
+    min_radius_diff_px: float = 5.0,
+    subpixel: bool = True,
+    centers_outside: bool = False,
+    normalize: bool = True,
+) -> HoughCircles:
+    """Circles by gradient-direction Hough voting.
+
+    Parameters
+    ----------
+    image : ndarray of shape (H, W)
+        A grey image (any cvgeo dtype), or a binary edge map given as a bool array.
+    radii : array_like of float, shape (n_radii,)
+        Radii to try, pixels, all > 0 and at most the image diagonal (for example
+        ``numpy.arange(20, 36)``); count times largest circumference at most
+        ``MAX_CIRCLE_SAMPLES`` (1e7).
+    edges : ndarray of bool, shape (H, W), optional
+        Edge pixels that vote (default: ``canny(image, sigma=sigma,
+        low_threshold=low_threshold, high_threshold=high_threshold)``). Only for a grey
+        ``image``.
+    sigma : float, optional
+        Gaussian scale (pixels) of the Canny detector, whose gradient directions the
+        votes follow (for a bool edge map: the scale of its structure tensor).
+    low_threshold, high_threshold : float, optional
+        Canny hysteresis thresholds on the gradient magnitude of the [0, 1]-scaled image.
+    min_votes_fraction : float, optional
+        Minimum support, in (0, 1]: the fraction of the circumference lying on edge
+        pixels whose normal points at the centre (see :class:`HoughCircles`). (Formerly
+        ``threshold``; that keyword works for one release, with a ``DeprecationWarning``.)
+    num_peaks : int, optional
+        At most this many circles (default: all that pass).
+    min_distance_px : float, optional
+        Centres closer than this, with radii closer than ``min_radius_diff_px``, are one
+        circle: the weaker is suppressed. Default: the smallest radius.
+    min_radius_diff_px : float, optional
+        Circles whose radii differ by at least this much are kept even when concentric.
+    subpixel : bool, optional
+        Refine each circle by a least-squares fit to its edge pixels (default); with
+        False, centres are whole pixels and radii come from ``radii``.
+    centers_outside : bool, optional
+        Also look for circles whose centre lies outside the image, up to the largest
+        radius beyond its border (scikit-image's ``full_output``). Their support is still
+        a fraction of the whole circumference, so a circle half outside scores at most
+        about 0.5: lower ``min_votes_fraction`` to find it.
+    normalize : bool, optional
+        With True (default), ``scores`` are supports (fractions of the circumference)
+        and circles are ranked by them. With False, ``scores`` are the number of
+        supported samples (pixels of arc), and ranking and suppression go by that count:
+        of two equally complete circles the larger comes first (scikit-image's
+        ``hough_circle(normalize=False)``). ``min_votes_fraction`` is a fraction either
+        way.
+
+    Returns
+    -------
+    HoughCircles
+        ``circles`` (``(N, 3)`` x, y, r), ``scores``, the ``radius_grid`` and the voting
+        ``edges``. Empty arrays when nothing passes.
+
+    Raises
+    ------
+    TypeError, ValueError
+        A bad image or edge map, radii that are empty, not finite or not positive, or a
+        parameter out of range.
+
+    Notes
+    -----
+    Conventions: x is the column, y the row, origin at the top-left pixel's centre.
+
+    1. Edges and normals: for a grey image, Canny edges and, at each edge pixel, the
+       direction of the gradient Canny used (Sobel of the image smoothed at scale
+       ``sigma``; the one-pixel frame never votes); for a bool edge map, the normal of each
+       curve from the structure tensor of the map (scales ``sigma`` and ``2 sigma``).
+    2. Voting: each edge pixel ``p`` with unit normal ``n`` votes, for every radius
+       ``r``, for the two centres ``p + r n`` and ``p - r n`` (a disc may be brighter or
+       darker than its surround): ``2 n_radii`` votes per pixel instead of a whole
+       circle's worth.
+    3. Candidates: the votes within one pixel of a centre (3x3 sum) over ``2 pi r``;
+       local maxima over centre *and* radius (3x3x3) at or above
+       ``min_votes_fraction / 2``.
+       Peaks are taken per radius, so concentric circles survive.
+    4. Verification: each candidate's support (step 1's edges sampled along the
+       circle) is hill-climbed over one-pixel / one-radius moves; candidates are
+       visited best first, those near a circle already kept (centre within
+       ``min_distance_px`` *and* radius within ``min_radius_diff_px``) are skipped, and
+       circles with support >= ``min_votes_fraction`` are kept.
+    5. Sub-pixel: a few rounds of an algebraic least-squares circle fit (Kasa) to the
+       supporting edge pixels.
+
+    References
+    ----------
+    .. [1] D. H. Ballard, "Generalizing the Hough transform to detect arbitrary shapes",
+       Pattern Recognition 13(2), 1981. :doi:`10.1016/0031-3203(81)90009-1`
+    .. [2] C. Kimme, D. Ballard and J. Sklansky, "Finding circles by an array of
+       accumulators", Comm. ACM 18(2), 1975. :doi:`10.1145/360666.360677`
+    .. [3] I. Kasa, "A circle fitting procedure and its error analysis", IEEE Trans.
+       Instrumentation and Measurement 25(1), 1976. :doi:`10.1109/TIM.1976.6312298`
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> yy, xx = np.mgrid[:80, :100]
+    >>> disc = ((xx - 40) ** 2 + (yy - 35) ** 2 <= 20 ** 2).astype(np.float32)
+    >>> res = hough_circles(disc, radii=np.arange(15, 26), sigma=1.0, num_peaks=1)
+    >>> np.round(res.circles, 1).tolist(), np.round(res.scores, 2).tolist()
+    ([[40.0, 35.0, 19.9]], [0.97])
+    """
+    func = "hough_circles"
+    if isinstance(image, np.ndarray) and image.dtype == np.bool_:
+        if edges is not None:
+            raise ValueError(f"{func}: edges must be None when image is already a bool edge "
+                             f"map, got {describe(edges)}")
+        edge_map = _check_edges(image, func)
+        img = None
+    else:
+        img = as_float_image(image, func, ndim=(2,))
+        edge_map = None if edges is None else _check_edges(edges, func)
+        if edge_map is not None and edge_map.shape != img.shape:
+            raise ValueError(f"{func}: edges must have the image's shape {img.shape}, got "
+                             f"shape {edge_map.shape}")
+    radius_grid = _check_radii(radii, func, (edge_map if img is None else img).shape)
+    sigma = check_real(sigma, func, "sigma", low=0.0, low_inclusive=False)
+    check_kernel_radius(sigma, 4.0, func, names="sigma")
+    threshold = check_real(min_votes_fraction, func, "min_votes_fraction", low=0.0, high=1.0,
+                           low_inclusive=False)
+    if num_peaks is None:
+        num_peaks = np.iinfo(np.int64).max
+    num_peaks = check_int(num_peaks, func, "num_peaks", low=1)
+    if min_distance_px is None:
+        min_distance_px = float(radius_grid[0])
+    min_distance_px = check_real(min_distance_px, func, "min_distance_px", low=0.0)
+    min_radius_diff_px = check_real(min_radius_diff_px, func, "min_radius_diff_px", low=0.0)
+    subpixel = check_bool(subpixel, func, "subpixel")
+    centers_outside = check_bool(centers_outside, func, "centers_outside")
+    normalize = check_bool(normalize, func, "normalize")
+
+    if img is None:
+        ux, uy = _edge_normals(edge_map, sigma)
+        ys, xs = np.nonzero(edge_map)
+        nx, ny = ux[ys, xs].astype(np.float64), uy[ys, xs].astype(np.float64)
+    else:
+        # Canny smooths then takes the Sobel gradient: smooth once, and read the
+        # normals from the same gradient, at the edge pixels only
+        smoothed = gaussian_filter(img, sigma)
+        if edge_map is None:
+            edge_map = canny(smoothed, sigma=0.0, low_threshold=low_threshold,
+                             high_threshold=high_threshold)
+        edge_map = edge_map.copy()
+        edge_map[[0, -1], :] = False  # the frame has no Sobel gradient
+        edge_map[:, [0, -1]] = False
+        xf, yf = _edge_points_kernel(edge_map)  # np.nonzero's order, faster on sparse maps
+        xs, ys = xf.astype(np.int64), yf.astype(np.int64)
+        nx, ny = _sobel_normals_kernel(smoothed, xs, ys)
+        ux = np.zeros(edge_map.shape, np.float32)
+        uy = np.zeros(edge_map.shape, np.float32)
+        ux[ys, xs] = nx
+        uy[ys, xs] = ny
+    edge_map = np.ascontiguousarray(edge_map)
+    facing = (nx != 0) | (ny != 0)
+    H, W = edge_map.shape
+    n_facing = int(facing.sum())
+    pad = int(math.ceil(radius_grid[-1])) if centers_outside else 0
+    cand = _circle_candidates_kernel(xs[facing].astype(np.float64),
+                                     ys[facing].astype(np.float64), nx[facing], ny[facing],
+                                     radius_grid, H, W, 0.5 * threshold,
+                                     np.int16 if 2 * n_facing < 32767 else np.int32, pad)
+    tables = _support_tables(xs.astype(np.int64), ys.astype(np.int64), nx, ny, (H, W),
+                             radius_grid, pad)
+    found = _circle_refine_kernel(tables, cand, threshold, (-pad, H + pad, -pad, W + pad))
+    k = found[:, 2].astype(np.int64)
+    circles = np.stack([found[:, 0], found[:, 1], radius_grid[k]], axis=1).reshape(-1, 3)
+    scores = found[:, 3] if normalize else np.round(found[:, 3] * tables[4][k])
+    order = np.lexsort((circles[:, 2], circles[:, 1], circles[:, 0], -scores))
+    circles, scores = circles[order], scores[order]
+    keep = _circle_nms_kernel(circles, num_peaks, min_distance_px, min_radius_diff_px)
+    circles, scores = circles[keep], scores[keep]
+    if subpixel:
+        _circle_fit_kernel(edge_map, ux, uy, circles, 3)
+        keep = _circle_nms_kernel(circles, num_peaks, min_distance_px, min_radius_diff_px)
+        circles, scores = circles[keep], scores[keep]
+    return HoughCircles(circles=circles, scores=scores, radius_grid=radius_grid,
+                        edges=edge_map)
+
+
+#: Most circle samples :func:`hough_circles` precomputes (radii times samples per radius).
+MAX_CIRCLE_SAMPLES = 10_000_000
+
+
+def _check_radii(radii: object, func: str, shape: tuple[int, int]) -> np.ndarray:
+    """Validate radii: a non-empty 1-D sequence of finite numbers in ``(0, diagonal]``;
+    sorted float64. A circle centred in the image with a larger radius misses it."""
+    arr = _check_reals_1d(radii, func, "radii", "positive numbers")
+    if arr.min() <= 0:
+        raise ValueError(f"{func}: radii must all be > 0, got min {arr.min():g}")
+    diag = math.hypot(shape[0], shape[1])
+    if arr.max() > diag:
+        raise ValueError(f"{func}: radii must be at most the image diagonal {diag:.1f} px (a "
+                         f"larger circle centred in the image misses it), got max "
+                         f"{arr.max():g}")
+    arr = np.unique(arr)
+    if arr.size * max(8.0, math.ceil(2 * math.pi * arr[-1])) > MAX_CIRCLE_SAMPLES:
+        raise ValueError(f"{func}: radii must need at most {MAX_CIRCLE_SAMPLES} circle "
+                         f"samples (count x circumference), got {arr.size} radii up to "
+                         f"{arr[-1]:g}")
+    return arr

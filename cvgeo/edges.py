@@ -30,6 +30,10 @@ from cvgeo.image import as_float_image
 
 __all__ = ["canny"]
 
+#: Most channels ``canny`` takes: grey, grey + alpha, RGB, RGBA. A 3-D array with more is
+#: a volume or a stack of images far more often than an image, and is refused.
+MAX_CHANNELS = 4
+
 _REFLECT = BORDERS.index("reflect")
 _CONSTANT = BORDERS.index("constant")
 
@@ -414,9 +418,12 @@ def canny(
 
     Parameters
     ----------
-    image : ndarray of shape (H, W) or (H, W, C)
+    image : ndarray of shape (H, W) or (H, W, C), C <= 4
         uint8, uint16, bool, float32 or float64; computed in float32 in [0, 1] units.
-        For colour, each pixel uses the channel with the strongest gradient.
+        For colour, each pixel uses the channel with the strongest gradient. At most
+        ``MAX_CHANNELS`` (4) channels: a 3-D array with more, such as a ``(20, 20, 20)``
+        volume, is refused rather than read as a 20-channel image (run ``canny`` on each
+        2-D slice of a volume or stack).
     sigma : float
         Standard deviation of the Gaussian smoothing in pixels, >= 0 (0: none); the
         kernel radius ``int(4 * sigma + 0.5)`` is at most ``MAX_KERNEL_RADIUS`` (4096).
@@ -451,7 +458,7 @@ def canny(
         ``image`` or ``mask`` not a numpy array, unsupported dtype, non-bool
         ``use_quantiles``.
     ValueError
-        Wrong ndim, empty image, NaN/inf values, negative ``sigma`` or thresholds,
+        Wrong ndim, more than 4 channels, empty image, NaN/inf values, negative ``sigma`` or thresholds,
         ``low_threshold > high_threshold``, quantiles outside [0, 1], mask of the wrong
         shape, unknown ``border``, non-finite ``cval``.
 
@@ -493,6 +500,10 @@ def canny(
     array([0, 0, 0, 6, 0, 0, 0, 0])
     """
     func = "canny"
+    if isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] > MAX_CHANNELS:
+        raise ValueError(f"{func}: image must be (H, W) or (H, W, C) with C <= {MAX_CHANNELS} "
+                         f"channels, got shape {image.shape}; for a volume or an image "
+                         "stack, run canny on each 2-D slice")
     x = as_float_image(image, func)
     H, W = x.shape[:2]
     sigma = check_real(sigma, func, "sigma", low=0.0)

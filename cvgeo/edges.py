@@ -458,9 +458,9 @@ def canny(
         ``image`` or ``mask`` not a numpy array, unsupported dtype, non-bool
         ``use_quantiles``.
     ValueError
-        Wrong ndim, more than 4 channels, empty image, NaN/inf values, negative ``sigma`` or thresholds,
-        ``low_threshold > high_threshold``, quantiles outside [0, 1], mask of the wrong
-        shape, unknown ``border``, non-finite ``cval``.
+        Wrong ndim, more than 4 channels, empty image, NaN/inf values, negative
+        ``sigma`` or thresholds, ``low_threshold > high_threshold``, quantiles outside
+        [0, 1], mask of the wrong shape, unknown ``border``, non-finite ``cval``.
 
     Notes
     -----

@@ -336,24 +336,20 @@ def _kmeans_plusplus(X: np.ndarray, Xt: np.ndarray, k: int, rng: np.random.Gener
                      weights: np.ndarray | None = None) -> np.ndarray:
     """Greedy k-means++ (Arthur & Vassilvitskii 2007, 2 + log k trials like sklearn).
 
-    With ``weights``, samples are drawn with probability proportional to
-    ``weight * D(x)^2`` (the first with probability proportional to its weight), as
-    scikit-learn does.
+    Samples are drawn with probability proportional to ``weight * D(x)^2`` (the first
+    with probability proportional to its weight), as scikit-learn does. No ``weights``
+    is all ones, drawn the same way, so unit weights give the very same centres.
     """
     n = X.shape[0]
     n_trials = 2 + int(np.log(k))
     centers = np.empty((k, X.shape[1]))
-    if weights is None:
-        first = int(rng.integers(n))
-        w = np.ones(n)
-    else:
-        w = weights
-        cw = np.cumsum(w)
-        first = min(int(np.searchsorted(cw, rng.random() * cw[-1], side="right")), n - 1)
+    w = np.ones(n) if weights is None else weights
+    cw = np.cumsum(w)
+    first = min(int(np.searchsorted(cw, rng.random() * cw[-1], side="right")), n - 1)
     centers[0] = X[first]
     closest = ((X - X[first]) ** 2).sum(axis=1)
     for c in range(1, k):
-        cum = np.cumsum(closest * w) if weights is not None else np.cumsum(closest)
+        cum = np.cumsum(closest * w)
         pot = cum[-1]
         if pot <= 0:  # fewer distinct points than k: any sample is as good as another
             centers[c] = X[int(rng.integers(n))]
@@ -497,7 +493,7 @@ def _kmeans_checked(X, k, init, n_init, max_iter, tol, rng, func, weights=None,
                                      "the array returned by init") / scale - mean
         elif init == "k-means++":
             centers = _kmeans_plusplus(Xc, Xt, k, rng, weights)
-        elif weights is None:
+        elif weights is None or (weights == weights[0]).all():  # uniform: same draws
             centers = Xc[rng.choice(Xc.shape[0], size=k, replace=False)].copy()
         else:
             pick = rng.choice(Xc.shape[0], size=k, replace=False, p=weights / weights.sum())

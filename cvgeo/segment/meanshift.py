@@ -10,6 +10,7 @@ the [0, 1]-scaled image (Euclidean over channels). Labels are int32 from 0.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass
 from typing import Literal
@@ -63,8 +64,9 @@ class MeanShiftResult:
     ----------
     labels : ndarray of shape (n_samples,), int32
         Index of the nearest mode of each sample.
-    centers : ndarray of shape (n_clusters, n_features), float64
-        The modes, most populated first (by the samples within ``bandwidth``).
+    centers : ndarray of shape (n_clusters, n_features), float32 or float64
+        The modes, most populated first (by the samples within ``bandwidth``); float32
+        when the samples were float32 (as scikit-learn), else float64.
     bandwidth : float
         The bandwidth used (estimated when none was given).
     n_iter : int
@@ -381,8 +383,8 @@ def mean_shift(
     -------
     MeanShiftResult
         ``labels`` (int32, nearest mode; ``-1`` for orphans when ``cluster_all`` is
-        False), ``centers`` (modes, most populated first),
-        ``bandwidth``, ``n_iter``.
+        False), ``centers`` (modes, most populated first; float32 for float32 ``X``,
+        as scikit-learn, else float64), ``bandwidth``, ``n_iter``.
 
     Raises
     ------
@@ -420,14 +422,16 @@ def mean_shift(
     ([0, 0, 0, 1, 1], [0.1, 5.05])
     """
     func = "mean_shift"
+    dtype = np.float32 if isinstance(X, np.ndarray) and X.dtype == np.float32 else np.float64
     X = check_samples(X, func)
     bin_seeding = check_bool(bin_seeding, func, "bin_seeding")
     estimated = bandwidth is None
     if estimated:
         bandwidth = estimate_bandwidth(X)
         if bandwidth == 0.0:
-            return _distinct_points_as_modes(X, func, kernel, seeds, min_bin_freq,
-                                             cluster_all, max_iter)
+            res = _distinct_points_as_modes(X, func, kernel, seeds, min_bin_freq,
+                                            cluster_all, max_iter)
+            return dataclasses.replace(res, centers=res.centers.astype(dtype, copy=False))
     bandwidth = check_real(bandwidth, func, "bandwidth", low=0.0, low_inclusive=False)
     kind = _FLAT if check_choice(kernel, func, "kernel", ("flat", "gaussian")) == "flat" \
         else _GAUSSIAN
@@ -457,7 +461,7 @@ def mean_shift(
     labels = nearest.astype(np.int32)
     if not cluster_all:
         labels[dist > bw] = -1
-    centers = centers * scale
+    centers = (centers * scale).astype(dtype, copy=False)
     return MeanShiftResult(labels=labels, centers=centers, bandwidth=bandwidth,
                            n_iter=int(iters.max()))
 

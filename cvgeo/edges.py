@@ -47,9 +47,10 @@ _NONE, _WEAK, _STRONG, _REACHED = 0, 1, 2, 3
 
 
 # --------------------------------------------------------------- compiled kernels
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _gradient_pixel(prev, cur, nxt, C, j, gx, gy, mag):  # pragma: no cover - compiled
-    """Sobel gradient at column ``j`` of a row, strongest channel (helper of below)."""
+    """Sobel gradient at column ``j`` of a row, strongest channel (helper of below; the
+    columns beyond the row's ends are its end columns)."""
     W = gx.size
     jm = max(j - 1, 0)
     jp = min(j + 1, W - 1)
@@ -99,23 +100,7 @@ def _gradient_row(prev, cur, nxt, C, gx, gy, mag):  # pragma: no cover - compile
             mag[j] = np.sqrt(dx * dx + dy * dy)
     else:  # colour: keep the channel with the largest squared magnitude
         for j in range(1, W - 1):
-            best = np.float32(-1.0)
-            bx = _ZERO
-            by = _ZERO
-            for c in range(C):
-                a = (j - 1) * C + c
-                b = j * C + c
-                d = (j + 1) * C + c
-                dx = (prev[d] - prev[a]) + _TWO * (cur[d] - cur[a]) + (nxt[d] - nxt[a])
-                dy = (nxt[a] - prev[a]) + _TWO * (nxt[b] - prev[b]) + (nxt[d] - prev[d])
-                m2 = dx * dx + dy * dy
-                if m2 > best:
-                    best = m2
-                    bx = dx
-                    by = dy
-            gx[j] = bx
-            gy[j] = by
-            mag[j] = np.sqrt(best)
+            _gradient_pixel(prev, cur, nxt, C, j, gx, gy, mag)
     _gradient_pixel(prev, cur, nxt, C, 0, gx, gy, mag)
     _gradient_pixel(prev, cur, nxt, C, W - 1, gx, gy, mag)
 

@@ -31,17 +31,7 @@ from sklearn.metrics import v_measure_score
 from cvgeo.segment import kmeans
 from cvgeo.segment.kmeans import ConvergenceWarning, _check_n_init, _kmeans_plusplus
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_blas_thread():
-    """sklearn's neighbour searches start OpenMP threads on every call (0.15 s each on a
-    loaded 2-core machine, 1.7 s for one 8-point MeanShift fit); one thread makes the
-    oracle calls cheap and changes no result."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1):
-        yield
-
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 SEED = 42  # sklearn's default global_random_seed
 

@@ -39,17 +39,7 @@ from cvgeo import DegenerateError
 from cvgeo.segment import estimate_bandwidth, mean_shift
 from cvgeo.segment.meanshift import _bin_seeds
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_blas_thread():
-    """sklearn's neighbour searches start OpenMP threads on every call (0.15 s each on a
-    loaded 2-core machine, 1.7 s for one 8-point MeanShift fit); one thread makes the
-    oracle calls cheap and changes no result."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1):
-        yield
-
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 N_CLUSTERS = 3
 CENTERS = np.array([[1, 1], [-1, -1], [1, -1]]) + 10

@@ -603,7 +603,7 @@ def kmeans(
     >>> import numpy as np
     >>> X = np.array([[0.0, 0.0], [0.0, 2.0], [10.0, 0.0], [10.0, 2.0]])
     >>> r = kmeans(X, 2, seed=0)
-    >>> sorted(r.centers.tolist()), r.inertia
+    >>> sorted(r.centers.tolist()), round(r.inertia, 9)
     ([[0.0, 1.0], [10.0, 1.0]], 4.0)
     """
     func = "kmeans"

@@ -274,19 +274,25 @@ def _nms_margin(img: np.ndarray, sigma: float, border: str, i: int, j: int) -> f
 
 @pytest.mark.parametrize("border, mode", _BORDER_MODES)
 def test_border_differences_from_skimage_are_suppression_ties(border, mode):
-    """At sigma 3 a pixel or so per image differs from skimage: a deliberate difference.
-    Such a pixel's magnitude equals the interpolated magnitude ahead of or behind it to
-    within float32 rounding (a relative 2**-15); skimage compares in float64 with its own
-    tie rule, cvgeo keeps the pixel on the darker side of a plateau (see _nms_row)."""
-    for name in ("camera", "coins"):
+    """At other sigmas 0 to 3 pixels per image differ from skimage (of 7,000-40,000
+    edges): a deliberate difference. Every such pixel's magnitude equals the interpolated
+    magnitude ahead of or behind it to within float32 rounding (a relative 2**-15, where a
+    typical edge pixel's margin is 0.03); skimage compares in float64 with its own tie
+    rule, cvgeo keeps the pixel on the darker side of a plateau (see _nms_row)."""
+    cases = [("camera", 0.5, 0.1, 0.2), ("camera", 2.0, 0.1, 0.2), ("camera", 3.0, 0.02, 0.1),
+             ("coins", 3.0, 0.02, 0.1)]
+    n_diff = 0
+    for name, sigma, low, high in cases:
         img = _grey(name)
-        kw = dict(sigma=3.0, low_threshold=0.02, high_threshold=0.1)
+        kw = dict(sigma=sigma, low_threshold=low, high_threshold=high)
         ours = cvgeo.canny(img, border=border, **kw)
         ref = skimage.feature.canny(img, mode=mode, **kw)
         diff = np.argwhere(ours != ref)
-        assert len(diff) <= 3  # measured: 1 per image and border
+        assert len(diff) <= 4  # measured: at most 3
         for i, j in diff:
-            assert _nms_margin(img, 3.0, border, i, j) < 2.0**-15
+            assert _nms_margin(img, sigma, border, i, j) < 2.0**-15
+        n_diff += len(diff)
+    assert n_diff > 0  # the cases do exercise the tie rule
 
 
 def test_border_constant_cval_reproduces_skimage():

@@ -311,9 +311,10 @@ def _distinct_points_as_modes(X, func, kernel, seeds, min_bin_freq, cluster_all,
 
     A seed within distance 0 of nothing but its own copies stays put, so the modes are the
     distinct samples, most duplicated first (ties by coordinates, descending, as
-    :func:`_merge_modes`); each sample's label is its own point's. ``seeds`` other than
-    samples would find nothing within distance 0 and are refused as such. The options
-    are still validated.
+    :func:`_merge_modes`); each sample's label is its own point's. With ``seeds``, the
+    modes are the distinct samples some seed sits on exactly (a seed anywhere else has
+    no sample within distance 0 and is dropped, as mean shift drops it; none left raises).
+    The options are still validated.
     """
     check_choice(kernel, func, "kernel", ("flat", "gaussian"))
     check_int(min_bin_freq, func, "min_bin_freq", low=1)
@@ -327,7 +328,6 @@ def _distinct_points_as_modes(X, func, kernel, seeds, min_bin_freq, cluster_all,
         if on.size == 0:
             raise DegenerateError(f"{func}: bandwidth must leave a sample near some seed, got "
                                   "no sample within the estimated bandwidth=0 of any seed")
-    if seeds is not None:  # only the modes some seed sits on
         uniq, counts = uniq[on], counts[on]
     centers = _merge_modes(uniq, counts.astype(np.int64), 0.0)
     dist, nearest = cKDTree(centers).query(X)

@@ -742,7 +742,7 @@ def test_canny_pipeline_saved_loaded_rerun_identical(tmp_path, camera, ext):
     q = load_pipeline(save_pipeline(p, tmp_path / f"edges{ext}"))
     assert q["canny"].get_params() == {"sigma": 2.0, "low_threshold": 0.05,
                                        "high_threshold": 0.15, "use_quantiles": False,
-                                       "mask": None}
+                                       "mask": None, "border": "reflect", "cval": 0.0}
     a, b = p(image), q(image)
     assert a.dtype == b.dtype == np.bool_ and a.any()
     np.testing.assert_array_equal(a, b)

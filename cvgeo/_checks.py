@@ -37,6 +37,7 @@ __all__ = [
     "check_points_pair_xp",
     "check_probability",
     "check_real",
+    "check_samples",
     "check_seed",
     "check_shape2",
     "describe",
@@ -228,6 +229,22 @@ def check_points(
     out, _ = _check_points(points, func, name, dim=dim, min_count=min_count, batched=False,
                            torch_ok=False)
     return out.astype(dtype, copy=False)
+
+
+def check_samples(X: Any, func: str, name: str = "X") -> np.ndarray:
+    """Validate a feature matrix ``(n_samples, n_features)`` (both > 0, numeric, finite)
+    and return it as C-contiguous float64 (the samples of k-means and mean shift)."""
+    if not isinstance(X, np.ndarray):
+        raise TypeError(f"{func}: {name} must be a numpy array of shape (n_samples, "
+                        f"n_features), got {describe(X)}")
+    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"{func}: {name} must have shape (n_samples, n_features) with both "
+                         f"> 0, got shape {X.shape}")
+    if X.dtype.kind not in "buif":
+        raise TypeError(f"{func}: {name} must be numeric, got dtype {X.dtype}")
+    out = np.ascontiguousarray(X, dtype=np.float64)
+    check_array_finite(out, func, name)
+    return out
 
 
 def check_pair(src: np.ndarray, dst: np.ndarray, func: str,

@@ -62,6 +62,16 @@ def _shapes(arr: object, func: str, name: str, width: int) -> np.ndarray:
     return check_points(arr, func, name, dim=width)
 
 
+def _prepare(image: np.ndarray, shapes: object, func: str, name: str, width: int,
+             color: object, thickness: object
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """The validated inputs of a draw function: (canvas, ``(N, width)`` shapes, colour,
+    thickness)."""
+    canvas = _canvas(image, func)
+    rows = _shapes(shapes, func, name, width)
+    return canvas, rows, _color(color, func), _thickness(thickness, func)
+
+
 def _stamp(canvas: np.ndarray, xs: np.ndarray, ys: np.ndarray, color: np.ndarray,
            thickness: int) -> np.ndarray:
     """Colour the pixels within ``thickness / 2`` of the sample points ``(xs, ys)``."""
@@ -194,11 +204,8 @@ def draw_segments(
            [0, 0, 0, 0, 0],
            [0, 0, 0, 0, 0]])
     """
-    func = "draw_segments"
-    canvas = _canvas(image, func)
-    segs = _shapes(segments, func, "segments", 4)
-    col = _color(color, func)
-    thickness = _thickness(thickness, func)
+    canvas, segs, col, thickness = _prepare(image, segments, "draw_segments", "segments", 4, color,
+                                           thickness)
     xs, ys = _segment_samples(segs, _box(canvas, thickness))
     return _stamp(canvas, xs, ys, col, thickness)
 
@@ -240,14 +247,11 @@ def draw_lines(
            [0, 0, 1, 0],
            [0, 0, 1, 0]])
     """
-    func = "draw_lines"
-    canvas = _canvas(image, func)
-    ln = _shapes(lines, func, "lines", 3)
-    col = _color(color, func)
-    thickness = _thickness(thickness, func)
+    canvas, ln, col, thickness = _prepare(image, lines, "draw_lines", "lines", 3, color,
+                                           thickness)
     norm = np.hypot(ln[:, 0], ln[:, 1])
     if np.any(norm == 0):
-        raise ValueError(f"{func}: lines must have (a, b) != (0, 0), got "
+        raise ValueError(f"draw_lines: lines must have (a, b) != (0, 0), got "
                          f"{int(np.sum(norm == 0))} line(s) at infinity")
     a, b, c = (ln / norm[:, None]).T
     h, w = canvas.shape[:2]
@@ -301,14 +305,11 @@ def draw_circles(
            [0, 0, 1, 1, 1, 0, 0],
            [0, 0, 0, 0, 0, 0, 0]])
     """
-    func = "draw_circles"
-    canvas = _canvas(image, func)
-    circ = _shapes(circles, func, "circles", 3)
+    canvas, circ, col, thickness = _prepare(image, circles, "draw_circles", "circles", 3, color,
+                                            thickness)
     if np.any(circ[:, 2] < 0):
-        raise ValueError(f"{func}: circles must have radius >= 0, got min "
+        raise ValueError(f"draw_circles: circles must have radius >= 0, got min "
                          f"{circ[:, 2].min():g}")
-    col = _color(color, func)
-    thickness = _thickness(thickness, func)
     box = _box(canvas, thickness)
     xs, ys = [np.empty(0)], [np.empty(0)]
     for x, y, r in circ:

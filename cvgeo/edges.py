@@ -30,6 +30,10 @@ from cvgeo.image import as_float_image
 
 __all__ = ["canny"]
 
+#: Most channels ``canny`` takes: grey, grey + alpha, RGB, RGBA. A 3-D array with more is
+#: a volume or a stack of images far more often than an image, and is refused.
+MAX_CHANNELS = 4
+
 _REFLECT = BORDERS.index("reflect")
 _CONSTANT = BORDERS.index("constant")
 
@@ -43,9 +47,10 @@ _NONE, _WEAK, _STRONG, _REACHED = 0, 1, 2, 3
 
 
 # --------------------------------------------------------------- compiled kernels
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _gradient_pixel(prev, cur, nxt, C, j, gx, gy, mag):  # pragma: no cover - compiled
-    """Sobel gradient at column ``j`` of a row, strongest channel (helper of below)."""
+    """Sobel gradient at column ``j`` of a row, strongest channel (helper of below; the
+    columns beyond the row's ends are its end columns)."""
     W = gx.size
     jm = max(j - 1, 0)
     jp = min(j + 1, W - 1)
@@ -95,23 +100,7 @@ def _gradient_row(prev, cur, nxt, C, gx, gy, mag):  # pragma: no cover - compile
             mag[j] = np.sqrt(dx * dx + dy * dy)
     else:  # colour: keep the channel with the largest squared magnitude
         for j in range(1, W - 1):
-            best = np.float32(-1.0)
-            bx = _ZERO
-            by = _ZERO
-            for c in range(C):
-                a = (j - 1) * C + c
-                b = j * C + c
-                d = (j + 1) * C + c
-                dx = (prev[d] - prev[a]) + _TWO * (cur[d] - cur[a]) + (nxt[d] - nxt[a])
-                dy = (nxt[a] - prev[a]) + _TWO * (nxt[b] - prev[b]) + (nxt[d] - prev[d])
-                m2 = dx * dx + dy * dy
-                if m2 > best:
-                    best = m2
-                    bx = dx
-                    by = dy
-            gx[j] = bx
-            gy[j] = by
-            mag[j] = np.sqrt(best)
+            _gradient_pixel(prev, cur, nxt, C, j, gx, gy, mag)
     _gradient_pixel(prev, cur, nxt, C, 0, gx, gy, mag)
     _gradient_pixel(prev, cur, nxt, C, W - 1, gx, gy, mag)
 
@@ -414,9 +403,12 @@ def canny(
 
     Parameters
     ----------
-    image : ndarray of shape (H, W) or (H, W, C)
+    image : ndarray of shape (H, W) or (H, W, C), C <= 4
         uint8, uint16, bool, float32 or float64; computed in float32 in [0, 1] units.
-        For colour, each pixel uses the channel with the strongest gradient.
+        For colour, each pixel uses the channel with the strongest gradient. At most
+        ``MAX_CHANNELS`` (4) channels: a 3-D array with more, such as a ``(20, 20, 20)``
+        volume, is refused rather than read as a 20-channel image (run ``canny`` on each
+        2-D slice of a volume or stack).
     sigma : float
         Standard deviation of the Gaussian smoothing in pixels, >= 0 (0: none); the
         kernel radius ``int(4 * sigma + 0.5)`` is at most ``MAX_KERNEL_RADIUS`` (4096).
@@ -451,9 +443,9 @@ def canny(
         ``image`` or ``mask`` not a numpy array, unsupported dtype, non-bool
         ``use_quantiles``.
     ValueError
-        Wrong ndim, empty image, NaN/inf values, negative ``sigma`` or thresholds,
-        ``low_threshold > high_threshold``, quantiles outside [0, 1], mask of the wrong
-        shape, unknown ``border``, non-finite ``cval``.
+        Wrong ndim, more than 4 channels, empty image, NaN/inf values, negative
+        ``sigma`` or thresholds, ``low_threshold > high_threshold``, quantiles outside
+        [0, 1], mask of the wrong shape, unknown ``border``, non-finite ``cval``.
 
     Notes
     -----
@@ -493,6 +485,10 @@ def canny(
     array([0, 0, 0, 6, 0, 0, 0, 0])
     """
     func = "canny"
+    if isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] > MAX_CHANNELS:
+        raise ValueError(f"{func}: image must be (H, W) or (H, W, C) with C <= {MAX_CHANNELS} "
+                         f"channels, got shape {image.shape}; for a volume or an image "
+                         "stack, run canny on each 2-D slice")
     x = as_float_image(image, func)
     H, W = x.shape[:2]
     sigma = check_real(sigma, func, "sigma", low=0.0)

@@ -246,7 +246,8 @@ def felzenszwalb(
         Which axis of a 3-D ``image`` holds the channels, as scikit-image's
         ``channel_axis``: ``-1`` (default, channel-last), ``0`` for ``(C, H, W)``, and so
         on. ``None`` declares a grey image: a 3-D image is then refused. Ignored for 2-D
-        images.
+        images. The channel axis may hold any number of channels (the colour distance is
+        Euclidean over them); unlike scikit-image, more than 3 draw no warning.
 
     Returns
     -------

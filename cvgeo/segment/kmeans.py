@@ -23,6 +23,7 @@ from cvgeo._checks import (
     check_choice,
     check_int,
     check_real,
+    check_samples,
     check_seed,
     describe,
     renamed_parameters,
@@ -335,24 +336,20 @@ def _kmeans_plusplus(X: np.ndarray, Xt: np.ndarray, k: int, rng: np.random.Gener
                      weights: np.ndarray | None = None) -> np.ndarray:
     """Greedy k-means++ (Arthur & Vassilvitskii 2007, 2 + log k trials like sklearn).
 
-    With ``weights``, samples are drawn with probability proportional to
-    ``weight * D(x)^2`` (the first with probability proportional to its weight), as
-    scikit-learn does.
+    Samples are drawn with probability proportional to ``weight * D(x)^2`` (the first
+    with probability proportional to its weight), as scikit-learn does. No ``weights``
+    is all ones, drawn the same way, so unit weights give the very same centres.
     """
     n = X.shape[0]
     n_trials = 2 + int(np.log(k))
     centers = np.empty((k, X.shape[1]))
-    if weights is None:
-        first = int(rng.integers(n))
-        w = np.ones(n)
-    else:
-        w = weights
-        cw = np.cumsum(w)
-        first = min(int(np.searchsorted(cw, rng.random() * cw[-1], side="right")), n - 1)
+    w = np.ones(n) if weights is None else weights
+    cw = np.cumsum(w)
+    first = min(int(np.searchsorted(cw, rng.random() * cw[-1], side="right")), n - 1)
     centers[0] = X[first]
     closest = ((X - X[first]) ** 2).sum(axis=1)
     for c in range(1, k):
-        cum = np.cumsum(closest * w) if weights is not None else np.cumsum(closest)
+        cum = np.cumsum(closest * w)
         pot = cum[-1]
         if pot <= 0:  # fewer distinct points than k: any sample is as good as another
             centers[c] = X[int(rng.integers(n))]
@@ -405,20 +402,6 @@ def _lloyd_reference(X: np.ndarray, centers: np.ndarray, max_iter: int, tol_abs:
     d2 = ((X[:, None, :] - centers[None]) ** 2).sum(axis=2)
     labels = d2.argmin(axis=1)
     return labels.astype(np.int32), centers, float(d2.min(axis=1).sum()), it
-
-
-def _check_samples(X: Any, func: str) -> np.ndarray:
-    if not isinstance(X, np.ndarray):
-        raise TypeError(f"{func}: X must be a numpy array of shape (n_samples, n_features), "
-                        f"got {describe(X)}")
-    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"{func}: X must have shape (n_samples, n_features) with both > 0, "
-                         f"got shape {X.shape}")
-    if X.dtype.kind not in "buif":
-        raise TypeError(f"{func}: X must be numeric, got dtype {X.dtype}")
-    out = np.ascontiguousarray(X, dtype=np.float64)
-    check_array_finite(out, func, "X")
-    return out
 
 
 #: Most k-means runs one call makes (``n_init``).
@@ -478,13 +461,14 @@ def _check_sample_weight(w: Any, n: int, func: str) -> np.ndarray | None:
 
 
 def _kmeans_checked(X, k, init, n_init, max_iter, tol, rng, func, weights=None,
-                    dtype=np.float64) -> KMeansResult:
+                    dtype=np.float64, stacklevel=4) -> KMeansResult:
     """k-means on validated float64 samples (shared by every public entry point).
 
     The samples are scaled to ``max |X| = 1`` and centred before clustering, so no sum of
     squares in the kernels can overflow whatever finite values arrive; centres and
     inertia are scaled back at the end. ``init`` is a method name, a validated-later
-    ``(k, d)`` array (one run) or a callable ``init(X, k, rng)``.
+    ``(k, d)`` array (one run) or a callable ``init(X, k, rng)``. ``stacklevel`` points
+    the warning at the user's call: 4 through a ``renamed_parameters`` wrapper.
     """
     scale = float(np.abs(X).max())
     if scale == 0.0:
@@ -509,7 +493,7 @@ def _kmeans_checked(X, k, init, n_init, max_iter, tol, rng, func, weights=None,
                                      "the array returned by init") / scale - mean
         elif init == "k-means++":
             centers = _kmeans_plusplus(Xc, Xt, k, rng, weights)
-        elif weights is None:
+        elif weights is None or (weights == weights[0]).all():  # uniform: same draws
             centers = Xc[rng.choice(Xc.shape[0], size=k, replace=False)].copy()
         else:
             pick = rng.choice(Xc.shape[0], size=k, replace=False, p=weights / weights.sum())
@@ -528,7 +512,7 @@ def _kmeans_checked(X, k, init, n_init, max_iter, tol, rng, func, weights=None,
     if n_distinct < k:
         warnings.warn(f"{func}: found {n_distinct} distinct clusters, fewer than "
                       f"n_clusters={k} (X has fewer distinct points than that); some "
-                      f"centres coincide", ConvergenceWarning, stacklevel=3)
+                      f"centres coincide", ConvergenceWarning, stacklevel=stacklevel)
     return KMeansResult(labels=labels, centers=centers.astype(dtype, copy=False),
                         inertia=inertia, n_iter=n_iter)
 
@@ -619,12 +603,12 @@ def kmeans(
     >>> import numpy as np
     >>> X = np.array([[0.0, 0.0], [0.0, 2.0], [10.0, 0.0], [10.0, 2.0]])
     >>> r = kmeans(X, 2, seed=0)
-    >>> sorted(r.centers.tolist()), r.inertia
+    >>> sorted(r.centers.tolist()), round(r.inertia, 9)
     ([[0.0, 1.0], [10.0, 1.0]], 4.0)
     """
     func = "kmeans"
     dtype = np.float32 if isinstance(X, np.ndarray) and X.dtype == np.float32 else np.float64
-    X = _check_samples(X, func)
+    X = check_samples(X, func)
     k = check_int(n_clusters, func, "n_clusters", low=1, high=X.shape[0])
     init = _check_init(init, func)
     n_init = _check_n_init(n_init, init, func)
@@ -802,7 +786,7 @@ class KMeansSegmenter:
         max_iter = check_int(self.max_iter, func, "max_iter", low=1)
         tol = check_real(self.tol, func, "tol", low=0.0)
         rng = check_seed(self.seed, func)
-        res = _kmeans_checked(X, k, init, n_init, max_iter, tol, rng, func)
+        res = _kmeans_checked(X, k, init, n_init, max_iter, tol, rng, func, stacklevel=3)
         present, first = np.unique(res.labels, return_index=True)
         present = present[np.argsort(first, kind="stable")]  # in order of first appearance
         rest = np.setdiff1d(np.arange(k), present)

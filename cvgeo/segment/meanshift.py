@@ -10,6 +10,7 @@ the [0, 1]-scaled image (Euclidean over channels). Labels are int32 from 0.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass
 from typing import Literal
@@ -25,12 +26,12 @@ from cvgeo._checks import (
     check_int,
     check_points,
     check_real,
+    check_samples,
     check_seed,
     renamed_parameters,
 )
 from cvgeo.image import as_float_image
 from cvgeo.segment._graph import _find, _merge_small_kernel, _relabel_kernel, _union, grid_edges
-from cvgeo.segment.kmeans import _check_samples
 
 __all__ = ["MeanShiftResult", "estimate_bandwidth", "mean_shift", "mean_shift_segment"]
 
@@ -63,8 +64,9 @@ class MeanShiftResult:
     ----------
     labels : ndarray of shape (n_samples,), int32
         Index of the nearest mode of each sample.
-    centers : ndarray of shape (n_clusters, n_features), float64
-        The modes, most populated first (by the samples within ``bandwidth``).
+    centers : ndarray of shape (n_clusters, n_features), float32 or float64
+        The modes, most populated first (by the samples within ``bandwidth``); float32
+        when the samples were float32 (as scikit-learn), else float64.
     bandwidth : float
         The bandwidth used (estimated when none was given).
     n_iter : int
@@ -103,23 +105,30 @@ def estimate_bandwidth(
     Returns
     -------
     float
-        Positive; falls back to the largest coordinate spread when all neighbour
-        distances are 0 (duplicated data).
+        ``>= 0``. It is 0, as scikit-learn's, when every sample has at least
+        ``quantile * m`` exact duplicates (itself included), e.g. ``[1, 1, 1, 2, 2, 2, 3,
+        3]`` or constant data: no distance then separates a sample from its neighbours.
+        :func:`mean_shift` reads an estimated 0 as the bandwidth's limit, each distinct
+        sample a mode.
 
     Raises
     ------
     TypeError, ValueError
         Bad ``X``, ``quantile`` outside (0, 1], ``max_samples < 1``.
-    DegenerateError
-        ``X`` holds a single distinct point: no scale can be estimated.
 
     Notes
     -----
     Nearest neighbours come from a k-d tree (``scipy.spatial.cKDTree``); with
     ``k = quantile * m`` neighbours for ``m`` samples the query costs ``O(m k log m)``.
+    The neighbours include the sample itself, as scikit-learn's do, so ``k = 1`` (fewer
+    than ``1 / quantile`` samples) gives 0.
+
+    A zero estimate is not replaced by a positive guess: a guess on the data's scale
+    (its spread, say) merges well-separated clusters of duplicates into one, while 0 lets
+    :func:`mean_shift` keep every distinct point apart, as scikit-learn's ``MeanShift``.
     """
     func = "estimate_bandwidth"
-    X = _check_samples(X, func)
+    X = check_samples(X, func)
     quantile = check_real(quantile, func, "quantile", low=0.0, high=1.0, low_inclusive=False)
     if max_samples is not None:
         max_samples = check_int(max_samples, func, "max_samples", low=1)
@@ -132,12 +141,6 @@ def estimate_bandwidth(
     dist, _ = cKDTree(X).query(X, k=k)
     kth = dist if k == 1 else dist[:, -1]
     bw = float(kth.mean())
-    if bw <= 0:
-        spread = float((X.max(axis=0) - X.min(axis=0)).max())
-        if spread <= 0:
-            raise DegenerateError(f"{func}: X must hold at least two distinct samples, got "
-                                  "every sample equal")
-        bw = spread
     with np.errstate(over="ignore"):
         bw = bw * scale
     if not np.isfinite(bw):
@@ -302,6 +305,38 @@ def _merge_modes(modes: np.ndarray, counts: np.ndarray, bandwidth: float) -> np.
     return ordered[unique]
 
 
+def _distinct_points_as_modes(X, func, kernel, seeds, min_bin_freq, cluster_all, max_iter
+                              ) -> MeanShiftResult:
+    """Mean shift at bandwidth 0 (an estimated 0): every distinct sample is a mode.
+
+    A seed within distance 0 of nothing but its own copies stays put, so the modes are the
+    distinct samples, most duplicated first (ties by coordinates, descending, as
+    :func:`_merge_modes`); each sample's label is its own point's. With ``seeds``, the
+    modes are the distinct samples some seed sits on exactly (a seed anywhere else has
+    no sample within distance 0 and is dropped, as mean shift drops it; none left raises).
+    The options are still validated.
+    """
+    check_choice(kernel, func, "kernel", ("flat", "gaussian"))
+    check_int(min_bin_freq, func, "min_bin_freq", low=1)
+    check_int(max_iter, func, "max_iter", low=1)
+    check_bool(cluster_all, func, "cluster_all")
+    uniq, counts = np.unique(X, axis=0, return_counts=True)
+    if seeds is not None:
+        seeds = check_points(seeds, func, "seeds", dim=X.shape[1], min_count=1)
+        d_seed, on = cKDTree(uniq).query(seeds)
+        on = np.unique(on[d_seed == 0])  # the distinct samples some seed sits on
+        if on.size == 0:
+            raise DegenerateError(f"{func}: bandwidth must leave a sample near some seed, got "
+                                  "no sample within the estimated bandwidth=0 of any seed")
+        uniq, counts = uniq[on], counts[on]
+    centers = _merge_modes(uniq, counts.astype(np.int64), 0.0)
+    dist, nearest = cKDTree(centers).query(X)
+    labels = nearest.astype(np.int32)
+    if not cluster_all:
+        labels[dist > 0] = -1
+    return MeanShiftResult(labels=labels, centers=centers, bandwidth=0.0, n_iter=0)
+
+
 def mean_shift(
     X: np.ndarray,
     *,
@@ -321,7 +356,10 @@ def mean_shift(
         Numeric and finite.
     bandwidth : float > 0, optional
         Kernel radius (flat) or standard deviation (Gaussian), in the units of ``X``.
-        Estimated with :func:`estimate_bandwidth` when not given.
+        Estimated with :func:`estimate_bandwidth` when not given. An estimate of 0
+        (every sample has many exact duplicates) is the bandwidth's limit: each distinct
+        sample is a mode and its copies its cluster (scikit-learn's result too); the
+        result's ``bandwidth`` is then 0. A given bandwidth must be positive.
     kernel : {"flat", "gaussian"}
         ``"flat"``: the mean of the samples within ``bandwidth`` (the shadow of the
         Epanechnikov kernel; scikit-learn's choice). ``"gaussian"``: Gaussian-weighted
@@ -345,8 +383,8 @@ def mean_shift(
     -------
     MeanShiftResult
         ``labels`` (int32, nearest mode; ``-1`` for orphans when ``cluster_all`` is
-        False), ``centers`` (modes, most populated first),
-        ``bandwidth``, ``n_iter``.
+        False), ``centers`` (modes, most populated first; float32 for float32 ``X``,
+        as scikit-learn, else float64), ``bandwidth``, ``n_iter``.
 
     Raises
     ------
@@ -384,10 +422,16 @@ def mean_shift(
     ([0, 0, 0, 1, 1], [0.1, 5.05])
     """
     func = "mean_shift"
-    X = _check_samples(X, func)
+    dtype = np.float32 if isinstance(X, np.ndarray) and X.dtype == np.float32 else np.float64
+    X = check_samples(X, func)
     bin_seeding = check_bool(bin_seeding, func, "bin_seeding")
-    if bandwidth is None:
+    estimated = bandwidth is None
+    if estimated:
         bandwidth = estimate_bandwidth(X)
+        if bandwidth == 0.0:
+            res = _distinct_points_as_modes(X, func, kernel, seeds, min_bin_freq,
+                                            cluster_all, max_iter)
+            return dataclasses.replace(res, centers=res.centers.astype(dtype, copy=False))
     bandwidth = check_real(bandwidth, func, "bandwidth", low=0.0, low_inclusive=False)
     kind = _FLAT if check_choice(kernel, func, "kernel", ("flat", "gaussian")) == "flat" \
         else _GAUSSIAN
@@ -417,7 +461,7 @@ def mean_shift(
     labels = nearest.astype(np.int32)
     if not cluster_all:
         labels[dist > bw] = -1
-    centers = centers * scale
+    centers = (centers * scale).astype(dtype, copy=False)
     return MeanShiftResult(labels=labels, centers=centers, bandwidth=bandwidth,
                            n_iter=int(iters.max()))
 

@@ -15,6 +15,7 @@ from cvgeo._checks import (
     check_points,
     check_points_xp,
     check_real,
+    check_samples,
     check_seed,
 )
 
@@ -66,6 +67,28 @@ def test_check_points_and_pair():
     with pytest.raises(ValueError, match=r"^f: src and dst must have the same number of points, "
                                          r"got 2 and 3$"):
         check_pair(np.zeros((2, 2)), np.zeros((3, 2)), "f")
+
+
+def test_check_samples():
+    """The feature-matrix validator kmeans, estimate_bandwidth and mean_shift share."""
+    X = np.array([[1, 2, 3], [4, 5, 6]], np.int16)
+    out = check_samples(X, "f")
+    assert out.dtype == np.float64 and out.flags.c_contiguous
+    np.testing.assert_array_equal(out, X)
+    f = np.asfortranarray(np.arange(6.0).reshape(3, 2))
+    assert check_samples(f, "f").flags.c_contiguous
+    with pytest.raises(TypeError, match=r"^f: X must be a numpy array of shape \(n_samples, "
+                                        r"n_features\), got \[\[1.0, 2.0\]\]$"):
+        check_samples([[1.0, 2.0]], "f")
+    for bad, shape in ((np.zeros(3), r"\(3,\)"), (np.zeros((0, 2)), r"\(0, 2\)"),
+                       (np.zeros((2, 0)), r"\(2, 0\)"), (np.zeros((2, 2, 2)), r"\(2, 2, 2\)")):
+        with pytest.raises(ValueError, match=r"^f: X must have shape \(n_samples, n_features\) "
+                                             rf"with both > 0, got shape {shape}$"):
+            check_samples(bad, "f")
+    with pytest.raises(TypeError, match=r"^f: X must be numeric, got dtype complex128$"):
+        check_samples(np.zeros((2, 2), complex), "f")
+    with pytest.raises(ValueError, match=r"^f: seeds must be finite, got 1 inf value"):
+        check_samples(np.array([[np.inf, 0.0]]), "f", "seeds")
 
 
 def test_check_points_xp_torch():

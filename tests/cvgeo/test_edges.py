@@ -233,27 +233,75 @@ def test_agrees_with_skimage(name, sigma, low, high):
     assert not ours[0].any() and not ours[:, -1].any()
 
 
-@pytest.mark.parametrize("border, mode", [("constant", "constant"), ("edge", "nearest"),
-                                          ("reflect", "reflect"), ("mirror", "mirror"),
-                                          ("wrap", "wrap")])
-def test_border_reproduces_skimage_mode(border, mode):
+_BORDER_MODES = [("constant", "constant"), ("edge", "nearest"), ("reflect", "reflect"),
+                 ("mirror", "mirror"), ("wrap", "wrap")]
+
+
+@pytest.mark.parametrize("border, mode", _BORDER_MODES)
+def test_border_reproduces_skimage_mode_exactly_on_camera(camera, border, mode):
     """border= is skimage's mode= (cvgeo's border names: "edge" is skimage's "nearest");
-    "constant" includes skimage's bleed-over correction. Measured: each border differs
-    from its skimage mode in 1 pixel (float32 near-ties) on camera and coins at sigma 3,
-    while the default border differs from the non-reflect modes by F1 0.991-0.998."""
-    for name in ("camera", "coins"):
+    "constant" includes skimage's bleed-over correction. On camera at skimage's default
+    sigma and thresholds every border gives skimage's edge map to the pixel, and the
+    option matters: the default border does not reproduce the other modes."""
+    img = camera / 255.0
+    ours = cvgeo.canny(img, border=border)
+    ref = skimage.feature.canny(img, mode=mode)
+    np.testing.assert_array_equal(ours, ref)
+    assert ref.sum() > 20_000
+    if border != "reflect":
+        assert (cvgeo.canny(img) != ref).sum() > 20
+
+
+def _nms_margin(img: np.ndarray, sigma: float, border: str, i: int, j: int) -> float:
+    """How far, relative to the magnitude, pixel (i, j) is from a suppression tie: the
+    smaller of |m - ahead| and |m - behind| over m, from cvgeo's float32 stages."""
+    from cvgeo.edges import _gradient_kernel, _smooth
+    from cvgeo.filters import BORDERS
+
+    sm = _smooth(img.astype(np.float32), sigma, None, BORDERS.index(border))
+    gx, gy, mag = _gradient_kernel(np.ascontiguousarray(sm), 1)
+    dx, dy, m = float(gx[i, j]), float(gy[i, j]), float(mag[i, j])
+    w = min(abs(dx), abs(dy)) / max(abs(dx), abs(dy))
+    si, sj = int(np.sign(dy)), int(np.sign(dx))
+    if abs(dx) >= abs(dy):
+        axis_a, axis_b = mag[i, j + sj], mag[i, j - sj]
+    else:
+        axis_a, axis_b = mag[i + si, j], mag[i - si, j]
+    ahead = (1 - w) * axis_a + w * mag[i + si, j + sj]
+    behind = (1 - w) * axis_b + w * mag[i - si, j - sj]
+    return min(abs(m - ahead), abs(m - behind)) / m
+
+
+@pytest.mark.parametrize("border, mode", _BORDER_MODES)
+def test_border_differences_from_skimage_are_suppression_ties(border, mode):
+    """At other sigmas 0 to 3 pixels per image differ from skimage (of 7,000-40,000
+    edges): a deliberate difference. Every such pixel's magnitude equals the interpolated
+    magnitude ahead of or behind it to within float32 rounding (a relative 2**-15, where a
+    typical edge pixel's margin is 0.03); skimage compares in float64 with its own tie
+    rule, cvgeo keeps the pixel on the darker side of a plateau (see _nms_row)."""
+    cases = [("camera", 0.5, 0.1, 0.2), ("camera", 2.0, 0.1, 0.2), ("camera", 3.0, 0.02, 0.1),
+             ("coins", 3.0, 0.02, 0.1)]
+    n_diff = 0
+    for name, sigma, low, high in cases:
         img = _grey(name)
-        kw = dict(sigma=3.0, low_threshold=0.02, high_threshold=0.1)
+        kw = dict(sigma=sigma, low_threshold=low, high_threshold=high)
         ours = cvgeo.canny(img, border=border, **kw)
         ref = skimage.feature.canny(img, mode=mode, **kw)
-        assert (ours != ref).sum() <= 3
-        if border != "reflect":  # the option matters: the default does not reproduce it
-            assert f1_away_from_frame(cvgeo.canny(img, **kw), ref) < 0.999
+        diff = np.argwhere(ours != ref)
+        assert len(diff) <= 4  # measured: at most 3
+        for i, j in diff:
+            assert _nms_margin(img, sigma, border, i, j) < 2.0**-15
+        n_diff += len(diff)
+    assert n_diff > 0  # the cases do exercise the tie rule
+
+
+def test_border_constant_cval_reproduces_skimage():
     # cval: a constant border of 1 around a dark image makes edges along the border
     dark = np.zeros((40, 50))
     ours = cvgeo.canny(dark, sigma=2.0, border="constant", cval=1.0)
     ref = skimage.feature.canny(dark, sigma=2.0, mode="constant", cval=1.0)
     np.testing.assert_array_equal(ours, ref)
+    assert ref.sum() > 50
     with pytest.raises(ValueError, match="canny: border must be one of"):
         cvgeo.canny(dark, border="nearest")
     with pytest.raises(ValueError, match="canny: cval must be a finite number"):
@@ -381,3 +429,11 @@ def test_errors():
         cvgeo.canny([[0, 1], [1, 0]])
     with pytest.raises(TypeError, match="canny: image must have dtype"):
         cvgeo.canny(np.zeros((4, 4), np.int64))
+    # a volume is not read as a 20-channel image; up to 4 channels (RGBA) are colour
+    with pytest.raises(ValueError, match=r"canny: image must be \(H, W\) or \(H, W, C\) "
+                                         r"with C <= 4 channels, got shape \(20, 20, 20\); "
+                                         "for a volume or an image stack, run canny on each"):
+        cvgeo.canny(np.zeros((20, 20, 20)))
+    rgba = np.zeros((20, 20, 4))
+    rgba[:, 10:, 3] = 1.0
+    assert cvgeo.canny(rgba)[:, 9:11].any()

@@ -338,7 +338,9 @@ def test_estimate_bandwidth_of_huge_samples_is_finite_and_scales():
     assert math.isclose(big, bw * 1e160, rel_tol=1e-12)
     with pytest.raises(ValueError, match=r"^estimate_bandwidth: X must have distances "
                                          r"float64 can hold"):
-        cvgeo.estimate_bandwidth(np.array([[-1.7e308, 0.0], [1.7e308, 0.0]]))
+        # quantile 1: the other sample is the neighbour (two samples at the default 0.3
+        # take only themselves, which gives 0, as scikit-learn)
+        cvgeo.estimate_bandwidth(np.array([[-1.7e308, 0.0], [1.7e308, 0.0]]), quantile=1.0)
 
 
 # --------------------------------------------- the Gaussian blur on tiny images

@@ -161,6 +161,35 @@ def test_segment_invariants(seed):
                                                           range_bandwidth=0.3, min_size=4))
 
 
+def test_zero_estimate_keeps_duplicated_clusters_apart_like_sklearn():
+    """Three clusters of 100 exact duplicates, 1 and 9 apart: each sample's 30 % nearest are
+    its own copies, so the estimate is 0, as sklearn's; mean shift then takes each
+    distinct point as a mode (sklearn's MeanShift does the same) instead of one
+    positive guess on the data's scale merging them."""
+    from sklearn.cluster import MeanShift
+    from sklearn.cluster import estimate_bandwidth as sk_estimate
+
+    X = np.repeat(np.array([[0.0, 0.0], [1.0, 1.0], [10.0, 10.0]]), [100, 100, 100], axis=0)
+    assert estimate_bandwidth(X) == sk_estimate(X) == 0.0
+    r = mean_shift(X)
+    ref = MeanShift().fit(X)
+    assert r.bandwidth == 0.0 and r.n_iter == 0
+    np.testing.assert_array_equal(r.centers, ref.cluster_centers_)  # most duplicated first
+    np.testing.assert_array_equal(r.labels, ref.labels_)
+    assert sorted(np.bincount(r.labels).tolist()) == [100, 100, 100]
+    # constant data: one cluster (estimate_bandwidth gives 0 there too)
+    assert estimate_bandwidth(np.ones((4, 2))) == 0.0
+    const = mean_shift(np.ones((10, 1)))
+    assert const.labels.tolist() == [0] * 10 and const.centers.tolist() == [[1.0]]
+    # seeds pick which distinct points are modes; orphans are -1 without cluster_all
+    some = mean_shift(X, seeds=np.array([[10.0, 10.0], [0.0, 0.0]]), cluster_all=False)
+    assert some.centers.tolist() == [[10.0, 10.0], [0.0, 0.0]]  # equal counts: by coordinates
+    assert (some.labels == -1).sum() == 100
+    # an explicit bandwidth must still be positive
+    with pytest.raises(ValueError, match=r"mean_shift: bandwidth must be > 0"):
+        mean_shift(X, bandwidth=0.0)
+
+
 def test_bad_input():
     X = np.zeros((5, 2))
     X[0] = 1
@@ -173,8 +202,10 @@ def test_bad_input():
         mean_shift(X, bandwidth=1.0, kernel="epanechnikov")
     with pytest.raises(DegenerateError, match="mean_shift: min_bin_freq must leave"):
         mean_shift(X, bandwidth=0.1, bin_seeding=True, min_bin_freq=10)
-    with pytest.raises(DegenerateError, match="estimate_bandwidth: X must hold at least two"):
-        estimate_bandwidth(np.ones((4, 2)))
+    with pytest.raises(DegenerateError, match="mean_shift: bandwidth must leave a sample near "
+                                              "some seed, got no sample within the estimated "
+                                              "bandwidth=0"):
+        mean_shift(np.repeat([[0.0, 0.0], [1.0, 1.0]], 10, axis=0), seeds=np.array([[0.5, 0.5]]))
     with pytest.raises(ValueError, match=r"estimate_bandwidth: quantile must be in \(0"):
         estimate_bandwidth(X, quantile=0.0)
     with pytest.raises(ValueError,

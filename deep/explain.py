@@ -41,16 +41,17 @@ the default is the final ``norm``.
 
 Grad-CAM does not point at the evidence in a ViT
 ------------------------------------------------
-Measured with ``examples/explain.py`` (``--vit-probes`` reproduces the ViT numbers) on
-:func:`make_quadrant_blobs` (32x32, 3000 training and 400 held-out images; patch 8, so
-a quadrant is 2x2 tokens): a small CNN's Grad-CAM puts its maximum in the blob's
-quadrant (the pointing game) for 100 % of the held-out images; no Grad-CAM of a 96–97 %
-accurate ViT reaches 0.90, nor does any tried variant of it. Grad-CAM localises in the
-CNN because its last conv layer meets two conditions at once: its units are **local**
-(a 12-pixel receptive field) and the score reads every position **the same way**
-(global average pooling then a linear head), so the token-averaged gradient ``alpha``
-is every position's gradient and ``alpha · A[i, j]`` is what position ``(i, j)``
-contributes. In a ViT no layer meets both:
+Measured with ``examples/explain.py`` (``--vit-probes`` reproduces the registers,
+average-pooling, one-block and conv-stem numbers; the other variants used the same data
+and training loop) on :func:`make_quadrant_blobs` (32x32, 3000 training and 400 held-out
+images; patch 8, so a quadrant is 2x2 tokens): a small CNN's Grad-CAM puts its maximum
+in the blob's quadrant (the pointing game) for 100 % of the held-out images; no ViT's
+Grad-CAM reaches 0.90, at any layer of any variant tried below. Grad-CAM
+localises in the CNN because its last conv layer meets two conditions at once: its units
+are **local** (a 12-pixel receptive field) and the score reads every position **the same
+way** (global average pooling then a linear head), so the token-averaged gradient
+``alpha`` is every position's gradient and ``alpha · A[i, j]`` is what position
+``(i, j)`` contributes. In a ViT no layer meets both:
 
 * **after the first attention every token holds the decision.** In an average-pooled ViT
   (3 blocks, 96 % accurate) any single token of the final norm, put through the head
@@ -80,12 +81,19 @@ contributes. In a ViT no layer meets both:
   in that same block points at the blob's quadrant for 96 % of the images. A
   convolutional stem (Xiao et al., 2021: three stride-2 conv-BN-ReLU before the
   transformer) gives local ReLU maps ahead of the attention; Grad-CAM there reaches
-  0.81–0.83 with average pooling (100 % accurate) and 0.38–0.68 with a class token.
+  0.81–0.83 with average pooling (100 % accurate), 0.71–0.89 with a fourth (stride-1)
+  conv in the stem, and 0.38–0.68 with a class token: local ReLU maps help, but the
+  gradient still reaches them through the attention.
 
 Methods that keep the attention weight or the per-token gradient do point for the same
 ViT: attention rollout 0.963, the per-token gradient norm at ``blocks[1].norm1`` 0.94,
 integrated gradients 0.932, SmoothGrad 0.910. A ViT's Grad-CAM map shows where the
-decision is stored, not where its evidence lies; for a ViT use those methods. These are
+decision is stored, not where its evidence lies; for a ViT use those methods. Neither
+sign nor emptiness explains the misses (ReLU empties at most 6 % of the maps and the
+signed maps score the same), nor does the position embedding (subtracting a blank image's
+activation does not help); gradient x activation per token (HiResCAM) scores 0.1–0.8,
+Grad-CAM over the attention probabilities (heads as channels) 0.44–0.83, and Chefer et
+al.'s gradient-weighted attention (2021) 0.62–0.88. These are
 small ViTs trained from scratch on 16 tokens; large pretrained ViTs, whose patch tokens
 keep more of their own content through the residual stream, are not measured here.
 

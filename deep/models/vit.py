@@ -115,20 +115,30 @@ class ViT(nn.Module):
     fused_attn : bool
         Use ``scaled_dot_product_attention`` (the explicit path is always available
         through :meth:`attention_maps`).
+    num_registers : int
+        Learned register tokens (Darcet et al., 2024) placed after the class token and
+        before the patches; they take part in attention but get no position embedding
+        and are discarded at the output (neither pooled nor classified). 0 (default):
+        none.
 
     Notes
     -----
     Shapes: ``forward_features`` maps images ``(B, C, H, W)`` to normalised tokens
-    ``(B, T, D)`` with ``T = [1 +] (H / p)(W / p)`` (the class token first when
-    ``pool="cls"``); ``forward_head`` pools them to ``(B, D)`` and classifies to
-    ``(B, num_classes)``. With ``pool="cls"``, ``image_size=224``, ``patch_size=16``,
-    ``dim=768``, ``depth=12``, ``num_heads=12``, 1000 classes the model has
-    86,567,656 parameters, as ViT-B/16 (and timm's ``vit_base_patch16_224``).
+    ``(B, T, D)`` with ``T = num_prefix_tokens + (H / p)(W / p)``: the class token first
+    when ``pool="cls"``, then the ``num_registers`` registers, then the patches row-major
+    (``num_prefix_tokens = [1 +] num_registers``); ``forward_head`` pools them to
+    ``(B, D)`` and classifies to ``(B, num_classes)``. With ``pool="cls"``,
+    ``image_size=224``, ``patch_size=16``, ``dim=768``, ``depth=12``, ``num_heads=12``,
+    1000 classes the model has 86,567,656 parameters, as ViT-B/16 (and timm's
+    ``vit_base_patch16_224``).
 
     References
     ----------
     A. Dosovitskiy et al., "An Image is Worth 16x16 Words: Transformers for Image
     Recognition at Scale", ICLR 2021, arXiv:2010.11929.
+
+    T. Darcet, M. Oquab, J. Mairal, P. Bojanowski, "Vision Transformers Need Registers",
+    ICLR 2024, arXiv:2309.16588.
     """
 
     def __init__(self, *, image_size: int | tuple[int, int] = 224, patch_size: int = 16,
@@ -138,7 +148,7 @@ class ViT(nn.Module):
                  norm_layer: Callable[[int], nn.Module] | None = None,
                  mlp_layer: Callable[..., nn.Module] = Mlp, drop_rate: float = 0.0,
                  attn_drop_rate: float = 0.0, drop_path_rate: float = 0.0,
-                 fused_attn: bool = True):
+                 fused_attn: bool = True, num_registers: int = 0):
         super().__init__()
         self.image_size = _pair(image_size, "image_size")
         if isinstance(patch_size, bool) or not isinstance(patch_size, int) or patch_size < 1:
@@ -150,7 +160,8 @@ class ViT(nn.Module):
         if pool not in ("cls", "gap"):
             raise ValueError(f"ViT: pool must be one of 'cls', 'gap', got {pool!r}")
         for name, v, low in (("num_classes", num_classes, 0), ("depth", depth, 1),
-                             ("dim", dim, 1), ("in_chans", in_chans, 1)):
+                             ("dim", dim, 1), ("in_chans", in_chans, 1),
+                             ("num_registers", num_registers, 0)):
             if isinstance(v, bool) or not isinstance(v, int) or v < low:
                 raise ValueError(f"ViT: {name} must be an int >= {low}, got {v!r}")
         for name, p in (("drop_rate", drop_rate), ("attn_drop_rate", attn_drop_rate),
@@ -165,11 +176,14 @@ class ViT(nn.Module):
         self.dim = dim
         self.pool = pool
         self.grid = (h // patch_size, w // patch_size)
-        self.num_prefix_tokens = 1 if pool == "cls" else 0
+        self.num_registers = num_registers
+        self.num_prefix_tokens = (1 if pool == "cls" else 0) + num_registers
 
         self.patch_embed = PatchEmbed(patch_size=patch_size, in_chans=in_chans, dim=dim)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dim)) if pool == "cls" else None
-        n_tokens = self.num_prefix_tokens + self.grid[0] * self.grid[1]
+        self.reg_token = (nn.Parameter(torch.zeros(1, num_registers, dim)) if num_registers
+                          else None)
+        n_tokens = (1 if pool == "cls" else 0) + self.grid[0] * self.grid[1]  # registers: none
         self.pos_embed = nn.Parameter(torch.zeros(1, n_tokens, dim))
         self.pos_drop = nn.Dropout(drop_rate)
         rates = [drop_path_rate * i / max(depth - 1, 1) for i in range(depth)]  # 0 → rate
@@ -189,6 +203,8 @@ class ViT(nn.Module):
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
         if self.cls_token is not None:
             nn.init.normal_(self.cls_token, std=1e-6)
+        if self.reg_token is not None:
+            nn.init.normal_(self.reg_token, std=1e-6)
         for m in self.modules():
             if isinstance(m, nn.Linear):
                 nn.init.trunc_normal_(m.weight, std=0.02)
@@ -222,9 +238,14 @@ class ViT(nn.Module):
         if self.cls_token is not None:
             cls = self.cls_token.expand(x.shape[0], -1, -1)  # (B, 1, D)
             x = torch.cat([cls, x], dim=1)  # (B, 1 + N, D)
+        n_pos_prefix = 1 if self.cls_token is not None else 0
         pos = resample_pos_embed(self.pos_embed, old_grid=self.grid, new_grid=grid,
-                                 num_prefix_tokens=self.num_prefix_tokens)  # (1, T, D)
-        return self.pos_drop(x + pos)  # (B, T, D)
+                                 num_prefix_tokens=n_pos_prefix)  # (1, [1 +] N, D)
+        x = x + pos
+        if self.reg_token is not None:
+            reg = self.reg_token.expand(x.shape[0], -1, -1)  # (B, R, D)
+            x = torch.cat([x[:, :n_pos_prefix], reg, x[:, n_pos_prefix:]], dim=1)  # (B, T, D)
+        return self.pos_drop(x)  # (B, T, D)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Images ``(B, C, H, W)`` → normalised tokens ``(B, T, D)`` (class token first)."""
@@ -255,8 +276,8 @@ class ViT(nn.Module):
         Returns
         -------
         list of ``depth`` tensors of shape (B, num_heads, T, T)
-            Token order as in :meth:`forward_features` (class token first if any; then
-            patches row-major over the ``(H / p, W / p)`` grid).
+            Token order as in :meth:`forward_features` (class token first if any, then
+            the registers, then patches row-major over the ``(H / p, W / p)`` grid).
         """
         x = self._embed(x)
         maps = []

@@ -316,6 +316,49 @@ def test_attention_rollout_by_hand():
     assert out.maps.shape == (2, 16, 16)
 
 
+
+def test_vit_registers_are_prefix_tokens_dropped_from_maps():
+    # Registers (Darcet et al.) sit between the class token and the patches; they get no
+    # position embedding, reach the output only through attention, and every map drops them.
+    torch.manual_seed(0)
+    kw = dict(image_size=16, patch_size=4, in_chans=1, num_classes=3, dim=32, depth=2,
+              num_heads=2, mlp_ratio=2.0)
+    plain = ViT(**kw).eval()
+    assert plain.num_registers == 0 and plain.reg_token is None
+    assert "reg_token" not in dict(plain.named_parameters())
+    x = _images(2)
+    for pool, prefix in (("cls", 3), ("gap", 2)):
+        torch.manual_seed(0)
+        vit = ViT(**kw, pool=pool, num_registers=2).eval()
+        assert vit.num_prefix_tokens == prefix and vit.reg_token.shape == (1, 2, 32)
+        assert vit.pos_embed.shape == (1, prefix - 2 + 16, 32)  # none for the registers
+        with torch.no_grad():
+            tokens = vit.forward_features(x)
+        assert tokens.shape == (2, prefix + 16, 32)
+        # The registers change the prediction (they are attended to) ...
+        with torch.no_grad():
+            moved = vit.reg_token.clone()
+            vit.reg_token.add_(torch.randn(1, 2, 32))  # (a constant shift: LayerNorm drops it)
+            assert not torch.allclose(vit(x), vit.forward_head(tokens))
+            vit.reg_token.copy_(moved)
+        # ... but never appear in a map: the grid is the 16 patches, row-major.
+        grid = tokens_to_grid(vit, tokens, (16, 16))
+        torch.testing.assert_close(grid, tokens[:, prefix:].reshape(2, 4, 4, 32)
+                                   .permute(0, 3, 1, 2))
+        g = grad_cam(vit, x, 1, layer="blocks.0.norm1")
+        assert g.layer_maps.shape == (2, 4, 4) and g.layer_maps.abs().max() > 0
+        maps = attention_maps(vit, x)
+        r = torch.eye(prefix + 16).expand(2, -1, -1)
+        for w in maps:
+            a = 0.5 * w.mean(1) + 0.5 * torch.eye(prefix + 16)
+            r = (a / a.sum(-1, keepdim=True)) @ r
+        row = r[:, 0] if pool == "cls" else r[:, prefix:].mean(1)  # class token, else patches
+        torch.testing.assert_close(attention_rollout(vit, x).layer_maps,
+                                   row[:, prefix:].reshape(2, 4, 4))
+    with pytest.raises(ValueError, match="ViT: num_registers must be an int >= 0, got -1"):
+        ViT(**kw, num_registers=-1)
+
+
 # ------------------------------------------------------------------ targets
 def test_mask_target_for_segmentation():
     torch.manual_seed(0)

@@ -28,6 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 #: A probe still running after this long is a hang (the slowest real probe takes ~1 s;
 #: a cold numba cache adds a one-off compile of a few seconds per kernel).
 HANG_SECONDS = 60.0
+#: a worker's first line may take longer: it imports cvgeo and loads numba's cache first
+STARTUP_SECONDS = 600.0
 
 #: Public names that are not fuzzed here, and why.
 EXEMPT = {
@@ -91,14 +93,16 @@ def _run_group(names: list[str]) -> list[dict]:
         sel.register(proc.stdout, selectors.EVENT_READ)
         started = None
         hung = False
+        heard = False
         while True:
-            if not sel.select(timeout=HANG_SECONDS):
+            if not sel.select(timeout=HANG_SECONDS if heard else STARTUP_SECONDS):
                 hung = True
                 proc.kill()
                 break
             line = proc.stdout.readline()
             if not line:
                 break
+            heard = True
             row = json.loads(line)
             if "start" in row:
                 started = row
@@ -117,6 +121,11 @@ def _run_group(names: list[str]) -> list[dict]:
                                             f"{stderr[-500:]}"})
             return outcomes
         what = "hang" if hung else f"crash (exit {proc.returncode})"
+        if started is None:  # outside any probe: nothing to name or skip past
+            where = "between probes" if heard else "before the first probe"
+            outcomes.append({"name": ",".join(names), "probe": "worker",
+                             "problem": f"{what} {where}: {stderr[-300:]}"})
+            return outcomes
         outcomes.append({"name": started["start"], "probe": started["probe"],
                          "problem": f"{what}: {stderr[-300:]}"})
         skip = started["index"] + 1

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from scipy import ndimage as ndi
 
-from cvgeo._checks import check_int, describe
+from cvgeo._checks import check_int, describe, renamed_parameters
 from cvgeo.segment.metrics import (
     adjusted_rand_index,
     boundary_recall,
@@ -213,7 +213,7 @@ class InstanceScores:
         Variation of information in bits (0 is perfect).
     boundary_recall : float
         Fraction of reference boundary pixels with a predicted boundary within
-        ``tolerance``.
+        ``tolerance_px``.
     n_true, n_pred : int
         Reference objects and predicted components.
     instances : ndarray of int32, shape (H, W)
@@ -228,8 +228,9 @@ class InstanceScores:
     instances: np.ndarray
 
 
+@renamed_parameters(tolerance="tolerance_px")
 def instance_scores(pred, true_instances, *, connectivity: int = 1,
-                    tolerance: float = 2.0) -> InstanceScores:
+                    tolerance_px: float = 2.0) -> InstanceScores:
     """Score the objects of a semantic prediction against reference instances.
 
     The prediction's objects are the connected components of its non-zero classes
@@ -245,8 +246,9 @@ def instance_scores(pred, true_instances, *, connectivity: int = 1,
     true_instances : ndarray or Tensor of int, shape (H, W)
         Reference object ids, 0 = background.
     connectivity : {1, 2}
-    tolerance : float
-        Passed to :func:`cvgeo.boundary_recall` (pixels).
+    tolerance_px : float
+        Passed to :func:`cvgeo.boundary_recall` (pixels). The old keyword ``tolerance``
+        works for one release with a ``DeprecationWarning``.
 
     Returns
     -------
@@ -262,7 +264,7 @@ def instance_scores(pred, true_instances, *, connectivity: int = 1,
     return InstanceScores(
         ari=adjusted_rand_index(truth, inst),
         vi=variation_of_information(truth, inst),
-        boundary_recall=boundary_recall(truth, inst, tolerance=tolerance),
+        boundary_recall=boundary_recall(truth, inst, tolerance_px=tolerance_px),
         n_true=int(np.unique(truth[truth != 0]).size),
         n_pred=int(inst.max()),
         instances=inst,

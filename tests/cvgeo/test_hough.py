@@ -726,9 +726,14 @@ def test_renamed_keywords_work_for_one_release_with_a_warning():
     render_segment(img, 10, 50, 60, 52)
     new = hough_segments(img, min_votes=8, min_length_px=25.0, max_gap_px=2, seed=1)
     assert len(new) == 2
-    with pytest.warns(DeprecationWarning, match="hough_segments: the keyword 'min_length' is "
-                      "deprecated .* use 'min_length_px'"):
+    with pytest.warns(DeprecationWarning) as caught:
         old = hough_segments(img, threshold=8, min_length=25.0, max_gap=2, seed=1)
+    messages = sorted(str(w.message) for w in caught)
+    assert len(messages) == 3, messages  # one warning per old keyword, each naming the new
+    for was, now in (("max_gap", "max_gap_px"), ("min_length", "min_length_px"),
+                     ("threshold", "min_votes")):
+        assert any(m.startswith(f"hough_segments: the keyword '{was}' is deprecated")
+                   and m.endswith(f"use '{now}'") for m in messages), (was, messages)
     np.testing.assert_array_equal(old, new)
     with pytest.raises(TypeError, match="hough_segments: got both 'max_gap' and its new name"):
         hough_segments(img, max_gap=2, max_gap_px=2)

@@ -143,3 +143,16 @@ def test_label_instances_splits_classes_and_respects_connectivity():
     assert four[0, 2] != four[0, 1]  # a different class is a different object
     assert eight[1, 3] == eight[2, 2] and four[1, 3] != four[2, 2]
     assert four.dtype == np.int32 and (four[lab == 0] == 0).all()
+
+
+def test_instance_scores_tolerance_keyword_renamed():
+    """``tolerance_px`` reaches boundary_recall; the old ``tolerance`` still works, warned."""
+    truth, merged = _two_touching_squares(gap=False)
+    comps = label_instances(merged)
+    for tol in (0.0, 3.0):
+        s = instance_scores(merged, truth, tolerance_px=tol)
+        assert s.boundary_recall == cvgeo.boundary_recall(truth, comps, tolerance_px=tol)
+    with pytest.warns(DeprecationWarning, match="instance_scores: the keyword 'tolerance' is "
+                      "deprecated .* use 'tolerance_px'"):
+        old = instance_scores(merged, truth, tolerance=0.0)
+    assert old.boundary_recall == instance_scores(merged, truth, tolerance_px=0.0).boundary_recall

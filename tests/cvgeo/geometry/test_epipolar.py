@@ -532,7 +532,7 @@ def _rows(H, x):
 
 
 def test_rectify_synthetic_aligns_rows():
-    s = synthetic_two_view_scene(80, seed=25, rotation_deg=6, noise_px=0.0)
+    s = synthetic_two_view_scene(80, seed=25, rotation=np.radians(6), noise_px=0.0)
     r = rectify_uncalibrated(s.F, s.x1, s.x2, image_size=s.image_size)
     a, b = _rows(r.H1, s.x1), _rows(r.H2, s.x2)
     assert np.abs(a[:, 1] - b[:, 1]).max() < 1e-6

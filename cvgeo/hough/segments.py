@@ -164,9 +164,9 @@ def _pph_kernel(state, order, cos_t, sin_t, inv_rho_step, n_off, n_rho, threshol
        line (a pixel just beside it extends the segment but counts as a gap), to find
        the segment's ends; then fit a least-squares line to the pixels met and walk on
        from both ends along it, until neither end moves;
-    4. if the segment is long enough, remove a 3-pixel corridor around the fitted line
-       between the ends from the edge map, withdraw the votes of the removed pixels that
-       had voted, and output the segment (its ends on the fitted line, rounded).
+    4. remove a 3-pixel corridor around the fitted line between the ends from the edge
+       map and withdraw the votes of the removed pixels that had voted; if the segment
+       is long enough, output it (its ends on the fitted line, rounded).
     """
     H, W = state.shape
     n_t = cos_t.shape[0]
@@ -230,10 +230,10 @@ def _pph_kernel(state, order, cos_t, sin_t, inv_rho_step, n_off, n_rho, threshol
                 moved = True
             if not moved:
                 break
-        if math.hypot(ax - bx, ay - by) < min_length:
-            continue
         # step 4: clear a 3-pixel corridor along the fitted line from end b to end a,
-        # withdrawing the votes cast; report the ends on that line, rounded
+        # withdrawing the votes cast, whether or not the segment is long enough (the
+        # paper's order: a pixel that led a walk cannot lead another); a long enough
+        # segment is reported with its ends on that line, rounded
         cx, cy, ux, uy = _fit_line(mom)
         xm = abs(ux) >= abs(uy)
         slope = uy / ux if xm else ux / uy
@@ -251,12 +251,15 @@ def _pph_kernel(state, order, cos_t, sin_t, inv_rho_step, n_off, n_rho, threshol
                 if state[qy, qx] == 2:
                     _unvote(acc, bins, qx, qy, cos_t, sin_t, inv_rho_step, n_off, n_rho)
                 state[qy, qx] = 0
+        if math.hypot(ax - bx, ay - by) < min_length:
+            continue
+        # (clamped: near the border the fitted line can round to just outside the image)
         if xm:
-            ay = _round_half_away(cy + (ax - cx) * slope)
-            by = _round_half_away(cy + (bx - cx) * slope)
+            ay = min(max(_round_half_away(cy + (ax - cx) * slope), 0), H - 1)
+            by = min(max(_round_half_away(cy + (bx - cx) * slope), 0), H - 1)
         else:
-            ax = _round_half_away(cx + (ay - cy) * slope)
-            bx = _round_half_away(cx + (by - cy) * slope)
+            ax = min(max(_round_half_away(cx + (ay - cy) * slope), 0), W - 1)
+            bx = min(max(_round_half_away(cx + (by - cy) * slope), 0), W - 1)
         if n_out == out.shape[0]:
             grown = np.empty((2 * n_out, 4), dtype=np.int64)
             grown[:n_out] = out
@@ -324,11 +327,16 @@ def hough_segments(
     bridging gaps up to ``max_gap_px``; the pixels met are fitted with a least-squares line
     and the walk goes on from both ends along it until they stop moving (the fitted line
     is finer than ``theta_step``, so long segments are not cut short by the
-    accumulator's angular error). A long enough segment is output and a 3-pixel corridor
-    around it leaves both the edge map and the accumulator, so its pixels cannot vote
-    for another line. Only a fraction of the pixels ever vote, which is
-    what makes the method fast on long lines. Unlike OpenCV's implementation, only the
-    votes that were cast are withdrawn.
+    accumulator's angular error). A 3-pixel corridor around the walked segment then
+    leaves both the edge map and the accumulator, so its pixels cannot vote for another
+    line, and the segment is output if it is long enough. As in the paper (and in
+    OpenCV's and scikit-image's implementations) a segment that is too short is removed
+    too: a line whose votes passed ``min_votes`` but whose pixels do not run
+    ``min_length_px`` far is not looked for again from each of its pixels. Only a
+    fraction of the pixels ever vote, which is what makes the method fast on long lines.
+    Unlike OpenCV, which keeps the votes of a too-short segment's pixels, the votes cast
+    are always withdrawn: the accumulator only ever holds votes of pixels still in the
+    edge map.
 
     References
     ----------

@@ -347,6 +347,48 @@ def test_segment_accumulator_width_does_not_change_segments(camera):
         np.testing.assert_array_equal(bins, expected.astype(np.int64))
 
 
+def test_segments_on_camera_lie_on_edges_and_cover_more_than_cv2(camera):
+    """Canny edges of camera, the same parameters as cv2.HoughLinesP: for three seeds every
+    segment lies on the edges (>= 80 % of its pixels within 1 px of an edge pixel; the
+    worst measured 0.84, cv2's 0.97; the median 1.0 for both) and together they are at
+    least as long as cv2's (about 6200 px against cv2's 3271: cv2 walks the accumulator's
+    angle without refitting and stops sooner)."""
+    import cv2
+    import skimage.draw
+    from scipy import ndimage as ndi
+
+    edges8 = cv2.Canny(camera, 100, 200)
+    edges = edges8 > 0
+    near = ndi.binary_dilation(edges, np.ones((3, 3), bool))
+    ref = cv2.HoughLinesP(edges8, 1, DEG, 30, minLineLength=30, maxLineGap=3).reshape(-1, 4)
+
+    def length(s):
+        return float(np.hypot(s[:, 2] - s[:, 0], s[:, 3] - s[:, 1]).sum())
+
+    for seed in range(3):
+        segs = hough_segments(edges, min_votes=30, min_length_px=30, max_gap_px=3, seed=seed)
+        assert len(segs) > 50
+        support = []
+        for x0, y0, x1, y1 in segs.astype(int):
+            rr, cc = skimage.draw.line(y0, x0, y1, x1)
+            support.append(near[rr, cc].mean())
+        assert min(support) >= 0.8 and np.median(support) == 1.0
+        assert length(segs) >= length(ref)
+
+
+def test_segment_ends_stay_inside_the_image(camera):
+    """Near the border the fitted line can round to one pixel outside the image; the ends
+    are clamped (seeds 1 and 9 gave an end at y = 512 on camera)."""
+    import cv2
+
+    edges = cv2.Canny(camera, 100, 200) > 0
+    h, w = edges.shape
+    for seed in range(12):
+        segs = hough_segments(edges, min_votes=30, min_length_px=30, max_gap_px=3, seed=seed)
+        assert segs.min() >= 0
+        assert segs[:, [0, 2]].max() <= w - 1 and segs[:, [1, 3]].max() <= h - 1
+
+
 def test_lines_parallel_voting_equals_serial(camera):
     """cvgeo.set_num_threads(2): the angles are voted in bands on two threads, with the
     same accumulator."""

@@ -103,6 +103,12 @@ def _homography_sign(H: Any, xp) -> Any:
     """Scale ``(..., 3, 3)`` to unit Frobenius norm with ``h33 > 0`` (the homography sign
     rule; when ``|h33| <= 1e-6`` the first entry beyond 1e-6 in row-major order is made
     positive)."""
+    if isinstance(H, np.ndarray) and H.ndim == 2:  # the common case, same operations
+        H = H / np.sqrt(np.sum(H * H, axis=(-2, -1), keepdims=True))
+        flat = H.ravel()
+        ref = flat[8] if abs(flat[8]) > 1e-6 else next(
+            (float(v) for v in flat[:8] if abs(v) > 1e-6), 0.0)
+        return H * (-1.0 if ref < 0 else 1.0)
     norm = xp.sqrt(xp.sum(H * H, axis=(-2, -1), keepdims=True))
     H = H / norm
     flat = xp.reshape(H, H.shape[:-2] + (9,))

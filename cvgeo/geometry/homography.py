@@ -422,6 +422,83 @@ class HomographyEstimator:
                             np.ascontiguousarray(dst), threshold_px * threshold_px, bound)
 
 
+@njit(cache=True, inline="always")
+def _sampson_point(Hn, X0, X1, u, v, s1, s2, dr):
+    """One correspondence of :func:`_sampson_kernel`: its two whitened residuals
+    ``(r1, r2, ok)``, and their derivatives w.r.t. the 9 entries of ``Hn`` into the rows
+    of ``dr`` (2, 9).
+
+    With ``Jx``'s rows ``(p0, p1, c / s2, 0)`` and ``(q0, q1, 0, c / s2)`` the whitening
+    ``S = [[A, B], [B, C]]`` has ``A = p0² + p1² + (c/s2)²``, ``B = p0 q0 + p1 q1``,
+    ``C = q0² + q1² + (c/s2)²``; each entry ``h_jk`` moves only a few of ``p, q, c`` and
+    of ``e``, so the derivatives are written out entry by entry.
+    """
+    a = Hn[0, 0] * X0 + Hn[0, 1] * X1 + Hn[0, 2]
+    b = Hn[1, 0] * X0 + Hn[1, 1] * X1 + Hn[1, 2]
+    c = Hn[2, 0] * X0 + Hn[2, 1] * X1 + Hn[2, 2]
+    e1 = u * c - a
+    e2 = v * c - b
+    i1 = 1.0 / s1
+    i2 = 1.0 / s2
+    # Jx scaled by the noise scales of each coordinate
+    p0 = (u * Hn[2, 0] - Hn[0, 0]) * i1
+    p1 = (u * Hn[2, 1] - Hn[0, 1]) * i1
+    q0 = (v * Hn[2, 0] - Hn[1, 0]) * i1
+    q1 = (v * Hn[2, 1] - Hn[1, 1]) * i1
+    cc = c * i2
+    A = p0 * p0 + p1 * p1 + cc * cc
+    B = p0 * q0 + p1 * q1
+    C = q0 * q0 + q1 * q1 + cc * cc
+    if not A > 0.0:
+        return 0.0, 0.0, False
+    l11 = np.sqrt(A)
+    l21 = B / l11
+    d22 = C - l21 * l21
+    if not d22 > 0.0:
+        return 0.0, 0.0, False
+    l22 = np.sqrt(d22)
+    r1 = e1 / l11
+    r2 = (e2 - l21 * r1) / l22
+    for k in range(9):
+        # dA, dB, dC and de1, de2 for H_jk (index 3 j + k)
+        if k == 0 or k == 1:  # h00, h01: p moves by -1/s1 per X
+            pk = p0 if k == 0 else p1
+            qk = q0 if k == 0 else q1
+            dA, dB, dC = -2.0 * pk * i1, -qk * i1, 0.0
+            d1, d2 = -(X0 if k == 0 else X1), 0.0
+        elif k == 2:
+            dA, dB, dC = 0.0, 0.0, 0.0
+            d1, d2 = -1.0, 0.0
+        elif k == 3 or k == 4:  # h10, h11: q moves
+            pk = p0 if k == 3 else p1
+            qk = q0 if k == 3 else q1
+            dA, dB, dC = 0.0, -pk * i1, -2.0 * qk * i1
+            d1, d2 = 0.0, -(X0 if k == 3 else X1)
+        elif k == 5:
+            dA, dB, dC = 0.0, 0.0, 0.0
+            d1, d2 = 0.0, -1.0
+        elif k == 6 or k == 7:  # h20, h21: p, q and c move
+            xk = X0 if k == 6 else X1
+            pk = p0 if k == 6 else p1
+            qk = q0 if k == 6 else q1
+            dc = 2.0 * cc * xk * i2
+            dA = 2.0 * pk * u * i1 + dc
+            dB = (u * qk + v * pk) * i1
+            dC = 2.0 * qk * v * i1 + dc
+            d1, d2 = u * xk, v * xk
+        else:  # h22: c moves
+            dc = 2.0 * cc * i2
+            dA, dB, dC = dc, 0.0, dc
+            d1, d2 = u, v
+        dl11 = dA / (2.0 * l11)
+        dl21 = (dB - l21 * dl11) / l11
+        dl22 = (dC - 2.0 * l21 * dl21) / (2.0 * l22)
+        dr1 = (d1 - dl11 * r1) / l11
+        dr[0, k] = dr1
+        dr[1, k] = (d2 - dl21 * r1 - l21 * dr1 - dl22 * r2) / l22
+    return r1, r2, True
+
+
 @njit(cache=True)
 def _sampson_kernel(Hn, xs, xd, s1, s2):
     """Whitened Sampson residuals of a homography and their Jacobian w.r.t. ``Hn``.
@@ -450,74 +527,17 @@ def _sampson_kernel(Hn, xs, xd, s1, s2):
     n = xs.shape[0]
     r = np.empty(2 * n)
     J = np.zeros((2 * n, 9))
-    de1 = np.empty(9)
-    de2 = np.empty(9)
-    dJ1 = np.empty((9, 4))
-    dJ2 = np.empty((9, 4))
+    dr = np.empty((2, 9))
     for i in range(n):
-        X0, X1 = xs[i, 0], xs[i, 1]
-        u, v = xd[i, 0], xd[i, 1]
-        X = (X0, X1, 1.0)
-        a = Hn[0, 0] * X0 + Hn[0, 1] * X1 + Hn[0, 2]
-        b = Hn[1, 0] * X0 + Hn[1, 1] * X1 + Hn[1, 2]
-        c = Hn[2, 0] * X0 + Hn[2, 1] * X1 + Hn[2, 2]
-        e1 = u * c - a
-        e2 = v * c - b
-        # Jx scaled by the noise scales of each coordinate
-        J1 = ((u * Hn[2, 0] - Hn[0, 0]) / s1, (u * Hn[2, 1] - Hn[0, 1]) / s1, c / s2, 0.0)
-        J2 = ((v * Hn[2, 0] - Hn[1, 0]) / s1, (v * Hn[2, 1] - Hn[1, 1]) / s1, 0.0, c / s2)
-        A = J1[0] * J1[0] + J1[1] * J1[1] + J1[2] * J1[2]
-        B = J1[0] * J2[0] + J1[1] * J2[1]
-        C = J2[0] * J2[0] + J2[1] * J2[1] + J2[3] * J2[3]
-        if not A > 0.0:
+        r1, r2, ok = _sampson_point(Hn, xs[i, 0], xs[i, 1], xd[i, 0], xd[i, 1], s1, s2,
+                                    dr)
+        if not ok:
             return r, J, False
-        l11 = np.sqrt(A)
-        l21 = B / l11
-        d22 = C - l21 * l21
-        if not d22 > 0.0:
-            return r, J, False
-        l22 = np.sqrt(d22)
-        r1 = e1 / l11
-        r2 = (e2 - l21 * r1) / l22
         r[2 * i] = r1
         r[2 * i + 1] = r2
-        # derivatives of e and Jx with respect to H_jk (index 3 j + k)
         for k in range(9):
-            de1[k] = 0.0
-            de2[k] = 0.0
-            for m in range(4):
-                dJ1[k, m] = 0.0
-                dJ2[k, m] = 0.0
-        for k in range(3):
-            de1[k] = -X[k]
-            de2[3 + k] = -X[k]
-            de1[6 + k] = u * X[k]
-            de2[6 + k] = v * X[k]
-            dJ1[6 + k, 2] = X[k] / s2
-            dJ2[6 + k, 3] = X[k] / s2
-        dJ1[0, 0] = -1.0 / s1
-        dJ1[1, 1] = -1.0 / s1
-        dJ1[6, 0] = u / s1
-        dJ1[7, 1] = u / s1
-        dJ2[3, 0] = -1.0 / s1
-        dJ2[4, 1] = -1.0 / s1
-        dJ2[6, 0] = v / s1
-        dJ2[7, 1] = v / s1
-        for k in range(9):
-            dA = 0.0
-            dB = 0.0
-            dC = 0.0
-            for m in range(4):
-                dA += 2.0 * J1[m] * dJ1[k, m]
-                dB += dJ1[k, m] * J2[m] + J1[m] * dJ2[k, m]
-                dC += 2.0 * J2[m] * dJ2[k, m]
-            dl11 = dA / (2.0 * l11)
-            dl21 = (dB - l21 * dl11) / l11
-            dl22 = (dC - 2.0 * l21 * dl21) / (2.0 * l22)
-            dr1 = (de1[k] - dl11 * r1) / l11
-            dr2 = (de2[k] - dl21 * r1 - l21 * dr1 - dl22 * r2) / l22
-            J[2 * i, k] = dr1
-            J[2 * i + 1, k] = dr2
+            J[2 * i, k] = dr[0, k]
+            J[2 * i + 1, k] = dr[1, k]
     return r, J, True
 
 

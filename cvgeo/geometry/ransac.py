@@ -427,15 +427,21 @@ def ransac(
     cap = _DEGENERATE_CAP * max_trials if max_degenerate is None else max_degenerate
     n_trials = 0
     n_degenerate = 0
+    drawn = drawn_valid = 0  # samples drawn in chunks, and how many of them gave a model
     # degenerate samples do not count against the budget (search.needed); their own cap
     # ends a search in which (almost) every sample is degenerate
     while n_trials - n_degenerate < search.needed and n_degenerate < cap:
         remaining = search.needed - (n_trials - n_degenerate)
-        count = min(_CHUNK, remaining) if batched else 1
+        count = 1
+        if batched:  # enough samples for the remaining budget at the valid rate seen so far
+            rate = max(drawn_valid / drawn, 0.05) if drawn else 1.0
+            count = min(_CHUNK, math.ceil(remaining / rate))
         idx = _draw_samples(rng, n, s, count)
         if batched:
             models, valid = estimator.fit_minimal_batch(*(d[idx] for d in arrays))
             valid = np.asarray(valid, dtype=bool)
+            drawn += count
+            drawn_valid += int(np.count_nonzero(valid))
             costs = np.full(count, np.inf)
             sel = np.flatnonzero(valid)
             if sel.size:

@@ -434,7 +434,7 @@ def gaussian_filter(
     ``scipy.ndimage.gaussian_filter(image, sigma, truncate=truncate,
     mode=SCIPY_MODES[border])`` (with ``sigma`` 0 on the channel axis). The spatial method
     equals scipy to float32 rounding (about 1e-6 on images in [0, 1]); the fft method to
-    about 7e-6 (tested to 1e-5), see :func:`cvgeo.fourier.gaussian_by_transform` for how
+    about 7e-6 (tested to 1e-5), see :func:`cvgeo.fourier.convolve.gaussian_by_transform` for how
     it diagonalises each border with a DCT-II (reflect), DCT-I (mirror) or FFT (wrap) of
     the image's own size, and why its cost falls as sigma grows.
 
@@ -466,7 +466,7 @@ def _gaussian(image, sigma, method, truncate, border, func: str) -> np.ndarray:
         method = "fft" if radius >= AUTO_FFT_RADIUS else "spatial"
     if method == "fft":
         # fourier imports this module, so the transform path is imported when first used
-        from cvgeo.fourier import gaussian_by_transform
+        from cvgeo.fourier.convolve import gaussian_by_transform
 
         return gaussian_by_transform(x, sigma, truncate=truncate, border=border)
     taps = _gaussian_taps(sigma, truncate, order=0)

@@ -81,7 +81,7 @@ def test_kmeans_is_scale_invariant_up_to_huge_values():
 
 def test_kmeans_kernel_gives_a_valid_label_even_on_inf_distances():
     """The assignment kernel's labels index the centres even if every distance is inf."""
-    from cvgeo.segment.kmeans import _assign_kernel
+    from cvgeo.segment._lloyd import _assign_kernel
 
     Xt = np.full((2, 5), 1e200)
     centers = np.array([[-1e200, -1e200], [1e200, -1e200]])

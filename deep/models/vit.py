@@ -17,6 +17,7 @@ from torch import nn
 from deep.layers.block import Block
 from deep.layers.mlp import Mlp
 from deep.layers.patch_embed import PatchEmbed
+from deep.models.base import check_input_batch
 
 __all__ = ["ViT", "resample_pos_embed"]
 
@@ -217,13 +218,7 @@ class ViT(nn.Module):
             nn.init.zeros_(self.patch_embed.proj.bias)
 
     def _check_input(self, x: torch.Tensor) -> tuple[int, int]:
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"ViT: input must be a torch.Tensor (B, C, H, W), got "
-                            f"{type(x).__name__}; convert numpy images with "
-                            "deep.data.images_to_tensor")
-        if x.ndim != 4 or x.shape[1] != self.in_chans:
-            raise ValueError(f"ViT: input must be (B, {self.in_chans}, H, W), got shape "
-                             f"{tuple(x.shape)}")
+        check_input_batch(x, "ViT", self.in_chans)
         H, W = x.shape[2], x.shape[3]
         p = self.patch_size
         if H % p or W % p:

@@ -373,23 +373,28 @@ def _det_poly(B, p):
 
 
 @njit(cache=True)
+def _write_essential(E, x, y, z, out):
+    """``x X + y Y + z Z + W`` (the null-space basis in ``E[:, 16:20]``) into ``out``
+    (3, 3) at unit Frobenius norm; returns 1, or 0 when that norm is zero or not finite."""
+    nrm = 0.0
+    for k in range(9):
+        e = x * E[k, 16] + y * E[k, 17] + z * E[k, 18] + E[k, 19]
+        out[k // 3, k % 3] = e
+        nrm += e * e
+    nrm = np.sqrt(nrm)
+    if not (nrm > 0.0 and np.isfinite(nrm)):
+        return 0
+    for a in range(3):
+        for b in range(3):
+            out[a, b] /= nrm
+    return 1
+
+
+@njit(cache=True)
 def _five_point_hidden_kernel(q1, q2, out, polish=True):
     """Essential matrices from five normalised matches (hidden variable ``z``).
 
-    Parameters
-    ----------
-    q1, q2 : float64 (5, 2)
-        Normalised image coordinates ``K⁻¹ x`` (inhomogeneous).
-    out : float64 (10, 3, 3)
-        Receives the solutions, each at unit Frobenius norm.
-    polish : bool
-        Finish each root with Gauss–Newton steps on the ten cubics (the accuracy of
-        exact data; RANSAC hypotheses on noisy data do without).
-
-    Returns
-    -------
-    int
-        Number of real solutions written (0 to 10; 0 for a degenerate sample).
+    Parameters and return value as :func:`_five_point_kernel`.
 
     Notes
     -----
@@ -451,18 +456,7 @@ def _five_point_hidden_kernel(q1, q2, out, polish=True):
             continue
         if polish:
             x, y, z = _polish(A, x, y, z)
-        nrm = 0.0
-        for k in range(9):
-            e = x * E[k, 16] + y * E[k, 17] + z * E[k, 18] + E[k, 19]
-            out[n, k // 3, k % 3] = e
-            nrm += e * e
-        nrm = np.sqrt(nrm)
-        if not (nrm > 0.0 and np.isfinite(nrm)):
-            continue
-        for a in range(3):
-            for b in range(3):
-                out[n, a, b] /= nrm
-        n += 1
+        n += _write_essential(E, x, y, z, out[n])
     return n
 
 
@@ -622,14 +616,5 @@ def _solve_action(E, A, M, out, polish):
         z = u[1]
         if polish:
             x, y, z = _polish(A, x, y, z)
-        nrm = 0.0
-        for k in range(9):
-            e = x * E[k, 16] + y * E[k, 17] + z * E[k, 18] + E[k, 19]
-            out[n, k // 3, k % 3] = e
-            nrm += e * e
-        nrm = np.sqrt(nrm)
-        if not (nrm > 0.0 and np.isfinite(nrm)):
-            continue
-        out[n] /= nrm
-        n += 1
+        n += _write_essential(E, x, y, z, out[n])
     return n

@@ -244,6 +244,36 @@ def _cubic_weights(t):
 
 
 @njit(cache=True, inline="always")
+def _bilinear_weights(wts, i, tx, ty):
+    """The four float32 bilinear weights of fractions ``tx, ty`` into ``wts[0:4, i]``
+    (taps ``(0, 0), (1, 0), (0, 1), (1, 1)`` as ``(dx, dy)``)."""
+    fx = np.float32(tx)
+    fy = np.float32(ty)
+    gx = np.float32(1.0) - fx
+    gy = np.float32(1.0) - fy
+    wts[0, i] = gx * gy
+    wts[1, i] = fx * gy
+    wts[2, i] = gx * fy
+    wts[3, i] = fx * fy
+
+
+@njit(cache=True, inline="always")
+def _bicubic_weights(wts, i, tx, ty):
+    """Keys' weights of fractions ``tx, ty`` as float32 into ``wts[0:4, i]`` (x) and
+    ``wts[4:8, i]`` (y)."""
+    a0, a1, a2, a3 = _cubic_weights(tx)
+    e0, e1, e2, e3 = _cubic_weights(ty)
+    wts[0, i] = np.float32(a0)
+    wts[1, i] = np.float32(a1)
+    wts[2, i] = np.float32(a2)
+    wts[3, i] = np.float32(a3)
+    wts[4, i] = np.float32(e0)
+    wts[5, i] = np.float32(e1)
+    wts[6, i] = np.float32(e2)
+    wts[7, i] = np.float32(e3)
+
+
+@njit(cache=True, inline="always")
 def _half_line(alpha, beta, lo, hi):
     """``[lo, hi]`` intersected with ``{q : alpha + beta q >= 0}`` (empty: ``lo > hi``)."""
     if beta > 0.0:
@@ -419,14 +449,7 @@ def _bilinear_taps(X0, Y0, W0, H00, H10, H20, q0, q1, qa, qb, h, w, c, idx, wts)
         y = (Y0 + H10 * q) * iw
         j0 = int(x)  # floor: x > 0
         i0 = int(y)
-        fx = np.float32(x - j0)
-        fy = np.float32(y - i0)
-        gx = np.float32(1.0) - fx
-        gy = np.float32(1.0) - fy
-        wts[0, i] = gx * gy
-        wts[1, i] = fx * gy
-        wts[2, i] = gx * fy
-        wts[3, i] = fx * fy
+        _bilinear_weights(wts, i, x - j0, y - i0)
         t = i0 * row_stride + j0 * c
         idx[i] = min(max(t, 0), max_off)  # a no-op that keeps the reads safe
     wl = w - 1.0
@@ -445,14 +468,7 @@ def _bilinear_taps(X0, Y0, W0, H00, H10, H20, q0, q1, qa, qb, h, w, c, idx, wts)
             yc = min(max(y, 0.0), hl)
             j0 = int(xc)
             i0 = int(yc)
-            fx = np.float32(xc - j0)
-            fy = np.float32(yc - i0)
-            gx = np.float32(1.0) - fx
-            gy = np.float32(1.0) - fy
-            wts[0, i] = gx * gy
-            wts[1, i] = fx * gy
-            wts[2, i] = gx * fy
-            wts[3, i] = fx * fy
+            _bilinear_weights(wts, i, xc - j0, yc - i0)
             idx[i] = i0 * row_stride + j0 * c if inside else -1
             n_out += 0 if inside else 1
     return n_out
@@ -510,16 +526,7 @@ def _bicubic_taps(X0, Y0, W0, H00, H10, H20, q0, q1, qa, qb, h, w, c, idx, wts):
         y = (Y0 + H10 * q) * iw
         j0 = int(x)
         i0 = int(y)
-        a0, a1, a2, a3 = _cubic_weights(x - j0)
-        e0, e1, e2, e3 = _cubic_weights(y - i0)
-        wts[0, i] = np.float32(a0)
-        wts[1, i] = np.float32(a1)
-        wts[2, i] = np.float32(a2)
-        wts[3, i] = np.float32(a3)
-        wts[4, i] = np.float32(e0)
-        wts[5, i] = np.float32(e1)
-        wts[6, i] = np.float32(e2)
-        wts[7, i] = np.float32(e3)
+        _bicubic_weights(wts, i, x - j0, y - i0)
         t = (i0 - 1) * row_stride + (j0 - 1) * c
         idx[i] = min(max(t, 0), max_off)  # a no-op that keeps the reads safe
     n_out = 0
@@ -536,16 +543,7 @@ def _bicubic_taps(X0, Y0, W0, H00, H10, H20, q0, q1, qa, qb, h, w, c, idx, wts):
             yc = min(max(y, 1.0), h - 2.0)
             j0 = int(xc)
             i0 = int(yc)
-            a0, a1, a2, a3 = _cubic_weights(xc - j0)
-            e0, e1, e2, e3 = _cubic_weights(yc - i0)
-            wts[0, i] = np.float32(a0)
-            wts[1, i] = np.float32(a1)
-            wts[2, i] = np.float32(a2)
-            wts[3, i] = np.float32(a3)
-            wts[4, i] = np.float32(e0)
-            wts[5, i] = np.float32(e1)
-            wts[6, i] = np.float32(e2)
-            wts[7, i] = np.float32(e3)
+            _bicubic_weights(wts, i, xc - j0, yc - i0)
             idx[i] = (i0 - 1) * row_stride + (j0 - 1) * c if inside else -1
             n_out += 0 if inside else 1
     return n_out

@@ -274,6 +274,15 @@ def _bicubic_weights(wts, i, tx, ty):
 
 
 @njit(cache=True, inline="always")
+def _column_point(X0, Y0, W0, H00, H10, H20, q):
+    """The source point ``(x, y)`` of output column ``q`` on the row whose homogeneous
+    image under ``H^-1`` is ``(X0 + H00 q, Y0 + H10 q, W0 + H20 q)`` (inf on the line at
+    infinity)."""
+    iw = 1.0 / (W0 + H20 * q)
+    return (X0 + H00 * q) * iw, (Y0 + H10 * q) * iw
+
+
+@njit(cache=True, inline="always")
 def _half_line(alpha, beta, lo, hi):
     """``[lo, hi]`` intersected with ``{q : alpha + beta q >= 0}`` (empty: ``lo > hi``)."""
     if beta > 0.0:
@@ -326,9 +335,7 @@ def _inside_span(Hinv, r, out_w, xlo, xhi, ylo, yhi):
     if qb <= qa:
         return 0, 0
     for q in (qa, qb - 1):
-        iw = 1.0 / (W0 + H20 * q)
-        x = (X0 + H00 * q) * iw
-        y = (Y0 + H10 * q) * iw
+        x, y = _column_point(X0, Y0, W0, H00, H10, H20, q)
         if not (x >= xlo + 0.5 * m and x <= xhi - 0.5 * m
                 and y >= ylo + 0.5 * m and y <= yhi - 0.5 * m):
             return 0, 0
@@ -371,9 +378,7 @@ def _tile_outside(src, dst, idx, o0, q0, q1, qa, qb, X0, Y0, W0, H00, H10, H20, 
                 for k in range(c):
                     dst[o + k] = cval
                 continue
-            iw = 1.0 / (W0 + H20 * q)  # inf on the line at infinity
-            bxs[n] = (X0 + H00 * q) * iw
-            bys[n] = (Y0 + H10 * q) * iw
+            bxs[n], bys[n] = _column_point(X0, Y0, W0, H00, H10, H20, q)
             boffs[n] = o
             n += 1
     if n:
@@ -390,9 +395,7 @@ def _nearest_taps(X0, Y0, W0, H00, H10, H20, q0, q1, qa, qb, h, w, c, idx):
     max_off = max((h - 1) * row_stride + (w - 1) * c, 0)
     for q in range(qa, qb):
         i = uint64(q - q0)  # unsigned: numba skips its wraparound test
-        iw = 1.0 / (W0 + H20 * q)
-        x = (X0 + H00 * q) * iw
-        y = (Y0 + H10 * q) * iw
+        x, y = _column_point(X0, Y0, W0, H00, H10, H20, q)
         t = int(y + 0.5) * row_stride + int(x + 0.5) * c
         idx[i] = min(max(t, 0), max_off)  # a no-op that keeps the reads safe
     wl = w - 1.0
@@ -403,9 +406,7 @@ def _nearest_taps(X0, Y0, W0, H00, H10, H20, q0, q1, qa, qb, h, w, c, idx):
         hi = qa if seg == 0 else q1
         for q in range(lo, hi):
             i = uint64(q - q0)
-            iw = 1.0 / (W0 + H20 * q)  # inf on the line at infinity
-            x = (X0 + H00 * q) * iw
-            y = (Y0 + H10 * q) * iw
+            x, y = _column_point(X0, Y0, W0, H00, H10, H20, q)
             inside = x >= -0.5 and y >= -0.5 and x < w - 0.5 and y < h - 0.5
             jn = int(min(max(x + 0.5, 0.0), wl))  # clamped: int() stays defined
             inn = int(min(max(y + 0.5, 0.0), hl))
@@ -444,9 +445,7 @@ def _bilinear_taps(X0, Y0, W0, H00, H10, H20, q0, q1, qa, qb, h, w, c, idx, wts)
     max_off = max((h - 2) * row_stride + (w - 2) * c, 0)
     for q in range(qa, qb):  # all four taps inside
         i = uint64(q - q0)
-        iw = 1.0 / (W0 + H20 * q)
-        x = (X0 + H00 * q) * iw
-        y = (Y0 + H10 * q) * iw
+        x, y = _column_point(X0, Y0, W0, H00, H10, H20, q)
         j0 = int(x)  # floor: x > 0
         i0 = int(y)
         _bilinear_weights(wts, i, x - j0, y - i0)
@@ -460,9 +459,7 @@ def _bilinear_taps(X0, Y0, W0, H00, H10, H20, q0, q1, qa, qb, h, w, c, idx, wts)
         hi = qa if seg == 0 else q1
         for q in range(lo, hi):
             i = uint64(q - q0)
-            iw = 1.0 / (W0 + H20 * q)
-            x = (X0 + H00 * q) * iw
-            y = (Y0 + H10 * q) * iw
+            x, y = _column_point(X0, Y0, W0, H00, H10, H20, q)
             inside = x >= 0.0 and y >= 0.0 and x < wl and y < hl
             xc = min(max(x, 0.0), wl)
             yc = min(max(y, 0.0), hl)
@@ -521,9 +518,7 @@ def _bicubic_taps(X0, Y0, W0, H00, H10, H20, q0, q1, qa, qb, h, w, c, idx, wts):
     max_off = max((h - 4) * row_stride + (w - 4) * c, 0)
     for q in range(qa, qb):  # all sixteen taps inside
         i = uint64(q - q0)
-        iw = 1.0 / (W0 + H20 * q)
-        x = (X0 + H00 * q) * iw
-        y = (Y0 + H10 * q) * iw
+        x, y = _column_point(X0, Y0, W0, H00, H10, H20, q)
         j0 = int(x)
         i0 = int(y)
         _bicubic_weights(wts, i, x - j0, y - i0)
@@ -535,9 +530,7 @@ def _bicubic_taps(X0, Y0, W0, H00, H10, H20, q0, q1, qa, qb, h, w, c, idx, wts):
         hi = qa if seg == 0 else q1
         for q in range(lo, hi):
             i = uint64(q - q0)
-            iw = 1.0 / (W0 + H20 * q)
-            x = (X0 + H00 * q) * iw
-            y = (Y0 + H10 * q) * iw
+            x, y = _column_point(X0, Y0, W0, H00, H10, H20, q)
             inside = x >= 1.0 and y >= 1.0 and x < w - 2.0 and y < h - 2.0
             xc = min(max(x, 1.0), w - 2.0)
             yc = min(max(y, 1.0), h - 2.0)

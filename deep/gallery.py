@@ -122,7 +122,7 @@ def section() -> Section:
                     "epochs, one thread (the first run's time includes the training)"),
         Figure("Its learned first-layer filters (top) and their responses (bottom)", "digits",
                make_pipeline(digit_filters)),
-    ), text="deep.create_model('lenet5') trained with deep.train.fit on sklearn's digits "
+    ), text="deep.create_model('lenet5') trained (AdamW, one-cycle) on sklearn's digits "
             "resized to 32x32 with cvgeo.resize; examples/train_cnn.py trains the other "
             "families for longer.")
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import cvgeo
-from cvgeo._io import _host_tag, atomic_write, remove_stale_parts
+from cvgeo._io import _host_tag, atomic_write, file_kind, remove_stale_parts
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -114,11 +114,6 @@ def test_no_writer_keeps_its_own_copy_of_the_logic():
 
 
 def test_file_kind_names_each_kind_with_its_article(tmp_path):
-    import os
-    import stat
-
-    from cvgeo._io import file_kind
-
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     assert file_kind(os.stat(tmp_path).st_mode) == "a folder"

@@ -141,11 +141,13 @@ def _gaussian_taps(sigma: float, truncate: float, order: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------- compiled kernels
-@njit(cache=True)
-def _border_index(i, n, mode):  # pragma: no cover - compiled
+@njit(cache=True, inline="always")
+def border_index(i, n, mode):  # pragma: no cover - compiled
     """Index into ``[0, n)`` that position ``i`` of the padded line reads, or -1 (constant).
 
-    ``mode`` is an index into :data:`BORDERS`.
+    ``mode`` is an index into :data:`BORDERS` (reflect is half-sample symmetric,
+    ``-1 -> 0``, ``n -> n - 1``; mirror whole-sample, ``-1 -> 1``). Shared by the
+    separable filters and :func:`cvgeo.geometry.warp`; not in ``__all__``.
     """
     if 0 <= i < n:
         return i
@@ -177,7 +179,7 @@ def _row_filter(src_row, buf, C, taps, mode, fill, dst):  # pragma: no cover - c
     for xp in range(r):
         for side in range(2):
             pos = xp if side == 0 else W + r + xp
-            s = _border_index(pos - r, W, mode)
+            s = border_index(pos - r, W, mode)
             for c in range(C):
                 buf[pos * C + c] = fill if s < 0 else src_row[s * C + c]
     t = taps[0]
@@ -208,7 +210,7 @@ def _filtered_row(image, C, row_taps, col_taps, mode, cval, ring, tag, buf, y,
         o[j] = 0.0
     for k in range(nc):
         t = col_taps[k]
-        s = _border_index(y + k - rc, H, mode)
+        s = border_index(y + k - rc, H, mode)
         if s < 0:
             v = t * np.float32(cval * row_taps.astype(np.float64).sum())
             for j in range(WC):

@@ -19,33 +19,14 @@ from cvgeo._checks import (
     check_shape2,
     renamed_parameters,
 )
+from cvgeo.filters import BORDERS, border_index
 from cvgeo.image import as_float_image
 from cvgeo.threads import parallel_threads
 
 __all__ = ["warp"]
 
 _INTERPOLATION = {"nearest": 0, "bilinear": 1, "bicubic": 2}
-_BORDER = {"constant": 0, "edge": 1, "reflect": 2}
-
-
-@njit(cache=True, inline="always")
-def _border_index(i, n, border):
-    """Map an integer index onto ``[0, n)``; ``-1`` means "use ``cval``".
-
-    border 0 (constant) -> -1 outside; 1 (edge) -> clamp; 2 (reflect, half-sample
-    symmetric: ``-1 -> 0``, ``n -> n - 1``) -> fold with period ``2 n``.
-    """
-    if 0 <= i < n:
-        return i
-    if border == 0:
-        return -1
-    if border == 1:
-        return 0 if i < 0 else n - 1
-    period = 2 * n
-    i = i % period
-    if i < 0:
-        i += period
-    return i if i < n else period - 1 - i
+_BORDER = {name: BORDERS.index(name) for name in ("constant", "edge", "reflect")}
 
 
 @njit(cache=True, inline="always")
@@ -95,8 +76,8 @@ def _border_pixels(src, dst, xs, ys, offs, n, h, w, c, interpolation, border, cv
         x = min(max(x, -1e9), 1e9)
         y = min(max(y, -1e9), 1e9)
         if interpolation == 0:
-            jj = _border_index(int(np.floor(x + 0.5)), w, border)
-            ii = _border_index(int(np.floor(y + 0.5)), h, border)
+            jj = border_index(int(np.floor(x + 0.5)), w, border)
+            ii = border_index(int(np.floor(y + 0.5)), h, border)
             for k in range(c):
                 dst[o + k] = cval if (ii < 0 or jj < 0) else src[ii * row_stride + jj * c + k]
         elif interpolation == 1:
@@ -104,10 +85,10 @@ def _border_pixels(src, dst, xs, ys, offs, n, h, w, c, interpolation, border, cv
             y0 = np.floor(y)
             fx = np.float32(x - x0)
             fy = np.float32(y - y0)
-            ja = _border_index(int(x0), w, border)
-            jb = _border_index(int(x0) + 1, w, border)
-            ia = _border_index(int(y0), h, border)
-            ib = _border_index(int(y0) + 1, h, border)
+            ja = border_index(int(x0), w, border)
+            jb = border_index(int(x0) + 1, w, border)
+            ia = border_index(int(y0), h, border)
+            ib = border_index(int(y0) + 1, h, border)
             for k in range(c):
                 v00 = cval if (ia < 0 or ja < 0) else src[ia * row_stride + ja * c + k]
                 v01 = cval if (ia < 0 or jb < 0) else src[ia * row_stride + jb * c + k]
@@ -121,8 +102,8 @@ def _border_pixels(src, dst, xs, ys, offs, n, h, w, c, interpolation, border, cv
             for m in range(4):
                 wx[m] = _cubic_weight(x - x0 - (m - 1))
                 wy[m] = _cubic_weight(y - y0 - (m - 1))
-                jx[m] = _border_index(int(x0) + m - 1, w, border)
-                iy[m] = _border_index(int(y0) + m - 1, h, border)
+                jx[m] = border_index(int(x0) + m - 1, w, border)
+                iy[m] = border_index(int(y0) + m - 1, h, border)
             for k in range(c):
                 acc = np.float32(0.0)
                 for a in range(4):

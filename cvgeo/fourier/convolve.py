@@ -14,11 +14,10 @@ import numpy as np
 import scipy.fft as sfft
 
 from cvgeo._checks import DEFAULT_MAX_PIXELS, check_choice, check_output_pixels, describe
-from cvgeo.filters import BORDERS, gaussian_kernel
+from cvgeo.filters import BORDERS, Border, gaussian_kernel
 from cvgeo.fourier.frequency_filters import _dct_filter
 from cvgeo.image import as_float_image, from_planes, to_planes
 
-Border = Literal["constant", "edge", "reflect", "mirror", "wrap"]
 #: numpy.pad's names for cvgeo's border names.
 _NP_PAD = {"constant": "constant", "edge": "edge", "reflect": "symmetric", "mirror": "reflect",
            "wrap": "wrap"}

@@ -24,6 +24,18 @@ from cvgeo._checks import check_int_pair, describe
 __all__ = ["conv_matrix", "conv_output_size", "conv_transpose_output_size"]
 
 
+def _conv_params(func: str, size, kernel_size, stride, padding, dilation
+                 ) -> tuple[int, int, int, int, int]:
+    """The validated lengths of one axis' convolution arithmetic (each may be given as a
+    pair; the first is used): ``size, kernel_size, stride, dilation >= 1``,
+    ``padding >= 0``."""
+    return (check_int_pair(size, func, "size", low=1)[0],
+            check_int_pair(kernel_size, func, "kernel_size", low=1)[0],
+            check_int_pair(stride, func, "stride", low=1)[0],
+            check_int_pair(padding, func, "padding", low=0)[0],
+            check_int_pair(dilation, func, "dilation", low=1)[0])
+
+
 def conv_output_size(size: int, *, kernel_size: int, stride: int = 1, padding: int = 0,
                      dilation: int = 1) -> int:
     """Length of a convolution's output along one axis.
@@ -61,11 +73,7 @@ def conv_output_size(size: int, *, kernel_size: int, stride: int = 1, padding: i
     (570, 4)
     """
     func = "conv_output_size"
-    size = check_int_pair(size, func, "size", low=1)[0]
-    k = check_int_pair(kernel_size, func, "kernel_size", low=1)[0]
-    s = check_int_pair(stride, func, "stride", low=1)[0]
-    p = check_int_pair(padding, func, "padding", low=0)[0]
-    d = check_int_pair(dilation, func, "dilation", low=1)[0]
+    size, k, s, p, d = _conv_params(func, size, kernel_size, stride, padding, dilation)
     span = d * (k - 1) + 1
     if size + 2 * p < span:
         raise ValueError(f"{func}: the dilated kernel ({span} px) must fit in the padded input "
@@ -105,11 +113,7 @@ def conv_transpose_output_size(size: int, *, kernel_size: int, stride: int = 1,
     8
     """
     func = "conv_transpose_output_size"
-    size = check_int_pair(size, func, "size", low=1)[0]
-    k = check_int_pair(kernel_size, func, "kernel_size", low=1)[0]
-    s = check_int_pair(stride, func, "stride", low=1)[0]
-    p = check_int_pair(padding, func, "padding", low=0)[0]
-    d = check_int_pair(dilation, func, "dilation", low=1)[0]
+    size, k, s, p, d = _conv_params(func, size, kernel_size, stride, padding, dilation)
     op = check_int_pair(output_padding, func, "output_padding", low=0)[0]
     if op >= max(s, d):
         raise ValueError(f"{func}: output_padding must be smaller than stride or dilation "

@@ -331,6 +331,20 @@ def check_int(
     return v
 
 
+def check_int_pair(value: Any, func: str, name: str, *, low: int = 1) -> tuple[int, int]:
+    """Validate an int or a pair of ints, each ``>= low`` (bools refused), and return the
+    pair (an int ``n`` is ``(n, n)``)."""
+    pair = value
+    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
+        pair = (value, value)
+    if (not isinstance(pair, (tuple, list)) or len(pair) != 2
+            or any(isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral)
+                   or v < low for v in pair)):
+        raise ValueError(f"{func}: {name} must be an int >= {low} or a pair of them, got "
+                         f"{describe(value)}")
+    return int(pair[0]), int(pair[1])
+
+
 def check_bool(value: Any, func: str, name: str) -> bool:
     """Validate a flag: ``True``/``False`` (or numpy's bools) only, never ``"no"`` or 0."""
     if not isinstance(value, (bool, np.bool_)):

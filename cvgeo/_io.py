@@ -10,6 +10,8 @@ A process killed between the two steps leaves its temporary file behind. The tem
 name records who made it, ``.<name>.<host>-<pid>.<random>.part``, so that
 :func:`remove_stale_parts` can remove the ones whose writer on this machine has died,
 and only those (a live writer's temporary file is never touched).
+
+:func:`file_kind` names what a path that is not a regular file is, for messages.
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ import hashlib
 import os
 import re
 import socket
+import stat
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["atomic_write", "remove_stale_parts", "PART_SUFFIX"]
+__all__ = ["atomic_write", "file_kind", "remove_stale_parts", "PART_SUFFIX"]
 
 #: Suffix of the temporary files :func:`atomic_write` creates.
 PART_SUFFIX = ".part"
@@ -157,3 +160,15 @@ def remove_stale_parts(folder: str | os.PathLike, names: Iterable[str] | None = 
             continue
         removed.append(Path(entry.path))
     return sorted(removed)
+
+
+def file_kind(mode: int) -> str:
+    """What a file of ``st_mode`` ``mode`` that is not a regular file is, with its article:
+    ``"a folder"``, ``"a FIFO"``, ``"a socket"``, ``"a character device"``,
+    ``"a block device"``, else ``"a special file"``."""
+    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return name
+    return "a special file"

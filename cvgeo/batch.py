@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from cvgeo._checks import check_int, describe
+from cvgeo._io import file_kind
 
 __all__ = ["BatchResult", "BatchFailure", "run_batch"]
 
@@ -118,14 +119,6 @@ class CollectedInputs:
     problems: tuple[BatchFailure, ...]
 
 
-def _file_kind(mode: int) -> str:
-    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
-                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
-        if test(mode):
-            return name
-    return "a special file"
-
-
 def _unstatable(path: str, exc: OSError) -> str:
     """Why ``os.stat(path)`` failed, as a summary line's reason."""
     if exc.errno == errno.ELOOP:
@@ -154,7 +147,7 @@ def check_outdir(outdir: str | os.PathLike, func: str = "run_batch") -> Path:
     else:
         if not stat.S_ISDIR(st.st_mode):
             raise ValueError(f"{func}: outdir {str(outdir)!r} must be a folder, got an existing "
-                             f"{'file' if stat.S_ISREG(st.st_mode) else _file_kind(st.st_mode)}")
+                             f"{'file' if stat.S_ISREG(st.st_mode) else file_kind(st.st_mode)}")
     return Path(os.path.realpath(outdir))
 
 
@@ -204,7 +197,7 @@ def _walk(root: Path, out_root: Path, pairs: list[tuple[Path, Path]],
                     pairs.append((path, out_root / path.relative_to(root).with_suffix(".png")))
             else:
                 problems.append(BatchFailure(entry.path, f"not a regular file "
-                                                         f"({_file_kind(st.st_mode)}): skipped"))
+                                                         f"({file_kind(st.st_mode)}): skipped"))
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -253,7 +246,7 @@ def collect_inputs(inputs: Iterable[str | os.PathLike], outdir: str | os.PathLik
             pairs.append((p, out_root / (p.stem + ".png")))
         else:
             problems.append(BatchFailure(str(p), f"not a regular file "
-                                                 f"({_file_kind(st.st_mode)}): skipped"))
+                                                 f"({file_kind(st.st_mode)}): skipped"))
     by_dst: dict[Path, list[Path]] = {}
     for src, dst in pairs:
         same = by_dst.setdefault(dst, [])

@@ -12,8 +12,6 @@ edge, because its gradient would depend on pixels that are not there.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 import scipy.ndimage as ndi
 from numba import njit
@@ -21,6 +19,7 @@ from numba import njit
 from cvgeo._checks import check_bool, check_choice, check_kernel_radius, check_mask, check_real
 from cvgeo.filters import (
     BORDERS,
+    Border,
     _correlate,
     _filter_buffers,
     _filtered_row,
@@ -396,7 +395,7 @@ def canny(
     high_threshold: float = 0.2,
     use_quantiles: bool = False,
     mask: np.ndarray | None = None,
-    border: Literal["constant", "edge", "reflect", "mirror", "wrap"] = "reflect",
+    border: Border = "reflect",
     cval: float = 0.0,
 ) -> np.ndarray:
     """Canny edge detector.

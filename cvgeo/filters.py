@@ -141,11 +141,13 @@ def _gaussian_taps(sigma: float, truncate: float, order: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------- compiled kernels
-@njit(cache=True)
-def _border_index(i, n, mode):  # pragma: no cover - compiled
+@njit(cache=True, inline="always")
+def border_index(i, n, mode):  # pragma: no cover - compiled
     """Index into ``[0, n)`` that position ``i`` of the padded line reads, or -1 (constant).
 
-    ``mode`` is an index into :data:`BORDERS`.
+    ``mode`` is an index into :data:`BORDERS` (reflect is half-sample symmetric,
+    ``-1 -> 0``, ``n -> n - 1``; mirror whole-sample, ``-1 -> 1``). Shared by the
+    separable filters and :func:`cvgeo.geometry.warp`; not in ``__all__``.
     """
     if 0 <= i < n:
         return i
@@ -177,7 +179,7 @@ def _row_filter(src_row, buf, C, taps, mode, fill, dst):  # pragma: no cover - c
     for xp in range(r):
         for side in range(2):
             pos = xp if side == 0 else W + r + xp
-            s = _border_index(pos - r, W, mode)
+            s = border_index(pos - r, W, mode)
             for c in range(C):
                 buf[pos * C + c] = fill if s < 0 else src_row[s * C + c]
     t = taps[0]
@@ -208,7 +210,7 @@ def _filtered_row(image, C, row_taps, col_taps, mode, cval, ring, tag, buf, y,
         o[j] = 0.0
     for k in range(nc):
         t = col_taps[k]
-        s = _border_index(y + k - rc, H, mode)
+        s = border_index(y + k - rc, H, mode)
         if s < 0:
             v = t * np.float32(cval * row_taps.astype(np.float64).sum())
             for j in range(WC):
@@ -434,7 +436,7 @@ def gaussian_filter(
     ``scipy.ndimage.gaussian_filter(image, sigma, truncate=truncate,
     mode=SCIPY_MODES[border])`` (with ``sigma`` 0 on the channel axis). The spatial method
     equals scipy to float32 rounding (about 1e-6 on images in [0, 1]); the fft method to
-    about 7e-6 (tested to 1e-5), see :func:`cvgeo.fourier.gaussian_by_transform` for how
+    about 7e-6 (tested to 1e-5), see :func:`cvgeo.fourier.convolve.gaussian_by_transform` for how
     it diagonalises each border with a DCT-II (reflect), DCT-I (mirror) or FFT (wrap) of
     the image's own size, and why its cost falls as sigma grows.
 
@@ -466,7 +468,7 @@ def _gaussian(image, sigma, method, truncate, border, func: str) -> np.ndarray:
         method = "fft" if radius >= AUTO_FFT_RADIUS else "spatial"
     if method == "fft":
         # fourier imports this module, so the transform path is imported when first used
-        from cvgeo.fourier import gaussian_by_transform
+        from cvgeo.fourier.convolve import gaussian_by_transform
 
         return gaussian_by_transform(x, sigma, truncate=truncate, border=border)
     taps = _gaussian_taps(sigma, truncate, order=0)

@@ -19,20 +19,21 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from cvgeo._checks import describe
+from cvgeo._checks import check_int_pair, describe
 
 __all__ = ["conv_matrix", "conv_output_size", "conv_transpose_output_size"]
 
 
-def _pair(value, func: str, name: str, low: int) -> tuple[int, int]:
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        value = (int(value), int(value))
-    if (not isinstance(value, (tuple, list)) or len(value) != 2
-            or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low
-                   for v in value)):
-        raise ValueError(f"{func}: {name} must be an int >= {low} or a pair of them, got "
-                         f"{describe(value)}")
-    return int(value[0]), int(value[1])
+def _conv_params(func: str, size, kernel_size, stride, padding, dilation
+                 ) -> tuple[int, int, int, int, int]:
+    """The validated lengths of one axis' convolution arithmetic (each may be given as a
+    pair; the first is used): ``size, kernel_size, stride, dilation >= 1``,
+    ``padding >= 0``."""
+    return (check_int_pair(size, func, "size", low=1)[0],
+            check_int_pair(kernel_size, func, "kernel_size", low=1)[0],
+            check_int_pair(stride, func, "stride", low=1)[0],
+            check_int_pair(padding, func, "padding", low=0)[0],
+            check_int_pair(dilation, func, "dilation", low=1)[0])
 
 
 def conv_output_size(size: int, *, kernel_size: int, stride: int = 1, padding: int = 0,
@@ -72,11 +73,7 @@ def conv_output_size(size: int, *, kernel_size: int, stride: int = 1, padding: i
     (570, 4)
     """
     func = "conv_output_size"
-    size = _pair(size, func, "size", 1)[0]
-    k = _pair(kernel_size, func, "kernel_size", 1)[0]
-    s = _pair(stride, func, "stride", 1)[0]
-    p = _pair(padding, func, "padding", 0)[0]
-    d = _pair(dilation, func, "dilation", 1)[0]
+    size, k, s, p, d = _conv_params(func, size, kernel_size, stride, padding, dilation)
     span = d * (k - 1) + 1
     if size + 2 * p < span:
         raise ValueError(f"{func}: the dilated kernel ({span} px) must fit in the padded input "
@@ -116,12 +113,8 @@ def conv_transpose_output_size(size: int, *, kernel_size: int, stride: int = 1,
     8
     """
     func = "conv_transpose_output_size"
-    size = _pair(size, func, "size", 1)[0]
-    k = _pair(kernel_size, func, "kernel_size", 1)[0]
-    s = _pair(stride, func, "stride", 1)[0]
-    p = _pair(padding, func, "padding", 0)[0]
-    d = _pair(dilation, func, "dilation", 1)[0]
-    op = _pair(output_padding, func, "output_padding", 0)[0]
+    size, k, s, p, d = _conv_params(func, size, kernel_size, stride, padding, dilation)
+    op = check_int_pair(output_padding, func, "output_padding", low=0)[0]
     if op >= max(s, d):
         raise ValueError(f"{func}: output_padding must be smaller than stride or dilation "
                          f"(max {max(s, d)}), got {op}")
@@ -210,8 +203,8 @@ def conv_matrix(kernel, input_shape: Sequence[int], *, stride: int | tuple[int, 
     if shape[0] != c_in:
         raise ValueError(f"{func}: input_shape has {shape[0]} channels but the kernel expects "
                          f"C_in={c_in} (kernel shape {tuple(kernel.shape)})")
-    sh, sw = _pair(stride, func, "stride", 1)
-    ph, pw = _pair(padding, func, "padding", 0)
+    sh, sw = check_int_pair(stride, func, "stride", low=1)
+    ph, pw = check_int_pair(padding, func, "padding", low=0)
     _, h, w = shape
     for name, n, k, p in (("height", h, kh, ph), ("width", w, kw, pw)):
         if n + 2 * p < k:

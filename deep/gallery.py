@@ -9,7 +9,7 @@ digits (never used for training), each upscaled to 32x32, in a 8 x 10 montage.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 
 import numpy as np
@@ -22,7 +22,7 @@ from cvgeo.pipeline import make_pipeline
 from deep.train import one_thread
 
 __all__ = ["digit_filters", "digits_classified", "montage_tiles", "one_thread", "section",
-           "timed", "trained_lenet"]  # one_thread: re-exported from deep.train
+           "timed", "train_one_cycle", "trained_lenet"]  # one_thread: re-exported from deep.train
 
 _EPOCHS = 8
 _cache: dict[str, torch.nn.Module] = {}
@@ -47,17 +47,12 @@ def trained_lenet() -> torch.nn.Module:
     with one_thread(), torch.enable_grad():
         seed_everything(0)
         model = create_model("lenet5", in_chans=1, num_classes=10)
-        opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.01)
-        steps = _EPOCHS * -(-n // 64)
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
         gen = torch.Generator().manual_seed(0)
-        for _ in range(_EPOCHS):
-            for idx in torch.randperm(n, generator=gen).split(64):
-                opt.zero_grad(set_to_none=True)
-                F.cross_entropy(model(x[idx]), y[idx]).backward()
-                opt.step()
-                sched.step()
-    _cache["lenet"] = model.eval()
+        batches = [idx for _ in range(_EPOCHS)
+                   for idx in torch.randperm(n, generator=gen).split(64)]
+        train_one_cycle(model, lambda i: F.cross_entropy(model(x[batches[i]]), y[batches[i]]),
+                        steps=len(batches), lr=3e-3, weight_decay=0.01, pct_start=0.3)
+    _cache["lenet"] = model
     return _cache["lenet"]
 
 
@@ -127,9 +122,33 @@ def section() -> Section:
                     "epochs, one thread (the first run's time includes the training)"),
         Figure("Its learned first-layer filters (top) and their responses (bottom)", "digits",
                make_pipeline(digit_filters)),
-    ), text="deep.create_model('lenet5') trained with deep.train.fit on sklearn's digits "
+    ), text="deep.create_model('lenet5') trained (AdamW, one-cycle) on sklearn's digits "
             "resized to 32x32 with cvgeo.resize; examples/train_cnn.py trains the other "
             "families for longer.")
+
+
+def train_one_cycle(model: torch.nn.Module, loss_of_step: Callable[[int], torch.Tensor], *,
+                    steps: int, lr: float, weight_decay: float, pct_start: float,
+                    clip_norm: float | None = None) -> torch.nn.Module:
+    """The gallery's training recipe: AdamW under a one-cycle schedule for ``steps`` steps.
+
+    ``loss_of_step(i)`` draws step ``i``'s batch (from the caller's seeded generator) and
+    returns its loss; the gradient norm is clipped to ``clip_norm`` when given. The model is
+    in train mode during the steps and returned in eval mode.
+    """
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps,
+                                                pct_start=pct_start)
+    model.train()
+    for i in range(steps):
+        loss = loss_of_step(i)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if clip_norm is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
+        opt.step()
+        sched.step()
+    return model.eval()
 
 
 @contextmanager

@@ -15,7 +15,7 @@ import torch
 
 from cvgeo.gallery import STRINGS_HELD_OUT, STRINGS_SEED, STRINGS_SHAPE, Figure, Section
 from cvgeo.pipeline import make_pipeline
-from deep.gallery import montage_tiles, one_thread, timed
+from deep.gallery import montage_tiles, one_thread, timed, train_one_cycle
 
 __all__ = ["digit_strings_captioned", "section", "trained_captioner"]
 
@@ -52,22 +52,13 @@ def trained_captioner() -> torch.nn.Module:
             model = CaptionTransformer(vocab_size=len(vocab), image_size=STRINGS_SHAPE,
                                        patch_size=4, dim=64, encoder_depth=2, decoder_depth=2,
                                        num_heads=4, mlp_ratio=2.0, max_len=8)
-            steps = _EPOCHS * (_N_TRAIN // _BATCH)
-            opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.01)
-            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps,
-                                                        pct_start=0.15)
             gen = torch.Generator().manual_seed(0)
-            model.train()
-            for _ in range(_EPOCHS):
-                for idx in torch.randperm(_N_TRAIN, generator=gen).split(_BATCH):
-                    if len(idx) < _BATCH:
-                        continue
-                    opt.zero_grad(set_to_none=True)
-                    caption_loss(model, x[idx], y[idx]).backward()
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                    opt.step()
-                    sched.step()
-        model.eval()
+            batches = [idx for _ in range(_EPOCHS)
+                       for idx in torch.randperm(_N_TRAIN, generator=gen).split(_BATCH)
+                       if len(idx) == _BATCH]
+            train_one_cycle(model, lambda i: caption_loss(model, x[batches[i]], y[batches[i]]),
+                            steps=len(batches), lr=2e-3, weight_decay=0.01, pct_start=0.15,
+                            clip_norm=1.0)
         test = make_digit_strings(_N_TEST, length=3, split="test", seed=STRINGS_SEED + 1)
         hyps = [vocab.decode(t) for t in
                 greedy_decode(model, torch.from_numpy(test.images)[:, None]).tokens]

@@ -15,7 +15,7 @@ import torch
 
 from cvgeo.gallery import DETECT_HELD_OUT, DETECT_SEED, DETECT_TILE, Figure, Section
 from cvgeo.pipeline import make_pipeline
-from deep.gallery import montage_tiles, one_thread, timed
+from deep.gallery import montage_tiles, one_thread, timed, train_one_cycle
 
 __all__ = ["scenes_detected", "section", "trained_ssd"]
 
@@ -46,19 +46,14 @@ def trained_ssd() -> torch.nn.Module:
             model = SSD(num_classes=len(train.class_names), image_size=DETECT_TILE,
                         stem_widths=(8, 16), level_widths=(32, 32, 32))
             loss_fn = SSDLoss(model.anchors, num_classes=len(train.class_names))
-            opt = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=1e-4)
-            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-2, total_steps=_STEPS,
-                                                        pct_start=0.15)
             gen = torch.Generator().manual_seed(0)
-            model.train()
-            for _ in range(_STEPS):
+
+            def loss_of_step(_: int) -> torch.Tensor:
                 idx = torch.randint(0, _N_TRAIN, (_BATCH,), generator=gen).tolist()
-                loss = loss_fn(model(x[idx]), [boxes[i] for i in idx], [labels[i] for i in idx])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                sched.step()
-        model.eval()
+                return loss_fn(model(x[idx]), [boxes[i] for i in idx], [labels[i] for i in idx])
+
+            train_one_cycle(model, loss_of_step, steps=_STEPS, lr=1e-2, weight_decay=1e-4,
+                            pct_start=0.15)
         test = make_detection_scenes(_N_TEST, image_size=DETECT_TILE, seed=DETECT_SEED)
         with torch.no_grad():
             dets = decode_ssd(model(test.tensors()), model.anchors, image_size=DETECT_TILE)

@@ -14,7 +14,7 @@ import torch
 
 from cvgeo.gallery import SCENES_HELD_OUT, SCENES_SEED, SCENES_TILE, Figure, Section
 from cvgeo.pipeline import make_pipeline
-from deep.gallery import montage_tiles, one_thread, timed
+from deep.gallery import montage_tiles, one_thread, timed, train_one_cycle
 
 __all__ = ["scenes_segmented", "section", "trained_unet"]
 
@@ -49,12 +49,9 @@ def trained_unet() -> torch.nn.Module:
             seed_everything(0)
             model = create_model("unet", in_chans=1, num_classes=k, base_width=_WIDTHS[0],
                                  depth=len(_WIDTHS))
-            opt = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=1e-4)
-            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-2, total_steps=_STEPS,
-                                                        pct_start=0.15)
             gen = torch.Generator().manual_seed(0)
-            model.train()
-            for _ in range(_STEPS):
+
+            def loss_of_step(_: int) -> torch.Tensor:
                 idx = torch.randint(0, _N_TRAIN, (_BATCH,), generator=gen)
                 xb, yb = x[idx], y[idx]  # (B, 1, 48, 48), (B, 48, 48)
                 turns = int(torch.randint(0, 4, (1,), generator=gen))
@@ -62,13 +59,11 @@ def trained_unet() -> torch.nn.Module:
                 if bool(torch.rand(1, generator=gen) < 0.5):
                     xb, yb = xb.flip(3), yb.flip(2)
                 logits = model(xb)  # (B, K, 48, 48)
-                loss = (cross_entropy(logits, yb, mode="multiclass")
+                return (cross_entropy(logits, yb, mode="multiclass")
                         + dice_loss(logits, yb, mode="multiclass"))
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                sched.step()
-        model.eval()
+
+            train_one_cycle(model, loss_of_step, steps=_STEPS, lr=1e-2, weight_decay=1e-4,
+                            pct_start=0.15)
         test = make_segmentation_scenes(_N_TEST, image_size=SCENES_TILE, seed=SCENES_SEED)
         with torch.no_grad():
             pred = model(torch.from_numpy(test.images)[:, None]).argmax(1).numpy()

@@ -84,6 +84,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's packages
 
 from deep.explain import (  # noqa: E402
+    QuadrantCNN,
     attention_maps,
     attention_rollout,
     cam,
@@ -100,21 +101,6 @@ from deep.models import ViT  # noqa: E402
 from deep.train import seed_everything  # noqa: E402
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "output" / "explain"
-
-
-class SmallCNN(nn.Module):
-    """conv-BN-ReLU x3 (one 2x2 max pool) → global average pooling → linear."""
-
-    def __init__(self, classes: int = 3):
-        super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
-            nn.Conv2d(32, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU())
-        self.head = nn.Linear(32, classes)
-
-    def forward(self, x):
-        return self.head(self.features(x).mean(dim=(2, 3)))
 
 
 def make_vit() -> ViT:
@@ -150,7 +136,7 @@ def explain_all(name, model, fresh, x, y, masks, images, out: Path) -> dict:
         "smooth_grad": lambda m: smooth_grad(m, x, y, n_samples=16, seed=0).maps,
         "integrated_gradients": lambda m: integrated_gradients(m, x, y, steps=16).maps.abs(),
     }
-    if isinstance(model, SmallCNN):
+    if isinstance(model, QuadrantCNN):
         methods["cam"] = lambda m: cam(m, x, y, layer="features.8").maps
         methods["grad_cam"] = lambda m: grad_cam(m, x, y, layer="features.8").maps
         methods["grad_cam_pp"] = lambda m: grad_cam_plus_plus(m, x, y, layer="features.8").maps
@@ -270,7 +256,7 @@ def main(argv=None) -> int:
                                   data.quadrants[n_train:]))
         (args.out / "probes.json").write_text(json.dumps(metrics, indent=1))
         return 0
-    for name, make, epochs, lr, wd in (("cnn", SmallCNN, 8, 1e-2, 1e-4),
+    for name, make, epochs, lr, wd in (("cnn", QuadrantCNN, 8, 1e-2, 1e-4),
                                        ("vit", make_vit, 30, 1e-3, 0.05)):
         seed_everything(0)
         model = make()

@@ -141,10 +141,10 @@ DEEP_ALL = {
     "greedy_decode", "length_penalty",
     # explain
     "BoxTarget", "ClassTarget", "Explanation", "LayerCapture", "MaskTarget", "QuadrantBlobs",
-    "attention_maps", "attention_rollout", "cam", "colorize", "default_layer", "eval_mode",
-    "grad_cam", "grad_cam_plus_plus", "integrated_gradients", "make_quadrant_blobs",
-    "overlay", "pointing_game", "resolve_layer", "saliency", "smooth_grad", "tokens_to_grid",
-    "write_overlays",
+    "QuadrantCNN", "attention_maps", "attention_rollout", "cam", "colorize", "default_layer",
+    "eval_mode", "grad_cam", "grad_cam_plus_plus", "integrated_gradients",
+    "make_quadrant_blobs", "overlay", "pointing_game", "resolve_layer", "saliency",
+    "smooth_grad", "tokens_to_grid", "write_overlays",
     # text
     "BleuScore", "CaptionData", "Vocabulary", "corpus_bleu", "make_digit_strings",
     "make_shape_scenes",

@@ -19,33 +19,14 @@ from cvgeo._checks import (
     check_shape2,
     renamed_parameters,
 )
+from cvgeo.filters import BORDERS, border_index
 from cvgeo.image import as_float_image
 from cvgeo.threads import parallel_threads
 
 __all__ = ["warp"]
 
 _INTERPOLATION = {"nearest": 0, "bilinear": 1, "bicubic": 2}
-_BORDER = {"constant": 0, "edge": 1, "reflect": 2}
-
-
-@njit(cache=True, inline="always")
-def _border_index(i, n, border):
-    """Map an integer index onto ``[0, n)``; ``-1`` means "use ``cval``".
-
-    border 0 (constant) -> -1 outside; 1 (edge) -> clamp; 2 (reflect, half-sample
-    symmetric: ``-1 -> 0``, ``n -> n - 1``) -> fold with period ``2 n``.
-    """
-    if 0 <= i < n:
-        return i
-    if border == 0:
-        return -1
-    if border == 1:
-        return 0 if i < 0 else n - 1
-    period = 2 * n
-    i = i % period
-    if i < 0:
-        i += period
-    return i if i < n else period - 1 - i
+_BORDER = {name: BORDERS.index(name) for name in ("constant", "edge", "reflect")}
 
 
 @njit(cache=True, inline="always")
@@ -95,8 +76,8 @@ def _border_pixels(src, dst, xs, ys, offs, n, h, w, c, interpolation, border, cv
         x = min(max(x, -1e9), 1e9)
         y = min(max(y, -1e9), 1e9)
         if interpolation == 0:
-            jj = _border_index(int(np.floor(x + 0.5)), w, border)
-            ii = _border_index(int(np.floor(y + 0.5)), h, border)
+            jj = border_index(int(np.floor(x + 0.5)), w, border)
+            ii = border_index(int(np.floor(y + 0.5)), h, border)
             for k in range(c):
                 dst[o + k] = cval if (ii < 0 or jj < 0) else src[ii * row_stride + jj * c + k]
         elif interpolation == 1:
@@ -104,10 +85,10 @@ def _border_pixels(src, dst, xs, ys, offs, n, h, w, c, interpolation, border, cv
             y0 = np.floor(y)
             fx = np.float32(x - x0)
             fy = np.float32(y - y0)
-            ja = _border_index(int(x0), w, border)
-            jb = _border_index(int(x0) + 1, w, border)
-            ia = _border_index(int(y0), h, border)
-            ib = _border_index(int(y0) + 1, h, border)
+            ja = border_index(int(x0), w, border)
+            jb = border_index(int(x0) + 1, w, border)
+            ia = border_index(int(y0), h, border)
+            ib = border_index(int(y0) + 1, h, border)
             for k in range(c):
                 v00 = cval if (ia < 0 or ja < 0) else src[ia * row_stride + ja * c + k]
                 v01 = cval if (ia < 0 or jb < 0) else src[ia * row_stride + jb * c + k]
@@ -121,8 +102,8 @@ def _border_pixels(src, dst, xs, ys, offs, n, h, w, c, interpolation, border, cv
             for m in range(4):
                 wx[m] = _cubic_weight(x - x0 - (m - 1))
                 wy[m] = _cubic_weight(y - y0 - (m - 1))
-                jx[m] = _border_index(int(x0) + m - 1, w, border)
-                iy[m] = _border_index(int(y0) + m - 1, h, border)
+                jx[m] = border_index(int(x0) + m - 1, w, border)
+                iy[m] = border_index(int(y0) + m - 1, h, border)
             for k in range(c):
                 acc = np.float32(0.0)
                 for a in range(4):
@@ -244,6 +225,45 @@ def _cubic_weights(t):
 
 
 @njit(cache=True, inline="always")
+def _bilinear_weights(wts, i, tx, ty):
+    """The four float32 bilinear weights of fractions ``tx, ty`` into ``wts[0:4, i]``
+    (taps ``(0, 0), (1, 0), (0, 1), (1, 1)`` as ``(dx, dy)``)."""
+    fx = np.float32(tx)
+    fy = np.float32(ty)
+    gx = np.float32(1.0) - fx
+    gy = np.float32(1.0) - fy
+    wts[0, i] = gx * gy
+    wts[1, i] = fx * gy
+    wts[2, i] = gx * fy
+    wts[3, i] = fx * fy
+
+
+@njit(cache=True, inline="always")
+def _bicubic_weights(wts, i, tx, ty):
+    """Keys' weights of fractions ``tx, ty`` as float32 into ``wts[0:4, i]`` (x) and
+    ``wts[4:8, i]`` (y)."""
+    a0, a1, a2, a3 = _cubic_weights(tx)
+    e0, e1, e2, e3 = _cubic_weights(ty)
+    wts[0, i] = np.float32(a0)
+    wts[1, i] = np.float32(a1)
+    wts[2, i] = np.float32(a2)
+    wts[3, i] = np.float32(a3)
+    wts[4, i] = np.float32(e0)
+    wts[5, i] = np.float32(e1)
+    wts[6, i] = np.float32(e2)
+    wts[7, i] = np.float32(e3)
+
+
+@njit(cache=True, inline="always")
+def _column_point(X0, Y0, W0, H00, H10, H20, q):
+    """The source point ``(x, y)`` of output column ``q`` on the row whose homogeneous
+    image under ``H^-1`` is ``(X0 + H00 q, Y0 + H10 q, W0 + H20 q)`` (inf on the line at
+    infinity)."""
+    iw = 1.0 / (W0 + H20 * q)
+    return (X0 + H00 * q) * iw, (Y0 + H10 * q) * iw
+
+
+@njit(cache=True, inline="always")
 def _half_line(alpha, beta, lo, hi):
     """``[lo, hi]`` intersected with ``{q : alpha + beta q >= 0}`` (empty: ``lo > hi``)."""
     if beta > 0.0:
@@ -296,9 +316,7 @@ def _inside_span(Hinv, r, out_w, xlo, xhi, ylo, yhi):
     if qb <= qa:
         return 0, 0
     for q in (qa, qb - 1):
-        iw = 1.0 / (W0 + H20 * q)
-        x = (X0 + H00 * q) * iw
-        y = (Y0 + H10 * q) * iw
+        x, y = _column_point(X0, Y0, W0, H00, H10, H20, q)
         if not (x >= xlo + 0.5 * m and x <= xhi - 0.5 * m
                 and y >= ylo + 0.5 * m and y <= yhi - 0.5 * m):
             return 0, 0
@@ -341,9 +359,7 @@ def _tile_outside(src, dst, idx, o0, q0, q1, qa, qb, X0, Y0, W0, H00, H10, H20, 
                 for k in range(c):
                     dst[o + k] = cval
                 continue
-            iw = 1.0 / (W0 + H20 * q)  # inf on the line at infinity
-            bxs[n] = (X0 + H00 * q) * iw
-            bys[n] = (Y0 + H10 * q) * iw
+            bxs[n], bys[n] = _column_point(X0, Y0, W0, H00, H10, H20, q)
             boffs[n] = o
             n += 1
     if n:
@@ -360,9 +376,7 @@ def _nearest_taps(X0, Y0, W0, H00, H10, H20, q0, q1, qa, qb, h, w, c, idx):
     max_off = max((h - 1) * row_stride + (w - 1) * c, 0)
     for q in range(qa, qb):
         i = uint64(q - q0)  # unsigned: numba skips its wraparound test
-        iw = 1.0 / (W0 + H20 * q)
-        x = (X0 + H00 * q) * iw
-        y = (Y0 + H10 * q) * iw
+        x, y = _column_point(X0, Y0, W0, H00, H10, H20, q)
         t = int(y + 0.5) * row_stride + int(x + 0.5) * c
         idx[i] = min(max(t, 0), max_off)  # a no-op that keeps the reads safe
     wl = w - 1.0
@@ -373,9 +387,7 @@ def _nearest_taps(X0, Y0, W0, H00, H10, H20, q0, q1, qa, qb, h, w, c, idx):
         hi = qa if seg == 0 else q1
         for q in range(lo, hi):
             i = uint64(q - q0)
-            iw = 1.0 / (W0 + H20 * q)  # inf on the line at infinity
-            x = (X0 + H00 * q) * iw
-            y = (Y0 + H10 * q) * iw
+            x, y = _column_point(X0, Y0, W0, H00, H10, H20, q)
             inside = x >= -0.5 and y >= -0.5 and x < w - 0.5 and y < h - 0.5
             jn = int(min(max(x + 0.5, 0.0), wl))  # clamped: int() stays defined
             inn = int(min(max(y + 0.5, 0.0), hl))
@@ -414,19 +426,10 @@ def _bilinear_taps(X0, Y0, W0, H00, H10, H20, q0, q1, qa, qb, h, w, c, idx, wts)
     max_off = max((h - 2) * row_stride + (w - 2) * c, 0)
     for q in range(qa, qb):  # all four taps inside
         i = uint64(q - q0)
-        iw = 1.0 / (W0 + H20 * q)
-        x = (X0 + H00 * q) * iw
-        y = (Y0 + H10 * q) * iw
+        x, y = _column_point(X0, Y0, W0, H00, H10, H20, q)
         j0 = int(x)  # floor: x > 0
         i0 = int(y)
-        fx = np.float32(x - j0)
-        fy = np.float32(y - i0)
-        gx = np.float32(1.0) - fx
-        gy = np.float32(1.0) - fy
-        wts[0, i] = gx * gy
-        wts[1, i] = fx * gy
-        wts[2, i] = gx * fy
-        wts[3, i] = fx * fy
+        _bilinear_weights(wts, i, x - j0, y - i0)
         t = i0 * row_stride + j0 * c
         idx[i] = min(max(t, 0), max_off)  # a no-op that keeps the reads safe
     wl = w - 1.0
@@ -437,22 +440,13 @@ def _bilinear_taps(X0, Y0, W0, H00, H10, H20, q0, q1, qa, qb, h, w, c, idx, wts)
         hi = qa if seg == 0 else q1
         for q in range(lo, hi):
             i = uint64(q - q0)
-            iw = 1.0 / (W0 + H20 * q)
-            x = (X0 + H00 * q) * iw
-            y = (Y0 + H10 * q) * iw
+            x, y = _column_point(X0, Y0, W0, H00, H10, H20, q)
             inside = x >= 0.0 and y >= 0.0 and x < wl and y < hl
             xc = min(max(x, 0.0), wl)
             yc = min(max(y, 0.0), hl)
             j0 = int(xc)
             i0 = int(yc)
-            fx = np.float32(xc - j0)
-            fy = np.float32(yc - i0)
-            gx = np.float32(1.0) - fx
-            gy = np.float32(1.0) - fy
-            wts[0, i] = gx * gy
-            wts[1, i] = fx * gy
-            wts[2, i] = gx * fy
-            wts[3, i] = fx * fy
+            _bilinear_weights(wts, i, xc - j0, yc - i0)
             idx[i] = i0 * row_stride + j0 * c if inside else -1
             n_out += 0 if inside else 1
     return n_out
@@ -505,21 +499,10 @@ def _bicubic_taps(X0, Y0, W0, H00, H10, H20, q0, q1, qa, qb, h, w, c, idx, wts):
     max_off = max((h - 4) * row_stride + (w - 4) * c, 0)
     for q in range(qa, qb):  # all sixteen taps inside
         i = uint64(q - q0)
-        iw = 1.0 / (W0 + H20 * q)
-        x = (X0 + H00 * q) * iw
-        y = (Y0 + H10 * q) * iw
+        x, y = _column_point(X0, Y0, W0, H00, H10, H20, q)
         j0 = int(x)
         i0 = int(y)
-        a0, a1, a2, a3 = _cubic_weights(x - j0)
-        e0, e1, e2, e3 = _cubic_weights(y - i0)
-        wts[0, i] = np.float32(a0)
-        wts[1, i] = np.float32(a1)
-        wts[2, i] = np.float32(a2)
-        wts[3, i] = np.float32(a3)
-        wts[4, i] = np.float32(e0)
-        wts[5, i] = np.float32(e1)
-        wts[6, i] = np.float32(e2)
-        wts[7, i] = np.float32(e3)
+        _bicubic_weights(wts, i, x - j0, y - i0)
         t = (i0 - 1) * row_stride + (j0 - 1) * c
         idx[i] = min(max(t, 0), max_off)  # a no-op that keeps the reads safe
     n_out = 0
@@ -528,24 +511,13 @@ def _bicubic_taps(X0, Y0, W0, H00, H10, H20, q0, q1, qa, qb, h, w, c, idx, wts):
         hi = qa if seg == 0 else q1
         for q in range(lo, hi):
             i = uint64(q - q0)
-            iw = 1.0 / (W0 + H20 * q)
-            x = (X0 + H00 * q) * iw
-            y = (Y0 + H10 * q) * iw
+            x, y = _column_point(X0, Y0, W0, H00, H10, H20, q)
             inside = x >= 1.0 and y >= 1.0 and x < w - 2.0 and y < h - 2.0
             xc = min(max(x, 1.0), w - 2.0)
             yc = min(max(y, 1.0), h - 2.0)
             j0 = int(xc)
             i0 = int(yc)
-            a0, a1, a2, a3 = _cubic_weights(xc - j0)
-            e0, e1, e2, e3 = _cubic_weights(yc - i0)
-            wts[0, i] = np.float32(a0)
-            wts[1, i] = np.float32(a1)
-            wts[2, i] = np.float32(a2)
-            wts[3, i] = np.float32(a3)
-            wts[4, i] = np.float32(e0)
-            wts[5, i] = np.float32(e1)
-            wts[6, i] = np.float32(e2)
-            wts[7, i] = np.float32(e3)
+            _bicubic_weights(wts, i, xc - j0, yc - i0)
             idx[i] = (i0 - 1) * row_stride + (j0 - 1) * c if inside else -1
             n_out += 0 if inside else 1
     return n_out

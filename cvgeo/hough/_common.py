@@ -102,6 +102,17 @@ def _default_thetas(thetas: np.ndarray) -> bool:
 
 
 @njit(cache=True, inline="always")
+def _room_for(out, n):
+    """``out`` (rows, cols), or a copy of it twice as long when row ``n`` would not fit:
+    an appendable array for the kernels that collect an unknown number of rows."""
+    if n < out.shape[0]:
+        return out
+    grown = np.empty((2 * n, out.shape[1]), dtype=out.dtype)
+    grown[:n] = out
+    return grown
+
+
+@njit(cache=True, inline="always")
 def _round_half_away(v: float) -> int:
     """C ``round``: nearest integer, halves away from zero (odd-symmetric)."""
     return int(v + math.copysign(0.5, v))

@@ -26,6 +26,7 @@ from cvgeo.hough._common import (
     _check_edges,
     _check_reals_1d,
     _edge_points_kernel,
+    _room_for,
     _round_half_away,
 )
 from cvgeo.hough.peaks import _circle_nms_kernel
@@ -223,10 +224,7 @@ def _circle_candidates_kernel(xs, ys, nx, ny, radii, H, W, threshold, acc_dtype,
                     if not is_max:
                         break
                 if is_max:
-                    if m == out.shape[0]:
-                        grown = np.empty((2 * m, 4))
-                        grown[:m] = out
-                        out = grown
+                    out = _room_for(out, m)
                     out[m, 0] = k
                     out[m, 1] = y - 1 - pad
                     out[m, 2] = x - 1 - pad

@@ -10,7 +10,7 @@ import numpy as np
 from numba import njit
 
 from cvgeo._checks import check_int, check_real, describe, renamed_parameters
-from cvgeo.hough._common import _default_thetas
+from cvgeo.hough._common import _default_thetas, _room_for
 from cvgeo.hough.lines import HoughLines
 
 __all__ = ["HoughLinePeaks", "hough_line_peaks"]
@@ -92,10 +92,7 @@ def _line_candidates_kernel(acc_t, threshold, wraps):
                 if not is_max:
                     break
             if is_max:
-                if m == out.shape[0]:
-                    grown = np.empty((2 * m, 2), dtype=np.int64)
-                    grown[:m] = out
-                    out = grown
+                out = _room_for(out, m)
                 out[m, 0] = j
                 out[m, 1] = i
                 m += 1

@@ -12,6 +12,7 @@ from cvgeo._checks import check_int, check_real, check_seed, renamed_parameters
 from cvgeo.hough._common import (
     _check_edges,
     _edge_indices_kernel,
+    _room_for,
     _round_half_away,
     _theta_rho_grid,
 )
@@ -260,10 +261,7 @@ def _pph_kernel(state, order, cos_t, sin_t, inv_rho_step, n_off, n_rho, threshol
         else:
             ax = min(max(_round_half_away(cx + (ay - cy) * slope), 0), W - 1)
             bx = min(max(_round_half_away(cx + (by - cy) * slope), 0), W - 1)
-        if n_out == out.shape[0]:
-            grown = np.empty((2 * n_out, 4), dtype=np.int64)
-            grown[:n_out] = out
-            out = grown
+        out = _room_for(out, n_out)
         out[n_out, 0] = bx
         out[n_out, 1] = by
         out[n_out, 2] = ax

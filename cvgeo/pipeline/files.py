@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from cvgeo._checks import describe
-from cvgeo._io import atomic_write
+from cvgeo._io import atomic_write, file_kind
 from cvgeo.ops import OPS, resolve_op
 from cvgeo.pipeline.coerce import (
     FILE_FORMAT,
@@ -241,7 +241,7 @@ def load_pipeline(path: str | os.PathLike) -> Pipeline:
     except OSError as exc:  # a symlink loop, a name too long, a folder we may not enter
         raise _fail(source, f"cannot open it: {exc.strerror or exc}") from None
     if not stat.S_ISREG(st.st_mode):
-        raise _fail(source, f"not a regular file (a {_file_kind(st.st_mode)})")
+        raise _fail(source, f"not a regular file ({file_kind(st.st_mode)})")
     if st.st_size > MAX_PIPELINE_FILE_BYTES:
         raise _fail(source, f"a pipeline file must be at most {MAX_PIPELINE_FILE_BYTES} bytes, "
                             f"got {st.st_size} bytes (refused unread)")
@@ -276,15 +276,6 @@ def load_pipeline(path: str | os.PathLike) -> Pipeline:
         raise _fail(source, f"not valid {kind} ({exc}); a pipeline file is data, "
                             f"never code") from None
     return from_dict(data, source)
-
-
-def _file_kind(mode: int) -> str:
-    for test, name in ((stat.S_ISDIR, "folder"), (stat.S_ISFIFO, "FIFO"),
-                       (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device"),
-                       (stat.S_ISBLK, "block device")):
-        if test(mode):
-            return name
-    return "special file"
 
 
 def _refuse_constant(name: str) -> Any:

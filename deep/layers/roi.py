@@ -24,18 +24,9 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from cvgeo._checks import check_int_pair
+
 __all__ = ["RoIAlign", "RoIPool", "roi_align", "roi_pool"]
-
-
-def _output_size(output_size, func: str) -> tuple[int, int]:
-    if isinstance(output_size, int) and not isinstance(output_size, bool):
-        output_size = (output_size, output_size)
-    if (not isinstance(output_size, (tuple, list)) or len(output_size) != 2
-            or any(isinstance(v, bool) or not isinstance(v, int) or v < 1
-                   for v in output_size)):
-        raise ValueError(f"{func}: output_size must be a positive int or a pair (out_h, out_w) "
-                         f"of positive ints, got {output_size!r}")
-    return int(output_size[0]), int(output_size[1])
 
 
 def _rois(features: torch.Tensor, boxes, func: str) -> torch.Tensor:
@@ -205,7 +196,7 @@ def roi_align(features: torch.Tensor, boxes: torch.Tensor | Sequence[torch.Tenso
               [10.5000, 12.5000]]]])
     """
     func = "roi_align"
-    out_h, out_w = _output_size(output_size, func)
+    out_h, out_w = check_int_pair(output_size, func, "output_size")
     scale = _check_scale(spatial_scale, func)
     if isinstance(sampling_ratio, bool) or not isinstance(sampling_ratio, int):
         raise TypeError(f"{func}: sampling_ratio must be an int, got {sampling_ratio!r}")
@@ -272,7 +263,7 @@ def roi_pool(features: torch.Tensor, boxes: torch.Tensor | Sequence[torch.Tensor
               [13., 15.]]]])
     """
     func = "roi_pool"
-    out_h, out_w = _output_size(output_size, func)
+    out_h, out_w = check_int_pair(output_size, func, "output_size")
     scale = _check_scale(spatial_scale, func)
     rois = _rois(features, boxes, func).detach()
     n, c, h, w = features.shape
@@ -312,7 +303,7 @@ class RoIAlign(nn.Module):
     def __init__(self, *, output_size: int | tuple[int, int], spatial_scale: float = 1.0,
                  sampling_ratio: int = -1, aligned: bool = True):
         super().__init__()
-        self.output_size = _output_size(output_size, "RoIAlign")
+        self.output_size = check_int_pair(output_size, "RoIAlign", "output_size")
         self.spatial_scale = _check_scale(spatial_scale, "RoIAlign")
         self.sampling_ratio = sampling_ratio
         self.aligned = aligned
@@ -332,7 +323,7 @@ class RoIPool(nn.Module):
 
     def __init__(self, *, output_size: int | tuple[int, int], spatial_scale: float = 1.0):
         super().__init__()
-        self.output_size = _output_size(output_size, "RoIPool")
+        self.output_size = check_int_pair(output_size, "RoIPool", "output_size")
         self.spatial_scale = _check_scale(spatial_scale, "RoIPool")
 
     def forward(self, features: torch.Tensor, boxes) -> torch.Tensor:

@@ -52,14 +52,7 @@ class ConvNet(nn.Module):
         self.num_classes = int(num_classes)
 
     def _check_input(self, x) -> None:
-        name = type(self).__name__
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"{name}: input must be a torch.Tensor (B, C, H, W), got "
-                            f"{type(x).__name__}; convert numpy images with "
-                            "deep.data.images_to_tensor")
-        if x.ndim != 4 or x.shape[1] != self.in_chans:
-            raise ValueError(f"{name}: input must be (B, {self.in_chans}, H, W), got shape "
-                             f"{tuple(x.shape)}")
+        check_input_batch(x, type(self).__name__, self.in_chans)
 
     def _run_stage(self, i: int, x: torch.Tensor) -> torch.Tensor:
         try:
@@ -131,6 +124,19 @@ class ConvNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_head(self.forward_features(x))
+
+
+def check_input_batch(x, name: str, in_chans: int) -> None:
+    """Raise unless ``x`` is a ``torch.Tensor`` of shape ``(B, in_chans, H, W)``: the input
+    check of every image model, its errors named by the model ``name``."""
+    if not isinstance(x, torch.Tensor):
+        from cvgeo._checks import describe
+
+        raise TypeError(f"{name}: input must be a torch.Tensor (B, C, H, W), got "
+                        f"{describe(x)}; convert numpy images with deep.data.images_to_tensor")
+    if x.ndim != 4 or x.shape[1] != in_chans:
+        raise ValueError(f"{name}: input must be (B, {in_chans}, H, W), got shape "
+                         f"{tuple(x.shape)}")
 
 
 def check_common(name: str, *, in_chans, num_classes, drop_rate=0.0,

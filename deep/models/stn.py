@@ -15,6 +15,7 @@ from torch import nn
 
 from cvgeo._checks import check_choice, check_int, check_real
 from cvgeo.geometry.transforms import Affine, Projective
+from deep.models.base import check_input_batch
 
 __all__ = ["STNClassifier", "SpatialTransformer"]
 
@@ -113,12 +114,7 @@ class SpatialTransformer(nn.Module):
         return torch.cat([theta[:, :6], last], dim=1).reshape(B, 3, 3)  # (B, 3, 3)
 
     def _check_input(self, x) -> None:
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"SpatialTransformer: input must be a torch.Tensor (B, C, H, W), "
-                            f"got {type(x).__name__}")
-        if x.ndim != 4 or x.shape[1] != self.in_chans:
-            raise ValueError(f"SpatialTransformer: input must be (B, {self.in_chans}, H, W), "
-                             f"got shape {tuple(x.shape)}")
+        check_input_batch(x, "SpatialTransformer", self.in_chans)
 
     def sample(self, x: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
         """Resample ``x`` ``(B, C, H, W)`` through matrices ``M`` ``(B, 3, 3)`` (output pixel

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cvgeo._checks import describe
+from deep.models.base import check_input_batch
 
 __all__ = ["BackboneEncoder", "FCN", "StagesEncoder", "UNet", "UNetEncoder", "center_crop", "fcn",
            "sinusoidal_embedding", "unet"]
@@ -108,15 +109,6 @@ def _double_conv_with_bias(block: nn.Sequential, x: torch.Tensor,
                 x = x + bias[:, :, None, None]  # (B, C, H, W) + (B, C, 1, 1)
         x = layer(x)
     return x
-
-
-def _check_input(x, in_chans: int, name: str) -> None:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name}: input must be a torch.Tensor (B, C, H, W), got "
-                        f"{describe(x)}; convert numpy images with deep.data.images_to_tensor")
-    if x.ndim != 4 or x.shape[1] != in_chans:
-        raise ValueError(f"{name}: input must be (B, {in_chans}, H, W), got shape "
-                         f"{tuple(x.shape)}")
 
 
 def _check_widths(widths, name: str, min_len: int) -> tuple[int, ...]:
@@ -565,7 +557,7 @@ class UNet(nn.Module):
                          ) -> torch.Tensor:
         """Images ``(B, C, H, W)`` → last decoder map ``(B, decoder_widths[0], H', W')``;
         ``cond`` ``(B, cond_dim)`` is required exactly when the model has a ``cond_dim``."""
-        _check_input(x, self.in_chans, "UNet")
+        check_input_batch(x, "UNet", self.in_chans)
         self._check_cond(cond, x.shape[0])
         feats = self.encoder(x) if cond is None else self._conditioned_encoder(x, cond)
         if len(feats) != len(self.feature_info):
@@ -674,7 +666,7 @@ class FCN(nn.Module):
 
     def forward_features(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Images ``(B, C, H, W)`` → the encoder's maps, shallowest first."""
-        _check_input(x, self.in_chans, "FCN")
+        check_input_batch(x, "FCN", self.in_chans)
         return self.encoder(x)
 
     def forward_head(self, feats: list[torch.Tensor],

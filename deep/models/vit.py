@@ -14,21 +14,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cvgeo._checks import check_int_pair
 from deep.layers.block import Block
 from deep.layers.mlp import Mlp
 from deep.layers.patch_embed import PatchEmbed
+from deep.models.base import check_input_batch
 
 __all__ = ["ViT", "resample_pos_embed"]
-
-
-def _pair(value, name: str) -> tuple[int, int]:
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = (value, value)
-    if (not isinstance(value, (tuple, list)) or len(value) != 2
-            or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in value)):
-        raise ValueError(f"ViT: {name} must be a positive int or a pair (H, W) of positive ints, "
-                         f"got {value!r}")
-    return int(value[0]), int(value[1])
 
 
 def resample_pos_embed(pos_embed: torch.Tensor, *, old_grid: tuple[int, int],
@@ -150,7 +142,7 @@ class ViT(nn.Module):
                  attn_drop_rate: float = 0.0, drop_path_rate: float = 0.0,
                  fused_attn: bool = True, num_registers: int = 0):
         super().__init__()
-        self.image_size = _pair(image_size, "image_size")
+        self.image_size = check_int_pair(image_size, "ViT", "image_size")
         if isinstance(patch_size, bool) or not isinstance(patch_size, int) or patch_size < 1:
             raise ValueError(f"ViT: patch_size must be a positive int, got {patch_size!r}")
         h, w = self.image_size
@@ -217,13 +209,7 @@ class ViT(nn.Module):
             nn.init.zeros_(self.patch_embed.proj.bias)
 
     def _check_input(self, x: torch.Tensor) -> tuple[int, int]:
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"ViT: input must be a torch.Tensor (B, C, H, W), got "
-                            f"{type(x).__name__}; convert numpy images with "
-                            "deep.data.images_to_tensor")
-        if x.ndim != 4 or x.shape[1] != self.in_chans:
-            raise ValueError(f"ViT: input must be (B, {self.in_chans}, H, W), got shape "
-                             f"{tuple(x.shape)}")
+        check_input_batch(x, "ViT", self.in_chans)
         H, W = x.shape[2], x.shape[3]
         p = self.patch_size
         if H % p or W % p:

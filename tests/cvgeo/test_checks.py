@@ -9,6 +9,7 @@ from cvgeo._checks import (
     DegenerateError,
     check_choice,
     check_int,
+    check_int_pair,
     check_mask,
     check_matrix,
     check_pair,
@@ -36,6 +37,17 @@ def test_check_real_ranges():
         check_real("3", "f", "x")
     with pytest.raises(TypeError, match=r"^f: x must be a real number, got True$"):
         check_real(True, "f", "x")
+
+
+def test_check_int_pair():
+    assert check_int_pair(3, "f", "k") == (3, 3)
+    assert check_int_pair((np.int64(2), 5), "f", "k") == (2, 5)
+    assert check_int_pair([0, 0], "f", "k", low=0) == (0, 0)
+    for bad, shown in ((0, "0"), ((1, 0), r"\(1, 0\)"), (True, "True"), ((1, 2, 3), ""),
+                       (2.0, "2.0"), ((1, True), ""), ("ab", "")):
+        with pytest.raises(ValueError,
+                           match=rf"f: k must be an int >= 1 or a pair of them, got .*{shown}"):
+            check_int_pair(bad, "f", "k")
 
 
 def test_check_int():

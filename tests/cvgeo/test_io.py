@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import cvgeo
-from cvgeo._io import _host_tag, atomic_write, remove_stale_parts
+from cvgeo._io import _host_tag, atomic_write, file_kind, remove_stale_parts
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -111,3 +111,14 @@ def test_no_writer_keeps_its_own_copy_of_the_logic():
             text = path.read_text()
             for needle in ("mkstemp", "os.replace(", ".part\"", "os.rename("):
                 assert needle not in text, (path, needle)
+
+
+def test_file_kind_names_each_kind_with_its_article(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    assert file_kind(os.stat(tmp_path).st_mode) == "a folder"
+    assert file_kind(os.stat(fifo).st_mode) == "a FIFO"
+    assert file_kind(stat.S_IFSOCK) == "a socket"
+    assert file_kind(stat.S_IFCHR) == "a character device"
+    assert file_kind(stat.S_IFBLK) == "a block device"
+    assert file_kind(0) == "a special file"

@@ -81,7 +81,7 @@ def test_kmeans_is_scale_invariant_up_to_huge_values():
 
 def test_kmeans_kernel_gives_a_valid_label_even_on_inf_distances():
     """The assignment kernel's labels index the centres even if every distance is inf."""
-    from cvgeo.segment.kmeans import _assign_kernel
+    from cvgeo.segment._lloyd import _assign_kernel
 
     Xt = np.full((2, 5), 1e200)
     centers = np.array([[-1e200, -1e200], [1e200, -1e200]])
@@ -359,11 +359,11 @@ def test_gaussian_blur_fft_pruning_error_is_bounded_by_the_ripple_threshold():
     """Worst case of the pruned DCT path: an image that is a single cosine at the dropped
     frequency of largest kernel gain. The error is that gain times the amplitude, and the
     gain is below TRUNCATED_RIPPLE_MAX = 5e-5."""
-    from cvgeo import fourier
+    from cvgeo.fourier import convolve
 
     n, sigma = 256, 8.0
-    gain = fourier._kernel_gain(sigma, 4.0, 2.0 * n, n)
-    keep = fourier._n_keep(gain, sigma, 2.0 * n)
+    gain = convolve._kernel_gain(sigma, 4.0, 2.0 * n, n)
+    keep = convolve._n_keep(gain, sigma, 2.0 * n)
     assert keep < n  # the pruning is in effect here
     k = keep + int(np.argmax(np.abs(gain[keep:])))
     j = np.arange(n)
@@ -372,6 +372,6 @@ def test_gaussian_blur_fft_pruning_error_is_bounded_by_the_ripple_threshold():
     fft = cvgeo.gaussian_blur(x, sigma, method="fft")
     ref = ndi.gaussian_filter(x.astype(np.float64), sigma, mode="reflect")
     err = np.abs(fft - ref).max()
-    assert abs(gain[k]) <= fourier.TRUNCATED_RIPPLE_MAX
-    assert err <= 0.5 * fourier.TRUNCATED_RIPPLE_MAX + 1e-6
+    assert abs(gain[k]) <= convolve.TRUNCATED_RIPPLE_MAX
+    assert err <= 0.5 * convolve.TRUNCATED_RIPPLE_MAX + 1e-6
     assert err >= 0.5 * abs(gain[k]) * 0.9  # the bound is met, not merely loose

@@ -14,6 +14,7 @@ from deep.explain import (
     ClassTarget,
     LayerCapture,
     MaskTarget,
+    QuadrantCNN,
     attention_maps,
     attention_rollout,
     cam,
@@ -56,29 +57,14 @@ def _hooks(model):
                + len(getattr(m, "_backward_pre_hooks", {})) for m in model.modules())
 
 
-class TinyCNN(nn.Module):
-    """conv-BN-ReLU x3 (one 2x2 max pool) → GAP → linear: CAM's architecture."""
-
-    def __init__(self, classes=3):
-        super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
-            nn.Conv2d(32, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU())
-        self.head = nn.Linear(32, classes)
-
-    def forward(self, x):
-        return self.head(self.features(x).mean(dim=(2, 3)))
-
-
 @pytest.fixture(scope="module")
 def quadrant_task():
-    """TinyCNN trained on make_quadrant_blobs (600 images, 7 epochs: ~3.5 CPU s, one thread)."""
+    """QuadrantCNN trained on make_quadrant_blobs (600 images, 7 epochs: ~3.5 CPU s, one thread)."""
     data = make_quadrant_blobs(800, image_size=32, seed=0)
     x = torch.from_numpy(data.images)[:, None]
     y = torch.from_numpy(data.labels)
     torch.manual_seed(0)
-    model = TinyCNN()
+    model = QuadrantCNN()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-2, total_steps=7 * 12)
     g = torch.Generator().manual_seed(0)
@@ -241,7 +227,7 @@ def test_reinitialising_the_weights_changes_the_map(quadrant_task):
     model, x, y, masks = quadrant_task
     trained = grad_cam(model, x, y, layer="features.8").layer_maps
     torch.manual_seed(123)
-    fresh = TinyCNN().eval()
+    fresh = QuadrantCNN().eval()
     rand = grad_cam(fresh, x, y, layer="features.8").layer_maps
 
     def rank(a):
@@ -477,3 +463,14 @@ def test_errors():
     with pytest.raises(ValueError, match="attention_maps: LeNet5 has no"):
         attention_maps(create_model("lenet5"), torch.zeros(1, 1, 32, 32))
     assert repr(ClassTarget([1, 2])) == "ClassTarget([1, 2])"
+
+
+def test_quadrant_cnn_shapes_and_errors():
+    torch.manual_seed(0)
+    model = QuadrantCNN(num_classes=4, in_chans=2).eval()
+    assert model(torch.zeros(3, 2, 16, 16)).shape == (3, 4)
+    assert resolve_layer(model, "features.8") is model.features[8]
+    with pytest.raises(ValueError, match=r"QuadrantCNN: num_classes must be"):
+        QuadrantCNN(num_classes=0)
+    with pytest.raises(TypeError, match=r"QuadrantCNN: in_chans must be"):
+        QuadrantCNN(in_chans=1.5)

@@ -190,7 +190,8 @@ def test_roi_errors():
         roi_pool(feat, torch.tensor([[0.0, 3, 0, 1, 1]]), output_size=2)
     with pytest.raises(ValueError, match=r"roi_align: boxes as a list must hold one"):
         roi_align(feat, [torch.zeros(1, 4)], output_size=2)
-    with pytest.raises(ValueError, match="roi_align: output_size must be a positive int"):
+    with pytest.raises(ValueError,
+                       match="roi_align: output_size must be an int >= 1 or a pair of them, got 0"):
         roi_align(feat, torch.zeros(1, 5), output_size=0)
     with pytest.raises(ValueError, match="roi_pool: spatial_scale must be a positive number"):
         roi_pool(feat, torch.zeros(1, 5), output_size=2, spatial_scale=0)

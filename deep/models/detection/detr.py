@@ -32,16 +32,11 @@ from cvgeo.geometry.boxes import box_convert, generalized_box_iou_loss
 from deep.layers.block import Block
 from deep.layers.decoder import MultiHeadAttention
 from deep.layers.mlp import Mlp
+from deep.models.detection._blocks import _pooled_stages, _pos_int
 from deep.models.detection.matching import HungarianMatcher
 
 __all__ = ["DETR", "DETRLoss", "DETRLossParts", "DETROutput", "boxes_from_normalized",
            "boxes_to_normalized", "decode_detr"]
-
-
-def _pos_int(v, func: str, name: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-        raise ValueError(f"{func}: {name} must be a positive int, got {v!r}")
-    return v
 
 
 def boxes_to_normalized(boxes: torch.Tensor, image_size: int) -> torch.Tensor:
@@ -151,13 +146,7 @@ class DETR(nn.Module):
         if image_size % stride:
             raise ValueError(f"{func}: image_size must be a multiple of 2 ** len(widths) = "
                              f"{stride}, got {image_size}")
-        layers: list[nn.Module] = []
-        c = in_chans
-        for w in widths:
-            w = _pos_int(w, func, "widths[i]")
-            layers += [nn.Conv2d(c, w, 3, padding=1, bias=False), nn.BatchNorm2d(w),
-                       nn.LeakyReLU(0.1), nn.MaxPool2d(2)]
-            c = w
+        layers, c = _pooled_stages(in_chans, [_pos_int(w, func, "widths[i]") for w in widths])
         self.backbone = nn.Sequential(*layers)
         self.proj = nn.Conv2d(c, _pos_int(dim, func, "dim"), 1)
         n_tokens = (image_size // stride) ** 2

@@ -25,16 +25,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from cvgeo.geometry.boxes import box_iou
+from deep.models.detection._blocks import _conv, _pooled_stages
 from deep.models.detection.anchors import BoxCoder, ssd_default_boxes
 from deep.models.detection.losses import sigmoid_focal_loss
 from deep.models.detection.matching import Matcher, hard_negative_mining
 
 __all__ = ["SSD", "SSDLoss", "SSDLossParts", "SSDOutput", "decode_ssd"]
-
-
-def _conv(c_in: int, c_out: int) -> list[nn.Module]:
-    return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out),
-            nn.LeakyReLU(0.1)]
 
 
 @dataclass(frozen=True)
@@ -111,11 +107,7 @@ class SSD(nn.Module):
                              f"per stem stage and per level after the first), got {image_size}")
         self.num_classes = num_classes
         self.image_size = image_size
-        layers: list[nn.Module] = []
-        c = in_chans
-        for w in stem_widths:
-            layers += _conv(c, w) + [nn.MaxPool2d(2)]
-            c = w
+        layers, c = _pooled_stages(in_chans, stem_widths)
         self.stem = nn.Sequential(*layers)
         self.levels = nn.ModuleList()
         shapes = []

@@ -36,6 +36,7 @@ from torch import nn
 
 from cvgeo.geometry.boxes import box_iou, nms
 from deep.layers.roi import roi_align
+from deep.models.detection._blocks import _conv, _pooled_stages, _pos_int
 from deep.models.detection.anchors import BoxCoder, grid_anchors
 from deep.models.detection.matching import Matcher
 
@@ -44,17 +45,6 @@ __all__ = ["FasterRCNN", "FasterRCNNLossParts", "FasterRCNNOutput", "RPNOutput",
 
 _RPN_CODER = BoxCoder(weights=(1.0, 1.0, 1.0, 1.0))
 _HEAD_CODER = BoxCoder(weights=(10.0, 10.0, 5.0, 5.0))
-
-
-def _conv(c_in: int, c_out: int) -> list[nn.Module]:
-    return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out),
-            nn.LeakyReLU(0.1)]
-
-
-def _pos_int(v, func: str, name: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-        raise ValueError(f"{func}: {name} must be a positive int, got {v!r}")
-    return v
 
 
 def _fraction(v, func: str, name: str, *, low_open: bool = True) -> float:
@@ -271,11 +261,8 @@ class FasterRCNN(nn.Module):
             raise ValueError(f"{func}: image_size must be a multiple of the stride {stride} "
                              f"(2 ** len(stem_widths)), got {image_size}")
         self.stride = stride
-        layers: list[nn.Module] = []
-        c = in_chans
-        for w in stem_widths:
-            layers += _conv(c, _pos_int(w, func, "stem_widths[i]")) + [nn.MaxPool2d(2)]
-            c = w
+        layers, c = _pooled_stages(in_chans,
+                                   [_pos_int(w, func, "stem_widths[i]") for w in stem_widths])
         fw = _pos_int(feature_width, func, "feature_width")
         self.backbone = nn.Sequential(*layers, *_conv(c, fw), *_conv(fw, fw))
         size = image_size // stride

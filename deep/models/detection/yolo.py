@@ -25,14 +25,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from deep.models.detection._blocks import _pooled_stages, _pos_int
+
 __all__ = ["YOLOv1", "YOLOv1Loss", "YOLOv1LossParts", "decode_yolo_v1",
            "encode_yolo_v1_targets"]
-
-
-def _pos_int(v, func: str, name: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-        raise ValueError(f"{func}: {name} must be a positive int, got {v!r}")
-    return v
 
 
 class YOLOv1(nn.Module):
@@ -92,14 +88,7 @@ class YOLOv1(nn.Module):
         if len(widths) < n_pool:
             raise ValueError(f"{func}: widths must have at least {n_pool} stages to reach the "
                              f"{grid_size}x{grid_size} grid, got {len(widths)}")
-        layers: list[nn.Module] = []
-        c = in_chans
-        for i, w in enumerate(widths):
-            layers += [nn.Conv2d(c, w, 3, padding=1, bias=False), nn.BatchNorm2d(w),
-                       nn.LeakyReLU(0.1)]
-            if i < n_pool:
-                layers.append(nn.MaxPool2d(2))
-            c = w
+        layers, c = _pooled_stages(in_chans, widths, n_pool=n_pool)
         self.backbone = nn.Sequential(*layers)
         self.head = nn.Conv2d(c, boxes_per_cell * 5 + num_classes, 1)
 

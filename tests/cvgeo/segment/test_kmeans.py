@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cvgeo.segment import KMeansSegmenter, kmeans, kmeans_segment, pixel_features
-from cvgeo.segment.kmeans import ConvergenceWarning, _lloyd, _lloyd_reference
+from cvgeo.segment._lloyd import _lloyd, _lloyd_reference
+from cvgeo.segment.kmeans import ConvergenceWarning
 
 
 def test_hand_computed_tiny_set():

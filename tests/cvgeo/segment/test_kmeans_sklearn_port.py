@@ -29,7 +29,8 @@ from sklearn.datasets import make_blobs
 from sklearn.metrics import v_measure_score
 
 from cvgeo.segment import kmeans
-from cvgeo.segment.kmeans import ConvergenceWarning, _check_n_init, _kmeans_plusplus
+from cvgeo.segment._lloyd import _kmeans_plusplus
+from cvgeo.segment.kmeans import ConvergenceWarning, _check_n_init
 
 pytestmark = pytest.mark.usefixtures("one_blas_thread")
 

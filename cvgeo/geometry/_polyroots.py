@@ -1,0 +1,245 @@
+"""Real eigenvalues of a small matrix through its characteristic polynomial, and the real
+roots of a polynomial.
+
+Householder reduction to Hessenberg form and Hyman's recurrence give ``det(λ I - A)``;
+Sturm sequences isolate each real root of a polynomial in an interval and safeguarded
+Newton polishes it. Numba kernels for :mod:`cvgeo.geometry._fivepoint`, whose action
+matrix's real eigenvalues are the solutions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def _hessenberg(A):
+    """Reduce the square ``A`` in place to upper Hessenberg form by Householder similarity."""
+    n = A.shape[0]
+    v = np.empty(n)
+    for k in range(n - 2):
+        alpha = 0.0
+        for i in range(k + 1, n):
+            alpha += A[i, k] * A[i, k]
+        alpha = np.sqrt(alpha)
+        if alpha == 0.0:
+            continue
+        if A[k + 1, k] > 0:
+            alpha = -alpha
+        vn = 0.0
+        for i in range(k + 1, n):
+            v[i] = A[i, k]
+        v[k + 1] -= alpha
+        for i in range(k + 1, n):
+            vn += v[i] * v[i]
+        if vn == 0.0:
+            continue
+        vn = np.sqrt(vn)
+        for i in range(k + 1, n):
+            v[i] /= vn
+        for j in range(n):  # A <- (I - 2 v vᵀ) A
+            d = 0.0
+            for i in range(k + 1, n):
+                d += v[i] * A[i, j]
+            for i in range(k + 1, n):
+                A[i, j] -= 2.0 * v[i] * d
+        for i in range(n):  # A <- A (I - 2 v vᵀ)
+            d = 0.0
+            for j in range(k + 1, n):
+                d += A[i, j] * v[j]
+            for j in range(k + 1, n):
+                A[i, j] -= 2.0 * d * v[j]
+        for i in range(k + 2, n):
+            A[i, k] = 0.0
+
+
+@njit(cache=True)
+def _hessenberg_charpoly(H):
+    """Coefficients (lowest degree first) of ``det(λ I - H)`` for an upper Hessenberg ``H``.
+
+    Hyman's recurrence on the leading blocks: ``p_k = (λ - h_kk) p_{k-1} -
+    Σ_{i<k} h_ik (Π_{j=i+1..k} h_{j,j-1}) p_{i-1}``.
+    """
+    n = H.shape[0]
+    P = np.zeros((n + 1, n + 1))
+    P[0, 0] = 1.0
+    for k in range(1, n + 1):
+        kk = k - 1
+        for d in range(k):  # (λ - h_kk) p_{k-1}
+            P[k, d + 1] += P[k - 1, d]
+            P[k, d] -= H[kk, kk] * P[k - 1, d]
+        prod = 1.0
+        for i in range(k - 1, 0, -1):  # i = k-1 .. 1 (1-based)
+            prod *= H[i, i - 1]  # h_{i+1, i} in 1-based indices
+            c = H[i - 1, kk] * prod
+            if c != 0.0:
+                for d in range(i):
+                    P[k, d] -= c * P[i - 1, d]
+    return P[n].copy()
+
+
+@njit(cache=True)
+def _horner(c, deg, x):
+    v = c[deg]
+    for i in range(deg - 1, -1, -1):
+        v = v * x + c[i]
+    return v
+
+
+@njit(cache=True, inline="always")
+def _horner2(c, deg, x):
+    """Value and derivative of the polynomial ``c`` (degree ``deg``) at ``x``."""
+    f = c[deg]
+    df = 0.0
+    for i in range(deg - 1, -1, -1):
+        df = df * x + f
+        f = f * x + c[i]
+    return f, df
+
+
+@njit(cache=True)
+def _bracketed_root(c, deg, a, b, fa):
+    """The root of the polynomial ``c`` (degree ``deg``) in ``[a, b]`` where it changes sign.
+
+    Newton's method kept inside the bracket. Far from the roots the polynomial behaves
+    like ``(x - x0)^deg`` and Newton's steps shrink the distance by only ``1 - 1/deg``:
+    the ``deg``-fold step is taken instead as long as it stays on the same side of the
+    root and lowers ``|p|``. A bisection step replaces a Newton step that would leave the
+    bracket, and every other step after the first 16, so convergence is at least linear;
+    the iteration stops when a step no longer moves the iterate beyond rounding.
+    """
+    x = 0.5 * (a + b)
+    f, df = _horner2(c, deg, x)
+    mult = float(deg)
+    for it in range(200):
+        if f == 0.0:
+            return x
+        if (f > 0) == (fa > 0):
+            a, fa = x, f
+        else:
+            b = x
+        if b - a <= 4e-16 * max(abs(a), abs(b)) or b - a < 1e-300:
+            return 0.5 * (a + b)
+        step = f / df if df != 0.0 else np.inf
+        if abs(step) <= 4e-16 * abs(x):
+            return x - step
+        if mult > 1.0:
+            xn = x - mult * step
+            if a < xn < b:
+                fn, dn = _horner2(c, deg, xn)
+                if (fn > 0) == (f > 0) and abs(fn) < abs(f):  # not past the root yet
+                    x, f, df = xn, fn, dn
+                    continue
+            mult = 1.0
+        xn = x - step
+        if not (a < xn < b) or (it >= 16 and it % 2 == 1):
+            xn = 0.5 * (a + b)
+        x = xn
+        f, df = _horner2(c, deg, x)
+    return x
+
+
+@njit(cache=True)
+def _sturm_changes(S, deg, m, x):
+    """Sign changes of the Sturm chain ``S`` (rows, degrees ``deg``, ``m`` polynomials) at x."""
+    count = 0
+    last = 0.0
+    for k in range(m):
+        v = _horner(S[k], deg[k], x)
+        if v != 0.0:
+            if last != 0.0 and (v > 0) != (last > 0):
+                count += 1
+            last = v
+    return count
+
+
+@njit(cache=True)
+def _real_roots(p, roots):
+    """Real roots of the polynomial ``p`` (coefficients lowest first, leading one non-zero).
+
+    Sturm's theorem counts the real roots in an interval; the interval bounded by
+    Fujiwara's bound is bisected until each piece holds one root, which safeguarded
+    Newton then polishes to full precision. Returns the count written to ``roots``
+    (ascending); a cluster narrower than ~1e-14 relative counts once.
+    """
+    n = p.shape[0] - 1
+    c = p / p[n]
+    bound = 0.0  # Fujiwara's bound on the moduli of the roots
+    for i in range(1, n + 1):
+        v = abs(c[n - i]) / (2.0 if i == n else 1.0)
+        bound = max(bound, v ** (1.0 / i))
+    bound = 2.0 * bound * (1.0 + 1e-12) + 1e-300
+    # Sturm chain: p, p', then minus the remainders
+    S = np.zeros((n + 1, n + 1))
+    deg = np.zeros(n + 1, dtype=np.int64)
+    S[0, :] = c
+    deg[0] = n
+    for i in range(n):
+        S[1, i] = (i + 1) * c[i + 1] / n
+    deg[1] = n - 1
+    m = 2
+    r = np.empty(n + 1)
+    while deg[m - 1] > 0:
+        a = S[m - 2]
+        b = S[m - 1]
+        da = deg[m - 2]
+        db = deg[m - 1]
+        r[:da + 1] = a[:da + 1]
+        for k in range(da - db, -1, -1):  # long division: r = a mod b
+            q = r[k + db] / b[db]
+            for i in range(db + 1):
+                r[k + i] -= q * b[i]
+        dr = db - 1
+        scale = 0.0
+        for i in range(db):
+            scale = max(scale, abs(a[i]))
+        while dr >= 0 and abs(r[dr]) <= 1e-13 * max(scale, 1.0):
+            dr -= 1
+        if dr < 0:
+            break  # a multiple root: stop the chain (its roots are still counted once)
+        for i in range(dr + 1):
+            S[m, i] = -r[i] / abs(r[dr])
+        deg[m] = dr
+        m += 1
+    # bisection with an explicit stack of (a, b, V(a), V(b))
+    sa = np.empty(64)
+    sb = np.empty(64)
+    va = np.empty(64, dtype=np.int64)
+    vb = np.empty(64, dtype=np.int64)
+    top = 0
+    sa[0] = -bound
+    sb[0] = bound
+    va[0] = _sturm_changes(S, deg, m, -bound)
+    vb[0] = _sturm_changes(S, deg, m, bound)
+    top = 1
+    nr = 0
+    while top > 0:
+        top -= 1
+        a, b, Va, Vb = sa[top], sb[top], va[top], vb[top]
+        cnt = Va - Vb
+        if cnt <= 0:
+            continue
+        if cnt == 1 or b - a <= 1e-14 * max(abs(a), abs(b)) or top >= 62:
+            fa = _horner(c, n, a)
+            fb = _horner(c, n, b)
+            if fa == 0.0:
+                x = a
+            elif (fa > 0) != (fb > 0):
+                x = _bracketed_root(c, n, a, b, fa)
+            elif cnt == 1:
+                continue  # rounding: no sign change although Sturm counts one
+            else:
+                x = 0.5 * (a + b)
+            if nr < roots.shape[0]:
+                roots[nr] = x
+                nr += 1
+            continue
+        mid = 0.5 * (a + b)
+        Vm = _sturm_changes(S, deg, m, mid)
+        # push the right half first so the left one is processed first (ascending roots)
+        sa[top], sb[top], va[top], vb[top] = mid, b, Vm, Vb
+        top += 1
+        sa[top], sb[top], va[top], vb[top] = a, mid, Va, Vm
+        top += 1
+    return nr

@@ -127,13 +127,7 @@ class _FundamentalEstimator:
         if H is None:
             return []
         self.n_plane_samples += 1
-        X = _soa(x1, x2)
-        t2 = float(threshold_px) ** 2
-
-        def score(Fs, bound):
-            return _score_batch_kernel(Fs, X, self.sub, t2, bound, np.empty(len(Fs)))
-
-        Fp, _ = plane_and_parallax(H, x1, x2, float(threshold_px), rng, score)
+        Fp = plane_and_parallax(H, x1, x2, float(threshold_px), rng)[0]
         return [] if Fp is None else [Fp]
 
 
@@ -373,15 +367,12 @@ def find_fundamental(
         warnings.warn(f"{func}: only 7 inliers, and the 7-point algorithm gives several "
                       "fundamental matrices that fit them all; the one returned is the first "
                       "(fundamental_7point lists them all)", RuntimeWarning, stacklevel=2)
-    X = _soa(p1, p2)
-
-    def score(Fs, bound):
-        return _score_batch_kernel(Fs, X, est.sub, t * t, bound, np.empty(len(Fs)))
-
     H_plane = dominant_plane(p1, p2, r.inlier_mask, t, rng)
     plane = False
+    off_score = None
     if H_plane is not None:
-        F, plane = complete_dominant_plane(F, H_plane, p1, p2, t, rng, score)
+        F, plane, off_score = complete_dominant_plane(F, H_plane, p1, p2, t, rng)
+    F_plane = F
     if inner and not plane:  # LO's 8-point refits are ill-posed on a dominant plane
         F = _inner_lo(F, p1, p2, t, rng, inner)
     if refine:  # LO+-style polish: Sampson refits on inliers at a shrinking threshold
@@ -390,6 +381,12 @@ def find_fundamental(
             if sel.sum() < 8:
                 break
             F = _refine_fundamental_np(F, p1[sel], p2[sel], iters)
+    if off_score is not None and F is not F_plane:
+        # on a dominant plane the least squares above weigh hundreds of plane matches,
+        # whose cost varies with the epipole by noise, against a few dozen off it: keep
+        # their result only if the matches off the plane agree with it as well
+        if off_score(np.stack([F_plane, F]), np.inf)[1] == np.inf:
+            F = F_plane
     F = _unit_sign(F, np)
     res = est.residuals(F, p1, p2)
     inl = res <= t

@@ -59,6 +59,11 @@ _MIN_A = 50.0
 _LO_SCHEDULE = np.array([3.0, 2.0, 1.5, 1.0, 1.0, 1.0])
 #: the local refits (8-point least squares) need at least this many matches
 _LO_MIN = 8
+#: new best models met in the first this many non-degenerate samples are not locally
+#: optimised: they are superseded within a few samples (the all-inlier sample that LO
+#: is for comes later unless nearly every match is an inlier), and the best model is
+#: optimised when the search ends if it was not then
+_LO_AFTER = 50
 
 
 # ----------------------------------------------------------------------------- verification
@@ -446,13 +451,19 @@ def two_view_ransac(est, x1, x2, *, threshold_px, confidence, max_trials, rng, d
                        lo_model, lo_res)
         return lo_model.copy(), lo_res, c
 
+    best_optimised = False
+
     def offer(model, res, cost=None):
-        nonlocal best_model, best_cost, best_res, needed
+        nonlocal best_model, best_cost, best_res, needed, best_optimised
         if cost is None:
             cost = cost_of(res)
         if not cost < best_cost:
             return False
-        best_model, best_res, best_cost = local_opt(model, res, cost)
+        best_optimised = n_valid >= _LO_AFTER
+        if best_optimised:
+            best_model, best_res, best_cost = local_opt(model, res, cost)
+        else:
+            best_model, best_res, best_cost = model, res, cost
         w = float(np.count_nonzero(best_res <= t)) / n
         sprt[0] = w
         sprt[2] = sprt_threshold(w, sprt[1], s)
@@ -490,7 +501,8 @@ def two_view_ransac(est, x1, x2, *, threshold_px, confidence, max_trials, rng, d
         raise DegenerateError(f"ransac: every one of the {n_trials} minimal samples was "
                               f"degenerate (coincident or collinear points, or rejected by "
                               f"the estimator's checks); no model found")
-    best_model, best_res, best_cost = local_opt(best_model, best_res, best_cost)
-    res = est.residuals(best_model, x1, x2)
+    if not best_optimised:
+        best_model, best_res, best_cost = local_opt(best_model, best_res, best_cost)
+    res = best_res
     return RansacResult(model=best_model, inlier_mask=res <= t, n_trials=n_trials,
                         n_degenerate=n_degen, residuals=res), n_models

@@ -27,6 +27,7 @@ from cvgeo.geometry._common import (
 )
 from cvgeo.geometry._degensac import dominant_plane
 from cvgeo.geometry.degeneracy import (
+    _SAMPLE_FACTOR,
     complete_dominant_plane,
     planar_support,
     plane_and_parallax,
@@ -50,6 +51,7 @@ from cvgeo.geometry.epipolar.refinement import (
     _refine_fundamental_np,
     refine_fundamental,
 )
+from cvgeo.geometry.homography import _transfer
 from cvgeo.geometry.ransac import (
     MAX_THRESHOLD_PX,
     MAX_TRIALS,
@@ -125,6 +127,13 @@ class _FundamentalEstimator:
         ``F``, complete that plane with two off-plane matches (plane and parallax)."""
         H = sample_plane(F, x1[sample], x2[sample], threshold_px)
         if H is None:
+            return []
+        # a completion is for a model whose support is the plane: when the sample's plane
+        # holds less than half of F's inliers (five of seven points on some homography
+        # happen by chance), F is not that model and the completion is skipped
+        inl = self.residuals(F, x1, x2) <= threshold_px
+        on = _transfer(H, x1[inl], x2[inl]) <= _SAMPLE_FACTOR * threshold_px
+        if not 2 * np.count_nonzero(on) >= np.count_nonzero(inl):
             return []
         self.n_plane_samples += 1
         Fp = plane_and_parallax(H, x1, x2, float(threshold_px), rng)[0]

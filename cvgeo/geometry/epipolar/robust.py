@@ -184,20 +184,40 @@ def _inner_lo_kernel(F, x1, x2, X, t, picks, out):
     """The inner RANSAC of :func:`_inner_lo` on pre-drawn samples ``picks`` (S, k).
 
     Writes the best model (``F`` unless beaten) into ``out``; returns its MSAC cost.
+    The refits from a given inlier set are deterministic, and samples of the same
+    consensus often reach the same set after a refit or two: a sample whose set at some
+    step is one that an earlier sample had at that step (same size and index sums) would
+    repeat that sample's remaining refits, and stops there.
     """
     t2 = t * t
     best = _msac_cost_kernel(F, X, t2, np.inf)
     out[:, :] = F
     buf = np.empty(x1.shape[0])
     G = np.empty((3, 3))
-    for s in range(picks.shape[0]):
+    S = picks.shape[0]
+    steps = (3.0, 2.0, 1.5, 1.0)
+    seen = np.full((S, len(steps), 3), -1, dtype=np.int64)  # size, Σ i, Σ i² per step
+    for s in range(S):
         ok = _eight_point_gram_kernel(x1, x2, picks[s], G)
-        for k in (3.0, 2.0, 1.5, 1.0):
+        for j in range(len(steps)):
             if not ok:
                 break
             _sampson_kernel(G, x1, x2, buf)
-            sel = np.flatnonzero(buf <= k * t)
-            ok = sel.size >= 8 and _eight_point_gram_kernel(x1, x2, sel, G)
+            sel = np.flatnonzero(buf <= steps[j] * t)
+            h1 = 0
+            h2 = 0
+            for i in sel:
+                h1 += i
+                h2 += i * i
+            for q in range(s):
+                if (seen[q, j, 0] == sel.size and seen[q, j, 1] == h1
+                        and seen[q, j, 2] == h2):
+                    ok = False
+                    break
+            seen[s, j, 0] = sel.size
+            seen[s, j, 1] = h1
+            seen[s, j, 2] = h2
+            ok = ok and sel.size >= 8 and _eight_point_gram_kernel(x1, x2, sel, G)
         if not ok:
             continue
         cost = _msac_cost_kernel(G, X, t2, best)

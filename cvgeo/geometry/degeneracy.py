@@ -9,6 +9,10 @@ and when one is consistent with five or more of the seven, ``F`` is completed fr
 homography and two matches off the plane (plane and parallax: ``F = [e2]x H`` with the
 epipole ``e2`` the intersection of the two parallax lines ``(H x1) × x2``).
 
+Models that share the plane are ranked on the matches off it (:func:`off_plane_scorer`):
+the plane's matches fit every ``[e2]x H`` and say nothing of ``e2``, yet their summed
+cost moves with it by noise.
+
 When no match off the plane agrees with any ``F`` beyond what chance gives, the scene is
 planar (or the motion a pure rotation) and ``F`` is not determined.
 

@@ -334,13 +334,19 @@ def find_fundamental(
 
     Dominant planes (DEGENSAC, Chum, Werner & Matas, CVPR 2005): the 7-point sample of
     each new best model is tested for five or more points on a homography compatible
-    with its ``F``; when found, and again for the final model when a homography holds at
-    least half of its inliers, ``F = [e2]x H`` is completed from the plane and pairs of
-    matches off it (plane and parallax, the epipole then refitted to all off-plane
-    inliers) and kept if its MSAC cost is lower; the inner RANSAC is skipped then (its
-    8-point refits are ill-posed on a dominant plane). A scene whose off-plane support is
-    within chance (:mod:`cvgeo.geometry.degeneracy`) raises :class:`DegenerateError`,
-    whatever the outliers.
+    with its ``F`` (holding at least half of its inliers); when found, and again for the
+    final model when a homography holds at least half of its inliers, ``F = [e2]x H`` is
+    completed from the plane and pairs of matches off it (plane and parallax, pairs drawn
+    to 0.999 confidence, at most 10 000, the epipole then refitted to all off-plane
+    inliers). The final completion and ``F`` are compared by their MSAC cost on the
+    matches off the plane only: every ``[e2]x H`` fits the plane's matches, whose
+    summed cost still moves with the epipole by noise (about ``σ² √n_plane``), enough
+    to outweigh a few dozen inliers off the plane. With a dominant plane the inner
+    RANSAC is skipped when the completion wins (its 8-point refits are ill-posed on a
+    dominant plane), and the polish below is kept only if the matches off the plane fit
+    it better. A scene whose off-plane support is within chance
+    (:mod:`cvgeo.geometry.degeneracy`) raises :class:`DegenerateError`, whatever the
+    outliers.
 
     References
     ----------

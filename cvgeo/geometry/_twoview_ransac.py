@@ -10,6 +10,10 @@ pre-drawn samples: a minimal sample is solved (7-point or 5-point), every root i
 at once, and control comes back to Python only when a root beats the best MSAC cost so far
 (for local optimisation and DEGENSAC) or the chunk ends.
 
+Roots whose sample violates the oriented epipolar constraint (:func:`_oriented_ok`) are
+not verified: at 70 % outliers that drops about 93 % of the 7-point and 78 % of the
+5-point roots for a few multiplications each, and never a root near the true model.
+
 Verification is Wald's sequential probability ratio test (SPRT) on the matches taken in a
 fixed random order, together with Capel's MSAC bail-out. Each match multiplies the
 likelihood ratio ``λ`` by ``δ / ε`` if it is within the threshold and by
@@ -28,6 +32,8 @@ J. Matas, O. Chum, "Randomized RANSAC with sequential probability ratio test", I
 O. Chum, J. Matas, "Optimal randomized RANSAC", IEEE TPAMI 30(8), 2008.
 doi:10.1109/TPAMI.2007.70787.
 D. Capel, "An effective bail-out test for RANSAC consensus scoring", BMVC 2005.
+O. Chum, T. Werner, J. Matas, "Epipolar geometry estimation via RANSAC benefits from the
+oriented epipolar constraint", ICPR 2004.
 """
 
 from __future__ import annotations
@@ -51,8 +57,10 @@ _CHUNK = 1024
 #: degenerate samples allowed, in multiples of max_trials (as in ransac)
 _DEGENERATE_CAP = 10
 #: cost of one minimal solve in units of the verification of one match, per solver
-#: (measured: 7-point ~2 µs, 5-point ~12 µs, one match ~5 ns), and mean models per sample
-_SOLVER_COST = {7: (400.0, 2.0), 5: (2400.0, 4.0)}
+#: (measured: 7-point ~2 µs, 5-point ~12 µs, one match ~5 ns), and mean models verified
+#: per sample: those that pass the oriented epipolar constraint (measured at N = 1000,
+#: 70 % outliers: 0.17 of 2.5 7-point roots, 1.0 of 4.4 5-point roots)
+_SOLVER_COST = {7: (400.0, 0.2), 5: (2400.0, 1.0)}
 #: the polish hook of two_view_ransac runs only while more than this many samples are
 #: left to draw: it costs about as much as a hundred 5-point samples, and the inlier
 #: ratio it gains saves more than that only when many samples are left
@@ -144,6 +152,54 @@ def _pixel_f(E, Ki1, Ki2, F):
 # ----------------------------------------------------------------------------- hypothesis loops
 
 
+@njit(cache=True)
+def _oriented_ok(F, s1, s2, k):
+    """The oriented epipolar constraint on the first ``k`` sample matches.
+
+    A match of a point in front of both cameras satisfies ``e2 × x2 ~ F x1`` with a
+    positive factor, the same for every match under one ``F`` (of either sign), where
+    ``e2`` is the epipole ``Fᵀ e2 = 0`` (Chum, Werner & Matas 2004). A model fitted to
+    the sample makes the two vectors parallel at its matches, so the signs of
+    ``(e2 × x2) · (F x1)`` must agree; a model whose sample disagrees explains its
+    matches only with some point behind a camera, and cannot be the answer.
+    """
+    best = -1.0
+    e0 = 0.0
+    e1 = 0.0
+    e2 = 0.0
+    for a in range(3):  # e2 ⟂ every column of F: cross product of two columns
+        for b in range(a + 1, 3):
+            c0 = F[1, a] * F[2, b] - F[2, a] * F[1, b]
+            c1 = F[2, a] * F[0, b] - F[0, a] * F[2, b]
+            c2 = F[0, a] * F[1, b] - F[1, a] * F[0, b]
+            nn = c0 * c0 + c1 * c1 + c2 * c2
+            if nn > best:
+                best = nn
+                e0, e1, e2 = c0, c1, c2
+    if not best > 0.0:
+        return True
+    sign = 0.0
+    for i in range(k):
+        u1 = s1[i, 0]
+        v1 = s1[i, 1]
+        u2 = s2[i, 0]
+        v2 = s2[i, 1]
+        l0 = e1 - e2 * v2  # e2 × (u2, v2, 1)
+        l1 = e2 * u2 - e0
+        l2 = e0 * v2 - e1 * u2
+        f0 = F[0, 0] * u1 + F[0, 1] * v1 + F[0, 2]
+        f1 = F[1, 0] * u1 + F[1, 1] * v1 + F[1, 2]
+        f2 = F[2, 0] * u1 + F[2, 1] * v1 + F[2, 2]
+        d = l0 * f0 + l1 * f1 + l2 * f2
+        if d == 0.0:
+            continue
+        if sign == 0.0:
+            sign = d
+        elif (d > 0.0) != (sign > 0.0):
+            return False
+    return True
+
+
 @njit(cache=True, inline="always")
 def _normalise(x, i, Ki, out, k):
     """``out[k] = Ki (x_i, 1)``, dehomogenised."""
@@ -230,8 +286,10 @@ def _search_kernel(kind, x1, x2, idx, start, X, t2, bound, sprt, stats, remainin
                 break
             continue
         n_valid += 1
-        n_models += nr
         for r in range(nr):
+            if not _oriented_ok(sols[r], s1, s2, s):
+                continue
+            n_models += 1
             if kind == 5:
                 _pixel_f(sols[r], Ki1, Ki2, Fk)
                 c = _sprt_cost(Fk, X, t2, eps, delta, A, bound, stats)

@@ -50,7 +50,7 @@ from cvgeo.geometry.epipolar.kernels import (
     _sampson_kernel,
     _seven_point_core,
 )
-from cvgeo.geometry.ransac import RansacResult, _chance_support, _draw_samples
+from cvgeo.geometry.ransac import RansacResult, _draw_samples
 
 #: samples drawn at once (a draw costs tens of microseconds whatever its size)
 _CHUNK = 1024
@@ -71,12 +71,10 @@ _MIN_A = 50.0
 _LO_SCHEDULE = np.array([3.0, 2.0, 1.5, 1.0, 1.0, 1.0])
 #: the local refits (8-point least squares) need at least this many matches
 _LO_MIN = 8
-#: new best models met in the first this many non-degenerate samples are locally
-#: optimised only when their support is beyond chance (:func:`_chance_support` over the
-#: models verified so far): the others fit a few matches by accident and are superseded
-#: within a few samples, while a model of real support is what LO turns into the
-#: consensus early, after which new bests, and the verification of a weak best, are rare.
-#: The best model is optimised when the search ends if it was not then.
+#: new best models met in the first this many non-degenerate samples are not locally
+#: optimised: they are superseded within a few samples (the all-inlier sample that LO
+#: is for comes later unless nearly every match is an inlier), and the best model is
+#: optimised when the search ends if it was not then
 _LO_AFTER = 50
 
 
@@ -538,8 +536,7 @@ def two_view_ransac(est, x1, x2, *, threshold_px, confidence, max_trials, rng, d
             cost = cost_of(res)
         if not cost < best_cost:
             return False
-        best_optimised = n_valid >= _LO_AFTER or (
-            np.count_nonzero(res <= t) > _chance_support(n, s, delta0, n_models))
+        best_optimised = n_valid >= _LO_AFTER
         if best_optimised:
             best_model, best_res, best_cost = local_opt(model, res, cost)
         else:
@@ -573,7 +570,7 @@ def two_view_ransac(est, x1, x2, *, threshold_px, confidence, max_trials, rng, d
             if found:
                 m = model_buf.copy()
                 res = est.residuals(m, x1, x2)
-                # DEGENSAC's test, like LO, for the models of support beyond chance
+                # DEGENSAC's test, like LO, waits for the end of the first _LO_AFTER samples
                 if offer(m, res, cost) and complete is not None and best_optimised:
                     sample = idx[stop - 1]
                     for c in complete(m, sample) or ():

@@ -40,10 +40,20 @@ _MISS = 1e-3
 _MAX_SAMPLES = 300
 #: least-squares refits of the best homography
 _REFITS = 5
+#: the preliminary test of a sample's homography: this many random inliers, of which it
+#: must hold at least _PRE_MIN. A homography off any plane holds its own sample and
+#: almost nothing else, so it is dropped after 64 transfers instead of being scored on
+#: every inlier. The homography of a noisy 4-point sample on the plane holds a quarter of
+#: the plane's matches at the median (measured at σ = t / 2: it extrapolates poorly) and
+#: the refits recover the rest; 3 of 64 keeps every sample holding a tenth of the inliers
+#: or more with probability 0.96 (at 55, 65 and 80 % of the matches on the plane, 200
+#: searches each, the plane was found every time with the test as without it)
+_PRE_SIZE = 64
+_PRE_MIN = 3
 
 
 @njit(cache=True)
-def _plane_search_kernel(src, dst, idx, t2, n_samples):
+def _plane_search_kernel(src, dst, idx, t2, n_samples, pre, pre_min):
     """MSAC search for a homography over the 4-point samples ``idx[:n_samples]``.
 
     Parameters
@@ -55,6 +65,11 @@ def _plane_search_kernel(src, dst, idx, t2, n_samples):
         Squared transfer threshold.
     n_samples : int
         Samples to try (at most ``B``).
+    pre : int64 (P,)
+        A random subset of the matches for a preliminary test: a homography with fewer
+        than ``pre_min`` of them within the threshold is skipped (it cannot hold half of
+        the matches, see :func:`dominant_plane`). Empty: no preliminary test.
+    pre_min : int
 
     Returns
     -------
@@ -82,6 +97,20 @@ def _plane_search_kernel(src, dst, idx, t2, n_samples):
         if not valid[b]:
             continue
         H = Hs[b]
+        if pre.shape[0] > 0:
+            hits = 0
+            for k in range(pre.shape[0]):
+                i = pre[k]
+                x = src[i, 0]
+                y = src[i, 1]
+                w = H[2, 0] * x + H[2, 1] * y + H[2, 2]
+                if w != 0.0:
+                    du = (H[0, 0] * x + H[0, 1] * y + H[0, 2]) / w - dst[i, 0]
+                    dv = (H[1, 0] * x + H[1, 1] * y + H[1, 2]) / w - dst[i, 1]
+                    if du * du + dv * dv <= t2:
+                        hits += 1
+            if hits < pre_min:
+                continue
         cost = 0.0
         count = 0
         for i in range(m):
@@ -134,7 +163,11 @@ def dominant_plane(x1, x2, inliers, t, rng):
     t2 = thr * thr
     n_samples = plane_samples(_HALF)
     idx = _draw_samples(rng, m, 4, n_samples)
-    H, count = _plane_search_kernel(src, dst, idx, t2, n_samples)
+    if m >= 2 * _PRE_SIZE:
+        pre = rng.choice(m, _PRE_SIZE, replace=False).astype(np.int64)
+    else:
+        pre = np.empty(0, dtype=np.int64)
+    H, count = _plane_search_kernel(src, dst, idx, t2, n_samples, pre, _PRE_MIN)
     if count < 0:
         return None
     res = _transfer(H, src, dst)

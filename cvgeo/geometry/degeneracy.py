@@ -9,6 +9,10 @@ and when one is consistent with five or more of the seven, ``F`` is completed fr
 homography and two matches off the plane (plane and parallax: ``F = [e2]x H`` with the
 epipole ``e2`` the intersection of the two parallax lines ``(H x1) × x2``).
 
+Models that share the plane are ranked on the matches off it (:func:`off_plane_scorer`):
+the plane's matches fit every ``[e2]x H`` and say nothing of ``e2``, yet their summed
+cost moves with it by noise.
+
 When no match off the plane agrees with any ``F`` beyond what chance gives, the scene is
 planar (or the motion a pure rotation) and ``F`` is not determined.
 
@@ -28,7 +32,7 @@ import numpy as np
 from numba import njit
 
 from cvgeo._checks import DegenerateError
-from cvgeo.geometry.epipolar.kernels import _sampson_kernel
+from cvgeo.geometry.epipolar.kernels import _sampson_kernel, _score_batch_kernel, _soa
 from cvgeo.geometry.homography import _dlt_lsq, _transfer
 from cvgeo.geometry.ransac import _chance_support, _draw_samples, _epipolar_chance
 
@@ -43,8 +47,8 @@ _SAMPLE_FACTOR = 4.0
 #: twice the per-image noise) still lands some there, and F fits them since they are on
 #: the plane
 _SUPPORT_PLANE_FACTOR = 3.0
-#: and their chance support is multiplied by this for the freedom of the epipole
-_EPIPOLE_FREEDOM = 1.5
+#: at most this many pairs of off-plane matches (epipoles) are tried by plane and parallax
+_PARALLAX_PAIRS = 10_000
 
 
 @njit(cache=True)
@@ -162,20 +166,47 @@ def _parallax_models_kernel(H, x1, x2, pairs, Fs, valid):
             Fs[k, 2, j] = e[0] * H[1, j] - e[1] * H[0, j]
 
 
-def plane_and_parallax(H, x1, x2, t, rng, score, confidence=0.99, max_samples=2000):
+def off_plane_scorer(H, x1, x2, t):
+    """The matches off the plane of ``H`` and the MSAC cost restricted to them.
+
+    Every ``F = [e2]x H`` fits the plane's matches whatever ``e2``, so they carry no
+    information on the epipole; but the sum of their truncated Sampson costs still
+    varies with the direction of the epipolar lines through them, by about
+    ``σ² √n_plane`` (the noise of a few hundred matches projected on a direction chosen
+    after the fact), which outweighs the support of a few dozen matches off the plane.
+    Models that share the plane are therefore compared on the matches off it only.
+
+    Returns
+    -------
+    off : ndarray of int64
+        Matches beyond ``2 t`` of their transfer by ``H``.
+    score : callable
+        ``score(Fs, bound) -> costs``: MSAC costs on ``off`` (``inf`` for a model that
+        cannot beat ``bound`` or an earlier model of the stack).
+    """
+    off = np.flatnonzero(_transfer(H, x1, x2) > _PLANE_FACTOR * t)
+    X = _soa(x1[off], x2[off])
+    t2 = float(t) ** 2
+
+    def score(Fs, bound):
+        Fs = np.ascontiguousarray(Fs, dtype=np.float64)
+        return _score_batch_kernel(Fs, X, X, t2, float(bound), np.empty(len(Fs)))
+
+    return off, score
+
+
+def plane_and_parallax(H, x1, x2, t, rng, confidence=0.999, max_samples=_PARALLAX_PAIRS):
     """The best ``F = [e2]x H`` over pairs of matches off the plane of ``H``.
 
     Parameters
     ----------
     H : ndarray (3, 3)
-        The plane's homography (image 1 -> image 2).
+        The plane's homography (image 1 -> image 2); refitted first (:func:`refine_plane`).
     x1, x2 : ndarray (N, 2)
         All matches, pixels.
     t : float
         Inlier threshold (√Sampson, pixels).
     rng : numpy.random.Generator
-    score : callable
-        ``score(Fs) -> costs`` (MSAC costs of a stack of models on all matches).
     confidence, max_samples
         Pairs are drawn until an all-inlier pair has been drawn with ``confidence``
         (for the off-plane inlier ratio of the best model so far), at most
@@ -183,13 +214,15 @@ def plane_and_parallax(H, x1, x2, t, rng, score, confidence=0.99, max_samples=20
 
     Returns
     -------
-    (F, cost) or (None, inf)
-        The best completion and its MSAC cost.
+    (F, cost, H, score) or (None, inf, H, score)
+        The best completion, its MSAC cost on the matches off the plane, the refitted
+        plane and the scorer of those matches (:func:`off_plane_scorer`): candidates
+        differ only off the plane, so they are ranked there.
     """
     H = refine_plane(H, x1, x2, t)
-    off = np.flatnonzero(_transfer(H, x1, x2) > _PLANE_FACTOR * t)
+    off, score = off_plane_scorer(H, x1, x2, t)
     if off.size < 2:
-        return None, math.inf
+        return None, math.inf, H, score
     x1c = np.ascontiguousarray(x1)
     x2c = np.ascontiguousarray(x2)
     best_F, best_cost = None, math.inf
@@ -204,7 +237,7 @@ def plane_and_parallax(H, x1, x2, t, rng, score, confidence=0.99, max_samples=20
         drawn += count
         if not valid.any():
             continue
-        costs = score(np.ascontiguousarray(Fs[valid]), best_cost)
+        costs = score(Fs[valid], best_cost)
         k = int(np.argmin(costs))
         if costs[k] < best_cost:
             best_F, best_cost = Fs[valid][k].copy(), float(costs[k])
@@ -217,10 +250,10 @@ def plane_and_parallax(H, x1, x2, t, rng, score, confidence=0.99, max_samples=20
                 needed = int(min(max_samples, max(drawn, math.ceil(k_needed))))
     if best_F is not None:
         best_F, best_cost = _refit_epipole(H, x1c, x2c, off, t, best_F, best_cost, score)
-    return best_F, best_cost
+    return best_F, best_cost, H, score
 
 
-def _refit_epipole(H, x1, x2, off, t, F, cost, score, iterations=2):
+def _refit_epipole(H, x1, x2, off, t, F, cost, score, iterations=3):
     """Least-squares epipole from all off-plane inliers: ``e2`` is the point closest to
     their parallax lines ``(H x1) × x2`` (unit-normalised lines, smallest singular
     vector); kept while the MSAC cost drops."""
@@ -266,18 +299,28 @@ def sample_plane(F, s1, s2, t):
     return H if n else None
 
 
-def complete_dominant_plane(F, H, x1, x2, t, rng, score):
+def complete_dominant_plane(F, H, x1, x2, t, rng):
     """DEGENSAC's completion of the final model when its inliers are plane-dominated.
 
     ``H`` is the dominant plane of the inliers
     (:func:`cvgeo.geometry._degensac.dominant_plane`); ``F`` is completed from that plane
-    and the matches off it (:func:`plane_and_parallax`). Returns ``(F', True)`` when the
-    completion has the lower MSAC cost, else ``(F, False)``.
+    and the matches off it (:func:`plane_and_parallax`). The two are compared by their
+    MSAC cost on the matches off the plane (the plane's matches fit both, and their cost
+    varies with the epipole by noise alone, :func:`off_plane_scorer`).
+
+    Returns
+    -------
+    F : ndarray (3, 3)
+        The completion when it is the better, else ``F``.
+    completed : bool
+        Whether it is the completion.
+    score : callable
+        The scorer of the matches off the plane, to judge later changes of ``F`` by.
     """
-    Fp, cost = plane_and_parallax(H, x1, x2, t, rng, score)
-    if Fp is not None and cost < float(score(np.ascontiguousarray(F)[None], np.inf)[0]):
-        return Fp, True
-    return F, False
+    Fp, cost, _, score = plane_and_parallax(H, x1, x2, t, rng)
+    if Fp is not None and cost < float(score(np.asarray(F)[None], np.inf)[0]):
+        return Fp, True, score
+    return F, False, score
 
 
 def planar_support(func, x1, x2, inliers, H, t):
@@ -287,10 +330,11 @@ def planar_support(func, x1, x2, inliers, H, t):
     The inliers of ``F`` off that plane are what determines ``F`` beyond the plane.
     When they are no more than random matches give (the two of a parallax pair plus the
     Poisson count of the other off-plane matches landing within ``t`` of their epipolar
-    line by chance, at the 1e-3 tail, times 1.5 for the freedom of the epipole that
-    RANSAC optimised), the scene is planar or the motion a pure rotation: F is not
-    determined. Off the plane means beyond ``3 t`` of ``H`` here (the 1.5 and the 3 were
-    chosen on benchmarks/bench_general_motion.py's planar and plane-dominated scenes).
+    line by chance that the best of the ``_PARALLAX_PAIRS`` epipoles tried by
+    :func:`plane_and_parallax` exceeds with probability below 1e-3), the scene is planar
+    or the motion a pure rotation: F is not determined. Off the plane means beyond
+    ``3 t`` of ``H`` here (chosen on benchmarks/bench_general_motion.py's planar and
+    plane-dominated scenes: at 2 t the noise tail of the plane's own matches counts).
     """
     if H is None:
         return
@@ -298,7 +342,8 @@ def planar_support(func, x1, x2, inliers, H, t):
     on = _transfer(H, x1, x2) <= _SUPPORT_PLANE_FACTOR * t
     on_plane = int((on & inliers).sum())
     off_support = n_in - on_plane
-    bound = _EPIPOLE_FREEDOM * _chance_support(int((~on).sum()), 2, _epipolar_chance(x2, t))
+    bound = _chance_support(int((~on).sum()), 2, _epipolar_chance(x2, t),
+                           _PARALLAX_PAIRS)
     if off_support <= bound:
         raise DegenerateError(
             f"{func}: the matches must not all fit one homography, got {on_plane} of the "

@@ -46,6 +46,10 @@ from cvgeo.geometry.ransac import (
 
 __all__ = ["EssentialResult", "essential_5point", "find_essential"]
 
+#: Levenberg–Marquardt iterations of the Sampson polish inside the robust loop (one
+#: unweighted-threshold round on each locally optimised best model)
+_LO_POLISH_ITER = 5
+
 
 def _skew(t):
     return np.array([[0.0, -t[2], t[1]], [t[2], 0.0, -t[0]], [-t[1], t[0], 0.0]])
@@ -377,10 +381,18 @@ def find_essential(
                             low_inclusive=False, high_inclusive=False)
     max_trials = check_int(max_trials, func, "max_trials", low=1, high=MAX_TRIALS)
     est = _EssentialEstimator(p1, p2, Ki1, Ki2, t)
+
+    def lo_polish(E):
+        # any of the four poses of E parametrises it: the Sampson error sees only E
+        pose = decompose_essential(E)[0]
+        R, tv = polish_pose(est, pose.R, pose.t / np.linalg.norm(pose.t), p1, p2, K1, K2,
+                            t, _LO_POLISH_ITER, rounds=1)
+        return _skew(tv) @ R
+
     r, n_models = two_view_ransac(est, p1, p2, threshold_px=t, confidence=confidence,
                                   max_trials=max_trials, rng=rng,
                                   delta0=_epipolar_chance(p2, t),
-                                  Ki1=Ki1, Ki2=Ki2)
+                                  Ki1=Ki1, Ki2=Ki2, polish=lo_polish if refine else None)
     E = _project_to_essential(r.model)
     if inner_samples:
         # LO-RANSAC's inner RANSAC (as for F), on the pixel F of E, projected back

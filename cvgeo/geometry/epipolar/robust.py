@@ -27,6 +27,7 @@ from cvgeo.geometry._common import (
 )
 from cvgeo.geometry._degensac import dominant_plane
 from cvgeo.geometry.degeneracy import (
+    _SAMPLE_FACTOR,
     complete_dominant_plane,
     planar_support,
     plane_and_parallax,
@@ -50,6 +51,7 @@ from cvgeo.geometry.epipolar.refinement import (
     _refine_fundamental_np,
     refine_fundamental,
 )
+from cvgeo.geometry.homography import _transfer
 from cvgeo.geometry.ransac import (
     MAX_THRESHOLD_PX,
     MAX_TRIALS,
@@ -126,14 +128,15 @@ class _FundamentalEstimator:
         H = sample_plane(F, x1[sample], x2[sample], threshold_px)
         if H is None:
             return []
+        # a completion is for a model whose support is the plane: when the sample's plane
+        # holds less than half of F's inliers (five of seven points on some homography
+        # happen by chance), F is not that model and the completion is skipped
+        inl = self.residuals(F, x1, x2) <= threshold_px
+        on = _transfer(H, x1[inl], x2[inl]) <= _SAMPLE_FACTOR * threshold_px
+        if not 2 * np.count_nonzero(on) >= np.count_nonzero(inl):
+            return []
         self.n_plane_samples += 1
-        X = _soa(x1, x2)
-        t2 = float(threshold_px) ** 2
-
-        def score(Fs, bound):
-            return _score_batch_kernel(Fs, X, self.sub, t2, bound, np.empty(len(Fs)))
-
-        Fp, _ = plane_and_parallax(H, x1, x2, float(threshold_px), rng, score)
+        Fp = plane_and_parallax(H, x1, x2, float(threshold_px), rng)[0]
         return [] if Fp is None else [Fp]
 
 
@@ -181,20 +184,40 @@ def _inner_lo_kernel(F, x1, x2, X, t, picks, out):
     """The inner RANSAC of :func:`_inner_lo` on pre-drawn samples ``picks`` (S, k).
 
     Writes the best model (``F`` unless beaten) into ``out``; returns its MSAC cost.
+    The refits from a given inlier set are deterministic, and samples of the same
+    consensus often reach the same set after a refit or two: a sample whose set at some
+    step is one that an earlier sample had at that step (same size and index sums) would
+    repeat that sample's remaining refits, and stops there.
     """
     t2 = t * t
     best = _msac_cost_kernel(F, X, t2, np.inf)
     out[:, :] = F
     buf = np.empty(x1.shape[0])
     G = np.empty((3, 3))
-    for s in range(picks.shape[0]):
+    S = picks.shape[0]
+    steps = (3.0, 2.0, 1.5, 1.0)
+    seen = np.full((S, len(steps), 3), -1, dtype=np.int64)  # size, Σ i, Σ i² per step
+    for s in range(S):
         ok = _eight_point_gram_kernel(x1, x2, picks[s], G)
-        for k in (3.0, 2.0, 1.5, 1.0):
+        for j in range(len(steps)):
             if not ok:
                 break
             _sampson_kernel(G, x1, x2, buf)
-            sel = np.flatnonzero(buf <= k * t)
-            ok = sel.size >= 8 and _eight_point_gram_kernel(x1, x2, sel, G)
+            sel = np.flatnonzero(buf <= steps[j] * t)
+            h1 = 0
+            h2 = 0
+            for i in sel:
+                h1 += i
+                h2 += i * i
+            for q in range(s):
+                if (seen[q, j, 0] == sel.size and seen[q, j, 1] == h1
+                        and seen[q, j, 2] == h2):
+                    ok = False
+                    break
+            seen[s, j, 0] = sel.size
+            seen[s, j, 1] = h1
+            seen[s, j, 2] = h2
+            ok = ok and sel.size >= 8 and _eight_point_gram_kernel(x1, x2, sel, G)
         if not ok:
             continue
         cost = _msac_cost_kernel(G, X, t2, best)
@@ -311,13 +334,19 @@ def find_fundamental(
 
     Dominant planes (DEGENSAC, Chum, Werner & Matas, CVPR 2005): the 7-point sample of
     each new best model is tested for five or more points on a homography compatible
-    with its ``F``; when found, and again for the final model when a homography holds at
-    least half of its inliers, ``F = [e2]x H`` is completed from the plane and pairs of
-    matches off it (plane and parallax, the epipole then refitted to all off-plane
-    inliers) and kept if its MSAC cost is lower; the inner RANSAC is skipped then (its
-    8-point refits are ill-posed on a dominant plane). A scene whose off-plane support is
-    within chance (:mod:`cvgeo.geometry.degeneracy`) raises :class:`DegenerateError`,
-    whatever the outliers.
+    with its ``F`` (holding at least half of its inliers); when found, and again for the
+    final model when a homography holds at least half of its inliers, ``F = [e2]x H`` is
+    completed from the plane and pairs of matches off it (plane and parallax, pairs drawn
+    to 0.999 confidence, at most 10 000, the epipole then refitted to all off-plane
+    inliers). The final completion and ``F`` are compared by their MSAC cost on the
+    matches off the plane only: every ``[e2]x H`` fits the plane's matches, whose
+    summed cost still moves with the epipole by noise (about ``σ² √n_plane``), enough
+    to outweigh a few dozen inliers off the plane. With a dominant plane the inner
+    RANSAC is skipped when the completion wins (its 8-point refits are ill-posed on a
+    dominant plane), and the polish below is kept only if the matches off the plane fit
+    it better. A scene whose off-plane support is within chance
+    (:mod:`cvgeo.geometry.degeneracy`) raises :class:`DegenerateError`, whatever the
+    outliers.
 
     References
     ----------
@@ -373,15 +402,12 @@ def find_fundamental(
         warnings.warn(f"{func}: only 7 inliers, and the 7-point algorithm gives several "
                       "fundamental matrices that fit them all; the one returned is the first "
                       "(fundamental_7point lists them all)", RuntimeWarning, stacklevel=2)
-    X = _soa(p1, p2)
-
-    def score(Fs, bound):
-        return _score_batch_kernel(Fs, X, est.sub, t * t, bound, np.empty(len(Fs)))
-
     H_plane = dominant_plane(p1, p2, r.inlier_mask, t, rng)
     plane = False
+    off_score = None
     if H_plane is not None:
-        F, plane = complete_dominant_plane(F, H_plane, p1, p2, t, rng, score)
+        F, plane, off_score = complete_dominant_plane(F, H_plane, p1, p2, t, rng)
+    F_plane = F
     if inner and not plane:  # LO's 8-point refits are ill-posed on a dominant plane
         F = _inner_lo(F, p1, p2, t, rng, inner)
     if refine:  # LO+-style polish: Sampson refits on inliers at a shrinking threshold
@@ -390,6 +416,12 @@ def find_fundamental(
             if sel.sum() < 8:
                 break
             F = _refine_fundamental_np(F, p1[sel], p2[sel], iters)
+    if off_score is not None and F is not F_plane:
+        # on a dominant plane the least squares above weigh hundreds of plane matches,
+        # whose cost varies with the epipole by noise, against a few dozen off it: keep
+        # their result only if the matches off the plane agree with it as well
+        if off_score(np.stack([F_plane, F]), np.inf)[1] == np.inf:
+            F = F_plane
     F = _unit_sign(F, np)
     res = est.residuals(F, p1, p2)
     inl = res <= t

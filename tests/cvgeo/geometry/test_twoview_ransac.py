@@ -9,7 +9,9 @@ from cvgeo import DegenerateError
 from cvgeo.geometry._degensac import dominant_plane, plane_samples
 from cvgeo.geometry._twoview_ransac import (
     _LO_SCHEDULE,
+    _SOLVER_COST,
     _lo_kernel,
+    _oriented_ok,
     sprt_threshold,
     trials_needed,
     two_view_ransac,
@@ -59,10 +61,52 @@ def test_sprt_threshold_solves_its_equation_and_is_floored():
     eps, delta = 0.5, 0.01
     A = sprt_threshold(eps, delta, 7)
     C = (1 - delta) * math.log((1 - delta) / (1 - eps)) + delta * math.log(delta / eps)
-    K = 400.0 * C / 2.0  # t_M / m_S of the 7-point solver
+    t_m, m_s = _SOLVER_COST[7]
+    K = t_m * C / m_s
     assert A == pytest.approx(K + 1 + math.log(A), rel=1e-6)
     assert sprt_threshold(0.05, 0.04, 7) == 50.0  # weak test: the floor
     assert sprt_threshold(0.01, 0.02, 5) == math.inf  # eps <= delta: no test
+
+
+# ----------------------------------------------------------------------------- oriented constraint
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_oriented_constraint_keeps_true_matches_and_drops_a_point_behind(seed):
+    s = synthetic_two_view_scene(40, seed=seed, noise_px=0.0)
+    F = s.F.copy()
+    x1 = np.ascontiguousarray(s.x1[:7])
+    x2 = np.ascontiguousarray(s.x2[:7])
+    assert _oriented_ok(F, x1, x2, 7) and _oriented_ok(-F, x1, x2, 7)
+    # the epipolar line of x1 through e2: a point on it on the other side of e2 still fits
+    # F exactly, but only as the image of a point behind the camera
+    e2 = np.linalg.svd(F.T)[2][-1]
+    e2 = e2[:2] / e2[2]
+    bad = x2.copy()
+    bad[3] = e2 - (x2[3] - e2)
+    assert abs(np.r_[bad[3], 1.0] @ F @ np.r_[x1[3], 1.0]) < 1e-9 * np.linalg.norm(F) * (
+        np.linalg.norm(bad[3]) + 1) * (np.linalg.norm(x1[3]) + 1)
+    assert not _oriented_ok(F, x1, bad, 7)
+    assert _oriented_ok(F, x1, bad, 3)  # only the first k matches are tested
+
+
+def test_oriented_constraint_never_drops_a_root_near_the_truth():
+    from cvgeo.geometry.epipolar.kernels import _sampson_kernel, _seven_point_kernel
+
+    s = synthetic_two_view_scene(1000, seed=1, noise_px=0.5, outlier_fraction=0.7)
+    rng = np.random.default_rng(0)
+    inl = np.flatnonzero(s.inlier_mask)
+    good = dropped = 0
+    for _ in range(200):
+        i = rng.choice(inl, 7, replace=False)
+        out = np.empty((3, 3, 3))
+        for r in range(_seven_point_kernel(s.x1[i], s.x2[i], out)):
+            res = _sampson_kernel(out[r], s.x1[inl], s.x2[inl], np.empty(inl.size))
+            if np.mean(res <= 1.0) >= 0.3:  # a root that LO would take to the consensus
+                good += 1
+                dropped += not _oriented_ok(out[r], np.ascontiguousarray(s.x1[i]),
+                                            np.ascontiguousarray(s.x2[i]), 7)
+    assert good > 100 and dropped == 0
 
 
 # ----------------------------------------------------------------------------- the loop
@@ -80,7 +124,8 @@ def test_lo_brings_the_consensus_to_the_true_inliers_at_60_percent_outliers():
     assert r.inlier_mask[s.inlier_mask].mean() > 0.9
     assert r.inlier_mask[~s.inlier_mask].mean() < 0.02
     assert true_in[s.inlier_mask].mean() > 0.99
-    assert n_models >= r.n_trials - r.n_degenerate  # at least one root per solved sample
+    # verified roots: those passing the oriented constraint, at most three per sample
+    assert 0 < n_models <= 3 * (r.n_trials - r.n_degenerate)
 
 
 def test_stopping_uses_the_lo_support():

@@ -9,6 +9,8 @@
 * The sign rule of a homography: unit Frobenius norm, ``h33 > 0`` (when ``|h33| <= 1e-6``,
   the first entry beyond 1e-6 in row-major order positive) — :func:`_homography_sign`
   (array API) and :func:`_homography_sign_kernel` (numba).
+* :class:`_ConceptModel`: the ``model`` / ``n_inliers`` properties of the robust results
+  that name their model by its concept (``F``, ``E``).
 
 The twins are tested against each other in ``tests/cvgeo/geometry/test_geometry_api.py``.
 """
@@ -26,6 +28,25 @@ from cvgeo._checks import (
     check_float_array_xp,
     check_namespace,
 )
+
+
+class _ConceptModel:
+    """Mixin of a robust result whose model field is named by its concept (the class
+    attribute ``_concept``, e.g. ``"F"``): ``model`` reads that field, as
+    :class:`~cvgeo.geometry.ransac.RansacResult`'s field of the same name, and
+    ``n_inliers`` counts ``inlier_mask``."""
+
+    _concept = "model"
+
+    @property
+    def model(self) -> Any:
+        """The estimated model, under the name every robust result shares."""
+        return getattr(self, self._concept)
+
+    @property
+    def n_inliers(self) -> int:
+        """Number of inliers."""
+        return int(self.inlier_mask.sum())
 
 
 def _matrix_xp(M: Any, func: str, name: str, shape=(3, 3)):

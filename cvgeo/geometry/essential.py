@@ -26,6 +26,7 @@ from cvgeo._checks import (
     names_errors_as,
     renamed_parameters,
 )
+from cvgeo.geometry._common import _ConceptModel
 from cvgeo.geometry._fivepoint import _five_point_kernel
 from cvgeo.geometry._pose_polish import polish_pose
 from cvgeo.geometry._twoview_ransac import two_view_ransac
@@ -191,7 +192,7 @@ class _EssentialEstimator:
 
 
 @dataclass(frozen=True)
-class EssentialResult:
+class EssentialResult(_ConceptModel):
     """Result of :func:`find_essential`.
 
     Attributes
@@ -228,15 +229,7 @@ class EssentialResult:
     n_trials: int
     n_degenerate: int
 
-    @property
-    def model(self) -> np.ndarray:
-        """``E``, under the name every robust result shares."""
-        return self.E
-
-    @property
-    def n_inliers(self) -> int:
-        """Number of inliers."""
-        return int(self.inlier_mask.sum())
+    _concept = "E"
 
 
 def _check_intrinsics(K, func, name):

@@ -23,6 +23,7 @@ from cvgeo._checks import (
     names_errors_as,
 )
 from cvgeo.geometry._common import (
+    _ConceptModel,
     _unit_sign,
 )
 from cvgeo.geometry._degensac import dominant_plane
@@ -141,7 +142,7 @@ class _FundamentalEstimator:
 
 
 @dataclass(frozen=True)
-class FundamentalResult:
+class FundamentalResult(_ConceptModel):
     """Result of :func:`find_fundamental`.
 
     Attributes
@@ -168,15 +169,7 @@ class FundamentalResult:
     n_trials: int
     n_degenerate: int
 
-    @property
-    def model(self) -> np.ndarray:
-        """``F``, under the name every robust result shares."""
-        return self.F
-
-    @property
-    def n_inliers(self) -> int:
-        """Number of inliers."""
-        return int(self.inlier_mask.sum())
+    _concept = "F"
 
 
 @njit(cache=True)

@@ -63,6 +63,105 @@ def _area2(ax, ay, bx, by, cx, cy):
 
 
 @njit(cache=True)
+def _minimal_one(src, dst, H, M):
+    """The closed-form homography of one 4-point sample, with its degeneracy checks.
+
+    Parameters
+    ----------
+    src, dst : float64 (4, 2)
+    H : float64 (3, 3)
+        Output: the homography, unit Frobenius norm (left as is when invalid).
+    M : float64 (2, 3, 3)
+        Work space.
+
+    Returns
+    -------
+    bool
+        False when three points of the sample are (nearly) collinear in either image
+        (|area| <= 1e-6 of the squared extent) or when the four triangles do not all
+        keep, or all flip, their orientation (a homography between two views of points
+        in front of both cameras does one or the other for every triangle).
+
+    Notes
+    -----
+    With the points centred, ``M = [p0 p1 p2] diag(l)`` with ``l = [p0 p1 p2]^-1 p3``
+    (Cramer's rule: ratios of triangle areas) maps the projective basis ``e1, e2, e3,
+    (1, 1, 1)`` to the points; ``H = M_dst adj(M_src)`` (Hartley & Zisserman, ex. 2.7).
+    """
+    sign = 0.0
+    ext_s = 0.0
+    ext_d = 0.0
+    for i in range(4):
+        for j in range(i + 1, 4):
+            ext_s = max(ext_s, abs(src[i, 0] - src[j, 0]), abs(src[i, 1] - src[j, 1]))
+            ext_d = max(ext_d, abs(dst[i, 0] - dst[j, 0]), abs(dst[i, 1] - dst[j, 1]))
+    tol_s = 1e-6 * ext_s * ext_s
+    tol_d = 1e-6 * ext_d * ext_d
+    for a, c, d in ((0, 1, 2), (0, 1, 3), (0, 2, 3), (1, 2, 3)):
+        s_ = _area2(src[a, 0], src[a, 1], src[c, 0], src[c, 1], src[d, 0], src[d, 1])
+        d_ = _area2(dst[a, 0], dst[a, 1], dst[c, 0], dst[c, 1], dst[d, 0], dst[d, 1])
+        if not (abs(s_) > tol_s and abs(d_) > tol_d):
+            return False
+        o = 1.0 if s_ * d_ > 0 else -1.0
+        if sign == 0.0:
+            sign = o
+        elif o != sign:
+            return False
+    csx = 0.25 * (src[0, 0] + src[1, 0] + src[2, 0] + src[3, 0])
+    csy = 0.25 * (src[0, 1] + src[1, 1] + src[2, 1] + src[3, 1])
+    cdx = 0.25 * (dst[0, 0] + dst[1, 0] + dst[2, 0] + dst[3, 0])
+    cdy = 0.25 * (dst[0, 1] + dst[1, 1] + dst[2, 1] + dst[3, 1])
+    for m in range(2):
+        pts = src if m == 0 else dst
+        cx = csx if m == 0 else cdx
+        cy = csy if m == 0 else cdy
+        x0, y0 = pts[0, 0] - cx, pts[0, 1] - cy
+        x1, y1 = pts[1, 0] - cx, pts[1, 1] - cy
+        x2, y2 = pts[2, 0] - cx, pts[2, 1] - cy
+        x3, y3 = pts[3, 0] - cx, pts[3, 1] - cy
+        det = _area2(x0, y0, x1, y1, x2, y2)
+        l0 = _area2(x3, y3, x1, y1, x2, y2) / det
+        l1 = _area2(x0, y0, x3, y3, x2, y2) / det
+        l2 = _area2(x0, y0, x1, y1, x3, y3) / det
+        M[m, 0, 0], M[m, 0, 1], M[m, 0, 2] = x0 * l0, x1 * l1, x2 * l2
+        M[m, 1, 0], M[m, 1, 1], M[m, 1, 2] = y0 * l0, y1 * l1, y2 * l2
+        M[m, 2, 0], M[m, 2, 1], M[m, 2, 2] = l0, l1, l2
+    Ms = M[0]
+    Md = M[1]
+    # Hc = Md adj(Ms), then undo the centring: H = T(cd) Hc T(-cs)
+    a00 = Ms[1, 1] * Ms[2, 2] - Ms[1, 2] * Ms[2, 1]
+    a01 = Ms[0, 2] * Ms[2, 1] - Ms[0, 1] * Ms[2, 2]
+    a02 = Ms[0, 1] * Ms[1, 2] - Ms[0, 2] * Ms[1, 1]
+    a10 = Ms[1, 2] * Ms[2, 0] - Ms[1, 0] * Ms[2, 2]
+    a11 = Ms[0, 0] * Ms[2, 2] - Ms[0, 2] * Ms[2, 0]
+    a12 = Ms[0, 2] * Ms[1, 0] - Ms[0, 0] * Ms[1, 2]
+    a20 = Ms[1, 0] * Ms[2, 1] - Ms[1, 1] * Ms[2, 0]
+    a21 = Ms[0, 1] * Ms[2, 0] - Ms[0, 0] * Ms[2, 1]
+    a22 = Ms[0, 0] * Ms[1, 1] - Ms[0, 1] * Ms[1, 0]
+    for i in range(3):
+        h0 = Md[i, 0] * a00 + Md[i, 1] * a10 + Md[i, 2] * a20
+        h1 = Md[i, 0] * a01 + Md[i, 1] * a11 + Md[i, 2] * a21
+        h2 = Md[i, 0] * a02 + Md[i, 1] * a12 + Md[i, 2] * a22
+        H[i, 0] = h0
+        H[i, 1] = h1
+        H[i, 2] = h2 - h0 * csx - h1 * csy
+    for j in range(3):
+        H[0, j] += cdx * H[2, j]
+        H[1, j] += cdy * H[2, j]
+    norm = 0.0
+    for i in range(3):
+        for j in range(3):
+            norm += H[i, j] * H[i, j]
+    norm = np.sqrt(norm)
+    if not (norm > 0.0 and np.isfinite(norm)):
+        return False
+    for i in range(3):
+        for j in range(3):
+            H[i, j] /= norm
+    return True
+
+
+@njit(cache=True)
 def _homography_minimal_kernel(src, dst):
     """Closed-form homographies from ``B`` 4-point samples, with degeneracy checks.
 
@@ -75,103 +174,17 @@ def _homography_minimal_kernel(src, dst):
     H : float64 (B, 3, 3)
         Unit Frobenius norm (zeros where invalid).
     valid : bool (B,)
-        False when three points of a sample are (nearly) collinear in either image
-        (|area| <= 1e-6 of the squared extent) or when the four triangles do not all
-        keep, or all flip, their orientation (a homography between two views of points
-        in front of both cameras does one or the other for every triangle).
-
-    Notes
-    -----
-    With the points centred, ``M = [p0 p1 p2] diag(l)`` with ``l = [p0 p1 p2]^-1 p3``
-    (Cramer's rule: ratios of triangle areas) maps the projective basis ``e1, e2, e3,
-    (1, 1, 1)`` to the points; ``H = M_dst adj(M_src)`` (Hartley & Zisserman, ex. 2.7).
+        See :func:`_minimal_one`.
     """
     B = src.shape[0]
     H = np.zeros((B, 3, 3))
     valid = np.zeros(B, dtype=np.bool_)
-    tri = ((0, 1, 2), (0, 1, 3), (0, 2, 3), (1, 2, 3))
-    Ms = np.empty((3, 3))
-    Md = np.empty((3, 3))
+    M = np.empty((2, 3, 3))
+    h = np.empty((3, 3))
     for b in range(B):
-        ok = True
-        sign = 0.0
-        for m in range(2):
-            pts = src[b] if m == 0 else dst[b]
-            ext = 0.0
-            for i in range(4):
-                for j in range(i + 1, 4):
-                    ext = max(ext, abs(pts[i, 0] - pts[j, 0]), abs(pts[i, 1] - pts[j, 1]))
-            tol = 1e-6 * ext * ext
-            for a, c, d in tri:
-                ar = _area2(pts[a, 0], pts[a, 1], pts[c, 0], pts[c, 1], pts[d, 0], pts[d, 1])
-                if not abs(ar) > tol:
-                    ok = False
-        if ok:
-            for a, c, d in tri:
-                s_ = _area2(src[b, a, 0], src[b, a, 1], src[b, c, 0], src[b, c, 1],
-                            src[b, d, 0], src[b, d, 1])
-                d_ = _area2(dst[b, a, 0], dst[b, a, 1], dst[b, c, 0], dst[b, c, 1],
-                            dst[b, d, 0], dst[b, d, 1])
-                o = 1.0 if s_ * d_ > 0 else -1.0
-                if sign == 0.0:
-                    sign = o
-                elif o != sign:
-                    ok = False
-        if not ok:
-            continue
-        cs = np.zeros(2)
-        cd = np.zeros(2)
-        for i in range(4):
-            for k in range(2):
-                cs[k] += 0.25 * src[b, i, k]
-                cd[k] += 0.25 * dst[b, i, k]
-        for m in range(2):
-            pts = src[b] if m == 0 else dst[b]
-            c0 = cs if m == 0 else cd
-            M = Ms if m == 0 else Md
-            x0, y0 = pts[0, 0] - c0[0], pts[0, 1] - c0[1]
-            x1, y1 = pts[1, 0] - c0[0], pts[1, 1] - c0[1]
-            x2, y2 = pts[2, 0] - c0[0], pts[2, 1] - c0[1]
-            x3, y3 = pts[3, 0] - c0[0], pts[3, 1] - c0[1]
-            det = _area2(x0, y0, x1, y1, x2, y2)
-            l0 = _area2(x3, y3, x1, y1, x2, y2) / det
-            l1 = _area2(x0, y0, x3, y3, x2, y2) / det
-            l2 = _area2(x0, y0, x1, y1, x3, y3) / det
-            M[0, 0], M[0, 1], M[0, 2] = x0 * l0, x1 * l1, x2 * l2
-            M[1, 0], M[1, 1], M[1, 2] = y0 * l0, y1 * l1, y2 * l2
-            M[2, 0], M[2, 1], M[2, 2] = l0, l1, l2
-        # adjugate of Ms (its inverse up to scale)
-        A = np.empty((3, 3))
-        A[0, 0] = Ms[1, 1] * Ms[2, 2] - Ms[1, 2] * Ms[2, 1]
-        A[0, 1] = Ms[0, 2] * Ms[2, 1] - Ms[0, 1] * Ms[2, 2]
-        A[0, 2] = Ms[0, 1] * Ms[1, 2] - Ms[0, 2] * Ms[1, 1]
-        A[1, 0] = Ms[1, 2] * Ms[2, 0] - Ms[1, 0] * Ms[2, 2]
-        A[1, 1] = Ms[0, 0] * Ms[2, 2] - Ms[0, 2] * Ms[2, 0]
-        A[1, 2] = Ms[0, 2] * Ms[1, 0] - Ms[0, 0] * Ms[1, 2]
-        A[2, 0] = Ms[1, 0] * Ms[2, 1] - Ms[1, 1] * Ms[2, 0]
-        A[2, 1] = Ms[0, 1] * Ms[2, 0] - Ms[0, 0] * Ms[2, 1]
-        A[2, 2] = Ms[0, 0] * Ms[1, 1] - Ms[0, 1] * Ms[1, 0]
-        Hc = Md @ A
-        # undo the centring: H = T(cd) Hc T(-cs)
-        Hb = np.empty((3, 3))
-        for i in range(3):
-            Hb[i, 0] = Hc[i, 0]
-            Hb[i, 1] = Hc[i, 1]
-            Hb[i, 2] = Hc[i, 2] - Hc[i, 0] * cs[0] - Hc[i, 1] * cs[1]
-        for j in range(3):
-            Hb[0, j] += cd[0] * Hb[2, j]
-            Hb[1, j] += cd[1] * Hb[2, j]
-        norm = 0.0
-        for i in range(3):
-            for j in range(3):
-                norm += Hb[i, j] * Hb[i, j]
-        norm = np.sqrt(norm)
-        if not (norm > 0.0 and np.isfinite(norm)):
-            continue
-        for i in range(3):
-            for j in range(3):
-                H[b, i, j] = Hb[i, j] / norm
-        valid[b] = True
+        if _minimal_one(src[b], dst[b], h, M):
+            H[b] = h
+            valid[b] = True
     return H, valid
 
 
@@ -188,24 +201,12 @@ def _transfer_cost(h, src, dst, i, t2):
 
 
 @njit(cache=True)
-def _msac_kernel(H, src, dst, t2, bound):
-    """MSAC costs ``sum_i min(|pi(H_b src_i) - dst_i|^2, t2)`` of ``B`` homographies.
+def _msac_one(h, src, dst, t2, bound):
+    """MSAC cost ``sum_i min(|pi(h src_i) - dst_i|^2, t2)`` of one homography, or ``inf``
+    when it cannot beat ``bound``; and its inlier count (``|.|^2 <= t2``; 0 with ``inf``).
 
-    Parameters
-    ----------
-    H : float64 (B, 3, 3)
-    src, dst : float64 (N, 2)
-    t2 : float
-        Squared threshold.
-    bound : float
-        The best cost so far. A hypothesis that cannot beat it gets ``inf``: one whose
-        partial sum reaches it (Capel's bail-out), one that fails the preliminary test,
-        or one no better than an earlier hypothesis of the batch (the bound tightens as
-        the batch goes; the trial-order replay would keep the earlier one).
-
-    Returns
-    -------
-    costs : float64 (B,)
+    A hypothesis that cannot beat ``bound`` gets ``inf``: one whose partial sum reaches it
+    (Capel's bail-out) or one that fails the preliminary test.
 
     Notes
     -----
@@ -216,26 +217,49 @@ def _msac_kernel(H, src, dst, t2, bound):
     m correspondences is rejected (one that would beat the bound fails it with
     probability below 1e-4).
     """
-    B = H.shape[0]
     n = src.shape[0]
     m = min(n, 64)
-    slack = 4.0 * 0.5 * t2 * np.sqrt(m)
+    if bound < np.inf and m < n:
+        pre = 0.0
+        for k in range(m):
+            pre += _transfer_cost(h, src, dst, (k * n) // m, t2)
+        if pre > bound * (m / n) + 4.0 * 0.5 * t2 * np.sqrt(m):
+            return np.inf, 0
+    c = 0.0
+    inliers = 0
+    for i in range(n):
+        e = _transfer_cost(h, src, dst, i, t2)
+        c += e
+        if e < t2:
+            inliers += 1
+        if c >= bound:
+            return np.inf, 0
+    return c, inliers
+
+
+@njit(cache=True)
+def _msac_kernel(H, src, dst, t2, bound):
+    """MSAC costs (:func:`_msac_one`) of ``B`` homographies.
+
+    Parameters
+    ----------
+    H : float64 (B, 3, 3)
+    src, dst : float64 (N, 2)
+    t2 : float
+        Squared threshold.
+    bound : float
+        The best cost so far. A hypothesis that cannot beat it gets ``inf``, and so does
+        one no better than an earlier hypothesis of the batch (the bound tightens as the
+        batch goes; the trial-order replay would keep the earlier one).
+
+    Returns
+    -------
+    costs : float64 (B,)
+    """
+    B = H.shape[0]
     costs = np.empty(B)
     for b in range(B):
-        h = H[b]
-        if bound < np.inf and m < n:
-            pre = 0.0
-            for k in range(m):
-                pre += _transfer_cost(h, src, dst, (k * n) // m, t2)
-            if pre > bound * (m / n) + slack:
-                costs[b] = np.inf
-                continue
-        c = 0.0
-        for i in range(n):
-            c += _transfer_cost(h, src, dst, i, t2)
-            if c >= bound:
-                c = np.inf
-                break
+        c, _ = _msac_one(H[b], src, dst, t2, bound)
         costs[b] = c
         if c < bound:
             bound = c
@@ -324,20 +348,21 @@ def _dlt_kernel(src, dst):
     for i in range(3):
         for j in range(3):
             Hn[i, j] = V[3 * i + j, 0]
-    # H = T2^-1 Hn T1 with T = [[s, 0, a], [0, s, b], [0, 0, 1]]
-    s1, a1, b1 = T1[0, 0], T1[0, 2], T1[1, 2]
-    s2, a2, b2 = T2[0, 0], T2[0, 2], T2[1, 2]
+    _denormalize(Hn, T1[0, 0], T1[0, 2], T1[1, 2], T2[0, 0], T2[0, 2], T2[1, 2], H)
+    _homography_sign_kernel(H)
+    return H, 0
+
+
+@njit(cache=True)
+def _denormalize(Hn, s1, a1, b1, s2, a2, b2, H):
+    """``H = T2^-1 Hn T1`` into ``H``, with ``T = [[s, 0, a], [0, s, b], [0, 0, 1]]``."""
     for i in range(3):
-        r0 = Hn[i, 0] * s1
-        r1 = Hn[i, 1] * s1
-        H[i, 0] = r0
-        H[i, 1] = r1
+        H[i, 0] = Hn[i, 0] * s1
+        H[i, 1] = Hn[i, 1] * s1
         H[i, 2] = Hn[i, 0] * a1 + Hn[i, 1] * b1 + Hn[i, 2]
     for j in range(3):
         H[0, j] = (H[0, j] - a2 * H[2, j]) / s2
         H[1, j] = (H[1, j] - b2 * H[2, j]) / s2
-    _homography_sign_kernel(H)
-    return H, 0
 
 
 def _dlt_lsq(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -541,6 +566,91 @@ def _sampson_kernel(Hn, xs, xd, s1, s2):
     return r, J, True
 
 
+@njit(cache=True)
+def _sampson_normal_kernel(Hn, xs, xd, s1, s2, JtJ, g):
+    """The Gauss-Newton normal equations of :func:`_sampson_kernel`'s residuals.
+
+    Writes ``J^T J`` (9, 9) into ``JtJ`` and ``J^T r`` (9,) into ``g`` without forming
+    ``J``; returns the cost ``|r|^2`` (pixels^2), ``inf`` for a degenerate whitening.
+    """
+    n = xs.shape[0]
+    dr = np.empty((2, 9))
+    JtJ[:, :] = 0.0
+    g[:] = 0.0
+    cost = 0.0
+    for i in range(n):
+        r1, r2, ok = _sampson_point(Hn, xs[i, 0], xs[i, 1], xd[i, 0], xd[i, 1], s1, s2,
+                                    dr)
+        if not ok:
+            return np.inf
+        cost += r1 * r1 + r2 * r2
+        for a in range(9):
+            d0 = dr[0, a]
+            d1 = dr[1, a]
+            g[a] += d0 * r1 + d1 * r2
+            for b in range(a, 9):
+                JtJ[a, b] += d0 * dr[0, b] + d1 * dr[1, b]
+    for a in range(9):
+        for b in range(a):
+            JtJ[a, b] = JtJ[b, a]
+    return cost if np.isfinite(cost) else np.inf
+
+
+@njit(cache=True)
+def _lm_kernel(Hn, xs, xd, s1, s2, iterations):
+    """Levenberg-Marquardt on the Sampson error (see :func:`_refine_homography`).
+
+    Returns ``(H, ok)``: the refined normalised homography (unit Frobenius norm; ``Hn``
+    itself when nothing lowered the cost) and False when the start is degenerate.
+    """
+    JtJ = np.empty((9, 9))
+    g = np.empty(9)
+    JtJ_new = np.empty((9, 9))
+    g_new = np.empty(9)
+    A = np.empty((9, 9))
+    H = Hn.copy()
+    H_new = np.empty((3, 3))
+    cost = _sampson_normal_kernel(H, xs, xd, s1, s2, JtJ, g)
+    if not cost < np.inf:
+        return H, False
+    lam = 1e-4
+    for _ in range(iterations):
+        improved = False
+        converged = False
+        for _ in range(8):
+            for a in range(9):
+                for b in range(9):
+                    A[a, b] = JtJ[a, b]
+                A[a, a] += lam * (JtJ[a, a] + 1e-12)
+            try:
+                step = np.linalg.solve(A, -g)
+            except Exception:  # noqa: BLE001 (numba raises the LinAlgError as Exception)
+                lam *= 10.0
+                continue
+            norm = 0.0
+            for k in range(9):
+                v = H[k // 3, k % 3] + step[k]
+                H_new[k // 3, k % 3] = v
+                norm += v * v
+            norm = np.sqrt(norm)
+            for k in range(9):
+                H_new[k // 3, k % 3] /= norm
+            c = _sampson_normal_kernel(H_new, xs, xd, s1, s2, JtJ_new, g_new)
+            if c < cost:
+                converged = cost - c <= 1e-8 * cost
+                H[:, :] = H_new
+                JtJ[:, :] = JtJ_new
+                g[:] = g_new
+                cost = c
+                lam = max(lam / 10.0, 1e-12)
+                improved = True
+                break
+            lam *= 10.0
+        if not improved or converged:
+            break
+    return H, True
+
+
 def _refine_homography(H: np.ndarray, src: np.ndarray, dst: np.ndarray,
                        iterations: int = 10) -> np.ndarray:
     """Levenberg-Marquardt on the Sampson error over ``src``/``dst`` (the inliers).
@@ -552,39 +662,11 @@ def _refine_homography(H: np.ndarray, src: np.ndarray, dst: np.ndarray,
     """
     xs, s1, T1 = _normalizer(src)
     xd, s2, T2 = _normalizer(dst)
-
-    def evaluate(Hc):
-        r, J, ok = _sampson_kernel(Hc, xs, xd, s1, s2)
-        cost = float(r @ r) if ok else np.inf
-        return (J.T @ J, J.T @ r, cost) if np.isfinite(cost) else None
-
     Hn = T2 @ H @ _inv_similarity(T1)
     Hn /= np.linalg.norm(Hn)
-    state = evaluate(Hn)
-    if state is None:
+    Hn, ok = _lm_kernel(Hn, xs, xd, s1, s2, iterations)
+    if not ok:
         return H
-    JtJ, g, cost = state
-    lam = 1e-4
-    for _ in range(iterations):
-        improved = converged = False
-        for _ in range(8):
-            A = JtJ + lam * np.diag(np.diag(JtJ) + 1e-12)
-            try:
-                H_new = Hn + np.linalg.solve(A, -g).reshape(3, 3)
-            except np.linalg.LinAlgError:
-                lam *= 10.0
-                continue
-            H_new /= np.linalg.norm(H_new)
-            out = evaluate(H_new)
-            if out is not None and out[2] < cost:
-                converged = cost - out[2] <= 1e-8 * cost
-                Hn, (JtJ, g, cost) = H_new, out
-                lam = max(lam / 10.0, 1e-12)
-                improved = True
-                break
-            lam *= 10.0
-        if not improved or converged:
-            break
     return _normalize_h(_inv_similarity(T2) @ Hn @ T1)
 
 

@@ -17,9 +17,11 @@ from numba import njit
 from cvgeo._checks import (
     DegenerateError,
     check_bool,
+    check_int,
     check_pair,
     check_points,
     check_real,
+    check_seed,
     names_errors_as,
 )
 from cvgeo.geometry._common import (
@@ -28,7 +30,12 @@ from cvgeo.geometry._common import (
     _homography_sign_kernel,
     _normalizer_kernel,
 )
-from cvgeo.geometry.ransac import MAX_THRESHOLD_PX, RansacResult, _warn_low_support, ransac
+from cvgeo.geometry.ransac import (
+    MAX_THRESHOLD_PX,
+    MAX_TRIALS,
+    RansacResult,
+    _warn_low_support,
+)
 
 __all__ = ["HomographyEstimator", "HomographyResult", "find_homography"]
 
@@ -753,6 +760,7 @@ def find_homography(
     >>> int(r.inlier_mask[50:].sum())
     150
     """
+    from cvgeo.geometry._homography_ransac import homography_ransac
     from cvgeo.geometry.transforms import Projective, _check_correspondences
 
     func = "find_homography"
@@ -762,24 +770,32 @@ def find_homography(
     t = check_real(threshold_px, func, "threshold_px", low=0.0, high=MAX_THRESHOLD_PX,
                    low_inclusive=False)
     refine = check_bool(refine, func, "refine")
+    confidence = check_real(confidence, func, "confidence", low=0.0, high=1.0,
+                            low_inclusive=False, high_inclusive=False)
+    max_trials = check_int(max_trials, func, "max_trials", low=1, high=MAX_TRIALS)
+    rng = check_seed(seed, func)
     if src.shape[0] <= 16:  # few points: say precisely why a configuration is degenerate
         _check_correspondences(Projective, src, dst, func)
+    src = np.ascontiguousarray(src, dtype=np.float64)
+    dst = np.ascontiguousarray(dst, dtype=np.float64)
     try:
-        result = ransac(HomographyEstimator(), src, dst, threshold_px=t, confidence=confidence,
-                        max_trials=max_trials, seed=seed)
+        H, n_trials, n_degenerate = homography_ransac(src, dst, threshold_px=t,
+                                                      confidence=confidence,
+                                                      max_trials=max_trials, rng=rng)
     except DegenerateError as exc:
         _check_correspondences(Projective, src, dst, func)  # the precise reason, if any
         raise DegenerateError(str(exc).replace("ransac:", f"{func}:", 1)) from None
-    H = _normalize_h(result.model)
-    if refine and result.n_inliers >= 5:
+    H = _normalize_h(H)
+    if refine:
         # The refinement set is wider than the threshold when the noise allows: residuals
         # of true inliers are ~Rayleigh(sigma); cutting them at threshold_px drops (and
         # biases) the tail, so refine on r <= max(t, 4 sigma) (0.03 % of the tail lost),
         # sigma estimated from the median inlier residual (median = 1.1774 sigma).
         res = _transfer(H, src, dst)
-        sigma = float(np.median(res[res <= t])) / 1.1774
+        within = res[res <= t]
+        sigma = float(np.median(within)) / 1.1774 if within.size >= 5 else 0.0
         inl = res <= max(t, _REFINE_SIGMAS * sigma)
-        if inl.sum() >= 5:
+        if within.size >= 5:
             try:
                 H = _refine_homography(H, src[inl], dst[inl])
             except DegenerateError:  # the refinement set collapsed: keep the RANSAC model
@@ -790,6 +806,6 @@ def find_homography(
     # chance: a random dst within t of its prediction, over the bounding box of dst
     area = float(np.prod(np.maximum(np.ptp(dst, axis=0), 2.0 * t)))
     _warn_low_support(func, int(inl.sum()), len(src), 4, min(1.0, math.pi * t * t / area),
-                      result.n_trials - result.n_degenerate)
-    return HomographyResult(model=H, inlier_mask=inl, n_trials=result.n_trials,
-                            n_degenerate=result.n_degenerate, residuals=res)
+                      n_trials - n_degenerate)
+    return HomographyResult(model=H, inlier_mask=inl, n_trials=n_trials,
+                            n_degenerate=n_degenerate, residuals=res)

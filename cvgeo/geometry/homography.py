@@ -778,10 +778,14 @@ def find_homography(
         _check_correspondences(Projective, src, dst, func)
     src = np.ascontiguousarray(src, dtype=np.float64)
     dst = np.ascontiguousarray(dst, dtype=np.float64)
+    # chance: a random dst within t of its prediction, over the bounding box of dst
+    area = float(np.prod(np.maximum(np.ptp(dst, axis=0), 2.0 * t)))
+    p_chance = min(1.0, math.pi * t * t / area)
     try:
         H, n_trials, n_degenerate = homography_ransac(src, dst, threshold_px=t,
                                                       confidence=confidence,
-                                                      max_trials=max_trials, rng=rng)
+                                                      max_trials=max_trials, rng=rng,
+                                                      delta0=p_chance)
     except DegenerateError as exc:
         _check_correspondences(Projective, src, dst, func)  # the precise reason, if any
         raise DegenerateError(str(exc).replace("ransac:", f"{func}:", 1)) from None
@@ -803,9 +807,6 @@ def find_homography(
     res = _transfer(H, src, dst)
     res = np.where(np.isnan(res), np.inf, res)
     inl = res <= t
-    # chance: a random dst within t of its prediction, over the bounding box of dst
-    area = float(np.prod(np.maximum(np.ptp(dst, axis=0), 2.0 * t)))
-    _warn_low_support(func, int(inl.sum()), len(src), 4, min(1.0, math.pi * t * t / area),
-                      n_trials - n_degenerate)
+    _warn_low_support(func, int(inl.sum()), len(src), 4, p_chance, n_trials - n_degenerate)
     return HomographyResult(model=H, inlier_mask=inl, n_trials=n_trials,
                             n_degenerate=n_degenerate, residuals=res)

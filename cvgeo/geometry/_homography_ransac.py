@@ -35,9 +35,9 @@ from numba import njit
 
 from cvgeo._checks import DegenerateError
 from cvgeo.geometry._common import _normalizer_kernel
-from cvgeo.geometry._twoview_ransac import _CHUNK, _LO_SCHEDULE, _MIN_A, trials_needed
-from cvgeo.geometry.homography import _denormalize, _minimal_one, _msac_one
-from cvgeo.geometry.ransac import _DEGENERATE_CAP, _draw_samples
+from cvgeo.geometry._twoview_ransac import _LO_SCHEDULE, _MIN_A, trials_needed
+from cvgeo.geometry.homography import _denormalize, _minimal_one
+from cvgeo.geometry.ransac import _DEGENERATE_CAP
 
 #: the local refits need at least this many matches (twice a minimal sample)
 _LO_MIN = 8
@@ -350,63 +350,106 @@ def _sprt_cost(h, src, dst, t2, eps, delta, A, bound, stats):
     return cost, cons
 
 
+@njit(cache=True, inline="always")
+def _next_u64(rs):
+    """The next output of the SplitMix64 generator whose state is ``rs[0]`` (uint64)."""
+    z = rs[0] + np.uint64(0x9E3779B97F4A7C15)
+    rs[0] = z
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True, inline="always")
+def _below(rs, n):
+    """A uniform integer in ``[0, n)`` (``n < 2**32``; bias below ``n / 2**32``)."""
+    return np.int64(((_next_u64(rs) >> np.uint64(32)) * np.uint64(n)) >> np.uint64(32))
+
+
 @njit(cache=True)
-def _search_kernel(src, dst, xs, xd, norm, idx, t, confidence, max_trials, cap, schedule,
-                   best, state, sprt, stats, counts):
-    """Solve, score and locally optimise the samples ``idx`` in order.
+def _search_kernel(src, dst, t, confidence, max_trials, cap, delta0, key, schedule, best,
+                   counts):
+    """The whole robust search: draw, solve, score and locally optimise 4-point samples
+    until the trial budget or the cap on degenerate samples is spent.
 
     Parameters
     ----------
-    src, dst, xs, xd, norm, t, schedule
-        As for :func:`_lo_kernel` (the matches in verification order).
-    idx : int64 (B, 4)
-        Pre-drawn samples.
-    confidence : float
+    src, dst : float64 (N, 2)
+        Matches, pixels.
+    t, confidence : float
     max_trials, cap : int
         Bounds on non-degenerate and on degenerate samples.
+    delta0 : float
+        Initial ``δ`` of the SPRT.
+    key : uint64
+        Seed of the SplitMix64 generator that draws the verification order (a random
+        permutation) and the samples (four distinct indices, uniform).
+    schedule : float64 (S,)
+        The local optimisation's thresholds (:func:`_lo_kernel`).
     best : float64 (3, 3)
-        In/out: the best model so far (pixels).
-    state : float64 (1,)
-        In/out: its MSAC cost (``inf`` before the first).
-    sprt, stats : float64 (3,)
-        In/out: the SPRT's ``ε, δ, A``; the statistics of dropped models
-        (:func:`_sprt_cost`), from which ``δ`` is re-estimated.
-    counts : int64 (5,)
-        In/out: samples drawn, non-degenerate samples, degenerate samples, the trial
-        budget (non-degenerate samples) and 1 if ``best`` was locally optimised.
-
-    Stops at the end of ``idx``, when the budget is spent or at ``cap`` degenerate
-    samples.
+        Output: the best model (pixels), locally optimised.
+    counts : int64 (3,)
+        Output: samples drawn, degenerate samples, 1 if a model was found.
     """
     n = src.shape[0]
     t2 = t * t
+    rs = np.empty(1, dtype=np.uint64)
+    rs[0] = key
+    order = np.arange(n)
+    for i in range(n - 1, 0, -1):  # Fisher-Yates
+        j = _below(rs, i + 1)
+        order[i], order[j] = order[j], order[i]
+    so = np.empty((n, 2))
+    do = np.empty((n, 2))
+    for k in range(n):
+        so[k, 0] = src[order[k], 0]
+        so[k, 1] = src[order[k], 1]
+        do[k, 0] = dst[order[k], 0]
+        do[k, 1] = dst[order[k], 1]
+    xs, s1, mx1, my1 = _normalizer_kernel(so)
+    xd, s2, mx2, my2 = _normalizer_kernel(do)
+    norm = np.array([s1, -s1 * mx1, -s1 * my1, s2, -s2 * mx2, -s2 * my2])
     s4 = np.empty((4, 2))
     d4 = np.empty((4, 2))
+    sel = np.empty(4, dtype=np.int64)
     work = np.empty((2, 3, 3))
     h = np.empty((3, 3))
     cur = np.empty(n)
     ids = np.empty(n, dtype=np.int64)
     prev = np.zeros(n, dtype=np.bool_)
-    best_cost = state[0]
-    eps, delta, A = sprt[0], sprt[1], sprt[2]
-    n_trials, n_valid, n_degen, needed, optimised = (counts[0], counts[1], counts[2],
-                                                     counts[3], counts[4])
-    for b in range(idx.shape[0]):
-        if n_valid >= needed or n_degen >= cap:
-            break
+    stats = np.zeros(3)
+    best_cost = np.inf
+    eps = 0.0
+    delta = min(max(delta0, 1e-4), 0.5)
+    A = np.inf
+    n_trials = 0
+    n_valid = 0
+    n_degen = 0
+    needed = max_trials
+    optimised = False
+    while n_valid < needed and n_degen < cap:
         for j in range(4):
-            i = idx[b, j]
-            s4[j, 0] = src[i, 0]
-            s4[j, 1] = src[i, 1]
-            d4[j, 0] = dst[i, 0]
-            d4[j, 1] = dst[i, 1]
+            i = _below(rs, n)
+            again = True
+            while again:
+                again = False
+                for q in range(j):
+                    if sel[q] == i:
+                        again = True
+                if again:
+                    i = _below(rs, n)
+            sel[j] = i
+            s4[j, 0] = so[i, 0]
+            s4[j, 1] = so[i, 1]
+            d4[j, 0] = do[i, 0]
+            d4[j, 1] = do[i, 1]
         n_trials += 1
         if not _minimal_one(s4, d4, h, work):
             n_degen += 1
             continue
         n_valid += 1
         dropped = stats[2]
-        c, inliers = _sprt_cost(h, src, dst, t2, eps, delta, A, best_cost, stats)
+        c, inliers = _sprt_cost(h, so, do, t2, eps, delta, A, best_cost, stats)
         if stats[2] != dropped and stats[2] >= 10.0:  # δ from the dropped models
             d = min(max(stats[1] / stats[0], 1e-4), 0.5)
             if abs(d - delta) > 0.05 * delta:
@@ -416,38 +459,35 @@ def _search_kernel(src, dst, xs, xd, norm, idx, t, confidence, max_trials, cap, 
             continue
         best[:, :] = h
         best_cost = c
-        optimised = 1 if n_valid >= _LO_AFTER else 0
+        optimised = n_valid >= _LO_AFTER
         if optimised:
-            best_cost, inliers = _lo_kernel(src, dst, xs, xd, norm, t, schedule, best,
+            best_cost, inliers = _lo_kernel(so, do, xs, xd, norm, t, schedule, best,
                                             best_cost, cur, ids, prev)
         eps = inliers / n
         A = _sprt_threshold(eps, delta)
         k = _trials_needed(eps, 4, max(A, _MIN_A), confidence)
         needed = max_trials if not k < max_trials else max(1, int(math.ceil(k)))
-    state[0] = best_cost
-    sprt[0] = eps
-    sprt[1] = delta
-    sprt[2] = A
+    found = best_cost < np.inf
+    if found and not optimised and s1 > 0.0 and s2 > 0.0:
+        _lo_kernel(so, do, xs, xd, norm, t, schedule, best, best_cost, cur, ids, prev)
     counts[0] = n_trials
-    counts[1] = n_valid
-    counts[2] = n_degen
-    counts[3] = needed
-    counts[4] = optimised
+    counts[1] = n_degen
+    counts[2] = 1 if found else 0
 
 
 def homography_ransac(src: np.ndarray, dst: np.ndarray, *, threshold_px: float,
-                      confidence: float, max_trials: int, rng: np.random.Generator,
+                      confidence: float, max_trials: int, key: int,
                       delta0: float) -> tuple[np.ndarray, int, int]:
     """The robust search of :func:`~cvgeo.geometry.homography.find_homography`.
 
     Parameters
     ----------
     src, dst : float64 (N, 2)
-        Validated matches, pixels, C-contiguous, N >= 4.
+        Validated matches, pixels, C-contiguous, 4 <= N < 2**32.
     threshold_px, confidence, max_trials
         Validated, as for :func:`~cvgeo.geometry.ransac.ransac`.
-    rng : numpy.random.Generator
-        Draws the verification order and the samples.
+    key : int
+        In ``[0, 2**64)``: seeds the draws (the verification order and the samples).
     delta0 : float
         Initial ``δ`` of the SPRT (chance that a match is consistent with a wrong
         model); then estimated from the dropped models.
@@ -463,35 +503,14 @@ def homography_ransac(src: np.ndarray, dst: np.ndarray, *, threshold_px: float,
     DegenerateError
         Every sample drawn was degenerate.
     """
-    n = src.shape[0]
-    t = float(threshold_px)
-    order = rng.permutation(n)
-    src = src[order]
-    dst = dst[order]
-    xs, s1, mx1, my1 = _normalizer_kernel(src)
-    xd, s2, mx2, my2 = _normalizer_kernel(dst)
-    norm = np.array([s1, -s1 * mx1, -s1 * my1, s2, -s2 * mx2, -s2 * my2])
-    schedule = _LO_SCHEDULE
     best = np.zeros((3, 3))
-    state = np.array([np.inf])
-    sprt = np.array([0.0, min(max(float(delta0), 1e-4), 0.5), np.inf])
-    stats = np.zeros(3)
-    counts = np.array([0, 0, 0, max_trials, 0], dtype=np.int64)
-    cap = _DEGENERATE_CAP * max_trials
-    while counts[1] < counts[3] and counts[2] < cap:
-        remaining = int(counts[3] - counts[1])
-        # enough samples for the remaining budget at the valid rate seen so far
-        rate = max(counts[1] / counts[0], 0.05) if counts[0] else 1.0
-        count = min(_CHUNK, math.ceil(remaining / rate))
-        idx = _draw_samples(rng, n, 4, count)
-        _search_kernel(src, dst, xs, xd, norm, idx, t, float(confidence), int(max_trials),
-                       int(cap), schedule, best, state, sprt, stats, counts)
-    n_trials, n_degen = int(counts[0]), int(counts[2])
-    if not state[0] < np.inf:
+    counts = np.zeros(3, dtype=np.int64)
+    _search_kernel(src, dst, float(threshold_px), float(confidence), int(max_trials),
+                   _DEGENERATE_CAP * int(max_trials), float(delta0), np.uint64(key),
+                   np.ascontiguousarray(_LO_SCHEDULE, dtype=np.float64), best, counts)
+    n_trials, n_degen = int(counts[0]), int(counts[1])
+    if not counts[2]:
         raise DegenerateError(f"ransac: every one of the {n_trials} minimal samples was "
                               f"degenerate (coincident or collinear points, or rejected by "
                               f"the estimator's checks); no model found")
-    if not counts[4] and s1 > 0.0 and s2 > 0.0:
-        _lo_kernel(src, dst, xs, xd, norm, t, schedule, best, float(state[0]),
-                   np.empty(n), np.empty(n, dtype=np.int64), np.zeros(n, dtype=np.bool_))
     return best, n_trials, n_degen

@@ -26,7 +26,6 @@ from cvgeo._checks import (
 )
 from cvgeo.geometry._common import (
     _hartley_stats,
-    _homography_sign,
     _homography_sign_kernel,
     _normalizer_kernel,
 )
@@ -210,7 +209,7 @@ def _transfer_cost(h, src, dst, i, t2):
 @njit(cache=True)
 def _msac_one(h, src, dst, t2, bound):
     """MSAC cost ``sum_i min(|pi(h src_i) - dst_i|^2, t2)`` of one homography, or ``inf``
-    when it cannot beat ``bound``; and its inlier count (``|.|^2 <= t2``; 0 with ``inf``).
+    when it cannot beat ``bound``.
 
     A hypothesis that cannot beat ``bound`` gets ``inf``: one whose partial sum reaches it
     (Capel's bail-out) or one that fails the preliminary test.
@@ -231,17 +230,13 @@ def _msac_one(h, src, dst, t2, bound):
         for k in range(m):
             pre += _transfer_cost(h, src, dst, (k * n) // m, t2)
         if pre > bound * (m / n) + 4.0 * 0.5 * t2 * np.sqrt(m):
-            return np.inf, 0
+            return np.inf
     c = 0.0
-    inliers = 0
     for i in range(n):
-        e = _transfer_cost(h, src, dst, i, t2)
-        c += e
-        if e < t2:
-            inliers += 1
+        c += _transfer_cost(h, src, dst, i, t2)
         if c >= bound:
-            return np.inf, 0
-    return c, inliers
+            return np.inf
+    return c
 
 
 @njit(cache=True)
@@ -266,7 +261,7 @@ def _msac_kernel(H, src, dst, t2, bound):
     B = H.shape[0]
     costs = np.empty(B)
     for b in range(B):
-        c, _ = _msac_one(H[b], src, dst, t2, bound)
+        c = _msac_one(H[b], src, dst, t2, bound)
         costs[b] = c
         if c < bound:
             bound = c
@@ -281,11 +276,6 @@ def _normalizer(p: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
                               "at one location")
     T = np.array([[s, 0.0, -s * mx], [0.0, s, -s * my], [0.0, 0.0, 1.0]])
     return out, s, T
-
-
-def _normalize_h(H: np.ndarray) -> np.ndarray:
-    """Unit Frobenius norm, sign rule (h33 > 0, else the first sizeable entry > 0)."""
-    return _homography_sign(H, np)
 
 
 @njit(cache=True)
@@ -382,13 +372,6 @@ def _dlt_lsq(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
         raise DegenerateError("find_homography: the homography is not determined by these "
                               "points, got a degenerate (e.g. collinear) configuration")
     return H
-
-
-def _inv_similarity(T: np.ndarray) -> np.ndarray:
-    """Inverse of ``[[s, 0, a], [0, s, b], [0, 0, 1]]``."""
-    s = T[0, 0]
-    return np.array([[1.0 / s, 0.0, -T[0, 2] / s], [0.0, 1.0 / s, -T[1, 2] / s],
-                     [0.0, 0.0, 1.0]])
 
 
 @njit(cache=True)
@@ -658,6 +641,45 @@ def _lm_kernel(Hn, xs, xd, s1, s2, iterations):
     return H, True
 
 
+@njit(cache=True)
+def _refine_kernel(H, src, dst, ids, iterations):
+    """:func:`_refine_homography` on the matches ``ids`` (int64): ``(H, ok)``, ``ok``
+    False (and ``H`` unchanged) when the matches of one image coincide or the Sampson
+    whitening is degenerate."""
+    m = ids.shape[0]
+    s1, mx1, my1 = _hartley_stats(src, ids)
+    s2, mx2, my2 = _hartley_stats(dst, ids)
+    if not (s1 > 0.0 and s2 > 0.0):
+        return H, False
+    xs = np.empty((m, 2))
+    xd = np.empty((m, 2))
+    for k in range(m):
+        i = ids[k]
+        xs[k, 0] = (src[i, 0] - mx1) * s1
+        xs[k, 1] = (src[i, 1] - my1) * s1
+        xd[k, 0] = (dst[i, 0] - mx2) * s2
+        xd[k, 1] = (dst[i, 1] - my2) * s2
+    # Hn = T2 H T1^-1
+    G = np.empty((3, 3))
+    for j in range(3):
+        G[0, j] = s2 * (H[0, j] - mx2 * H[2, j])
+        G[1, j] = s2 * (H[1, j] - my2 * H[2, j])
+        G[2, j] = H[2, j]
+    Hn = np.empty((3, 3))
+    for i in range(3):
+        Hn[i, 0] = G[i, 0] / s1
+        Hn[i, 1] = G[i, 1] / s1
+        Hn[i, 2] = G[i, 2] + (G[i, 0] * mx1 + G[i, 1] * my1)
+    Hn /= np.sqrt(np.sum(Hn * Hn))
+    Hr, ok = _lm_kernel(Hn, xs, xd, s1, s2, iterations)
+    if not ok:
+        return H, False
+    out = np.empty((3, 3))
+    _denormalize(Hr, s1, -s1 * mx1, -s1 * my1, s2, -s2 * mx2, -s2 * my2, out)
+    _homography_sign_kernel(out)
+    return out, True
+
+
 def _refine_homography(H: np.ndarray, src: np.ndarray, dst: np.ndarray,
                        iterations: int = 10) -> np.ndarray:
     """Levenberg-Marquardt on the Sampson error over ``src``/``dst`` (the inliers).
@@ -667,14 +689,52 @@ def _refine_homography(H: np.ndarray, src: np.ndarray, dst: np.ndarray,
     stops when a step lowers the cost by less than 1e-8 of it. Returns the refined ``H``
     (unit Frobenius norm, sign rule), never a worse one.
     """
-    xs, s1, T1 = _normalizer(src)
-    xd, s2, T2 = _normalizer(dst)
-    Hn = T2 @ H @ _inv_similarity(T1)
-    Hn /= np.linalg.norm(Hn)
-    Hn, ok = _lm_kernel(Hn, xs, xd, s1, s2, iterations)
-    if not ok:
-        return H
-    return _normalize_h(_inv_similarity(T2) @ Hn @ T1)
+    src = np.ascontiguousarray(src, dtype=np.float64)
+    out, _ = _refine_kernel(np.ascontiguousarray(H, dtype=np.float64), src,
+                            np.ascontiguousarray(dst, dtype=np.float64),
+                            np.arange(src.shape[0]), iterations)
+    return out
+
+
+@njit(cache=True)
+def _finish_kernel(H, src, dst, t, refine):
+    """The last steps of :func:`find_homography`: ``(H, residuals)``.
+
+    ``H`` gets the sign rule; with ``refine`` (and at least 5 inliers) it is refined by
+    :func:`_refine_kernel` on the matches with residuals up to ``max(t, 4 sigma)``,
+    ``sigma`` estimated from the median inlier residual; the residuals (forward transfer
+    distances, ``inf`` where undefined) are those of the returned ``H``.
+    """
+    H = H.copy()
+    _homography_sign_kernel(H)
+    res = _transfer_kernel(H, src, dst)
+    if not refine:
+        return H, res
+    n = src.shape[0]
+    m = 0
+    for i in range(n):
+        if res[i] <= t:
+            m += 1
+    if m < 5:
+        return H, res
+    within = np.empty(m)
+    m = 0
+    for i in range(n):
+        if res[i] <= t:
+            within[m] = res[i]
+            m += 1
+    # residuals of true inliers are ~Rayleigh(sigma), median 1.1774 sigma
+    lim = max(t, _REFINE_SIGMAS * np.median(within) / 1.1774)
+    ids = np.empty(n, dtype=np.int64)
+    m = 0
+    for i in range(n):
+        if res[i] <= lim:
+            ids[m] = i
+            m += 1
+    Hr, ok = _refine_kernel(H, src, dst, ids[:m], 10)
+    if not ok:  # the refinement set collapsed: keep the RANSAC model
+        return H, res
+    return Hr, _transfer_kernel(Hr, src, dst)
 
 
 @names_errors_as("ransac")
@@ -773,7 +833,11 @@ def find_homography(
     confidence = check_real(confidence, func, "confidence", low=0.0, high=1.0,
                             low_inclusive=False, high_inclusive=False)
     max_trials = check_int(max_trials, func, "max_trials", low=1, high=MAX_TRIALS)
-    rng = check_seed(seed, func)
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_)) \
+            and 0 <= seed < 2**64:
+        key = int(seed)  # seeds the compiled generator directly
+    else:  # a Generator, None (fresh entropy) or an error from check_seed
+        key = int(check_seed(seed, func).integers(0, 2**63))
     if src.shape[0] <= 16:  # few points: say precisely why a configuration is degenerate
         _check_correspondences(Projective, src, dst, func)
     src = np.ascontiguousarray(src, dtype=np.float64)
@@ -784,28 +848,15 @@ def find_homography(
     try:
         H, n_trials, n_degenerate = homography_ransac(src, dst, threshold_px=t,
                                                       confidence=confidence,
-                                                      max_trials=max_trials, rng=rng,
+                                                      max_trials=max_trials, key=key,
                                                       delta0=p_chance)
     except DegenerateError as exc:
         _check_correspondences(Projective, src, dst, func)  # the precise reason, if any
         raise DegenerateError(str(exc).replace("ransac:", f"{func}:", 1)) from None
-    H = _normalize_h(H)
-    if refine:
-        # The refinement set is wider than the threshold when the noise allows: residuals
-        # of true inliers are ~Rayleigh(sigma); cutting them at threshold_px drops (and
-        # biases) the tail, so refine on r <= max(t, 4 sigma) (0.03 % of the tail lost),
-        # sigma estimated from the median inlier residual (median = 1.1774 sigma).
-        res = _transfer(H, src, dst)
-        within = res[res <= t]
-        sigma = float(np.median(within)) / 1.1774 if within.size >= 5 else 0.0
-        inl = res <= max(t, _REFINE_SIGMAS * sigma)
-        if within.size >= 5:
-            try:
-                H = _refine_homography(H, src[inl], dst[inl])
-            except DegenerateError:  # the refinement set collapsed: keep the RANSAC model
-                pass
-    res = _transfer(H, src, dst)
-    res = np.where(np.isnan(res), np.inf, res)
+    # The refinement set is wider than the threshold when the noise allows: residuals of
+    # true inliers are ~Rayleigh(sigma); cutting them at threshold_px drops (and biases)
+    # the tail, so the refinement uses r <= max(t, 4 sigma) (0.03 % of the tail lost).
+    H, res = _finish_kernel(H, src, dst, t, refine)
     inl = res <= t
     _warn_low_support(func, int(inl.sum()), len(src), 4, p_chance, n_trials - n_degenerate)
     return HomographyResult(model=H, inlier_mask=inl, n_trials=n_trials,

@@ -438,10 +438,10 @@ class HomographyEstimator:
 
 
 @njit(cache=True, inline="always")
-def _sampson_point(Hn, X0, X1, u, v, s1, s2, dr):
+def _sampson_point(Hn, X0, X1, u, v, s1, s2, dr, jac):
     """One correspondence of :func:`_sampson_kernel`: its two whitened residuals
-    ``(r1, r2, ok)``, and their derivatives w.r.t. the 9 entries of ``Hn`` into the rows
-    of ``dr`` (2, 9).
+    ``(r1, r2, ok)``, and (if ``jac``) their derivatives w.r.t. the 9 entries of ``Hn``
+    into the rows of ``dr`` (2, 9).
 
     With ``Jx``'s rows ``(p0, p1, c / s2, 0)`` and ``(q0, q1, 0, c / s2)`` the whitening
     ``S = [[A, B], [B, C]]`` has ``A = p0² + p1² + (c/s2)²``, ``B = p0 q0 + p1 q1``,
@@ -474,6 +474,10 @@ def _sampson_point(Hn, X0, X1, u, v, s1, s2, dr):
     l22 = np.sqrt(d22)
     r1 = e1 / l11
     r2 = (e2 - l21 * r1) / l22
+    if not jac:
+        return r1, r2, True
+    il11 = 1.0 / l11
+    il22 = 1.0 / l22
     for k in range(9):
         # dA, dB, dC and de1, de2 for H_jk (index 3 j + k)
         if k == 0 or k == 1:  # h00, h01: p moves by -1/s1 per X
@@ -505,12 +509,12 @@ def _sampson_point(Hn, X0, X1, u, v, s1, s2, dr):
             dc = 2.0 * cc * i2
             dA, dB, dC = dc, 0.0, dc
             d1, d2 = u, v
-        dl11 = dA / (2.0 * l11)
-        dl21 = (dB - l21 * dl11) / l11
-        dl22 = (dC - 2.0 * l21 * dl21) / (2.0 * l22)
-        dr1 = (d1 - dl11 * r1) / l11
+        dl11 = 0.5 * dA * il11
+        dl21 = (dB - l21 * dl11) * il11
+        dl22 = 0.5 * (dC - 2.0 * l21 * dl21) * il22
+        dr1 = (d1 - dl11 * r1) * il11
         dr[0, k] = dr1
-        dr[1, k] = (d2 - dl21 * r1 - l21 * dr1 - dl22 * r2) / l22
+        dr[1, k] = (d2 - dl21 * r1 - l21 * dr1 - dl22 * r2) * il22
     return r1, r2, True
 
 
@@ -545,7 +549,7 @@ def _sampson_kernel(Hn, xs, xd, s1, s2):
     dr = np.empty((2, 9))
     for i in range(n):
         r1, r2, ok = _sampson_point(Hn, xs[i, 0], xs[i, 1], xd[i, 0], xd[i, 1], s1, s2,
-                                    dr)
+                                    dr, True)
         if not ok:
             return r, J, False
         r[2 * i] = r1
@@ -557,32 +561,37 @@ def _sampson_kernel(Hn, xs, xd, s1, s2):
 
 
 @njit(cache=True)
-def _sampson_normal_kernel(Hn, xs, xd, s1, s2, JtJ, g):
+def _sampson_normal_kernel(Hn, xs, xd, s1, s2, JtJ, g, jac):
     """The Gauss-Newton normal equations of :func:`_sampson_kernel`'s residuals.
 
     Writes ``J^T J`` (9, 9) into ``JtJ`` and ``J^T r`` (9,) into ``g`` without forming
-    ``J``; returns the cost ``|r|^2`` (pixels^2), ``inf`` for a degenerate whitening.
+    ``J`` (if ``jac``; else leaves them); returns the cost ``|r|^2`` (pixels^2), ``inf``
+    for a degenerate whitening.
     """
     n = xs.shape[0]
     dr = np.empty((2, 9))
-    JtJ[:, :] = 0.0
-    g[:] = 0.0
+    if jac:
+        JtJ[:, :] = 0.0
+        g[:] = 0.0
     cost = 0.0
     for i in range(n):
         r1, r2, ok = _sampson_point(Hn, xs[i, 0], xs[i, 1], xd[i, 0], xd[i, 1], s1, s2,
-                                    dr)
+                                    dr, jac)
         if not ok:
             return np.inf
         cost += r1 * r1 + r2 * r2
+        if not jac:
+            continue
         for a in range(9):
             d0 = dr[0, a]
             d1 = dr[1, a]
             g[a] += d0 * r1 + d1 * r2
             for b in range(a, 9):
                 JtJ[a, b] += d0 * dr[0, b] + d1 * dr[1, b]
-    for a in range(9):
-        for b in range(a):
-            JtJ[a, b] = JtJ[b, a]
+    if jac:
+        for a in range(9):
+            for b in range(a):
+                JtJ[a, b] = JtJ[b, a]
     return cost if np.isfinite(cost) else np.inf
 
 
@@ -595,12 +604,10 @@ def _lm_kernel(Hn, xs, xd, s1, s2, iterations):
     """
     JtJ = np.empty((9, 9))
     g = np.empty(9)
-    JtJ_new = np.empty((9, 9))
-    g_new = np.empty(9)
     A = np.empty((9, 9))
     H = Hn.copy()
     H_new = np.empty((3, 3))
-    cost = _sampson_normal_kernel(H, xs, xd, s1, s2, JtJ, g)
+    cost = _sampson_normal_kernel(H, xs, xd, s1, s2, JtJ, g, True)
     if not cost < np.inf:
         return H, False
     lam = 1e-4
@@ -625,12 +632,10 @@ def _lm_kernel(Hn, xs, xd, s1, s2, iterations):
             norm = np.sqrt(norm)
             for k in range(9):
                 H_new[k // 3, k % 3] /= norm
-            c = _sampson_normal_kernel(H_new, xs, xd, s1, s2, JtJ_new, g_new)
+            c = _sampson_normal_kernel(H_new, xs, xd, s1, s2, JtJ, g, False)
             if c < cost:
                 converged = cost - c <= 1e-8 * cost
                 H[:, :] = H_new
-                JtJ[:, :] = JtJ_new
-                g[:] = g_new
                 cost = c
                 lam = max(lam / 10.0, 1e-12)
                 improved = True
@@ -638,6 +643,7 @@ def _lm_kernel(Hn, xs, xd, s1, s2, iterations):
             lam *= 10.0
         if not improved or converged:
             break
+        _sampson_normal_kernel(H, xs, xd, s1, s2, JtJ, g, True)
     return H, True
 
 
@@ -735,6 +741,20 @@ def _finish_kernel(H, src, dst, t, refine):
     if not ok:  # the refinement set collapsed: keep the RANSAC model
         return H, res
     return Hr, _transfer_kernel(Hr, src, dst)
+
+
+@njit(cache=True)
+def _extent_kernel(p):
+    """Width and height of the bounding box of float64 (N, 2) points (``np.ptp`` over
+    axis 0, without its strided reductions)."""
+    x0 = x1 = p[0, 0]
+    y0 = y1 = p[0, 1]
+    for i in range(1, p.shape[0]):
+        x0 = min(x0, p[i, 0])
+        x1 = max(x1, p[i, 0])
+        y0 = min(y0, p[i, 1])
+        y1 = max(y1, p[i, 1])
+    return x1 - x0, y1 - y0
 
 
 @names_errors_as("ransac")
@@ -843,8 +863,8 @@ def find_homography(
     src = np.ascontiguousarray(src, dtype=np.float64)
     dst = np.ascontiguousarray(dst, dtype=np.float64)
     # chance: a random dst within t of its prediction, over the bounding box of dst
-    area = float(np.prod(np.maximum(np.ptp(dst, axis=0), 2.0 * t)))
-    p_chance = min(1.0, math.pi * t * t / area)
+    w, h = _extent_kernel(dst)
+    p_chance = min(1.0, math.pi * t * t / (max(w, 2.0 * t) * max(h, 2.0 * t)))
     try:
         H, n_trials, n_degenerate = homography_ransac(src, dst, threshold_px=t,
                                                       confidence=confidence,

@@ -1,31 +1,43 @@
-"""RANSAC for :func:`~cvgeo.geometry.homography.find_homography`: one compiled loop.
+"""RANSAC for :func:`~cvgeo.geometry.homography.find_homography`: one compiled search.
 
 Private module. The search is the one of :func:`~cvgeo.geometry.ransac.ransac` (MSAC
 scoring, local optimisation of each new best model, adaptive stopping, degenerate samples
-outside the budget), with every step of a chunk of pre-drawn samples in one numba call:
-the 4-point solve with its collinearity and orientation checks
-(:func:`~cvgeo.geometry.homography._minimal_one`), the MSAC score with its preliminary
-test and bail-out (:func:`~cvgeo.geometry.homography._msac_one`), the local optimisation
-of a new best model and the new trial budget. Python only draws the samples (the seeded
-``numpy.random.Generator``, so a seed gives one result).
+outside the budget) in a single numba call: drawing a sample, the 4-point solve with its
+collinearity and orientation checks (:func:`~cvgeo.geometry.homography._minimal_one`),
+the verification, the local optimisation of a new best model and the new trial budget.
+The generic :func:`~cvgeo.geometry.ransac.ransac` stays the engine for user models (and
+:class:`~cvgeo.geometry.homography.HomographyEstimator` still plugs into it).
 
-The local optimisation is LO+ (Lebeda, Matas & Chum 2012) as for F and E
-(:mod:`cvgeo.geometry._twoview_ransac`): least-squares DLT refits on the matches within a
-threshold shrinking from ``3 t`` to ``t``, each from the last refit's residuals, keeping
-the model of lowest MSAC cost. A minimal model fitted to four noisy matches sees only
-part of its consensus at ``t``; the wider first band lets the rest in. The refits use
-one Hartley normalisation of all the points, so each costs one pass over the selected
-matches (the 9 x 9 normal matrix has four distinct 3 x 3 blocks) and a 9 x 9 eigen
-decomposition.
+Draws. A SplitMix64 generator (Steele, Lea & Flood 2014) seeded from ``find_homography``'s
+``seed`` draws the verification order (a random permutation) and the samples (four
+distinct indices, uniform), so a seed gives one result and no generator object is built
+per call.
+
+Verification is Wald's SPRT with Capel's bail-out, as for F and E
+(:mod:`cvgeo.geometry._twoview_ransac`, whose notes give the argument): the matches are
+taken in the random order, a model is dropped once its likelihood ratio passes ``A`` (a
+good model is lost with probability at most ``1 / A``, which the stopping rule
+accounts for), ``δ`` is re-estimated from the dropped models. At 90 % outliers it cuts
+the scoring of a wrong model from most of the matches to a few dozen.
+
+The local optimisation is LO+ (Lebeda, Matas & Chum 2012), as for F and E: least-squares
+DLT refits on the matches within a threshold shrinking from ``3 t`` to ``t``, each from
+the last refit's residuals, then further refits at ``t`` while they lower the cost
+(a model that sees a third of its consensus reaches the rest only in steps), keeping the
+model of lowest MSAC cost. The refits use one Hartley normalisation of all the matches,
+so each costs one pass over the selected matches (the 9 x 9 normal matrix has four
+distinct 3 x 3 blocks) and a few inverse iterations started from the previous model.
 
 References
 ----------
 O. Chum, J. Matas, J. Kittler, "Locally optimized RANSAC", DAGM 2003.
 doi:10.1007/978-3-540-45243-0_31.
 K. Lebeda, J. Matas, O. Chum, "Fixing the locally optimized RANSAC", BMVC 2012.
+J. Matas, O. Chum, "Randomized RANSAC with sequential probability ratio test", ICCV 2005.
 D. Capel, "An effective bail-out test for RANSAC consensus scoring", BMVC 2005.
+G. L. Steele, D. Lea, C. H. Flood, "Fast splittable pseudorandom number generators",
+OOPSLA 2014. doi:10.1145/2660193.2660195.
 """
-
 from __future__ import annotations
 
 import math
@@ -44,11 +56,6 @@ _LO_MIN = 8
 #: most refits of one local optimisation: a model that sees a third of its consensus
 #: takes a dozen refits to reach the rest (each refit at t widens it a little)
 _LO_STEPS = 20
-#: new best models met in the first this many non-degenerate samples are not locally
-#: optimised (they are superseded within a few samples); the best model is optimised
-#: when the search ends if it was not then
-_LO_AFTER = 0
-
 #: most inverse iterations of one refit (it stops when the vector moves by < 1e-14)
 _INVERSE_ITERATIONS = 6
 #: entry (a, b) of p p^T in the order xx, xy, x, yy, y, 1 of _dlt_subset's sums
@@ -426,7 +433,6 @@ def _search_kernel(src, dst, t, confidence, max_trials, cap, delta0, key, schedu
     n_valid = 0
     n_degen = 0
     needed = max_trials
-    optimised = False
     while n_valid < needed and n_degen < cap:
         for j in range(4):
             i = _below(rs, n)
@@ -459,17 +465,13 @@ def _search_kernel(src, dst, t, confidence, max_trials, cap, delta0, key, schedu
             continue
         best[:, :] = h
         best_cost = c
-        optimised = n_valid >= _LO_AFTER
-        if optimised:
-            best_cost, inliers = _lo_kernel(so, do, xs, xd, norm, t, schedule, best,
-                                            best_cost, cur, ids, prev)
+        best_cost, inliers = _lo_kernel(so, do, xs, xd, norm, t, schedule, best, best_cost,
+                                        cur, ids, prev)
         eps = inliers / n
         A = _sprt_threshold(eps, delta)
         k = _trials_needed(eps, 4, max(A, _MIN_A), confidence)
         needed = max_trials if not k < max_trials else max(1, int(math.ceil(k)))
     found = best_cost < np.inf
-    if found and not optimised and s1 > 0.0 and s2 > 0.0:
-        _lo_kernel(so, do, xs, xd, norm, t, schedule, best, best_cost, cur, ids, prev)
     counts[0] = n_trials
     counts[1] = n_degen
     counts[2] = 1 if found else 0

@@ -1,6 +1,7 @@
 """The homography model for :func:`~cvgeo.geometry.ransac.ransac`: closed-form 4-point
 hypotheses, numba MSAC scoring, the normalised DLT, the Sampson-error refinement, and
-:func:`find_homography`.
+:func:`find_homography` (whose robust search is compiled in
+:mod:`cvgeo.geometry._homography_ransac`).
 
 Conventions: points are ``(N, 2)`` ``(x, y)`` pixel coordinates; ``H`` maps ``src`` to
 ``dst`` (``dst ~ H @ (x, y, 1)``), has unit Frobenius norm and ``h33 > 0``.
@@ -770,12 +771,14 @@ def find_homography(
 ) -> HomographyResult:
     """Robustly estimate the homography mapping ``src`` to ``dst``.
 
-    :func:`ransac` with :class:`HomographyEstimator` (4-point closed-form hypotheses,
-    MSAC scoring, local optimisation by normalised DLT), then a Levenberg-Marquardt
-    refinement of the Sampson error on the inliers (the first-order approximation of the
-    maximum-likelihood reprojection error with noise in both images, as opposed to the
-    algebraic error the DLT minimises); the inlier mask and residuals
-    are recomputed with the returned matrix.
+    The robust search of :func:`ransac` with the model of :class:`HomographyEstimator`
+    (4-point closed-form hypotheses with collinearity and orientation checks, MSAC
+    scoring, local optimisation by normalised DLT refits, adaptive stopping, degenerate
+    samples outside the budget), compiled as one loop with SPRT verification; then a
+    Levenberg-Marquardt refinement of the Sampson error on the inliers (the first-order
+    approximation of the maximum-likelihood reprojection error with noise in both
+    images, as opposed to the algebraic error the DLT minimises); the inlier mask and
+    residuals are recomputed with the returned matrix.
 
     Conventions: points are ``(N, 2)`` ``(x, y)`` pixel coordinates; ``H`` maps ``src``
     to ``dst`` (``dst ~ H @ (x, y, 1)``), has unit Frobenius norm and ``h33 > 0`` (it is
@@ -792,7 +795,9 @@ def find_homography(
     max_trials : int
         Upper bound on minimal samples.
     seed : int, numpy.random.Generator or None
-        The default ``0`` makes every call reproducible.
+        The default ``0`` makes every call reproducible. An int below ``2**64`` seeds
+        the search's own generator directly; a Generator (or None: fresh entropy) gives
+        it one draw.
     refine : bool
         Run the final geometric (LM) refinement.
 

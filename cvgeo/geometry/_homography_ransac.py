@@ -48,7 +48,12 @@ from numba import njit
 from cvgeo._checks import DegenerateError
 from cvgeo.geometry._common import _normalizer_kernel
 from cvgeo.geometry._twoview_ransac import _LO_SCHEDULE, _MIN_A, trials_needed
-from cvgeo.geometry.homography import _denormalize, _minimal_one
+from cvgeo.geometry.homography import (
+    _cholesky,
+    _cholesky_solve,
+    _denormalize,
+    _minimal_one,
+)
 from cvgeo.geometry.ransac import _DEGENERATE_CAP
 
 #: the local refits need at least this many matches (twice a minimal sample)
@@ -148,24 +153,15 @@ def _null_vector(M, Hn):
     start reach machine precision. Returns False if the shifted ``M`` is not positive
     definite or the start vector is zero.
     """
-    L = np.empty((9, 9))
+    S = M.copy()
     shift = 0.0
     for a in range(9):
         shift += M[a, a]
-    shift *= 1e-13
-    for j in range(9):  # Cholesky M + shift I = L L^T
-        d = M[j, j] + shift
-        for k in range(j):
-            d -= L[j, k] * L[j, k]
-        if not d > 0.0:
-            return False
-        d = math.sqrt(d)
-        L[j, j] = d
-        for i in range(j + 1, 9):
-            v = M[i, j]
-            for k in range(j):
-                v -= L[i, k] * L[j, k]
-            L[i, j] = v / d
+    for a in range(9):
+        S[a, a] += 1e-13 * shift
+    L = np.empty((9, 9))
+    if not _cholesky(S, L):
+        return False
     x = np.empty(9)
     y = np.empty(9)
     nrm = 0.0
@@ -175,16 +171,7 @@ def _null_vector(M, Hn):
     if not nrm > 0.0:
         return False
     for _ in range(_INVERSE_ITERATIONS):
-        for i in range(9):  # L y = x
-            v = x[i]
-            for k in range(i):
-                v -= L[i, k] * y[k]
-            y[i] = v / L[i, i]
-        for i in range(8, -1, -1):  # L^T x' = y
-            v = y[i]
-            for k in range(i + 1, 9):
-                v -= L[k, i] * y[k]
-            y[i] = v / L[i, i]
+        _cholesky_solve(L, x, y)
         nrm = 0.0
         dot = 0.0
         for k in range(9):

@@ -438,7 +438,7 @@ class HomographyEstimator:
                             np.ascontiguousarray(dst), threshold_px * threshold_px, bound)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _sampson_point(Hn, X0, X1, u, v, s1, s2, dr, jac):
     """One correspondence of :func:`_sampson_kernel`: its two whitened residuals
     ``(r1, r2, ok)``, and (if ``jac``) their derivatives w.r.t. the 9 entries of ``Hn``
@@ -597,54 +597,109 @@ def _sampson_normal_kernel(Hn, xs, xd, s1, s2, JtJ, g, jac):
 
 
 @njit(cache=True)
+def _cholesky(A, L):
+    """``L L^T = A`` into the lower triangle of ``L`` for a symmetric ``A`` (n, n);
+    False unless ``A`` is (numerically) positive definite."""
+    n = A.shape[0]
+    for j in range(n):
+        d = A[j, j]
+        for k in range(j):
+            d -= L[j, k] * L[j, k]
+        if not d > 0.0:
+            return False
+        d = np.sqrt(d)
+        L[j, j] = d
+        for i in range(j + 1, n):
+            v = A[i, j]
+            for k in range(j):
+                v -= L[i, k] * L[j, k]
+            L[i, j] = v / d
+    return True
+
+
+@njit(cache=True)
+def _cholesky_solve(L, b, x):
+    """``x = (L L^T)^-1 b`` with ``L`` from :func:`_cholesky`."""
+    n = L.shape[0]
+    for i in range(n):
+        v = b[i]
+        for k in range(i):
+            v -= L[i, k] * x[k]
+        x[i] = v / L[i, i]
+    for i in range(n - 1, -1, -1):
+        v = x[i]
+        for k in range(i + 1, n):
+            v -= L[k, i] * x[k]
+        x[i] = v / L[i, i]
+
+
+@njit(cache=True)
 def _lm_kernel(Hn, xs, xd, s1, s2, iterations):
     """Levenberg-Marquardt on the Sampson error (see :func:`_refine_homography`).
 
     Returns ``(H, ok)``: the refined normalised homography (unit Frobenius norm; ``Hn``
     itself when nothing lowered the cost) and False when the start is degenerate.
+
+    Trial steps are costed without the Jacobian, which is computed only at the start
+    and at each accepted point the iteration goes on from (one call site for both
+    kinds of pass keeps the compiled code small).
     """
     JtJ = np.empty((9, 9))
     g = np.empty(9)
     A = np.empty((9, 9))
+    L = np.empty((9, 9))
+    step = np.empty(9)
     H = Hn.copy()
-    H_new = np.empty((3, 3))
-    cost = _sampson_normal_kernel(H, xs, xd, s1, s2, JtJ, g, True)
-    if not cost < np.inf:
-        return H, False
+    trial = Hn.copy()
+    cost = np.inf
     lam = 1e-4
-    for _ in range(iterations):
-        improved = False
-        converged = False
-        for _ in range(8):
+    jac = True  # the next pass: the Jacobian at H (True) or the cost of a trial step
+    iteration = 0
+    tries = 0
+    while True:
+        c = _sampson_normal_kernel(trial, xs, xd, s1, s2, JtJ, g, jac)
+        if jac:
+            if not c < np.inf:
+                return H, False
+            cost = c
+            iteration += 1
+            tries = 0
+        elif c < cost:  # accepted
+            converged = cost - c <= 1e-8 * cost
+            H[:, :] = trial
+            cost = c
+            lam = max(lam / 10.0, 1e-12)
+            if converged or iteration >= iterations:
+                break
+            jac = True
+            continue
+        else:
+            lam *= 10.0
+            tries += 1
+            if tries >= 8:
+                break
+        jac = False
+        # the next trial step from H: (J^T J + lam diag(J^T J)) step = -J^T r
+        ok = False
+        while not ok and tries < 8:
             for a in range(9):
                 for b in range(9):
                     A[a, b] = JtJ[a, b]
                 A[a, a] += lam * (JtJ[a, a] + 1e-12)
-            try:
-                step = np.linalg.solve(A, -g)
-            except Exception:  # noqa: BLE001 (numba raises the LinAlgError as Exception)
+            ok = _cholesky(A, L)
+            if not ok:
                 lam *= 10.0
-                continue
-            norm = 0.0
-            for k in range(9):
-                v = H[k // 3, k % 3] + step[k]
-                H_new[k // 3, k % 3] = v
-                norm += v * v
-            norm = np.sqrt(norm)
-            for k in range(9):
-                H_new[k // 3, k % 3] /= norm
-            c = _sampson_normal_kernel(H_new, xs, xd, s1, s2, JtJ, g, False)
-            if c < cost:
-                converged = cost - c <= 1e-8 * cost
-                H[:, :] = H_new
-                cost = c
-                lam = max(lam / 10.0, 1e-12)
-                improved = True
-                break
-            lam *= 10.0
-        if not improved or converged:
+                tries += 1
+        if not ok:
             break
-        _sampson_normal_kernel(H, xs, xd, s1, s2, JtJ, g, True)
+        _cholesky_solve(L, g, step)
+        norm = 0.0
+        for i in range(3):
+            for j in range(3):
+                v = H[i, j] - step[3 * i + j]
+                trial[i, j] = v
+                norm += v * v
+        trial /= np.sqrt(norm)
     return H, True
 
 

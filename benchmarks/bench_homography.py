@@ -5,7 +5,8 @@ Two measurements, both printed and saved to ``benchmarks/results/``:
 1. Synthetic: 1000 correspondences in a 640x480 frame, the true H moves the corners by up
    to 12 % of the width, 1 px Gaussian noise on *both* src and dst, 50 % of dst replaced
    by uniform outliers. Accuracy is the mean corner error (px) of the estimate against the
-   true H, over 50 problems; time is the median of interleaved runs on one problem.
+   true H, over 50 problems; time is the median of interleaved runs on one problem, then
+   the spread of the per-problem ratio over 10 problems, and where cvgeo's time goes.
 2. Real: skimage.data.astronaut (grey) and a second view warped by a known random H
    (corners moved by +-12 % of the width), ORB matches (cv2, plumbing); median corner error
    over 10 pairs.
@@ -94,6 +95,39 @@ def print_minima(bench: Bench, ours: str = "cvgeo") -> None:
         for k, t in mins.items()))
 
 
+def cost_split(src: np.ndarray, dst: np.ndarray, t: float, repeats: int = 41) -> None:
+    """Where one call's time goes: the compiled search, the finishing kernel (the
+    Sampson refinement and the residuals), and the rest (validation, the low-support
+    test, the result), as medians of interleaved runs."""
+    import time
+
+    from cvgeo.geometry._homography_ransac import homography_ransac
+    from cvgeo.geometry.homography import _finish_kernel
+
+    src = np.ascontiguousarray(src, dtype=np.float64)
+    dst = np.ascontiguousarray(dst, dtype=np.float64)
+    H0, _, _ = homography_ransac(src, dst, threshold_px=t, confidence=0.999,
+                                 max_trials=10_000, key=0, delta0=1e-4)
+    parts = {
+        "whole call": lambda: find_homography(src, dst, threshold_px=t),
+        "search": lambda: homography_ransac(src, dst, threshold_px=t, confidence=0.999,
+                                            max_trials=10_000, key=0, delta0=1e-4),
+        "finish (refinement)": lambda: _finish_kernel(H0, src, dst, t, True),
+    }
+    clock = time.thread_time if _harness.CPU_CLOCK else time.perf_counter
+    times = {k: [] for k in parts}
+    for _ in range(repeats):
+        for k, f in parts.items():
+            t0 = clock()
+            f()
+            times[k].append(clock() - t0)
+    med = {k: float(np.median(v)) * 1e3 for k, v in times.items()}
+    med["rest (validation, low-support test, result)"] = (
+        med["whole call"] - med["search"] - med["finish (refinement)"])
+    print("cost split of one cvgeo call (median ms): " +
+          ", ".join(f"{k} {v:.3f}" for k, v in med.items()))
+
+
 def main() -> None:
     t = 3.0
     peers = {
@@ -101,7 +135,7 @@ def main() -> None:
         "cv2 USAC_MAGSAC": lambda s, d: cv2.findHomography(s, d, cv2.USAC_MAGSAC, t)[0],
         "cv2 RANSAC": lambda s, d: cv2.findHomography(s, d, cv2.RANSAC, t)[0],
     }
-    # 1. synthetic accuracy over 30 problems
+    # 1. synthetic accuracy over 50 problems
     rng = np.random.default_rng(2024)
     errors = {k: [] for k in peers}
     problems = [synthetic(rng) for _ in range(50)]
@@ -122,6 +156,20 @@ def main() -> None:
     bench.run(repeats=41)
     bench.report(ours="cvgeo")
     print_minima(bench)
+    cost_split(s, d, t)
+    # the same comparison over the first 10 problems: cv2's time varies from problem to
+    # problem (its sample count does); the median over problems of the per-problem ratio
+    spread = {k: [] for k in peers if k != "cvgeo"}
+    for _, sp, dp in problems[:10]:
+        b = Bench("find_homography_problem")
+        for k, f in peers.items():
+            b.add(k, lambda f=f, sp=sp, dp=dp: f(sp, dp))
+        b.run(repeats=11)
+        for k in spread:
+            spread[k].append(b.ratio("cvgeo", k))
+    for k, r in spread.items():
+        print(f"cvgeo / {k} over 10 problems: median {np.median(r):.2f}, "
+              f"range {min(r):.2f}-{max(r):.2f}")
     slow = Bench("find_homography_vs_skimage", points=1000, outliers="50%")
     slow.add("cvgeo", lambda: find_homography(s, d, threshold_px=t))
     slow.add("skimage ransac", lambda: skimage_ransac(s, d, t))

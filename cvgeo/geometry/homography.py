@@ -1,6 +1,7 @@
 """The homography model for :func:`~cvgeo.geometry.ransac.ransac`: closed-form 4-point
 hypotheses, numba MSAC scoring, the normalised DLT, the Sampson-error refinement, and
-:func:`find_homography`.
+:func:`find_homography` (whose robust search is compiled in
+:mod:`cvgeo.geometry._homography_ransac`).
 
 Conventions: points are ``(N, 2)`` ``(x, y)`` pixel coordinates; ``H`` maps ``src`` to
 ``dst`` (``dst ~ H @ (x, y, 1)``), has unit Frobenius norm and ``h33 > 0``.
@@ -17,18 +18,24 @@ from numba import njit
 from cvgeo._checks import (
     DegenerateError,
     check_bool,
+    check_int,
     check_pair,
     check_points,
     check_real,
+    check_seed,
     names_errors_as,
 )
 from cvgeo.geometry._common import (
     _hartley_stats,
-    _homography_sign,
     _homography_sign_kernel,
     _normalizer_kernel,
 )
-from cvgeo.geometry.ransac import MAX_THRESHOLD_PX, RansacResult, _warn_low_support, ransac
+from cvgeo.geometry.ransac import (
+    MAX_THRESHOLD_PX,
+    MAX_TRIALS,
+    RansacResult,
+    _warn_low_support,
+)
 
 __all__ = ["HomographyEstimator", "HomographyResult", "find_homography"]
 
@@ -63,6 +70,105 @@ def _area2(ax, ay, bx, by, cx, cy):
 
 
 @njit(cache=True)
+def _minimal_one(src, dst, H, M):
+    """The closed-form homography of one 4-point sample, with its degeneracy checks.
+
+    Parameters
+    ----------
+    src, dst : float64 (4, 2)
+    H : float64 (3, 3)
+        Output: the homography, unit Frobenius norm (left as is when invalid).
+    M : float64 (2, 3, 3)
+        Work space.
+
+    Returns
+    -------
+    bool
+        False when three points of the sample are (nearly) collinear in either image
+        (|area| <= 1e-6 of the squared extent) or when the four triangles do not all
+        keep, or all flip, their orientation (a homography between two views of points
+        in front of both cameras does one or the other for every triangle).
+
+    Notes
+    -----
+    With the points centred, ``M = [p0 p1 p2] diag(l)`` with ``l = [p0 p1 p2]^-1 p3``
+    (Cramer's rule: ratios of triangle areas) maps the projective basis ``e1, e2, e3,
+    (1, 1, 1)`` to the points; ``H = M_dst adj(M_src)`` (Hartley & Zisserman, ex. 2.7).
+    """
+    sign = 0.0
+    ext_s = 0.0
+    ext_d = 0.0
+    for i in range(4):
+        for j in range(i + 1, 4):
+            ext_s = max(ext_s, abs(src[i, 0] - src[j, 0]), abs(src[i, 1] - src[j, 1]))
+            ext_d = max(ext_d, abs(dst[i, 0] - dst[j, 0]), abs(dst[i, 1] - dst[j, 1]))
+    tol_s = 1e-6 * ext_s * ext_s
+    tol_d = 1e-6 * ext_d * ext_d
+    for a, c, d in ((0, 1, 2), (0, 1, 3), (0, 2, 3), (1, 2, 3)):
+        s_ = _area2(src[a, 0], src[a, 1], src[c, 0], src[c, 1], src[d, 0], src[d, 1])
+        d_ = _area2(dst[a, 0], dst[a, 1], dst[c, 0], dst[c, 1], dst[d, 0], dst[d, 1])
+        if not (abs(s_) > tol_s and abs(d_) > tol_d):
+            return False
+        o = 1.0 if s_ * d_ > 0 else -1.0
+        if sign == 0.0:
+            sign = o
+        elif o != sign:
+            return False
+    csx = 0.25 * (src[0, 0] + src[1, 0] + src[2, 0] + src[3, 0])
+    csy = 0.25 * (src[0, 1] + src[1, 1] + src[2, 1] + src[3, 1])
+    cdx = 0.25 * (dst[0, 0] + dst[1, 0] + dst[2, 0] + dst[3, 0])
+    cdy = 0.25 * (dst[0, 1] + dst[1, 1] + dst[2, 1] + dst[3, 1])
+    for m in range(2):
+        pts = src if m == 0 else dst
+        cx = csx if m == 0 else cdx
+        cy = csy if m == 0 else cdy
+        x0, y0 = pts[0, 0] - cx, pts[0, 1] - cy
+        x1, y1 = pts[1, 0] - cx, pts[1, 1] - cy
+        x2, y2 = pts[2, 0] - cx, pts[2, 1] - cy
+        x3, y3 = pts[3, 0] - cx, pts[3, 1] - cy
+        det = _area2(x0, y0, x1, y1, x2, y2)
+        l0 = _area2(x3, y3, x1, y1, x2, y2) / det
+        l1 = _area2(x0, y0, x3, y3, x2, y2) / det
+        l2 = _area2(x0, y0, x1, y1, x3, y3) / det
+        M[m, 0, 0], M[m, 0, 1], M[m, 0, 2] = x0 * l0, x1 * l1, x2 * l2
+        M[m, 1, 0], M[m, 1, 1], M[m, 1, 2] = y0 * l0, y1 * l1, y2 * l2
+        M[m, 2, 0], M[m, 2, 1], M[m, 2, 2] = l0, l1, l2
+    Ms = M[0]
+    Md = M[1]
+    # Hc = Md adj(Ms), then undo the centring: H = T(cd) Hc T(-cs)
+    a00 = Ms[1, 1] * Ms[2, 2] - Ms[1, 2] * Ms[2, 1]
+    a01 = Ms[0, 2] * Ms[2, 1] - Ms[0, 1] * Ms[2, 2]
+    a02 = Ms[0, 1] * Ms[1, 2] - Ms[0, 2] * Ms[1, 1]
+    a10 = Ms[1, 2] * Ms[2, 0] - Ms[1, 0] * Ms[2, 2]
+    a11 = Ms[0, 0] * Ms[2, 2] - Ms[0, 2] * Ms[2, 0]
+    a12 = Ms[0, 2] * Ms[1, 0] - Ms[0, 0] * Ms[1, 2]
+    a20 = Ms[1, 0] * Ms[2, 1] - Ms[1, 1] * Ms[2, 0]
+    a21 = Ms[0, 1] * Ms[2, 0] - Ms[0, 0] * Ms[2, 1]
+    a22 = Ms[0, 0] * Ms[1, 1] - Ms[0, 1] * Ms[1, 0]
+    for i in range(3):
+        h0 = Md[i, 0] * a00 + Md[i, 1] * a10 + Md[i, 2] * a20
+        h1 = Md[i, 0] * a01 + Md[i, 1] * a11 + Md[i, 2] * a21
+        h2 = Md[i, 0] * a02 + Md[i, 1] * a12 + Md[i, 2] * a22
+        H[i, 0] = h0
+        H[i, 1] = h1
+        H[i, 2] = h2 - h0 * csx - h1 * csy
+    for j in range(3):
+        H[0, j] += cdx * H[2, j]
+        H[1, j] += cdy * H[2, j]
+    norm = 0.0
+    for i in range(3):
+        for j in range(3):
+            norm += H[i, j] * H[i, j]
+    norm = np.sqrt(norm)
+    if not (norm > 0.0 and np.isfinite(norm)):
+        return False
+    for i in range(3):
+        for j in range(3):
+            H[i, j] /= norm
+    return True
+
+
+@njit(cache=True)
 def _homography_minimal_kernel(src, dst):
     """Closed-form homographies from ``B`` 4-point samples, with degeneracy checks.
 
@@ -75,103 +181,17 @@ def _homography_minimal_kernel(src, dst):
     H : float64 (B, 3, 3)
         Unit Frobenius norm (zeros where invalid).
     valid : bool (B,)
-        False when three points of a sample are (nearly) collinear in either image
-        (|area| <= 1e-6 of the squared extent) or when the four triangles do not all
-        keep, or all flip, their orientation (a homography between two views of points
-        in front of both cameras does one or the other for every triangle).
-
-    Notes
-    -----
-    With the points centred, ``M = [p0 p1 p2] diag(l)`` with ``l = [p0 p1 p2]^-1 p3``
-    (Cramer's rule: ratios of triangle areas) maps the projective basis ``e1, e2, e3,
-    (1, 1, 1)`` to the points; ``H = M_dst adj(M_src)`` (Hartley & Zisserman, ex. 2.7).
+        See :func:`_minimal_one`.
     """
     B = src.shape[0]
     H = np.zeros((B, 3, 3))
     valid = np.zeros(B, dtype=np.bool_)
-    tri = ((0, 1, 2), (0, 1, 3), (0, 2, 3), (1, 2, 3))
-    Ms = np.empty((3, 3))
-    Md = np.empty((3, 3))
+    M = np.empty((2, 3, 3))
+    h = np.empty((3, 3))
     for b in range(B):
-        ok = True
-        sign = 0.0
-        for m in range(2):
-            pts = src[b] if m == 0 else dst[b]
-            ext = 0.0
-            for i in range(4):
-                for j in range(i + 1, 4):
-                    ext = max(ext, abs(pts[i, 0] - pts[j, 0]), abs(pts[i, 1] - pts[j, 1]))
-            tol = 1e-6 * ext * ext
-            for a, c, d in tri:
-                ar = _area2(pts[a, 0], pts[a, 1], pts[c, 0], pts[c, 1], pts[d, 0], pts[d, 1])
-                if not abs(ar) > tol:
-                    ok = False
-        if ok:
-            for a, c, d in tri:
-                s_ = _area2(src[b, a, 0], src[b, a, 1], src[b, c, 0], src[b, c, 1],
-                            src[b, d, 0], src[b, d, 1])
-                d_ = _area2(dst[b, a, 0], dst[b, a, 1], dst[b, c, 0], dst[b, c, 1],
-                            dst[b, d, 0], dst[b, d, 1])
-                o = 1.0 if s_ * d_ > 0 else -1.0
-                if sign == 0.0:
-                    sign = o
-                elif o != sign:
-                    ok = False
-        if not ok:
-            continue
-        cs = np.zeros(2)
-        cd = np.zeros(2)
-        for i in range(4):
-            for k in range(2):
-                cs[k] += 0.25 * src[b, i, k]
-                cd[k] += 0.25 * dst[b, i, k]
-        for m in range(2):
-            pts = src[b] if m == 0 else dst[b]
-            c0 = cs if m == 0 else cd
-            M = Ms if m == 0 else Md
-            x0, y0 = pts[0, 0] - c0[0], pts[0, 1] - c0[1]
-            x1, y1 = pts[1, 0] - c0[0], pts[1, 1] - c0[1]
-            x2, y2 = pts[2, 0] - c0[0], pts[2, 1] - c0[1]
-            x3, y3 = pts[3, 0] - c0[0], pts[3, 1] - c0[1]
-            det = _area2(x0, y0, x1, y1, x2, y2)
-            l0 = _area2(x3, y3, x1, y1, x2, y2) / det
-            l1 = _area2(x0, y0, x3, y3, x2, y2) / det
-            l2 = _area2(x0, y0, x1, y1, x3, y3) / det
-            M[0, 0], M[0, 1], M[0, 2] = x0 * l0, x1 * l1, x2 * l2
-            M[1, 0], M[1, 1], M[1, 2] = y0 * l0, y1 * l1, y2 * l2
-            M[2, 0], M[2, 1], M[2, 2] = l0, l1, l2
-        # adjugate of Ms (its inverse up to scale)
-        A = np.empty((3, 3))
-        A[0, 0] = Ms[1, 1] * Ms[2, 2] - Ms[1, 2] * Ms[2, 1]
-        A[0, 1] = Ms[0, 2] * Ms[2, 1] - Ms[0, 1] * Ms[2, 2]
-        A[0, 2] = Ms[0, 1] * Ms[1, 2] - Ms[0, 2] * Ms[1, 1]
-        A[1, 0] = Ms[1, 2] * Ms[2, 0] - Ms[1, 0] * Ms[2, 2]
-        A[1, 1] = Ms[0, 0] * Ms[2, 2] - Ms[0, 2] * Ms[2, 0]
-        A[1, 2] = Ms[0, 2] * Ms[1, 0] - Ms[0, 0] * Ms[1, 2]
-        A[2, 0] = Ms[1, 0] * Ms[2, 1] - Ms[1, 1] * Ms[2, 0]
-        A[2, 1] = Ms[0, 1] * Ms[2, 0] - Ms[0, 0] * Ms[2, 1]
-        A[2, 2] = Ms[0, 0] * Ms[1, 1] - Ms[0, 1] * Ms[1, 0]
-        Hc = Md @ A
-        # undo the centring: H = T(cd) Hc T(-cs)
-        Hb = np.empty((3, 3))
-        for i in range(3):
-            Hb[i, 0] = Hc[i, 0]
-            Hb[i, 1] = Hc[i, 1]
-            Hb[i, 2] = Hc[i, 2] - Hc[i, 0] * cs[0] - Hc[i, 1] * cs[1]
-        for j in range(3):
-            Hb[0, j] += cd[0] * Hb[2, j]
-            Hb[1, j] += cd[1] * Hb[2, j]
-        norm = 0.0
-        for i in range(3):
-            for j in range(3):
-                norm += Hb[i, j] * Hb[i, j]
-        norm = np.sqrt(norm)
-        if not (norm > 0.0 and np.isfinite(norm)):
-            continue
-        for i in range(3):
-            for j in range(3):
-                H[b, i, j] = Hb[i, j] / norm
-        valid[b] = True
+        if _minimal_one(src[b], dst[b], h, M):
+            H[b] = h
+            valid[b] = True
     return H, valid
 
 
@@ -188,24 +208,12 @@ def _transfer_cost(h, src, dst, i, t2):
 
 
 @njit(cache=True)
-def _msac_kernel(H, src, dst, t2, bound):
-    """MSAC costs ``sum_i min(|pi(H_b src_i) - dst_i|^2, t2)`` of ``B`` homographies.
+def _msac_one(h, src, dst, t2, bound):
+    """MSAC cost ``sum_i min(|pi(h src_i) - dst_i|^2, t2)`` of one homography, or ``inf``
+    when it cannot beat ``bound``.
 
-    Parameters
-    ----------
-    H : float64 (B, 3, 3)
-    src, dst : float64 (N, 2)
-    t2 : float
-        Squared threshold.
-    bound : float
-        The best cost so far. A hypothesis that cannot beat it gets ``inf``: one whose
-        partial sum reaches it (Capel's bail-out), one that fails the preliminary test,
-        or one no better than an earlier hypothesis of the batch (the bound tightens as
-        the batch goes; the trial-order replay would keep the earlier one).
-
-    Returns
-    -------
-    costs : float64 (B,)
+    A hypothesis that cannot beat ``bound`` gets ``inf``: one whose partial sum reaches it
+    (Capel's bail-out) or one that fails the preliminary test.
 
     Notes
     -----
@@ -216,26 +224,45 @@ def _msac_kernel(H, src, dst, t2, bound):
     m correspondences is rejected (one that would beat the bound fails it with
     probability below 1e-4).
     """
-    B = H.shape[0]
     n = src.shape[0]
     m = min(n, 64)
-    slack = 4.0 * 0.5 * t2 * np.sqrt(m)
+    if bound < np.inf and m < n:
+        pre = 0.0
+        for k in range(m):
+            pre += _transfer_cost(h, src, dst, (k * n) // m, t2)
+        if pre > bound * (m / n) + 4.0 * 0.5 * t2 * np.sqrt(m):
+            return np.inf
+    c = 0.0
+    for i in range(n):
+        c += _transfer_cost(h, src, dst, i, t2)
+        if c >= bound:
+            return np.inf
+    return c
+
+
+@njit(cache=True)
+def _msac_kernel(H, src, dst, t2, bound):
+    """MSAC costs (:func:`_msac_one`) of ``B`` homographies.
+
+    Parameters
+    ----------
+    H : float64 (B, 3, 3)
+    src, dst : float64 (N, 2)
+    t2 : float
+        Squared threshold.
+    bound : float
+        The best cost so far. A hypothesis that cannot beat it gets ``inf``, and so does
+        one no better than an earlier hypothesis of the batch (the bound tightens as the
+        batch goes; the trial-order replay would keep the earlier one).
+
+    Returns
+    -------
+    costs : float64 (B,)
+    """
+    B = H.shape[0]
     costs = np.empty(B)
     for b in range(B):
-        h = H[b]
-        if bound < np.inf and m < n:
-            pre = 0.0
-            for k in range(m):
-                pre += _transfer_cost(h, src, dst, (k * n) // m, t2)
-            if pre > bound * (m / n) + slack:
-                costs[b] = np.inf
-                continue
-        c = 0.0
-        for i in range(n):
-            c += _transfer_cost(h, src, dst, i, t2)
-            if c >= bound:
-                c = np.inf
-                break
+        c = _msac_one(H[b], src, dst, t2, bound)
         costs[b] = c
         if c < bound:
             bound = c
@@ -250,11 +277,6 @@ def _normalizer(p: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
                               "at one location")
     T = np.array([[s, 0.0, -s * mx], [0.0, s, -s * my], [0.0, 0.0, 1.0]])
     return out, s, T
-
-
-def _normalize_h(H: np.ndarray) -> np.ndarray:
-    """Unit Frobenius norm, sign rule (h33 > 0, else the first sizeable entry > 0)."""
-    return _homography_sign(H, np)
 
 
 @njit(cache=True)
@@ -324,20 +346,21 @@ def _dlt_kernel(src, dst):
     for i in range(3):
         for j in range(3):
             Hn[i, j] = V[3 * i + j, 0]
-    # H = T2^-1 Hn T1 with T = [[s, 0, a], [0, s, b], [0, 0, 1]]
-    s1, a1, b1 = T1[0, 0], T1[0, 2], T1[1, 2]
-    s2, a2, b2 = T2[0, 0], T2[0, 2], T2[1, 2]
+    _denormalize(Hn, T1[0, 0], T1[0, 2], T1[1, 2], T2[0, 0], T2[0, 2], T2[1, 2], H)
+    _homography_sign_kernel(H)
+    return H, 0
+
+
+@njit(cache=True)
+def _denormalize(Hn, s1, a1, b1, s2, a2, b2, H):
+    """``H = T2^-1 Hn T1`` into ``H``, with ``T = [[s, 0, a], [0, s, b], [0, 0, 1]]``."""
     for i in range(3):
-        r0 = Hn[i, 0] * s1
-        r1 = Hn[i, 1] * s1
-        H[i, 0] = r0
-        H[i, 1] = r1
+        H[i, 0] = Hn[i, 0] * s1
+        H[i, 1] = Hn[i, 1] * s1
         H[i, 2] = Hn[i, 0] * a1 + Hn[i, 1] * b1 + Hn[i, 2]
     for j in range(3):
         H[0, j] = (H[0, j] - a2 * H[2, j]) / s2
         H[1, j] = (H[1, j] - b2 * H[2, j]) / s2
-    _homography_sign_kernel(H)
-    return H, 0
 
 
 def _dlt_lsq(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -350,13 +373,6 @@ def _dlt_lsq(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
         raise DegenerateError("find_homography: the homography is not determined by these "
                               "points, got a degenerate (e.g. collinear) configuration")
     return H
-
-
-def _inv_similarity(T: np.ndarray) -> np.ndarray:
-    """Inverse of ``[[s, 0, a], [0, s, b], [0, 0, 1]]``."""
-    s = T[0, 0]
-    return np.array([[1.0 / s, 0.0, -T[0, 2] / s], [0.0, 1.0 / s, -T[1, 2] / s],
-                     [0.0, 0.0, 1.0]])
 
 
 @njit(cache=True)
@@ -422,11 +438,11 @@ class HomographyEstimator:
                             np.ascontiguousarray(dst), threshold_px * threshold_px, bound)
 
 
-@njit(cache=True, inline="always")
-def _sampson_point(Hn, X0, X1, u, v, s1, s2, dr):
+@njit(cache=True)
+def _sampson_point(Hn, X0, X1, u, v, s1, s2, dr, jac):
     """One correspondence of :func:`_sampson_kernel`: its two whitened residuals
-    ``(r1, r2, ok)``, and their derivatives w.r.t. the 9 entries of ``Hn`` into the rows
-    of ``dr`` (2, 9).
+    ``(r1, r2, ok)``, and (if ``jac``) their derivatives w.r.t. the 9 entries of ``Hn``
+    into the rows of ``dr`` (2, 9).
 
     With ``Jx``'s rows ``(p0, p1, c / s2, 0)`` and ``(q0, q1, 0, c / s2)`` the whitening
     ``S = [[A, B], [B, C]]`` has ``A = p0² + p1² + (c/s2)²``, ``B = p0 q0 + p1 q1``,
@@ -459,6 +475,10 @@ def _sampson_point(Hn, X0, X1, u, v, s1, s2, dr):
     l22 = np.sqrt(d22)
     r1 = e1 / l11
     r2 = (e2 - l21 * r1) / l22
+    if not jac:
+        return r1, r2, True
+    il11 = 1.0 / l11
+    il22 = 1.0 / l22
     for k in range(9):
         # dA, dB, dC and de1, de2 for H_jk (index 3 j + k)
         if k == 0 or k == 1:  # h00, h01: p moves by -1/s1 per X
@@ -490,12 +510,12 @@ def _sampson_point(Hn, X0, X1, u, v, s1, s2, dr):
             dc = 2.0 * cc * i2
             dA, dB, dC = dc, 0.0, dc
             d1, d2 = u, v
-        dl11 = dA / (2.0 * l11)
-        dl21 = (dB - l21 * dl11) / l11
-        dl22 = (dC - 2.0 * l21 * dl21) / (2.0 * l22)
-        dr1 = (d1 - dl11 * r1) / l11
+        dl11 = 0.5 * dA * il11
+        dl21 = (dB - l21 * dl11) * il11
+        dl22 = 0.5 * (dC - 2.0 * l21 * dl21) * il22
+        dr1 = (d1 - dl11 * r1) * il11
         dr[0, k] = dr1
-        dr[1, k] = (d2 - dl21 * r1 - l21 * dr1 - dl22 * r2) / l22
+        dr[1, k] = (d2 - dl21 * r1 - l21 * dr1 - dl22 * r2) * il22
     return r1, r2, True
 
 
@@ -530,7 +550,7 @@ def _sampson_kernel(Hn, xs, xd, s1, s2):
     dr = np.empty((2, 9))
     for i in range(n):
         r1, r2, ok = _sampson_point(Hn, xs[i, 0], xs[i, 1], xd[i, 0], xd[i, 1], s1, s2,
-                                    dr)
+                                    dr, True)
         if not ok:
             return r, J, False
         r[2 * i] = r1
@@ -539,6 +559,187 @@ def _sampson_kernel(Hn, xs, xd, s1, s2):
             J[2 * i, k] = dr[0, k]
             J[2 * i + 1, k] = dr[1, k]
     return r, J, True
+
+
+@njit(cache=True)
+def _sampson_normal_kernel(Hn, xs, xd, s1, s2, JtJ, g, jac):
+    """The Gauss-Newton normal equations of :func:`_sampson_kernel`'s residuals.
+
+    Writes ``J^T J`` (9, 9) into ``JtJ`` and ``J^T r`` (9,) into ``g`` without forming
+    ``J`` (if ``jac``; else leaves them); returns the cost ``|r|^2`` (pixels^2), ``inf``
+    for a degenerate whitening.
+    """
+    n = xs.shape[0]
+    dr = np.empty((2, 9))
+    if jac:
+        JtJ[:, :] = 0.0
+        g[:] = 0.0
+    cost = 0.0
+    for i in range(n):
+        r1, r2, ok = _sampson_point(Hn, xs[i, 0], xs[i, 1], xd[i, 0], xd[i, 1], s1, s2,
+                                    dr, jac)
+        if not ok:
+            return np.inf
+        cost += r1 * r1 + r2 * r2
+        if not jac:
+            continue
+        for a in range(9):
+            d0 = dr[0, a]
+            d1 = dr[1, a]
+            g[a] += d0 * r1 + d1 * r2
+            for b in range(a, 9):
+                JtJ[a, b] += d0 * dr[0, b] + d1 * dr[1, b]
+    if jac:
+        for a in range(9):
+            for b in range(a):
+                JtJ[a, b] = JtJ[b, a]
+    return cost if np.isfinite(cost) else np.inf
+
+
+@njit(cache=True)
+def _cholesky(A, L):
+    """``L L^T = A`` into the lower triangle of ``L`` for a symmetric ``A`` (n, n);
+    False unless ``A`` is (numerically) positive definite."""
+    n = A.shape[0]
+    for j in range(n):
+        d = A[j, j]
+        for k in range(j):
+            d -= L[j, k] * L[j, k]
+        if not d > 0.0:
+            return False
+        d = np.sqrt(d)
+        L[j, j] = d
+        for i in range(j + 1, n):
+            v = A[i, j]
+            for k in range(j):
+                v -= L[i, k] * L[j, k]
+            L[i, j] = v / d
+    return True
+
+
+@njit(cache=True)
+def _cholesky_solve(L, b, x):
+    """``x = (L L^T)^-1 b`` with ``L`` from :func:`_cholesky`."""
+    n = L.shape[0]
+    for i in range(n):
+        v = b[i]
+        for k in range(i):
+            v -= L[i, k] * x[k]
+        x[i] = v / L[i, i]
+    for i in range(n - 1, -1, -1):
+        v = x[i]
+        for k in range(i + 1, n):
+            v -= L[k, i] * x[k]
+        x[i] = v / L[i, i]
+
+
+@njit(cache=True)
+def _lm_kernel(Hn, xs, xd, s1, s2, iterations):
+    """Levenberg-Marquardt on the Sampson error (see :func:`_refine_homography`).
+
+    Returns ``(H, ok)``: the refined normalised homography (unit Frobenius norm; ``Hn``
+    itself when nothing lowered the cost) and False when the start is degenerate.
+
+    Trial steps are costed without the Jacobian, which is computed only at the start
+    and at each accepted point the iteration goes on from (one call site for both
+    kinds of pass keeps the compiled code small).
+    """
+    JtJ = np.empty((9, 9))
+    g = np.empty(9)
+    A = np.empty((9, 9))
+    L = np.empty((9, 9))
+    step = np.empty(9)
+    H = Hn.copy()
+    trial = Hn.copy()
+    cost = np.inf
+    lam = 1e-4
+    jac = True  # the next pass: the Jacobian at H (True) or the cost of a trial step
+    iteration = 0
+    tries = 0
+    while True:
+        c = _sampson_normal_kernel(trial, xs, xd, s1, s2, JtJ, g, jac)
+        if jac:
+            if not c < np.inf:
+                return H, False
+            cost = c
+            iteration += 1
+            tries = 0
+        elif c < cost:  # accepted
+            converged = cost - c <= 1e-8 * cost
+            H[:, :] = trial
+            cost = c
+            lam = max(lam / 10.0, 1e-12)
+            if converged or iteration >= iterations:
+                break
+            jac = True
+            continue
+        else:
+            lam *= 10.0
+            tries += 1
+            if tries >= 8:
+                break
+        jac = False
+        # the next trial step from H: (J^T J + lam diag(J^T J)) step = -J^T r
+        ok = False
+        while not ok and tries < 8:
+            for a in range(9):
+                for b in range(9):
+                    A[a, b] = JtJ[a, b]
+                A[a, a] += lam * (JtJ[a, a] + 1e-12)
+            ok = _cholesky(A, L)
+            if not ok:
+                lam *= 10.0
+                tries += 1
+        if not ok:
+            break
+        _cholesky_solve(L, g, step)
+        norm = 0.0
+        for i in range(3):
+            for j in range(3):
+                v = H[i, j] - step[3 * i + j]
+                trial[i, j] = v
+                norm += v * v
+        trial /= np.sqrt(norm)
+    return H, True
+
+
+@njit(cache=True)
+def _refine_kernel(H, src, dst, ids, iterations):
+    """:func:`_refine_homography` on the matches ``ids`` (int64): ``(H, ok)``, ``ok``
+    False (and ``H`` unchanged) when the matches of one image coincide or the Sampson
+    whitening is degenerate."""
+    m = ids.shape[0]
+    s1, mx1, my1 = _hartley_stats(src, ids)
+    s2, mx2, my2 = _hartley_stats(dst, ids)
+    if not (s1 > 0.0 and s2 > 0.0):
+        return H, False
+    xs = np.empty((m, 2))
+    xd = np.empty((m, 2))
+    for k in range(m):
+        i = ids[k]
+        xs[k, 0] = (src[i, 0] - mx1) * s1
+        xs[k, 1] = (src[i, 1] - my1) * s1
+        xd[k, 0] = (dst[i, 0] - mx2) * s2
+        xd[k, 1] = (dst[i, 1] - my2) * s2
+    # Hn = T2 H T1^-1
+    G = np.empty((3, 3))
+    for j in range(3):
+        G[0, j] = s2 * (H[0, j] - mx2 * H[2, j])
+        G[1, j] = s2 * (H[1, j] - my2 * H[2, j])
+        G[2, j] = H[2, j]
+    Hn = np.empty((3, 3))
+    for i in range(3):
+        Hn[i, 0] = G[i, 0] / s1
+        Hn[i, 1] = G[i, 1] / s1
+        Hn[i, 2] = G[i, 2] + (G[i, 0] * mx1 + G[i, 1] * my1)
+    Hn /= np.sqrt(np.sum(Hn * Hn))
+    Hr, ok = _lm_kernel(Hn, xs, xd, s1, s2, iterations)
+    if not ok:
+        return H, False
+    out = np.empty((3, 3))
+    _denormalize(Hr, s1, -s1 * mx1, -s1 * my1, s2, -s2 * mx2, -s2 * my2, out)
+    _homography_sign_kernel(out)
+    return out, True
 
 
 def _refine_homography(H: np.ndarray, src: np.ndarray, dst: np.ndarray,
@@ -550,42 +751,66 @@ def _refine_homography(H: np.ndarray, src: np.ndarray, dst: np.ndarray,
     stops when a step lowers the cost by less than 1e-8 of it. Returns the refined ``H``
     (unit Frobenius norm, sign rule), never a worse one.
     """
-    xs, s1, T1 = _normalizer(src)
-    xd, s2, T2 = _normalizer(dst)
+    src = np.ascontiguousarray(src, dtype=np.float64)
+    out, _ = _refine_kernel(np.ascontiguousarray(H, dtype=np.float64), src,
+                            np.ascontiguousarray(dst, dtype=np.float64),
+                            np.arange(src.shape[0]), iterations)
+    return out
 
-    def evaluate(Hc):
-        r, J, ok = _sampson_kernel(Hc, xs, xd, s1, s2)
-        cost = float(r @ r) if ok else np.inf
-        return (J.T @ J, J.T @ r, cost) if np.isfinite(cost) else None
 
-    Hn = T2 @ H @ _inv_similarity(T1)
-    Hn /= np.linalg.norm(Hn)
-    state = evaluate(Hn)
-    if state is None:
-        return H
-    JtJ, g, cost = state
-    lam = 1e-4
-    for _ in range(iterations):
-        improved = converged = False
-        for _ in range(8):
-            A = JtJ + lam * np.diag(np.diag(JtJ) + 1e-12)
-            try:
-                H_new = Hn + np.linalg.solve(A, -g).reshape(3, 3)
-            except np.linalg.LinAlgError:
-                lam *= 10.0
-                continue
-            H_new /= np.linalg.norm(H_new)
-            out = evaluate(H_new)
-            if out is not None and out[2] < cost:
-                converged = cost - out[2] <= 1e-8 * cost
-                Hn, (JtJ, g, cost) = H_new, out
-                lam = max(lam / 10.0, 1e-12)
-                improved = True
-                break
-            lam *= 10.0
-        if not improved or converged:
-            break
-    return _normalize_h(_inv_similarity(T2) @ Hn @ T1)
+@njit(cache=True)
+def _finish_kernel(H, src, dst, t, refine):
+    """The last steps of :func:`find_homography`: ``(H, residuals)``.
+
+    ``H`` gets the sign rule; with ``refine`` (and at least 5 inliers) it is refined by
+    :func:`_refine_kernel` on the matches with residuals up to ``max(t, 4 sigma)``,
+    ``sigma`` estimated from the median inlier residual; the residuals (forward transfer
+    distances, ``inf`` where undefined) are those of the returned ``H``.
+    """
+    H = H.copy()
+    _homography_sign_kernel(H)
+    res = _transfer_kernel(H, src, dst)
+    if not refine:
+        return H, res
+    n = src.shape[0]
+    m = 0
+    for i in range(n):
+        if res[i] <= t:
+            m += 1
+    if m < 5:
+        return H, res
+    within = np.empty(m)
+    m = 0
+    for i in range(n):
+        if res[i] <= t:
+            within[m] = res[i]
+            m += 1
+    # residuals of true inliers are ~Rayleigh(sigma), median 1.1774 sigma
+    lim = max(t, _REFINE_SIGMAS * np.median(within) / 1.1774)
+    ids = np.empty(n, dtype=np.int64)
+    m = 0
+    for i in range(n):
+        if res[i] <= lim:
+            ids[m] = i
+            m += 1
+    Hr, ok = _refine_kernel(H, src, dst, ids[:m], 10)
+    if not ok:  # the refinement set collapsed: keep the RANSAC model
+        return H, res
+    return Hr, _transfer_kernel(Hr, src, dst)
+
+
+@njit(cache=True)
+def _extent_kernel(p):
+    """Width and height of the bounding box of float64 (N, 2) points (``np.ptp`` over
+    axis 0, without its strided reductions)."""
+    x0 = x1 = p[0, 0]
+    y0 = y1 = p[0, 1]
+    for i in range(1, p.shape[0]):
+        x0 = min(x0, p[i, 0])
+        x1 = max(x1, p[i, 0])
+        y0 = min(y0, p[i, 1])
+        y1 = max(y1, p[i, 1])
+    return x1 - x0, y1 - y0
 
 
 @names_errors_as("ransac")
@@ -601,12 +826,14 @@ def find_homography(
 ) -> HomographyResult:
     """Robustly estimate the homography mapping ``src`` to ``dst``.
 
-    :func:`ransac` with :class:`HomographyEstimator` (4-point closed-form hypotheses,
-    MSAC scoring, local optimisation by normalised DLT), then a Levenberg-Marquardt
-    refinement of the Sampson error on the inliers (the first-order approximation of the
-    maximum-likelihood reprojection error with noise in both images, as opposed to the
-    algebraic error the DLT minimises); the inlier mask and residuals
-    are recomputed with the returned matrix.
+    The robust search of :func:`ransac` with the model of :class:`HomographyEstimator`
+    (4-point closed-form hypotheses with collinearity and orientation checks, MSAC
+    scoring, local optimisation by normalised DLT refits, adaptive stopping, degenerate
+    samples outside the budget), compiled as one loop with SPRT verification; then a
+    Levenberg-Marquardt refinement of the Sampson error on the inliers (the first-order
+    approximation of the maximum-likelihood reprojection error with noise in both
+    images, as opposed to the algebraic error the DLT minimises); the inlier mask and
+    residuals are recomputed with the returned matrix.
 
     Conventions: points are ``(N, 2)`` ``(x, y)`` pixel coordinates; ``H`` maps ``src``
     to ``dst`` (``dst ~ H @ (x, y, 1)``), has unit Frobenius norm and ``h33 > 0`` (it is
@@ -623,7 +850,9 @@ def find_homography(
     max_trials : int
         Upper bound on minimal samples.
     seed : int, numpy.random.Generator or None
-        The default ``0`` makes every call reproducible.
+        The default ``0`` makes every call reproducible. An int below ``2**64`` seeds
+        the search's own generator directly; a Generator (or None: fresh entropy) gives
+        it one draw.
     refine : bool
         Run the final geometric (LM) refinement.
 
@@ -671,6 +900,7 @@ def find_homography(
     >>> int(r.inlier_mask[50:].sum())
     150
     """
+    from cvgeo.geometry._homography_ransac import homography_ransac
     from cvgeo.geometry.transforms import Projective, _check_correspondences
 
     func = "find_homography"
@@ -680,34 +910,34 @@ def find_homography(
     t = check_real(threshold_px, func, "threshold_px", low=0.0, high=MAX_THRESHOLD_PX,
                    low_inclusive=False)
     refine = check_bool(refine, func, "refine")
+    confidence = check_real(confidence, func, "confidence", low=0.0, high=1.0,
+                            low_inclusive=False, high_inclusive=False)
+    max_trials = check_int(max_trials, func, "max_trials", low=1, high=MAX_TRIALS)
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_)) \
+            and 0 <= seed < 2**64:
+        key = int(seed)  # seeds the compiled generator directly
+    else:  # a Generator, None (fresh entropy) or an error from check_seed
+        key = int(check_seed(seed, func).integers(0, 2**63))
     if src.shape[0] <= 16:  # few points: say precisely why a configuration is degenerate
         _check_correspondences(Projective, src, dst, func)
+    src = np.ascontiguousarray(src, dtype=np.float64)
+    dst = np.ascontiguousarray(dst, dtype=np.float64)
+    # chance: a random dst within t of its prediction, over the bounding box of dst
+    w, h = _extent_kernel(dst)
+    p_chance = min(1.0, math.pi * t * t / (max(w, 2.0 * t) * max(h, 2.0 * t)))
     try:
-        result = ransac(HomographyEstimator(), src, dst, threshold_px=t, confidence=confidence,
-                        max_trials=max_trials, seed=seed)
+        H, n_trials, n_degenerate = homography_ransac(src, dst, threshold_px=t,
+                                                      confidence=confidence,
+                                                      max_trials=max_trials, key=key,
+                                                      delta0=p_chance)
     except DegenerateError as exc:
         _check_correspondences(Projective, src, dst, func)  # the precise reason, if any
         raise DegenerateError(str(exc).replace("ransac:", f"{func}:", 1)) from None
-    H = _normalize_h(result.model)
-    if refine and result.n_inliers >= 5:
-        # The refinement set is wider than the threshold when the noise allows: residuals
-        # of true inliers are ~Rayleigh(sigma); cutting them at threshold_px drops (and
-        # biases) the tail, so refine on r <= max(t, 4 sigma) (0.03 % of the tail lost),
-        # sigma estimated from the median inlier residual (median = 1.1774 sigma).
-        res = _transfer(H, src, dst)
-        sigma = float(np.median(res[res <= t])) / 1.1774
-        inl = res <= max(t, _REFINE_SIGMAS * sigma)
-        if inl.sum() >= 5:
-            try:
-                H = _refine_homography(H, src[inl], dst[inl])
-            except DegenerateError:  # the refinement set collapsed: keep the RANSAC model
-                pass
-    res = _transfer(H, src, dst)
-    res = np.where(np.isnan(res), np.inf, res)
+    # The refinement set is wider than the threshold when the noise allows: residuals of
+    # true inliers are ~Rayleigh(sigma); cutting them at threshold_px drops (and biases)
+    # the tail, so the refinement uses r <= max(t, 4 sigma) (0.03 % of the tail lost).
+    H, res = _finish_kernel(H, src, dst, t, refine)
     inl = res <= t
-    # chance: a random dst within t of its prediction, over the bounding box of dst
-    area = float(np.prod(np.maximum(np.ptp(dst, axis=0), 2.0 * t)))
-    _warn_low_support(func, int(inl.sum()), len(src), 4, min(1.0, math.pi * t * t / area),
-                      result.n_trials - result.n_degenerate)
-    return HomographyResult(model=H, inlier_mask=inl, n_trials=result.n_trials,
-                            n_degenerate=result.n_degenerate, residuals=res)
+    _warn_low_support(func, int(inl.sum()), len(src), 4, p_chance, n_trials - n_degenerate)
+    return HomographyResult(model=H, inlier_mask=inl, n_trials=n_trials,
+                            n_degenerate=n_degenerate, residuals=res)

@@ -1,9 +1,10 @@
 """One generic robust estimator (RANSAC with MSAC scoring and local optimisation).
 
-Every robust fit in cvgeo (homographies in :mod:`cvgeo.geometry.homography`, fundamental
-matrices in :mod:`cvgeo.geometry.epipolar`) goes through :func:`ransac`, which knows nothing
-about the model: it asks an *estimator* object for minimal-sample hypotheses, residuals and
-least-squares refits.
+:func:`ransac` knows nothing about the model: it asks an *estimator* object for
+minimal-sample hypotheses, residuals and least-squares refits. It is the engine for user
+models and the reference for cvgeo's own robust fits, which run the same search compiled
+for their model (``find_homography`` in :mod:`cvgeo.geometry._homography_ransac`, F and E
+in :mod:`cvgeo.geometry._twoview_ransac`).
 
 The estimator protocol
 ----------------------

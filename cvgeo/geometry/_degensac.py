@@ -26,7 +26,12 @@ import numpy as np
 from numba import njit
 
 from cvgeo._checks import DegenerateError
-from cvgeo.geometry.homography import _dlt_lsq, _homography_minimal_kernel, _transfer
+from cvgeo.geometry.homography import (
+    _dlt_lsq,
+    _homography_minimal_kernel,
+    _transfer,
+    _transfer_sq,
+)
 from cvgeo.geometry.ransac import _draw_samples
 
 #: matches within this many thresholds of their transfer by H are on the plane (as in
@@ -100,31 +105,18 @@ def _plane_search_kernel(src, dst, idx, t2, n_samples, pre, pre_min):
         if pre.shape[0] > 0:
             hits = 0
             for k in range(pre.shape[0]):
-                i = pre[k]
-                x = src[i, 0]
-                y = src[i, 1]
-                w = H[2, 0] * x + H[2, 1] * y + H[2, 2]
-                if w != 0.0:
-                    du = (H[0, 0] * x + H[0, 1] * y + H[0, 2]) / w - dst[i, 0]
-                    dv = (H[1, 0] * x + H[1, 1] * y + H[1, 2]) / w - dst[i, 1]
-                    if du * du + dv * dv <= t2:
-                        hits += 1
+                if _transfer_sq(H, src, dst, pre[k]) <= t2:
+                    hits += 1
             if hits < pre_min:
                 continue
         cost = 0.0
         count = 0
         for i in range(m):
-            x = src[i, 0]
-            y = src[i, 1]
-            w = H[2, 0] * x + H[2, 1] * y + H[2, 2]
-            e = t2
-            if w != 0.0:
-                du = (H[0, 0] * x + H[0, 1] * y + H[0, 2]) / w - dst[i, 0]
-                dv = (H[1, 0] * x + H[1, 1] * y + H[1, 2]) / w - dst[i, 1]
-                r = du * du + dv * dv
-                if r <= t2:
-                    e = r
-                    count += 1
+            e = _transfer_sq(H, src, dst, i)
+            if e <= t2:
+                count += 1
+            else:
+                e = t2
             cost += e
             if cost >= best_cost:
                 break

@@ -53,6 +53,7 @@ from cvgeo.geometry.homography import (
     _cholesky_solve,
     _denormalize,
     _minimal_one,
+    _transfer_sq,
 )
 from cvgeo.geometry.ransac import _DEGENERATE_CAP
 
@@ -76,19 +77,14 @@ _trials_needed = njit(cache=True)(trials_needed)
 
 
 @njit(cache=True)
-def _transfer_sq(H, src, dst, t2, out):
+def _transfer_all(H, src, dst, t2, out):
     """Squared transfer errors ``|pi(H src_i) - dst_i|^2`` into ``out`` (``inf`` where
     undefined); returns the MSAC cost ``sum min(e, t2)`` and the count of ``e <= t2``."""
     n = src.shape[0]
     cost = 0.0
     inliers = 0
     for i in range(n):
-        x = src[i, 0]
-        y = src[i, 1]
-        w = H[2, 0] * x + H[2, 1] * y + H[2, 2]
-        du = (H[0, 0] * x + H[0, 1] * y + H[0, 2]) / w - dst[i, 0]
-        dv = (H[1, 0] * x + H[1, 1] * y + H[1, 2]) / w - dst[i, 1]
-        e = du * du + dv * dv
+        e = _transfer_sq(H, src, dst, i)
         if not e <= t2:
             out[i] = e if e == e else np.inf
             cost += t2
@@ -225,7 +221,7 @@ def _lo_kernel(src, dst, xs, xd, norm, t, schedule, model, cost, cur, ids, prev)
     """
     n = src.shape[0]
     t2 = t * t
-    c0, inliers = _transfer_sq(model, src, dst, t2, cur)
+    c0, inliers = _transfer_all(model, src, dst, t2, cur)
     if c0 < cost:
         cost = c0
     M = np.empty((9, 9))
@@ -269,7 +265,7 @@ def _lo_kernel(src, dst, xs, xd, norm, t, schedule, model, cost, cur, ids, prev)
         if not _dlt_subset(xs, xd, ids[:m], M, Hn):
             break
         _denormalize(Hn, norm[0], norm[1], norm[2], norm[3], norm[4], norm[5], H)
-        c, k = _transfer_sq(H, src, dst, t2, cur)
+        c, k = _transfer_all(H, src, dst, t2, cur)
         improved = c < cost
         if improved:
             cost = c

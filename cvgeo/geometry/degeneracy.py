@@ -33,7 +33,7 @@ from numba import njit
 
 from cvgeo._checks import DegenerateError
 from cvgeo.geometry.epipolar.kernels import _sampson_kernel, _score_batch_kernel, _soa
-from cvgeo.geometry.homography import _dlt_lsq, _transfer
+from cvgeo.geometry.homography import _dlt_lsq, _transfer, _transfer_sq
 from cvgeo.geometry.ransac import _chance_support, _draw_samples, _epipolar_chance
 
 #: the five triplets of a 7-point sample of which any five points contain one
@@ -107,18 +107,6 @@ def _compatible_h(F, e2, x1, x2, tri, H):
         for j in range(3):
             H[i, j] = A[i, j] - e2[i] * w[j]
     return True
-
-
-@njit(cache=True)
-def _transfer_sq(H, x1, x2, i):
-    u = H[0, 0] * x1[i, 0] + H[0, 1] * x1[i, 1] + H[0, 2]
-    v = H[1, 0] * x1[i, 0] + H[1, 1] * x1[i, 1] + H[1, 2]
-    w = H[2, 0] * x1[i, 0] + H[2, 1] * x1[i, 1] + H[2, 2]
-    if w == 0.0:
-        return np.inf
-    du = u / w - x2[i, 0]
-    dv = v / w - x2[i, 1]
-    return du * du + dv * dv
 
 
 @njit(cache=True)

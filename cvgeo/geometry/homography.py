@@ -196,14 +196,24 @@ def _homography_minimal_kernel(src, dst):
 
 
 @njit(cache=True)
-def _transfer_cost(h, src, dst, i, t2):
-    """``min(|pi(h src_i) - dst_i|^2, t2)``; NaN/inf (w = 0) count as ``t2``."""
+def _transfer_sq(h, src, dst, i):
+    """``|pi(h src_i) - dst_i|^2``, the squared transfer error of match ``i``; ``inf``
+    where ``h`` maps ``src_i`` to infinity (w = 0). The one point-transfer error of the
+    compiled homography code."""
     x = src[i, 0]
     y = src[i, 1]
     w = h[2, 0] * x + h[2, 1] * y + h[2, 2]
+    if w == 0.0:
+        return np.inf
     du = (h[0, 0] * x + h[0, 1] * y + h[0, 2]) / w - dst[i, 0]
     dv = (h[1, 0] * x + h[1, 1] * y + h[1, 2]) / w - dst[i, 1]
-    e = du * du + dv * dv
+    return du * du + dv * dv
+
+
+@njit(cache=True)
+def _transfer_cost(h, src, dst, i, t2):
+    """``min(|pi(h src_i) - dst_i|^2, t2)``; NaN/inf (w = 0) count as ``t2``."""
+    e = _transfer_sq(h, src, dst, i)
     return e if e < t2 else t2
 
 

@@ -26,41 +26,71 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from cvgeo.geometry._polyroots import _hessenberg, _hessenberg_charpoly, _real_roots
+from cvgeo.geometry._polyroots import (
+    ROOTS_WORK,
+    _hessenberg,
+    _hessenberg_charpoly,
+    _real_roots,
+    _real_roots_work,
+)
+from cvgeo.geometry.epipolar.kernels import _epipolar_row
 
 
 def _monomials():
-    """The 20 monomials of degree <= 3 in (x, y, z), cubic ones first, and product tables."""
+    """The 20 monomials of degree <= 3 in (x, y, z), cubic ones first."""
     cubic = [(3, 0, 0), (2, 1, 0), (2, 0, 1), (1, 2, 0), (1, 1, 1), (1, 0, 2),
              (0, 3, 0), (0, 2, 1), (0, 1, 2), (0, 0, 3)]
     basis = [(2, 0, 0), (1, 1, 0), (1, 0, 1), (0, 2, 0), (0, 1, 1), (0, 0, 2),
              (1, 0, 0), (0, 1, 0), (0, 0, 1), (0, 0, 0)]
-    mons = cubic + basis
-    index = {m: i for i, m in enumerate(mons)}
-    # product of monomial i (degree <= 2: indices 10..19) with monomial j (degree <= 1:
-    # indices 16..19) -> index of the product (-1 when it is not of degree <= 3)
-    table = np.full((10, 4), -1, dtype=np.int64)
-    for i in range(10):
-        for j in range(4):
-            a, b = mons[10 + i], mons[16 + j]
-            p = (a[0] + b[0], a[1] + b[1], a[2] + b[2])
-            table[i, j] = index.get(p, -1)
-    return table
+    return cubic + basis
 
 
-_MUL = _monomials()
+@njit(cache=True, inline="always")
+def _lin_lin_add(E, i, j, out, r):
+    """``out[r] += E[i] E[j]``: two linear polynomials ``(x, y, z, 1)`` (rows of ``E``
+    (9, 4)) times each other, a quadratic over ``(x², xy, xz, y², yz, z², x, y, z, 1)``."""
+    a0, a1, a2, a3 = E[i, 0], E[i, 1], E[i, 2], E[i, 3]
+    b0, b1, b2, b3 = E[j, 0], E[j, 1], E[j, 2], E[j, 3]
+    out[r, 0] += a0 * b0
+    out[r, 1] += a0 * b1 + a1 * b0
+    out[r, 2] += a0 * b2 + a2 * b0
+    out[r, 3] += a1 * b1
+    out[r, 4] += a1 * b2 + a2 * b1
+    out[r, 5] += a2 * b2
+    out[r, 6] += a0 * b3 + a3 * b0
+    out[r, 7] += a1 * b3 + a3 * b1
+    out[r, 8] += a2 * b3 + a3 * b2
+    out[r, 9] += a3 * b3
 
 
-@njit(cache=True)
-def _pmul(p, q, out):
-    """``out = p * q`` for ``p`` of degree <= 2 and ``q`` of degree <= 1 (20-vectors)."""
-    out[:] = 0.0
-    for i in range(10):
-        a = p[10 + i]
-        if a == 0.0:
-            continue
-        for j in range(4):
-            out[_MUL[i, j]] += a * q[16 + j]
+@njit(cache=True, inline="always")
+def _quad_lin_add(P, i, E, j, out, r):
+    """``out[r] += P[i] E[j]``: a quadratic (row of ``P``, monomials as in
+    :func:`_lin_lin_add`) times a linear polynomial (row of ``E``), a cubic over the 20
+    monomials of :func:`_monomials`."""
+    q0, q1, q2, q3, q4 = P[i, 0], P[i, 1], P[i, 2], P[i, 3], P[i, 4]
+    q5, q6, q7, q8, q9 = P[i, 5], P[i, 6], P[i, 7], P[i, 8], P[i, 9]
+    l0, l1, l2, l3 = E[j, 0], E[j, 1], E[j, 2], E[j, 3]
+    out[r, 0] += q0 * l0
+    out[r, 1] += q0 * l1 + q1 * l0
+    out[r, 2] += q0 * l2 + q2 * l0
+    out[r, 3] += q1 * l1 + q3 * l0
+    out[r, 4] += q1 * l2 + q2 * l1 + q4 * l0
+    out[r, 5] += q2 * l2 + q5 * l0
+    out[r, 6] += q3 * l1
+    out[r, 7] += q3 * l2 + q4 * l1
+    out[r, 8] += q4 * l2 + q5 * l1
+    out[r, 9] += q5 * l2
+    out[r, 10] += q0 * l3 + q6 * l0
+    out[r, 11] += q1 * l3 + q6 * l1 + q7 * l0
+    out[r, 12] += q2 * l3 + q6 * l2 + q8 * l0
+    out[r, 13] += q3 * l3 + q7 * l1
+    out[r, 14] += q4 * l3 + q7 * l2 + q8 * l1
+    out[r, 15] += q5 * l3 + q8 * l2
+    out[r, 16] += q6 * l3 + q9 * l0
+    out[r, 17] += q7 * l3 + q9 * l1
+    out[r, 18] += q8 * l3 + q9 * l2
+    out[r, 19] += q9 * l3
 
 
 @njit(cache=True)
@@ -94,14 +124,19 @@ def _gauss_jordan(A):
 
 
 @njit(cache=True)
-def _null_space_5x9(Q, N):
-    """An orthonormal basis of the null space of the 5 x 9 ``Q`` into the rows of ``N``.
+def _null_space_5x9(Q, E, perm):
+    """An orthonormal basis of the null space of the 5 x 9 ``Q`` into the columns of ``E``
+    (9, 4).
 
-    Gauss–Jordan elimination with full pivoting (``Q`` is overwritten), then Gram–Schmidt.
-    Returns False when ``Q`` has rank below 5.
+    Gauss–Jordan elimination with full pivoting (``Q`` is overwritten; ``perm`` is int64
+    work of 9), then Gram–Schmidt. Returns False when ``Q`` has rank below 5.
     """
-    perm = np.arange(9)
-    big = np.abs(Q).max()
+    for k in range(9):
+        perm[k] = k
+    big = 0.0
+    for r in range(5):
+        for k in range(9):
+            big = max(big, abs(Q[r, k]))
     for c in range(5):
         pr, pc, best = c, c, -1.0
         for r in range(c, 5):
@@ -119,62 +154,33 @@ def _null_space_5x9(Q, N):
                 Q[r, c], Q[r, pc] = Q[r, pc], Q[r, c]
             perm[c], perm[pc] = perm[pc], perm[c]
         piv = 1.0 / Q[c, c]
-        for k in range(9):
+        for k in range(c, 9):
             Q[c, k] *= piv
         for r in range(5):
             if r != c:
                 f = Q[r, c]
                 if f != 0.0:
-                    for k in range(9):
+                    for k in range(c, 9):
                         Q[r, k] -= f * Q[c, k]
     # null vector f: 1 at free column 5 + f, -Q[:, 5 + f] at the pivot columns
     for f in range(4):
-        v = np.zeros(9)
-        v[perm[5 + f]] = 1.0
+        for k in range(9):
+            E[k, f] = 0.0
+        E[perm[5 + f], f] = 1.0
         for r in range(5):
-            v[perm[r]] = -Q[r, 5 + f]
+            E[perm[r], f] = -Q[r, 5 + f]
         for g in range(f):
             d = 0.0
             for k in range(9):
-                d += v[k] * N[g, k]
+                d += E[k, f] * E[k, g]
             for k in range(9):
-                v[k] -= d * N[g, k]
-        nv = np.sqrt((v * v).sum())
+                E[k, f] -= d * E[k, g]
+        nv = 0.0
         for k in range(9):
-            N[f, k] = v[k] / nv
-    return True
-
-
-@njit(cache=True)
-def _solve_small(A, b, out):
-    """Solve the small square system ``A out = b`` by Gaussian elimination (partial pivoting).
-
-    ``A`` and ``b`` are overwritten; returns False for a (numerically) singular ``A``.
-    """
-    n = A.shape[0]
-    big = np.abs(A).max()
-    for c in range(n):
-        p = c
-        for r in range(c + 1, n):
-            if abs(A[r, c]) > abs(A[p, c]):
-                p = r
-        if not abs(A[p, c]) > 1e-14 * big:
-            return False
-        if p != c:
-            for k in range(n):
-                A[c, k], A[p, k] = A[p, k], A[c, k]
-            b[c], b[p] = b[p], b[c]
-        for r in range(c + 1, n):
-            f = A[r, c] / A[c, c]
-            if f != 0.0:
-                for k in range(c, n):
-                    A[r, k] -= f * A[c, k]
-                b[r] -= f * b[c]
-    for c in range(n - 1, -1, -1):
-        acc = b[c]
-        for k in range(c + 1, n):
-            acc -= A[c, k] * out[k]
-        out[c] = acc / A[c, c]
+            nv += E[k, f] * E[k, f]
+        nv = 1.0 / np.sqrt(nv)
+        for k in range(9):
+            E[k, f] *= nv
     return True
 
 
@@ -319,16 +325,42 @@ def _hidden_z(A, B, G):
     ``B(z) (x, y, 1)ᵀ = 0`` at every solution, from the cubics ``A`` (10, 20).
 
     The columns of ``A`` are put in :data:`_NISTER` order into ``G`` and its first ten
-    eliminated by Gauss–Jordan; rows (e, f), (g, h), (i, j) of the result express
-    ``x²z, x², y²z, y², xyz, xy`` in the other ten monomials, and ``<e> - z <f>`` (and so
-    on) cancels the eliminated monomial, leaving ``x`` times a cubic in ``z``, ``y``
-    times a cubic and a quartic. Returns False when the elimination fails.
+    eliminated: Gaussian elimination with partial pivoting, then back substitution of
+    rows 9 to 4 only, the rows (e, f), (g, h), (i, j) that express ``x²z, x², y²z, y²,
+    xyz, xy`` in the other ten monomials. ``<e> - z <f>`` (and so on) cancels the
+    eliminated monomial, leaving ``x`` times a cubic in ``z``, ``y`` times a cubic and a
+    quartic. Returns False when the elimination fails (a negligible pivot).
     """
+    big = 0.0
     for r in range(10):
         for c in range(20):
-            G[r, c] = A[r, _NISTER[c]]
-    if not _gauss_jordan(G):
-        return False
+            v = A[r, _NISTER[c]]
+            G[r, c] = v
+            if c < 10:
+                big = max(big, abs(v))
+    for c in range(10):
+        p = c
+        for r in range(c + 1, 10):
+            if abs(G[r, c]) > abs(G[p, c]):
+                p = r
+        if not abs(G[p, c]) > 1e-13 * big:
+            return False
+        if p != c:
+            for k in range(c, 20):
+                G[c, k], G[p, k] = G[p, k], G[c, k]
+        piv = 1.0 / G[c, c]
+        for r in range(c + 1, 10):
+            f = G[r, c] * piv
+            if f != 0.0:
+                for k in range(c + 1, 20):
+                    G[r, k] -= f * G[c, k]
+    for r in range(9, 3, -1):  # rows 4..9 of the reduced system, in G[r, 10:]
+        piv = 1.0 / G[r, r]
+        for k in range(10, 20):
+            acc = G[r, k]
+            for c in range(r + 1, 10):
+                acc -= G[r, c] * G[c, k]
+            G[r, k] = acc * piv
     for k in range(3):
         e = 4 + 2 * k
         f = e + 1
@@ -350,11 +382,22 @@ def _hidden_z(A, B, G):
 
 
 @njit(cache=True)
-def _det_poly(B, p):
-    """``p`` (11,) = det B(z), the degree-10 polynomial, by cofactors along row 0."""
-    t1 = np.empty(11)
-    t2 = np.empty(11)
-    cof = np.empty(11)
+def _polymul(a, na, b, nb, out):
+    """``out[:na + nb + 1] = a * b`` (coefficients lowest first, degrees na and nb)."""
+    for k in range(na + nb + 1):
+        out[k] = 0.0
+    for i in range(na + 1):
+        for j in range(nb + 1):
+            out[i + j] += a[i] * b[j]
+
+
+@njit(cache=True)
+def _det_poly(B, p, w):
+    """``p`` (11,) = det B(z), the degree-10 polynomial, by cofactors along row 0
+    (``w``: float64 work of 33)."""
+    t1 = w[0:11]
+    t2 = w[11:22]
+    cof = w[22:33]
     for k in range(11):
         p[k] = 0.0
     degs = (3, 3, 4)
@@ -374,11 +417,12 @@ def _det_poly(B, p):
 
 @njit(cache=True)
 def _write_essential(E, x, y, z, out):
-    """``x X + y Y + z Z + W`` (the null-space basis in ``E[:, 16:20]``) into ``out``
-    (3, 3) at unit Frobenius norm; returns 1, or 0 when that norm is zero or not finite."""
+    """``x X + y Y + z Z + W`` (the null-space basis in the columns of ``E`` (9, 4)) into
+    ``out`` (3, 3) at unit Frobenius norm; returns 1, or 0 when that norm is zero or not
+    finite."""
     nrm = 0.0
     for k in range(9):
-        e = x * E[k, 16] + y * E[k, 17] + z * E[k, 18] + E[k, 19]
+        e = x * E[k, 0] + y * E[k, 1] + z * E[k, 2] + E[k, 3]
         out[k // 3, k % 3] = e
         nrm += e * e
     nrm = np.sqrt(nrm)
@@ -390,34 +434,52 @@ def _write_essential(E, x, y, z, out):
     return 1
 
 
+#: float64 work of :func:`_five_point_hidden_core`: E (9, 4), A and G (10, 20), B
+#: (3, 3, 5), det B (11), its roots (10), the work of _cubics (45 + 60 + 90), of
+#: _det_poly (33) and of the root finder
+_W_E, _W_A, _W_G, _W_B, _W_P, _W_R, _W_C, _W_D, _W_S = (
+    0, 36, 236, 436, 481, 492, 502, 697, 730)
+FIVE_POINT_WORK = _W_S + ROOTS_WORK
+
+
 @njit(cache=True)
 def _five_point_hidden_kernel(q1, q2, out, polish=True):
     """Essential matrices from five normalised matches (hidden variable ``z``).
 
-    Parameters and return value as :func:`_five_point_kernel`.
+    Parameters and return value as :func:`_five_point_kernel`; the work arrays are
+    allocated here (:func:`_five_point_hidden_core` takes them from the caller).
 
     Notes
     -----
-    Nistér's hidden-variable form of the elimination: the cubics reduced by Gauss–Jordan
-    give a 3 x 3 matrix ``B(z)`` of polynomials with ``B(z) (x, y, 1)ᵀ = 0``; the real
-    roots of ``det B(z)`` (degree 10, Sturm sequences) give ``z``, and ``(x, y, 1)`` is
-    the cross product of two rows of ``B(z)``. About 1.5x faster than the action matrix
-    of :func:`_five_point_kernel` (no eigenvalue problem, no least squares per root), but
-    ``det B(z)`` can cluster roots that the action matrix keeps apart: on exact random
-    problems about 1 in 1000 loses the true solution. RANSAC, which needs one good
-    sample among many, uses it; :func:`~cvgeo.geometry.essential.essential_5point`
+    Nistér's hidden-variable form of the elimination: the cubics reduced by Gaussian
+    elimination give a 3 x 3 matrix ``B(z)`` of polynomials with ``B(z) (x, y, 1)ᵀ = 0``;
+    the real roots of ``det B(z)`` (degree 10, Sturm sequences) give ``z``, and
+    ``(x, y, 1)`` is the cross product of two rows of ``B(z)``. About 2x faster than the
+    action matrix of :func:`_five_point_kernel` (no eigenvalue problem, no least squares
+    per root), but ``det B(z)`` can cluster roots that the action matrix keeps apart: on
+    exact random problems about 1 in 1000 loses the true solution. RANSAC, which needs
+    one good sample among many, uses it; :func:`~cvgeo.geometry.essential.essential_5point`
     does not.
     """
-    E = np.empty((9, 20))
-    A = np.empty((10, 20))
-    G = np.empty((10, 20))
-    B = np.empty((3, 3, 5))
-    if not _cubics(q1, q2, E, A):
+    return _five_point_hidden_core(q1, q2, out, polish, np.empty(FIVE_POINT_WORK),
+                                   np.empty(9, dtype=np.int64))
+
+
+@njit(cache=True)
+def _five_point_hidden_core(q1, q2, out, polish, w, iw):
+    """:func:`_five_point_hidden_kernel` on the float64 work ``w`` (``FIVE_POINT_WORK``)
+    and the int64 work ``iw`` (9,)."""
+    E = w[_W_E:_W_A].reshape((9, 4))
+    A = w[_W_A:_W_G].reshape((10, 20))
+    G = w[_W_G:_W_B].reshape((10, 20))
+    B = w[_W_B:_W_P].reshape((3, 3, 5))
+    p = w[_W_P:_W_R]
+    roots = w[_W_R:_W_C]
+    if not _cubics(q1, q2, E, A, w[_W_C:_W_D], iw):
         return 0
     if not _hidden_z(A, B, G):
         return 0
-    p = np.empty(11)
-    _det_poly(B, p)
+    _det_poly(B, p, w[_W_D:_W_S])
     deg = 10
     big = 0.0
     for k in range(11):
@@ -426,28 +488,28 @@ def _five_point_hidden_kernel(q1, q2, out, polish=True):
         deg -= 1
     if deg == 0:
         return 0
-    roots = np.empty(10)
-    nz = _real_roots(p[:deg + 1], roots)
-    Bz = np.empty((3, 3))
+    nz = _real_roots_work(p, deg, roots, w[_W_S:])
     n = 0
     for i in range(nz):
         z = roots[i]
-        for r in range(3):
-            for c in range(3):
-                d = 4 if c == 2 else 3
-                v = B[r, c, d]
-                for k in range(d - 1, -1, -1):
-                    v = v * z + B[r, c, k]
-                Bz[r, c] = v
-        # (x, y, 1) ∝ the cross product of the two rows giving the largest last component
+        # B(z), then (x, y, 1) ∝ the cross product of the two rows giving the largest
+        # last component
+        b00, b01, b02 = _bz(B, 0, 0, z), _bz(B, 0, 1, z), _bz(B, 0, 2, z)
+        b10, b11, b12 = _bz(B, 1, 0, z), _bz(B, 1, 1, z), _bz(B, 1, 2, z)
+        b20, b21, b22 = _bz(B, 2, 0, z), _bz(B, 2, 1, z), _bz(B, 2, 2, z)
         best = 0.0
         x = 0.0
         y = 0.0
         for ra in range(3):
-            rb = (ra + 1) % 3
-            w0 = Bz[ra, 1] * Bz[rb, 2] - Bz[ra, 2] * Bz[rb, 1]
-            w1 = Bz[ra, 2] * Bz[rb, 0] - Bz[ra, 0] * Bz[rb, 2]
-            w2 = Bz[ra, 0] * Bz[rb, 1] - Bz[ra, 1] * Bz[rb, 0]
+            if ra == 0:
+                u0, u1, u2, v0, v1, v2 = b00, b01, b02, b10, b11, b12
+            elif ra == 1:
+                u0, u1, u2, v0, v1, v2 = b10, b11, b12, b20, b21, b22
+            else:
+                u0, u1, u2, v0, v1, v2 = b20, b21, b22, b00, b01, b02
+            w0 = u1 * v2 - u2 * v1
+            w1 = u2 * v0 - u0 * v2
+            w2 = u0 * v1 - u1 * v0
             if abs(w2) > best:
                 best = abs(w2)
                 x = w0 / w2
@@ -458,6 +520,15 @@ def _five_point_hidden_kernel(q1, q2, out, polish=True):
             x, y, z = _polish(A, x, y, z)
         n += _write_essential(E, x, y, z, out[n])
     return n
+
+
+@njit(cache=True, inline="always")
+def _bz(B, r, c, z):
+    """Entry ``(r, c)`` of ``B(z)`` (degree 4 in the last column, else 3)."""
+    if c == 2:
+        return (((B[r, c, 4] * z + B[r, c, 3]) * z + B[r, c, 2]) * z + B[r, c, 1]) * z \
+            + B[r, c, 0]
+    return ((B[r, c, 3] * z + B[r, c, 2]) * z + B[r, c, 1]) * z + B[r, c, 0]
 
 
 @njit(cache=True)
@@ -479,7 +550,7 @@ def _five_point_kernel(q1, q2, out, polish=True):
     int
         Number of real solutions written (0 to 10; 0 for a degenerate sample).
     """
-    E = np.zeros((9, 20))
+    E = np.zeros((9, 4))
     A = np.zeros((10, 20))
     M = np.zeros((10, 10))
     if not _action_matrix(q1, q2, E, A, M):
@@ -488,82 +559,65 @@ def _five_point_kernel(q1, q2, out, polish=True):
 
 
 @njit(cache=True)
-def _cubics(q1, q2, E, A):
-    """The entries of ``E`` as polynomials (9, 20) in ``(x, y, z)`` and the ten cubic
-    constraints ``A`` (10, 20), monomials ordered as in :func:`_monomials`; False when
-    the five equations are dependent."""
-    E[:, :] = 0.0
-    A[:, :] = 0.0
-    Q = np.zeros((5, 9))
+def _cubics(q1, q2, E, A, w, iw):
+    """The entries of ``E`` as linear polynomials (9, 4) in ``(x, y, z, 1)`` and the ten
+    cubic constraints ``A`` (10, 20), monomials ordered as in :func:`_monomials`; False
+    when the five equations are dependent. ``w``: float64 work of 195, ``iw``: int64
+    work of 9."""
+    Q = w[0:45].reshape((5, 9))
     for i in range(5):
-        a0, a1 = q1[i, 0], q1[i, 1]
-        b0, b1 = q2[i, 0], q2[i, 1]
-        # row-major vec(E): q2ᵀ E q1 = sum_ij q2_i q1_j E_ij
-        Q[i, 0] = b0 * a0
-        Q[i, 1] = b0 * a1
-        Q[i, 2] = b0
-        Q[i, 3] = b1 * a0
-        Q[i, 4] = b1 * a1
-        Q[i, 5] = b1
-        Q[i, 6] = a0
-        Q[i, 7] = a1
-        Q[i, 8] = 1.0
-    N = np.empty((4, 9))
-    if not _null_space_5x9(Q, N):
+        _epipolar_row(Q, i, q1[i, 0], q1[i, 1], q2[i, 0], q2[i, 1])
+    if not _null_space_5x9(Q, E, iw):
         return False  # the five equations are dependent: the null space is not 4-D
-    # E_k (entry k, row-major) as a polynomial x X_k + y Y_k + z Z_k + W_k
-    for k in range(9):
-        E[k, 16] = N[0, k]
-        E[k, 17] = N[1, k]
-        E[k, 18] = N[2, k]
-        E[k, 19] = N[3, k]
-    tmp = np.empty(20)
-    # E Eᵀ (degree 2)
-    EEt = np.zeros((3, 3, 20))
+    # E_k (entry k, row-major) = x X_k + y Y_k + z Z_k + W_k
+    # E Eᵀ (degree 2; rows 00, 01, 02, 11, 12, 22)
+    EEt = w[45:105].reshape((6, 10))
+    EEt[:, :] = 0.0
+    r = 0
     for i in range(3):
         for j in range(i, 3):
             for k in range(3):
-                # E[i,k] * E[j,k], both linear: treat the first as degree <= 2
-                _pmul(E[3 * i + k], E[3 * j + k], tmp)
-                for q in range(10, 20):
-                    EEt[i, j, q] += tmp[q]
-            if j != i:
-                EEt[j, i] = EEt[i, j]
-    tr = np.zeros(20)
-    for q in range(10, 20):
-        tr[q] = EEt[0, 0, q] + EEt[1, 1, q] + EEt[2, 2, q]
-    # 2 E Eᵀ E - tr(E Eᵀ) E = 0: nine cubics
+                _lin_lin_add(E, 3 * i + k, 3 * j + k, EEt, r)
+            r += 1
+    # P = 2 E Eᵀ - tr(E Eᵀ) I, so that 2 E Eᵀ E - tr(E Eᵀ) E = P E: nine cubics
+    P = w[105:195].reshape((9, 10))
+    sym = ((0, 1, 2), (1, 3, 4), (2, 4, 5))
+    for i in range(3):
+        for k in range(3):
+            src = sym[i][k]
+            for q in range(10):
+                v = 2.0 * EEt[src, q]
+                if i == k:
+                    v -= EEt[0, q] + EEt[3, q] + EEt[5, q]
+                P[3 * i + k, q] = v
+    A[:, :] = 0.0
     for i in range(3):
         for j in range(3):
-            row = 3 * i + j
             for k in range(3):
-                _pmul(EEt[i, k], E[3 * k + j], tmp)
-                for q in range(20):
-                    A[row, q] += 2.0 * tmp[q]
-            _pmul(tr, E[3 * i + j], tmp)
-            for q in range(20):
-                A[row, q] -= tmp[q]
-    # det E: the tenth cubic (cofactor expansion along the first row)
-    m = np.empty(20)
+                _quad_lin_add(P, 3 * i + k, E, 3 * k + j, A, 3 * i + j)
+    # det E: the tenth cubic (cofactor expansion along the first row); the cofactors in
+    # the first three rows of P, which are no longer needed
     for c in range(3):
         c1 = (c + 1) % 3
         c2 = (c + 2) % 3
-        _pmul(E[3 + c1], E[6 + c2], m)
-        _pmul(E[3 + c2], E[6 + c1], tmp)
-        for q in range(20):
-            m[q] -= tmp[q]
-        _pmul(m, E[c], tmp)
-        for q in range(20):
-            A[9, q] += tmp[q]
+        for q in range(10):
+            P[c, q] = 0.0
+        _lin_lin_add(E, 3 + c1, 6 + c2, P, c)
+        for q in range(10):
+            EEt[0, q] = 0.0
+        _lin_lin_add(E, 3 + c2, 6 + c1, EEt, 0)
+        for q in range(10):
+            P[c, q] -= EEt[0, q]
+        _quad_lin_add(P, c, E, c, A, 9)
     return True
 
 
 @njit(cache=True)
 def _action_matrix(q1, q2, E, A, M):
-    """Build ``E`` (9, 20) polynomials, the reduced cubics ``A`` (10, 20) and the action
+    """Build ``E`` (9, 4) polynomials, the reduced cubics ``A`` (10, 20) and the action
     matrix ``M`` (10, 10) of multiplication by x; False for a degenerate sample."""
     M[:, :] = 0.0
-    if not _cubics(q1, q2, E, A):
+    if not _cubics(q1, q2, E, A, np.empty(195), np.empty(9, dtype=np.int64)):
         return False
     # eliminate the cubic monomials: cubic_k = -C[k] . b
     if not _gauss_jordan(A):

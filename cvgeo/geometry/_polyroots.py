@@ -155,25 +155,78 @@ def _sturm_changes(S, deg, m, x):
 
 
 @njit(cache=True)
-def _real_roots(p, roots):
-    """Real roots of the polynomial ``p`` (coefficients lowest first, leading one non-zero).
+def _linear_chain(c, n, Q, f, g, r):
+    """Sturm chain of the monic ``c`` (degree ``n >= 2``) as linear quotients, or False.
 
-    Sturm's theorem counts the real roots in an interval; the interval bounded by
-    Fujiwara's bound is bisected until each piece holds one root, which safeguarded
-    Newton then polishes to full precision. Returns the count written to ``roots``
-    (ascending); a cluster narrower than ~1e-14 relative counts once.
+    The chain ``f_0 = c``, ``f_1 = c' / n``, ``f_{k+1} = -(f_{k-1} mod f_k) / s_k``
+    (``s_k > 0`` makes the leading coefficient ±1) loses one degree per step for a
+    generic polynomial: every quotient is linear, ``f_{k-1} = (a_k x + b_k) f_k -
+    s_k f_{k+1}``, and the rows ``Q[k] = (a_k, b_k, s_k)`` (``k = 1 .. n-1``) with
+    ``Q[0] = (f_{n-1}[1], f_{n-1}[0], f_n)`` evaluate the whole chain at ``x`` by that
+    recurrence in ``O(n)`` (:func:`_linear_changes`). ``f``, ``g``, ``r`` are work
+    arrays of ``n + 1``; False when a remainder loses more than one degree (a multiple
+    root or a non-generic chain: :func:`_sturm_changes` on the full chain then).
     """
-    n = p.shape[0] - 1
-    c = p / p[n]
-    bound = 0.0  # Fujiwara's bound on the moduli of the roots
-    for i in range(1, n + 1):
-        v = abs(c[n - i]) / (2.0 if i == n else 1.0)
-        bound = max(bound, v ** (1.0 / i))
-    bound = 2.0 * bound * (1.0 + 1e-12) + 1e-300
-    # Sturm chain: p, p', then minus the remainders
+    for i in range(n + 1):
+        f[i] = c[i]
+    for i in range(n):
+        g[i] = (i + 1) * c[i + 1] / n
+    for k in range(1, n):
+        d = n - k  # degree of g = f_k; f = f_{k-1} has degree d + 1
+        lead = g[d]
+        a = f[d + 1] / lead
+        b = (f[d] - a * g[d - 1]) / lead
+        scale = 1.0
+        for i in range(d):
+            scale = max(scale, abs(f[i]))
+        r[0] = f[0] - b * g[0]
+        for i in range(1, d):
+            r[i] = f[i] - a * g[i - 1] - b * g[i]
+        s = abs(r[d - 1])
+        if not s > 1e-13 * scale:
+            return False
+        Q[k, 0] = a
+        Q[k, 1] = b
+        Q[k, 2] = s
+        for i in range(d + 1):
+            f[i] = g[i]
+        for i in range(d):
+            g[i] = -r[i] / s
+    Q[0, 0] = f[1]
+    Q[0, 1] = f[0]
+    Q[0, 2] = g[0]
+    return True
+
+
+@njit(cache=True)
+def _linear_changes(Q, n, x):
+    """Sign changes at ``x`` of the Sturm chain stored by :func:`_linear_chain`."""
+    nxt = Q[0, 2]  # f_n
+    cur = Q[0, 0] * x + Q[0, 1]  # f_{n-1}
+    count = 0
+    last = nxt
+    if cur != 0.0:
+        if (cur > 0) != (last > 0):
+            count += 1
+        last = cur
+    for k in range(n - 1, 0, -1):
+        prev = (Q[k, 0] * x + Q[k, 1]) * cur - Q[k, 2] * nxt
+        if prev != 0.0:
+            if (prev > 0) != (last > 0):
+                count += 1
+            last = prev
+        nxt = cur
+        cur = prev
+    return count
+
+
+@njit(cache=True)
+def _full_chain(c, n):
+    """The Sturm chain of the monic ``c`` (degree ``n``) as polynomials: ``S``, their
+    degrees and count; stops at a zero remainder (a multiple root)."""
     S = np.zeros((n + 1, n + 1))
     deg = np.zeros(n + 1, dtype=np.int64)
-    S[0, :] = c
+    S[0, :n + 1] = c[:n + 1]
     deg[0] = n
     for i in range(n):
         S[1, i] = (i + 1) * c[i + 1] / n
@@ -202,16 +255,65 @@ def _real_roots(p, roots):
             S[m, i] = -r[i] / abs(r[dr])
         deg[m] = dr
         m += 1
+    return S, deg, m
+
+
+#: float64 work of :func:`_real_roots_work` for a polynomial of degree <= 10
+ROOTS_WORK = 7 * 11 + 4 * 64
+
+
+@njit(cache=True)
+def _real_roots(p, roots):
+    """Real roots of the polynomial ``p`` (coefficients lowest first, leading one non-zero).
+
+    Sturm's theorem counts the real roots in an interval; the interval bounded by
+    Fujiwara's bound is bisected until each piece holds one root, which safeguarded
+    Newton then polishes to full precision. Returns the count written to ``roots``
+    (ascending); a cluster narrower than ~1e-14 relative counts once.
+    """
+    n = p.shape[0] - 1
+    return _real_roots_work(p, n, roots, np.empty(7 * (n + 1) + 4 * 64))
+
+
+@njit(cache=True)
+def _real_roots_work(p, n, roots, w):
+    """:func:`_real_roots` of ``p[:n + 1]`` on the float64 work array ``w`` (at least
+    ``7 (n + 1) + 256`` long; :data:`ROOTS_WORK` for ``n <= 10``)."""
+    c = w[:n + 1]
+    Q = w[n + 1:4 * (n + 1)].reshape((n + 1, 3))
+    f = w[4 * (n + 1):5 * (n + 1)]
+    g = w[5 * (n + 1):6 * (n + 1)]
+    r = w[6 * (n + 1):7 * (n + 1)]
+    o = 7 * (n + 1)
+    sa = w[o:o + 64]
+    sb = w[o + 64:o + 128]
+    va = w[o + 128:o + 192]  # sign-change counts, small integers stored exactly
+    vb = w[o + 192:o + 256]
+    lead = p[n]
+    for i in range(n + 1):
+        c[i] = p[i] / lead
+    bound = 0.0  # Fujiwara's bound on the moduli of the roots
+    for i in range(1, n + 1):
+        v = abs(c[n - i]) / (2.0 if i == n else 1.0)
+        bound = max(bound, v ** (1.0 / i))
+    bound = 2.0 * bound * (1.0 + 1e-12) + 1e-300
+    # Sturm chain: p, p', then minus the remainders; linear quotients when generic
+    linear = n >= 2 and _linear_chain(c, n, Q, f, g, r)
+    if linear:
+        S = np.empty((0, 0))
+        deg = np.empty(0, dtype=np.int64)
+        m = 0
+    else:
+        S, deg, m = _full_chain(c, n)
     # bisection with an explicit stack of (a, b, V(a), V(b))
-    sa = np.empty(64)
-    sb = np.empty(64)
-    va = np.empty(64, dtype=np.int64)
-    vb = np.empty(64, dtype=np.int64)
-    top = 0
     sa[0] = -bound
     sb[0] = bound
-    va[0] = _sturm_changes(S, deg, m, -bound)
-    vb[0] = _sturm_changes(S, deg, m, bound)
+    if linear:
+        va[0] = _linear_changes(Q, n, -bound)
+        vb[0] = _linear_changes(Q, n, bound)
+    else:
+        va[0] = _sturm_changes(S, deg, m, -bound)
+        vb[0] = _sturm_changes(S, deg, m, bound)
     top = 1
     nr = 0
     while top > 0:
@@ -236,7 +338,10 @@ def _real_roots(p, roots):
                 nr += 1
             continue
         mid = 0.5 * (a + b)
-        Vm = _sturm_changes(S, deg, m, mid)
+        if linear:
+            Vm = _linear_changes(Q, n, mid)
+        else:
+            Vm = _sturm_changes(S, deg, m, mid)
         # push the right half first so the left one is processed first (ascending roots)
         sa[top], sb[top], va[top], vb[top] = mid, b, Vm, Vb
         top += 1

@@ -16,6 +16,21 @@ from cvgeo.geometry._common import _hartley_stats, _normalizer_kernel, _unit_sig
 __all__ = []
 
 
+@njit(cache=True, inline="always")
+def _epipolar_row(A, i, u1, v1, u2, v2):
+    """``A[i] = kron((u2, v2, 1), (u1, v1, 1))``: the row of ``x2ᵀ F x1 = 0`` in the
+    entries of ``F`` (row-major)."""
+    A[i, 0] = u2 * u1
+    A[i, 1] = u2 * v1
+    A[i, 2] = u2
+    A[i, 3] = v2 * u1
+    A[i, 4] = v2 * v1
+    A[i, 5] = v2
+    A[i, 6] = u1
+    A[i, 7] = v1
+    A[i, 8] = 1.0
+
+
 @njit(cache=True)
 def _eight_point_gram_kernel(x1, x2, idx, F):
     """Normalised 8-point on the matches ``idx`` through the normal matrix ``AᵀA``.
@@ -46,26 +61,15 @@ def _eight_point_gram_kernel(x1, x2, idx, F):
     if s1 == 0.0 or s2 == 0.0:
         return False
     M = np.zeros((9, 9))
-    a = np.empty(9)
+    a = np.empty((1, 9))
     for k in range(m):
         i = idx[k]
-        u1 = (x1[i, 0] - c1x) * s1
-        v1 = (x1[i, 1] - c1y) * s1
-        u2 = (x2[i, 0] - c2x) * s2
-        v2 = (x2[i, 1] - c2y) * s2
-        a[0] = u2 * u1
-        a[1] = u2 * v1
-        a[2] = u2
-        a[3] = v2 * u1
-        a[4] = v2 * v1
-        a[5] = v2
-        a[6] = u1
-        a[7] = v1
-        a[8] = 1.0
+        _epipolar_row(a, 0, (x1[i, 0] - c1x) * s1, (x1[i, 1] - c1y) * s1,
+                      (x2[i, 0] - c2x) * s2, (x2[i, 1] - c2y) * s2)
         for r in range(9):
-            ar = a[r]
+            ar = a[0, r]
             for c in range(r, 9):
-                M[r, c] += ar * a[c]
+                M[r, c] += ar * a[0, c]
     for r in range(9):
         for c in range(r):
             M[r, c] = M[c, r]
@@ -174,19 +178,7 @@ def _seven_point_core(x1, x2, out, A, F2, D, M, g, roots):
     if s1 == 0.0 or s2 == 0.0:
         return 0
     for i in range(7):
-        u1 = q1[i, 0]
-        v1 = q1[i, 1]
-        u2 = q2[i, 0]
-        v2 = q2[i, 1]
-        A[i, 0] = u2 * u1
-        A[i, 1] = u2 * v1
-        A[i, 2] = u2
-        A[i, 3] = v2 * u1
-        A[i, 4] = v2 * v1
-        A[i, 5] = v2
-        A[i, 6] = u1
-        A[i, 7] = v1
-        A[i, 8] = 1.0
+        _epipolar_row(A, i, q1[i, 0], q1[i, 1], q2[i, 0], q2[i, 1])
     for col in range(7):  # Gauss-Jordan, pivot rows
         piv = col
         best = abs(A[col, col])

@@ -9,6 +9,8 @@ matrix's real eigenvalues are the solutions.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -102,16 +104,28 @@ def _horner2(c, deg, x):
 def _bracketed_root(c, deg, a, b, fa):
     """The root of the polynomial ``c`` (degree ``deg``) in ``[a, b]`` where it changes sign.
 
-    Newton's method kept inside the bracket. Far from the roots the polynomial behaves
-    like ``(x - x0)^deg`` and Newton's steps shrink the distance by only ``1 - 1/deg``:
-    the ``deg``-fold step is taken instead as long as it stays on the same side of the
-    root and lowers ``|p|``. A bisection step replaces a Newton step that would leave the
-    bracket, and every other step after the first 16, so convergence is at least linear;
-    the iteration stops when a step no longer moves the iterate beyond rounding.
+    Bisection on the sign of ``p`` (one Horner pass a step) to a bracket of relative
+    width 1/8, then Newton's method kept inside the bracket: from the middle of a wide
+    bracket Newton's steps on a degree-10 polynomial shrink the distance by little more
+    than ``1 - 1/deg``. A bisection step replaces a Newton step that would leave the
+    bracket, and every other step after the first 16, so convergence is at least linear.
+    The iteration stops when a Newton step is below ``1e-12`` relative: convergence is
+    then quadratic and the step's own error below rounding (waiting for a step below
+    rounding instead spins on the noise of ``p`` near the root).
     """
+    for _ in range(40):  # bisect on the sign of p to a relative width of 1/8 first
+        if not b - a > 0.125 * max(abs(a), abs(b)):
+            break
+        m = 0.5 * (a + b)
+        fm = _horner(c, deg, m)
+        if fm == 0.0:
+            return m
+        if (fm > 0) == (fa > 0):
+            a, fa = m, fm
+        else:
+            b = m
     x = 0.5 * (a + b)
     f, df = _horner2(c, deg, x)
-    mult = float(deg)
     for it in range(200):
         if f == 0.0:
             return x
@@ -122,16 +136,8 @@ def _bracketed_root(c, deg, a, b, fa):
         if b - a <= 4e-16 * max(abs(a), abs(b)) or b - a < 1e-300:
             return 0.5 * (a + b)
         step = f / df if df != 0.0 else np.inf
-        if abs(step) <= 4e-16 * abs(x):
+        if abs(step) <= 1e-12 * abs(x):
             return x - step
-        if mult > 1.0:
-            xn = x - mult * step
-            if a < xn < b:
-                fn, dn = _horner2(c, deg, xn)
-                if (fn > 0) == (f > 0) and abs(fn) < abs(f):  # not past the root yet
-                    x, f, df = xn, fn, dn
-                    continue
-            mult = 1.0
         xn = x - step
         if not (a < xn < b) or (it >= 16 and it % 2 == 1):
             xn = 0.5 * (a + b)
@@ -292,11 +298,15 @@ def _real_roots_work(p, n, roots, w):
     lead = p[n]
     for i in range(n + 1):
         c[i] = p[i] / lead
-    bound = 0.0  # Fujiwara's bound on the moduli of the roots
+    # Fujiwara's bound on the moduli of the roots, 2 max |c_{n-i}|^(1/i), rounded up to
+    # a power of two from the binary exponents (no fractional powers)
+    e_max = -1100
     for i in range(1, n + 1):
         v = abs(c[n - i]) / (2.0 if i == n else 1.0)
-        bound = max(bound, v ** (1.0 / i))
-    bound = 2.0 * bound * (1.0 + 1e-12) + 1e-300
+        if v > 0.0:
+            e = math.frexp(v)[1]  # v < 2^e
+            e_max = max(e_max, -((-e) // i))  # v^(1/i) < 2^ceil(e / i)
+    bound = math.ldexp(1.0, e_max + 1)
     # Sturm chain: p, p', then minus the remainders; linear quotients when generic
     linear = n >= 2 and _linear_chain(c, n, Q, f, g, r)
     if linear:

@@ -425,12 +425,12 @@ def _write_essential(E, x, y, z, out):
         e = x * E[k, 0] + y * E[k, 1] + z * E[k, 2] + E[k, 3]
         out[k // 3, k % 3] = e
         nrm += e * e
-    nrm = np.sqrt(nrm)
     if not (nrm > 0.0 and np.isfinite(nrm)):
         return 0
+    inv = 1.0 / np.sqrt(nrm)
     for a in range(3):
         for b in range(3):
-            out[a, b] /= nrm
+            out[a, b] *= inv
     return 1
 
 
@@ -492,43 +492,43 @@ def _five_point_hidden_core(q1, q2, out, polish, w, iw):
     n = 0
     for i in range(nz):
         z = roots[i]
-        # B(z), then (x, y, 1) ∝ the cross product of the two rows giving the largest
-        # last component
-        b00, b01, b02 = _bz(B, 0, 0, z), _bz(B, 0, 1, z), _bz(B, 0, 2, z)
-        b10, b11, b12 = _bz(B, 1, 0, z), _bz(B, 1, 1, z), _bz(B, 1, 2, z)
-        b20, b21, b22 = _bz(B, 2, 0, z), _bz(B, 2, 1, z), _bz(B, 2, 2, z)
-        best = 0.0
-        x = 0.0
-        y = 0.0
-        for ra in range(3):
-            if ra == 0:
-                u0, u1, u2, v0, v1, v2 = b00, b01, b02, b10, b11, b12
-            elif ra == 1:
-                u0, u1, u2, v0, v1, v2 = b10, b11, b12, b20, b21, b22
-            else:
-                u0, u1, u2, v0, v1, v2 = b20, b21, b22, b00, b01, b02
-            w0 = u1 * v2 - u2 * v1
-            w1 = u2 * v0 - u0 * v2
-            w2 = u0 * v1 - u1 * v0
-            if abs(w2) > best:
-                best = abs(w2)
-                x = w0 / w2
-                y = w1 / w2
-        if not best > 0.0:
+        z2 = z * z
+        z3 = z2 * z
+        # B(z) (powers of z rather than Horner: nine independent evaluations)
+        b00 = B[0, 0, 0] + B[0, 0, 1] * z + B[0, 0, 2] * z2 + B[0, 0, 3] * z3
+        b01 = B[0, 1, 0] + B[0, 1, 1] * z + B[0, 1, 2] * z2 + B[0, 1, 3] * z3
+        b10 = B[1, 0, 0] + B[1, 0, 1] * z + B[1, 0, 2] * z2 + B[1, 0, 3] * z3
+        b11 = B[1, 1, 0] + B[1, 1, 1] * z + B[1, 1, 2] * z2 + B[1, 1, 3] * z3
+        b20 = B[2, 0, 0] + B[2, 0, 1] * z + B[2, 0, 2] * z2 + B[2, 0, 3] * z3
+        b21 = B[2, 1, 0] + B[2, 1, 1] * z + B[2, 1, 2] * z2 + B[2, 1, 3] * z3
+        # (x, y, 1) ∝ the cross product of the two rows of B(z) with the largest last
+        # component
+        w01 = b00 * b11 - b01 * b10
+        w12 = b10 * b21 - b11 * b20
+        w20 = b20 * b01 - b21 * b00
+        if abs(w01) >= abs(w12) and abs(w01) >= abs(w20):
+            ra, rb, w2 = 0, 1, w01
+        elif abs(w12) >= abs(w20):
+            ra, rb, w2 = 1, 2, w12
+        else:
+            ra, rb, w2 = 2, 0, w20
+        if not abs(w2) > 0.0:
             continue
+        z4 = z3 * z
+        ua0 = B[ra, 0, 0] + B[ra, 0, 1] * z + B[ra, 0, 2] * z2 + B[ra, 0, 3] * z3
+        ua1 = B[ra, 1, 0] + B[ra, 1, 1] * z + B[ra, 1, 2] * z2 + B[ra, 1, 3] * z3
+        ua2 = (B[ra, 2, 0] + B[ra, 2, 1] * z + B[ra, 2, 2] * z2 + B[ra, 2, 3] * z3
+               + B[ra, 2, 4] * z4)
+        ub0 = B[rb, 0, 0] + B[rb, 0, 1] * z + B[rb, 0, 2] * z2 + B[rb, 0, 3] * z3
+        ub1 = B[rb, 1, 0] + B[rb, 1, 1] * z + B[rb, 1, 2] * z2 + B[rb, 1, 3] * z3
+        ub2 = (B[rb, 2, 0] + B[rb, 2, 1] * z + B[rb, 2, 2] * z2 + B[rb, 2, 3] * z3
+               + B[rb, 2, 4] * z4)
+        x = (ua1 * ub2 - ua2 * ub1) / w2
+        y = (ua2 * ub0 - ua0 * ub2) / w2
         if polish:
             x, y, z = _polish(A, x, y, z)
         n += _write_essential(E, x, y, z, out[n])
     return n
-
-
-@njit(cache=True, inline="always")
-def _bz(B, r, c, z):
-    """Entry ``(r, c)`` of ``B(z)`` (degree 4 in the last column, else 3)."""
-    if c == 2:
-        return (((B[r, c, 4] * z + B[r, c, 3]) * z + B[r, c, 2]) * z + B[r, c, 1]) * z \
-            + B[r, c, 0]
-    return ((B[r, c, 3] * z + B[r, c, 2]) * z + B[r, c, 1]) * z + B[r, c, 0]
 
 
 @njit(cache=True)

@@ -310,16 +310,6 @@ _NISTER = np.array([0, 6, 1, 3, 2, 10, 7, 13, 4, 11, 5, 12, 16, 8, 14, 17, 9, 15
 
 
 @njit(cache=True)
-def _polymul(a, na, b, nb, out):
-    """``out[:na + nb + 1] = a * b`` (coefficients lowest first, degrees na and nb)."""
-    for k in range(na + nb + 1):
-        out[k] = 0.0
-    for i in range(na + 1):
-        for j in range(nb + 1):
-            out[i + j] += a[i] * b[j]
-
-
-@njit(cache=True)
 def _hidden_z(A, B, G):
     """Nistér's hidden variable: ``B`` (3, 3, 5), polynomials in ``z`` with
     ``B(z) (x, y, 1)ᵀ = 0`` at every solution, from the cubics ``A`` (10, 20).
@@ -382,37 +372,30 @@ def _hidden_z(A, B, G):
 
 
 @njit(cache=True)
-def _polymul(a, na, b, nb, out):
-    """``out[:na + nb + 1] = a * b`` (coefficients lowest first, degrees na and nb)."""
-    for k in range(na + nb + 1):
-        out[k] = 0.0
-    for i in range(na + 1):
-        for j in range(nb + 1):
-            out[i + j] += a[i] * b[j]
-
-
-@njit(cache=True)
 def _det_poly(B, p, w):
     """``p`` (11,) = det B(z), the degree-10 polynomial, by cofactors along row 0
-    (``w``: float64 work of 33)."""
-    t1 = w[0:11]
-    t2 = w[11:22]
-    cof = w[22:33]
+    (``w``: float64 work of 24; loops of fixed length, unrolled by the compiler)."""
+    c0 = w[0:8]  # B11 B22 - B12 B21 (degree 7)
+    c1 = w[8:16]  # B12 B20 - B10 B22 (degree 7)
+    c2 = w[16:24]  # B10 B21 - B11 B20 (degree 6)
+    for k in range(8):
+        c0[k] = 0.0
+        c1[k] = 0.0
+        c2[k] = 0.0
+    for i in range(4):
+        for j in range(5):
+            c0[i + j] += B[1, 1, i] * B[2, 2, j] - B[2, 1, i] * B[1, 2, j]
+            c1[i + j] += B[2, 0, i] * B[1, 2, j] - B[1, 0, i] * B[2, 2, j]
+        for j in range(4):
+            c2[i + j] += B[1, 0, i] * B[2, 1, j] - B[1, 1, i] * B[2, 0, j]
     for k in range(11):
         p[k] = 0.0
-    degs = (3, 3, 4)
-    for c in range(3):
-        c1 = (c + 1) % 3
-        c2 = (c + 2) % 3
-        # cofactor of B[0, c]: B[1, c1] B[2, c2] - B[1, c2] B[2, c1]
-        _polymul(B[1, c1], degs[c1], B[2, c2], degs[c2], t1)
-        _polymul(B[1, c2], degs[c2], B[2, c1], degs[c1], t2)
-        dc = degs[c1] + degs[c2]
-        for k in range(dc + 1):
-            cof[k] = t1[k] - t2[k]
-        _polymul(B[0, c], degs[c], cof, dc, t1)
-        for k in range(degs[c] + dc + 1):
-            p[k] += t1[k]
+    for i in range(4):
+        for j in range(8):
+            p[i + j] += B[0, 0, i] * c0[j] + B[0, 1, i] * c1[j]
+    for i in range(5):
+        for j in range(7):
+            p[i + j] += B[0, 2, i] * c2[j]
 
 
 @njit(cache=True)
@@ -436,9 +419,9 @@ def _write_essential(E, x, y, z, out):
 
 #: float64 work of :func:`_five_point_hidden_core`: E (9, 4), A and G (10, 20), B
 #: (3, 3, 5), det B (11), its roots (10), the work of _cubics (45 + 60 + 90), of
-#: _det_poly (33) and of the root finder
+#: _det_poly (24) and of the root finder
 _W_E, _W_A, _W_G, _W_B, _W_P, _W_R, _W_C, _W_D, _W_S = (
-    0, 36, 236, 436, 481, 492, 502, 697, 730)
+    0, 36, 236, 436, 481, 492, 502, 697, 721)
 FIVE_POINT_WORK = _W_S + ROOTS_WORK
 
 

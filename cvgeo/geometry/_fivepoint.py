@@ -124,63 +124,57 @@ def _gauss_jordan(A):
 
 
 @njit(cache=True)
-def _null_space_5x9(Q, E, perm):
+def _null_space_5x9(Q, E, v):
     """An orthonormal basis of the null space of the 5 x 9 ``Q`` into the columns of ``E``
     (9, 4).
 
-    Gauss–Jordan elimination with full pivoting (``Q`` is overwritten; ``perm`` is int64
-    work of 9), then Gram–Schmidt. Returns False when ``Q`` has rank below 5.
+    Householder QR of ``Qᵀ`` (the reflectors overwrite the rows of ``Q``; ``v`` is float64
+    work of 9): the last four columns of the orthogonal factor span the null space.
+    Returns False when ``Q`` has rank below 5 (a diagonal entry of R below ``1e-12``
+    times the largest row norm). No pivoting and so no data-dependent branches: the
+    reflectors are stable whatever the order of the rows.
     """
-    for k in range(9):
-        perm[k] = k
     big = 0.0
-    for r in range(5):
+    for i in range(5):
+        nn = 0.0
         for k in range(9):
-            big = max(big, abs(Q[r, k]))
-    for c in range(5):
-        pr, pc, best = c, c, -1.0
-        for r in range(c, 5):
-            for k in range(c, 9):
-                if abs(Q[r, k]) > best:
-                    best = abs(Q[r, k])
-                    pr, pc = r, k
-        if not best > 1e-12 * big:
+            nn += Q[i, k] * Q[i, k]
+        big = max(big, nn)
+    tol = 1e-24 * big
+    for k in range(5):
+        # reflector of Q[k, k:] (column k of Qᵀ): v = x - alpha e, alpha = -sign(x0) |x|
+        nn = 0.0
+        for i in range(k, 9):
+            nn += Q[k, i] * Q[k, i]
+        if not nn > tol:
             return False
-        if pr != c:
-            for k in range(9):
-                Q[c, k], Q[pr, k] = Q[pr, k], Q[c, k]
-        if pc != c:
-            for r in range(5):
-                Q[r, c], Q[r, pc] = Q[r, pc], Q[r, c]
-            perm[c], perm[pc] = perm[pc], perm[c]
-        piv = 1.0 / Q[c, c]
-        for k in range(c, 9):
-            Q[c, k] *= piv
-        for r in range(5):
-            if r != c:
-                f = Q[r, c]
-                if f != 0.0:
-                    for k in range(c, 9):
-                        Q[r, k] -= f * Q[c, k]
-    # null vector f: 1 at free column 5 + f, -Q[:, 5 + f] at the pivot columns
-    for f in range(4):
-        for k in range(9):
-            E[k, f] = 0.0
-        E[perm[5 + f], f] = 1.0
-        for r in range(5):
-            E[perm[r], f] = -Q[r, 5 + f]
-        for g in range(f):
+        x0 = Q[k, k]
+        alpha = -np.sqrt(nn) if x0 >= 0.0 else np.sqrt(nn)
+        Q[k, k] = x0 - alpha
+        vv = 1.0 / np.sqrt(2.0 * (nn - x0 * alpha))  # |x - alpha e|, alpha² = |x|²
+        for i in range(k, 9):
+            Q[k, i] *= vv
+        for j in range(k + 1, 5):  # the remaining columns of Qᵀ
             d = 0.0
-            for k in range(9):
-                d += E[k, f] * E[k, g]
-            for k in range(9):
-                E[k, f] -= d * E[k, g]
-        nv = 0.0
-        for k in range(9):
-            nv += E[k, f] * E[k, f]
-        nv = 1.0 / np.sqrt(nv)
-        for k in range(9):
-            E[k, f] *= nv
+            for i in range(k, 9):
+                d += Q[k, i] * Q[j, i]
+            d += d
+            for i in range(k, 9):
+                Q[j, i] -= d * Q[k, i]
+    # columns 5..8 of H_0 H_1 ... H_4: each reflector applied to e_(5+f), last first
+    for f in range(4):
+        for i in range(9):
+            v[i] = 0.0
+        v[5 + f] = 1.0
+        for k in range(4, -1, -1):
+            d = 0.0
+            for i in range(k, 9):
+                d += Q[k, i] * v[i]
+            d += d
+            for i in range(k, 9):
+                v[i] -= d * Q[k, i]
+        for i in range(9):
+            E[i, f] = v[i]
     return True
 
 
@@ -311,7 +305,8 @@ _NISTER = np.array([0, 6, 1, 3, 2, 10, 7, 13, 4, 11, 5, 12, 16, 8, 14, 17, 9, 15
 
 @njit(cache=True)
 def _hidden_z(A, B, G):
-    """Nistér's hidden variable: ``B`` (3, 3, 5), polynomials in ``z`` with
+    """Nistér's hidden variable: ``B`` (9, 5), the 3 x 3 matrix of polynomials in ``z``
+    (entry ``(r, c)`` in row ``3 r + c``, coefficients lowest first) with
     ``B(z) (x, y, 1)ᵀ = 0`` at every solution, from the cubics ``A`` (10, 20).
 
     The columns of ``A`` are put in :data:`_NISTER` order into ``G`` and its first ten
@@ -357,17 +352,17 @@ def _hidden_z(A, B, G):
         for v in range(3):  # x: columns 10-12 (z², z, 1), y: 13-15
             if v < 2:
                 c2 = 10 + 3 * v
-                B[k, v, 0] = G[e, c2 + 2]
-                B[k, v, 1] = G[e, c2 + 1] - G[f, c2 + 2]
-                B[k, v, 2] = G[e, c2] - G[f, c2 + 1]
-                B[k, v, 3] = -G[f, c2]
-                B[k, v, 4] = 0.0
+                B[3 * k + v, 0] = G[e, c2 + 2]
+                B[3 * k + v, 1] = G[e, c2 + 1] - G[f, c2 + 2]
+                B[3 * k + v, 2] = G[e, c2] - G[f, c2 + 1]
+                B[3 * k + v, 3] = -G[f, c2]
+                B[3 * k + v, 4] = 0.0
             else:  # 1: columns 16-19 (z³, z², z, 1)
-                B[k, v, 0] = G[e, 19]
-                B[k, v, 1] = G[e, 18] - G[f, 19]
-                B[k, v, 2] = G[e, 17] - G[f, 18]
-                B[k, v, 3] = G[e, 16] - G[f, 17]
-                B[k, v, 4] = -G[f, 16]
+                B[3 * k + v, 0] = G[e, 19]
+                B[3 * k + v, 1] = G[e, 18] - G[f, 19]
+                B[3 * k + v, 2] = G[e, 17] - G[f, 18]
+                B[3 * k + v, 3] = G[e, 16] - G[f, 17]
+                B[3 * k + v, 4] = -G[f, 16]
     return True
 
 
@@ -384,18 +379,18 @@ def _det_poly(B, p, w):
         c2[k] = 0.0
     for i in range(4):
         for j in range(5):
-            c0[i + j] += B[1, 1, i] * B[2, 2, j] - B[2, 1, i] * B[1, 2, j]
-            c1[i + j] += B[2, 0, i] * B[1, 2, j] - B[1, 0, i] * B[2, 2, j]
+            c0[i + j] += B[4, i] * B[8, j] - B[7, i] * B[5, j]
+            c1[i + j] += B[6, i] * B[5, j] - B[3, i] * B[8, j]
         for j in range(4):
-            c2[i + j] += B[1, 0, i] * B[2, 1, j] - B[1, 1, i] * B[2, 0, j]
+            c2[i + j] += B[3, i] * B[7, j] - B[4, i] * B[6, j]
     for k in range(11):
         p[k] = 0.0
     for i in range(4):
         for j in range(8):
-            p[i + j] += B[0, 0, i] * c0[j] + B[0, 1, i] * c1[j]
+            p[i + j] += B[0, i] * c0[j] + B[1, i] * c1[j]
     for i in range(5):
         for j in range(7):
-            p[i + j] += B[0, 2, i] * c2[j]
+            p[i + j] += B[2, i] * c2[j]
 
 
 @njit(cache=True)
@@ -417,12 +412,20 @@ def _write_essential(E, x, y, z, out):
     return 1
 
 
-#: float64 work of :func:`_five_point_hidden_core`: E (9, 4), A and G (10, 20), B
-#: (3, 3, 5), det B (11), its roots (10), the work of _cubics (45 + 60 + 90), of
-#: _det_poly (24) and of the root finder
-_W_E, _W_A, _W_G, _W_B, _W_P, _W_R, _W_C, _W_D, _W_S = (
-    0, 36, 236, 436, 481, 492, 502, 697, 721)
-FIVE_POINT_WORK = _W_S + ROOTS_WORK
+#: length of the 1-D work of :func:`_five_point_hidden_core`: det B (11), its roots (10),
+#: the work of _det_poly (24) and of the root finder
+_W_R, _W_D, _W_S = 11, 21, 45
+_W1 = _W_S + ROOTS_WORK
+
+
+@njit(cache=True)
+def _five_point_work():
+    """Work arrays of :func:`_five_point_hidden_core`, allocated once per caller: E (9, 4),
+    A and G (rows 0-9 and 10-19 of a (20, 20)), B (9, 5), the work of _cubics (21, 10)
+    and a 1-D work. Separate 2-D arrays rather than reshaped views of one buffer: a
+    reshape costs a runtime call, a row slice nothing."""
+    return (np.empty((9, 4)), np.empty((20, 20)), np.empty((9, 5)), np.empty((21, 10)),
+            np.empty(_W1))
 
 
 @njit(cache=True)
@@ -444,21 +447,19 @@ def _five_point_hidden_kernel(q1, q2, out, polish=True):
     one good sample among many, uses it; :func:`~cvgeo.geometry.essential.essential_5point`
     does not.
     """
-    return _five_point_hidden_core(q1, q2, out, polish, np.empty(FIVE_POINT_WORK),
-                                   np.empty(9, dtype=np.int64))
+    return _five_point_hidden_core(q1, q2, out, polish, _five_point_work())
 
 
 @njit(cache=True)
-def _five_point_hidden_core(q1, q2, out, polish, w, iw):
-    """:func:`_five_point_hidden_kernel` on the float64 work ``w`` (``FIVE_POINT_WORK``)
-    and the int64 work ``iw`` (9,)."""
-    E = w[_W_E:_W_A].reshape((9, 4))
-    A = w[_W_A:_W_G].reshape((10, 20))
-    G = w[_W_G:_W_B].reshape((10, 20))
-    B = w[_W_B:_W_P].reshape((3, 3, 5))
-    p = w[_W_P:_W_R]
-    roots = w[_W_R:_W_C]
-    if not _cubics(q1, q2, E, A, w[_W_C:_W_D], iw):
+def _five_point_hidden_core(q1, q2, out, polish, work):
+    """:func:`_five_point_hidden_kernel` on the work arrays ``work`` of
+    :func:`_five_point_work`."""
+    E, AG, B, Wc, w = work
+    A = AG[:10]
+    G = AG[10:]
+    p = w[:_W_R]
+    roots = w[_W_R:_W_D]
+    if not _cubics(q1, q2, E, A, Wc):
         return 0
     if not _hidden_z(A, B, G):
         return 0
@@ -478,12 +479,12 @@ def _five_point_hidden_core(q1, q2, out, polish, w, iw):
         z2 = z * z
         z3 = z2 * z
         # B(z) (powers of z rather than Horner: nine independent evaluations)
-        b00 = B[0, 0, 0] + B[0, 0, 1] * z + B[0, 0, 2] * z2 + B[0, 0, 3] * z3
-        b01 = B[0, 1, 0] + B[0, 1, 1] * z + B[0, 1, 2] * z2 + B[0, 1, 3] * z3
-        b10 = B[1, 0, 0] + B[1, 0, 1] * z + B[1, 0, 2] * z2 + B[1, 0, 3] * z3
-        b11 = B[1, 1, 0] + B[1, 1, 1] * z + B[1, 1, 2] * z2 + B[1, 1, 3] * z3
-        b20 = B[2, 0, 0] + B[2, 0, 1] * z + B[2, 0, 2] * z2 + B[2, 0, 3] * z3
-        b21 = B[2, 1, 0] + B[2, 1, 1] * z + B[2, 1, 2] * z2 + B[2, 1, 3] * z3
+        b00 = B[0, 0] + B[0, 1] * z + B[0, 2] * z2 + B[0, 3] * z3
+        b01 = B[1, 0] + B[1, 1] * z + B[1, 2] * z2 + B[1, 3] * z3
+        b10 = B[3, 0] + B[3, 1] * z + B[3, 2] * z2 + B[3, 3] * z3
+        b11 = B[4, 0] + B[4, 1] * z + B[4, 2] * z2 + B[4, 3] * z3
+        b20 = B[6, 0] + B[6, 1] * z + B[6, 2] * z2 + B[6, 3] * z3
+        b21 = B[7, 0] + B[7, 1] * z + B[7, 2] * z2 + B[7, 3] * z3
         # (x, y, 1) ∝ the cross product of the two rows of B(z) with the largest last
         # component
         w01 = b00 * b11 - b01 * b10
@@ -498,14 +499,16 @@ def _five_point_hidden_core(q1, q2, out, polish, w, iw):
         if not abs(w2) > 0.0:
             continue
         z4 = z3 * z
-        ua0 = B[ra, 0, 0] + B[ra, 0, 1] * z + B[ra, 0, 2] * z2 + B[ra, 0, 3] * z3
-        ua1 = B[ra, 1, 0] + B[ra, 1, 1] * z + B[ra, 1, 2] * z2 + B[ra, 1, 3] * z3
-        ua2 = (B[ra, 2, 0] + B[ra, 2, 1] * z + B[ra, 2, 2] * z2 + B[ra, 2, 3] * z3
-               + B[ra, 2, 4] * z4)
-        ub0 = B[rb, 0, 0] + B[rb, 0, 1] * z + B[rb, 0, 2] * z2 + B[rb, 0, 3] * z3
-        ub1 = B[rb, 1, 0] + B[rb, 1, 1] * z + B[rb, 1, 2] * z2 + B[rb, 1, 3] * z3
-        ub2 = (B[rb, 2, 0] + B[rb, 2, 1] * z + B[rb, 2, 2] * z2 + B[rb, 2, 3] * z3
-               + B[rb, 2, 4] * z4)
+        ia = 3 * ra
+        ib = 3 * rb
+        ua0 = B[ia, 0] + B[ia, 1] * z + B[ia, 2] * z2 + B[ia, 3] * z3
+        ua1 = B[ia + 1, 0] + B[ia + 1, 1] * z + B[ia + 1, 2] * z2 + B[ia + 1, 3] * z3
+        ua2 = (B[ia + 2, 0] + B[ia + 2, 1] * z + B[ia + 2, 2] * z2 + B[ia + 2, 3] * z3
+               + B[ia + 2, 4] * z4)
+        ub0 = B[ib, 0] + B[ib, 1] * z + B[ib, 2] * z2 + B[ib, 3] * z3
+        ub1 = B[ib + 1, 0] + B[ib + 1, 1] * z + B[ib + 1, 2] * z2 + B[ib + 1, 3] * z3
+        ub2 = (B[ib + 2, 0] + B[ib + 2, 1] * z + B[ib + 2, 2] * z2 + B[ib + 2, 3] * z3
+               + B[ib + 2, 4] * z4)
         x = (ua1 * ub2 - ua2 * ub1) / w2
         y = (ua2 * ub0 - ua0 * ub2) / w2
         if polish:
@@ -542,19 +545,18 @@ def _five_point_kernel(q1, q2, out, polish=True):
 
 
 @njit(cache=True)
-def _cubics(q1, q2, E, A, w, iw):
+def _cubics(q1, q2, E, A, W):
     """The entries of ``E`` as linear polynomials (9, 4) in ``(x, y, z, 1)`` and the ten
     cubic constraints ``A`` (10, 20), monomials ordered as in :func:`_monomials`; False
-    when the five equations are dependent. ``w``: float64 work of 195, ``iw``: int64
-    work of 9."""
-    Q = w[0:45].reshape((5, 9))
+    when the five equations are dependent. ``W``: float64 work (21, 10)."""
+    Q = W[:5]
     for i in range(5):
         _epipolar_row(Q, i, q1[i, 0], q1[i, 1], q2[i, 0], q2[i, 1])
-    if not _null_space_5x9(Q, E, iw):
+    if not _null_space_5x9(Q, E, W[20]):
         return False  # the five equations are dependent: the null space is not 4-D
     # E_k (entry k, row-major) = x X_k + y Y_k + z Z_k + W_k
     # E Eᵀ (degree 2; rows 00, 01, 02, 11, 12, 22)
-    EEt = w[45:105].reshape((6, 10))
+    EEt = W[5:11]
     EEt[:, :] = 0.0
     r = 0
     for i in range(3):
@@ -563,7 +565,7 @@ def _cubics(q1, q2, E, A, w, iw):
                 _lin_lin_add(E, 3 * i + k, 3 * j + k, EEt, r)
             r += 1
     # P = 2 E Eᵀ - tr(E Eᵀ) I, so that 2 E Eᵀ E - tr(E Eᵀ) E = P E: nine cubics
-    P = w[105:195].reshape((9, 10))
+    P = W[11:20]
     sym = ((0, 1, 2), (1, 3, 4), (2, 4, 5))
     for i in range(3):
         for k in range(3):
@@ -600,7 +602,7 @@ def _action_matrix(q1, q2, E, A, M):
     """Build ``E`` (9, 4) polynomials, the reduced cubics ``A`` (10, 20) and the action
     matrix ``M`` (10, 10) of multiplication by x; False for a degenerate sample."""
     M[:, :] = 0.0
-    if not _cubics(q1, q2, E, A, np.empty(195), np.empty(9, dtype=np.int64)):
+    if not _cubics(q1, q2, E, A, np.empty((21, 10))):
         return False
     # eliminate the cubic monomials: cubic_k = -C[k] . b
     if not _gauss_jordan(A):

@@ -133,9 +133,10 @@ def _bracketed_root(c, deg, a, b, fa):
     bracket Newton's steps on a degree-10 polynomial shrink the distance by little more
     than ``1 - 1/deg``. A bisection step replaces a Newton step that would leave the
     bracket, and every other step after the first 16, so convergence is at least linear.
-    The iteration stops when a Newton step is below ``1e-12`` relative: convergence is
-    then quadratic and the step's own error below rounding (waiting for a step below
-    rounding instead spins on the noise of ``p`` near the root).
+    The iteration stops when a Newton step is below ``1e-12`` relative, or when the last
+    two steps show quadratic convergence that leaves an error below ``1e-15`` relative
+    (waiting for a step below rounding instead spins on the noise of ``p`` near the
+    root).
     """
     for _ in range(40):  # bisect on the sign of p to a relative width of 1/8 first
         if not b - a > 0.125 * max(abs(a), abs(b)):
@@ -150,6 +151,7 @@ def _bracketed_root(c, deg, a, b, fa):
             b = m
     x = 0.5 * (a + b)
     f, df = _horner2(c, deg, x)
+    last = 0.0  # the previous Newton step (none yet)
     for it in range(200):
         if f == 0.0:
             return x
@@ -160,8 +162,13 @@ def _bracketed_root(c, deg, a, b, fa):
         if b - a <= 4e-16 * max(abs(a), abs(b)) or b - a < 1e-300:
             return 0.5 * (a + b)
         step = f / df if df != 0.0 else np.inf
-        if abs(step) <= 1e-12 * abs(x):
+        h = abs(step)
+        # done when the step is below 1e-12 relative, or when the last two steps show
+        # quadratic convergence (|e'| = K e², K estimated as h / last²) that leaves an
+        # error below 1e-15 relative after this step
+        if h <= 1e-12 * abs(x) or (h < last and h * h * h <= 1e-15 * abs(x) * last * last):
             return x - step
+        last = h
         xn = x - step
         if not (a < xn < b) or (it >= 16 and it % 2 == 1):
             xn = 0.5 * (a + b)
@@ -191,8 +198,8 @@ def _linear_chain(c, n, Q, f, g, r):
     The chain ``f_0 = c``, ``f_1 = c' / n``, ``f_{k+1} = -(f_{k-1} mod f_k) / s_k``
     (``s_k > 0`` makes the leading coefficient ±1) loses one degree per step for a
     generic polynomial: every quotient is linear, ``f_{k-1} = (a_k x + b_k) f_k -
-    s_k f_{k+1}``, and the rows ``Q[k] = (a_k, b_k, s_k)`` (``k = 1 .. n-1``) with
-    ``Q[0] = (f_{n-1}[1], f_{n-1}[0], f_n)`` evaluate the whole chain at ``x`` by that
+    s_k f_{k+1}``, and the rows ``Q[3k:3k + 3] = (a_k, b_k, s_k)`` (``k = 1 .. n-1``) with
+    ``Q[0:3] = (f_{n-1}[1], f_{n-1}[0], f_n)`` evaluate the whole chain at ``x`` by that
     recurrence in ``O(n)`` (:func:`_linear_changes`). ``f``, ``g``, ``r`` are work
     arrays of ``n + 1``; False when a remainder loses more than one degree (a multiple
     root or a non-generic chain: :func:`_sturm_changes` on the full chain then).
@@ -215,17 +222,17 @@ def _linear_chain(c, n, Q, f, g, r):
         s = abs(r[d - 1])
         if not s > 1e-13 * scale:
             return False
-        Q[k, 0] = a
-        Q[k, 1] = b
-        Q[k, 2] = s
+        Q[3 * k + 0] = a
+        Q[3 * k + 1] = b
+        Q[3 * k + 2] = s
         for i in range(d + 1):
             f[i] = g[i]
         ms = -1.0 / s
         for i in range(d):
             g[i] = r[i] * ms
-    Q[0, 0] = f[1]
-    Q[0, 1] = f[0]
-    Q[0, 2] = g[0]
+    Q[0] = f[1]
+    Q[1] = f[0]
+    Q[2] = g[0]
     return True
 
 
@@ -237,15 +244,15 @@ def _linear_changes(Q, n, x):
     since ``f_{k-1} = -s_k f_{k+1}`` there and the pair around it counts one change
     either way; a zero of ``f_0`` is skipped.
     """
-    nxt = Q[0, 2]  # f_n
-    cur = Q[0, 0] * x + Q[0, 1]  # f_{n-1}
+    nxt = Q[2]  # f_n
+    cur = Q[0] * x + Q[1]  # f_{n-1}
     count = int((cur < 0.0) != (nxt < 0.0))
     for k in range(n - 1, 1, -1):
-        prev = (Q[k, 0] * x + Q[k, 1]) * cur - Q[k, 2] * nxt
+        prev = (Q[3 * k + 0] * x + Q[3 * k + 1]) * cur - Q[3 * k + 2] * nxt
         count += int((prev < 0.0) != (cur < 0.0))
         nxt = cur
         cur = prev
-    f0 = (Q[1, 0] * x + Q[1, 1]) * cur - Q[1, 2] * nxt
+    f0 = (Q[3 * 1 + 0] * x + Q[3 * 1 + 1]) * cur - Q[3 * 1 + 2] * nxt
     if f0 != 0.0:
         count += int((f0 < 0.0) != (cur < 0.0))
     return count
@@ -311,7 +318,7 @@ def _real_roots_work(p, n, roots, w):
     """:func:`_real_roots` of ``p[:n + 1]`` on the float64 work array ``w`` (at least
     ``7 (n + 1) + 256`` long; :data:`ROOTS_WORK` for ``n <= 10``)."""
     c = w[:n + 1]
-    Q = w[n + 1:4 * (n + 1)].reshape((n + 1, 3))
+    Q = w[n + 1:4 * (n + 1)]
     f = w[4 * (n + 1):5 * (n + 1)]
     g = w[5 * (n + 1):6 * (n + 1)]
     r = w[6 * (n + 1):7 * (n + 1)]

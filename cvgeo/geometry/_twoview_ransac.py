@@ -44,7 +44,7 @@ import numpy as np
 from numba import njit
 
 from cvgeo._checks import DegenerateError
-from cvgeo.geometry._fivepoint import FIVE_POINT_WORK, _five_point_hidden_core
+from cvgeo.geometry._fivepoint import _five_point_hidden_core, _five_point_work
 from cvgeo.geometry.epipolar.kernels import (
     _eight_point_gram_kernel,
     _sampson_kernel,
@@ -257,8 +257,7 @@ def _search_kernel(kind, x1, x2, idx, start, X, t2, bound, sprt, stats, remainin
     g = np.empty(4)
     roots = np.empty(3)
     # work arrays of the 5-point solver
-    w5 = np.empty(FIVE_POINT_WORK)
-    iw5 = np.empty(9, dtype=np.int64)
+    w5 = _five_point_work()
     eps, delta, A = sprt[0], sprt[1], sprt[2]
     n_valid = 0
     n_degen = 0
@@ -277,7 +276,7 @@ def _search_kernel(kind, x1, x2, idx, start, X, t2, bound, sprt, stats, remainin
                 s2[k, 0] = x2[i, 0]
                 s2[k, 1] = x2[i, 1]
         if kind == 5:
-            nr = _five_point_hidden_core(s1, s2, sols, False, w5, iw5)
+            nr = _five_point_hidden_core(s1, s2, sols, False, w5)
         else:
             nr = _seven_point_core(s1, s2, sols, A7, F2, D, M, g, roots)
         b += 1

@@ -11,7 +11,7 @@ import math
 import numpy as np
 from numba import njit
 
-from cvgeo.geometry._common import _hartley_stats, _normalizer_kernel, _unit_sign_kernel
+from cvgeo.geometry._common import _hartley_stats, _unit_sign_kernel
 
 __all__ = []
 
@@ -173,12 +173,13 @@ def _cubic_roots_kernel(c3, c2, c1, c0, roots):
 def _seven_point_core(x1, x2, out, A, F2, D, M, g, roots):
     """The body of :func:`_seven_point_kernel` on caller-provided work arrays
     ``A`` (7, 9), ``F2``, ``D``, ``M`` (3, 3), ``g`` (4,), ``roots`` (3,)."""
-    q1, s1, cx1, cy1 = _normalizer_kernel(x1)
-    q2, s2, cx2, cy2 = _normalizer_kernel(x2)
+    s1, cx1, cy1 = _hartley_stats(x1, None)  # normalised in place: no arrays allocated
+    s2, cx2, cy2 = _hartley_stats(x2, None)
     if s1 == 0.0 or s2 == 0.0:
         return 0
     for i in range(7):
-        _epipolar_row(A, i, q1[i, 0], q1[i, 1], q2[i, 0], q2[i, 1])
+        _epipolar_row(A, i, (x1[i, 0] - cx1) * s1, (x1[i, 1] - cy1) * s1,
+                      (x2[i, 0] - cx2) * s2, (x2[i, 1] - cy2) * s2)
     for col in range(7):  # Gauss-Jordan, pivot rows
         piv = col
         best = abs(A[col, col])

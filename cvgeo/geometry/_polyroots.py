@@ -224,7 +224,7 @@ def _linear_chain(c, n, Q, f, g, r):
         s = abs(r[d - 1])
         if not s > 1e-13 * scale:
             return False
-        Q[3 * k + 0] = a
+        Q[3 * k] = a
         Q[3 * k + 1] = b
         Q[3 * k + 2] = s
         for i in range(d + 1):
@@ -239,22 +239,27 @@ def _linear_chain(c, n, Q, f, g, r):
 
 
 @njit(cache=True)
-def _linear_changes(Q, n, x):
-    """Sign changes at ``x`` of the Sturm chain stored by :func:`_linear_chain`.
+def _linear_changes(Q, c, n, x):
+    """Sign changes at ``x`` of the Sturm chain stored by :func:`_linear_chain` for the
+    monic ``c`` (degree ``n``).
 
     Counted without branches: a zero of ``f_k`` (``0 < k < n``) can be given either sign,
     since ``f_{k-1} = -s_k f_{k+1}`` there and the pair around it counts one change
-    either way; a zero of ``f_0`` is skipped.
+    either way. ``f_0 = c`` is evaluated directly (the recurrence leaves rounding noise
+    where ``c`` vanishes) and skipped where it is zero, so that a root at ``x`` is
+    counted left of ``x``.
     """
     nxt = Q[2]  # f_n
     cur = Q[0] * x + Q[1]  # f_{n-1}
     count = int((cur < 0.0) != (nxt < 0.0))
     for k in range(n - 1, 1, -1):
-        prev = (Q[3 * k + 0] * x + Q[3 * k + 1]) * cur - Q[3 * k + 2] * nxt
+        prev = (Q[3 * k] * x + Q[3 * k + 1]) * cur - Q[3 * k + 2] * nxt
         count += int((prev < 0.0) != (cur < 0.0))
         nxt = cur
         cur = prev
-    f0 = (Q[3 * 1 + 0] * x + Q[3 * 1 + 1]) * cur - Q[3 * 1 + 2] * nxt
+    # f_0 = c itself rather than the recurrence, which leaves rounding noise where c
+    # vanishes: a root at x is skipped and so counted left of x, as the leaves expect
+    f0 = _horner(c, n, x)
     if f0 != 0.0:
         count += int((f0 < 0.0) != (cur < 0.0))
     return count
@@ -353,8 +358,8 @@ def _real_roots_work(p, n, roots, w):
     sa[0] = -bound
     sb[0] = bound
     if linear:
-        va[0] = _linear_changes(Q, n, -bound)
-        vb[0] = _linear_changes(Q, n, bound)
+        va[0] = _linear_changes(Q, c, n, -bound)
+        vb[0] = _linear_changes(Q, c, n, bound)
     else:
         va[0] = _sturm_changes(S, deg, m, -bound)
         vb[0] = _sturm_changes(S, deg, m, bound)
@@ -367,10 +372,14 @@ def _real_roots_work(p, n, roots, w):
         if cnt <= 0:
             continue
         if cnt == 1 or b - a <= 1e-14 * max(abs(a), abs(b)) or top >= 62:
+            # Sturm counts the roots in (a, b]: one at b is this interval's, one at a
+            # the left neighbour's, and p then has the sign of p'(a) just right of a
             fa = _horner(c, n, a)
             fb = _horner(c, n, b)
             if fa == 0.0:
-                x = a
+                fa = _horner2(c, n, a)[1]
+            if fb == 0.0:
+                x = b
             elif (fa > 0) != (fb > 0):
                 x = _bracketed_root(c, n, a, b, fa)
             elif cnt == 1:
@@ -383,7 +392,7 @@ def _real_roots_work(p, n, roots, w):
             continue
         mid = 0.5 * (a + b)
         if linear:
-            Vm = _linear_changes(Q, n, mid)
+            Vm = _linear_changes(Q, c, n, mid)
         else:
             Vm = _sturm_changes(S, deg, m, mid)
         # push the right half first so the left one is processed first (ascending roots)

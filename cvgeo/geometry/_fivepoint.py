@@ -440,12 +440,13 @@ def _five_point_hidden_kernel(q1, q2, out, polish=True):
     Nistér's hidden-variable form of the elimination: the cubics reduced by Gaussian
     elimination give a 3 x 3 matrix ``B(z)`` of polynomials with ``B(z) (x, y, 1)ᵀ = 0``;
     the real roots of ``det B(z)`` (degree 10, Sturm sequences) give ``z``, and
-    ``(x, y, 1)`` is the cross product of two rows of ``B(z)``. About 2x faster than the
-    action matrix of :func:`_five_point_kernel` (no eigenvalue problem, no least squares
-    per root), but ``det B(z)`` can cluster roots that the action matrix keeps apart: on
-    exact random problems about 1 in 1000 loses the true solution. RANSAC, which needs
-    one good sample among many, uses it; :func:`~cvgeo.geometry.essential.essential_5point`
-    does not.
+    ``(x, y, 1)`` is the cross product of two rows of ``B(z)``. About 3 µs a sample
+    without ``polish`` (``benchmarks/bench_general_motion.py --only solvers``), several
+    times faster than the action matrix of :func:`_five_point_kernel` (no eigenvalue
+    problem, no least squares per root), but ``det B(z)`` can cluster roots that the
+    action matrix keeps apart: on exact random problems about 1 in 1000 loses the true
+    solution. RANSAC, which needs one good sample among many, uses it;
+    :func:`~cvgeo.geometry.essential.essential_5point` does not.
     """
     return _five_point_hidden_core(q1, q2, out, polish, _five_point_work())
 

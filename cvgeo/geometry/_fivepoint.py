@@ -35,14 +35,13 @@ from cvgeo.geometry._polyroots import (
 )
 from cvgeo.geometry.epipolar.kernels import _epipolar_row
 
-
-def _monomials():
-    """The 20 monomials of degree <= 3 in (x, y, z), cubic ones first."""
-    cubic = [(3, 0, 0), (2, 1, 0), (2, 0, 1), (1, 2, 0), (1, 1, 1), (1, 0, 2),
-             (0, 3, 0), (0, 2, 1), (0, 1, 2), (0, 0, 3)]
-    basis = [(2, 0, 0), (1, 1, 0), (1, 0, 1), (0, 2, 0), (0, 1, 1), (0, 0, 2),
-             (1, 0, 0), (0, 1, 0), (0, 0, 1), (0, 0, 0)]
-    return cubic + basis
+#: the 20 monomials ``x^a y^b z^c`` of degree <= 3 as exponents ``(a, b, c)``, the order of
+#: the columns of the cubic constraints: the ten cubic ones first, then
+#: ``b = (x², xy, xz, y², yz, z², x, y, z, 1)``
+_MONOMIALS = ((3, 0, 0), (2, 1, 0), (2, 0, 1), (1, 2, 0), (1, 1, 1), (1, 0, 2),
+              (0, 3, 0), (0, 2, 1), (0, 1, 2), (0, 0, 3),
+              (2, 0, 0), (1, 1, 0), (1, 0, 1), (0, 2, 0), (0, 1, 1), (0, 0, 2),
+              (1, 0, 0), (0, 1, 0), (0, 0, 1), (0, 0, 0))
 
 
 @njit(cache=True, inline="always")
@@ -67,7 +66,7 @@ def _lin_lin_add(E, i, j, out, r):
 def _quad_lin_add(P, i, E, j, out, r):
     """``out[r] += P[i] E[j]``: a quadratic (row of ``P``, monomials as in
     :func:`_lin_lin_add`) times a linear polynomial (row of ``E``), a cubic over the 20
-    monomials of :func:`_monomials`."""
+    monomials of :data:`_MONOMIALS`."""
     q0, q1, q2, q3, q4 = P[i, 0], P[i, 1], P[i, 2], P[i, 3], P[i, 4]
     q5, q6, q7, q8, q9 = P[i, 5], P[i, 6], P[i, 7], P[i, 8], P[i, 9]
     l0, l1, l2, l3 = E[j, 0], E[j, 1], E[j, 2], E[j, 3]
@@ -232,7 +231,7 @@ def _polish(A, x, y, z):
     """Up to five Gauss–Newton steps on the ten cubics ``A m(x, y, z) = 0``.
 
     ``A`` is the (10, 20) coefficient matrix over the monomials ordered as in
-    :func:`_monomials`; the steps stop when they no longer reduce the residual.
+    :data:`_MONOMIALS`; the steps stop when they no longer reduce the residual.
     """
     best = np.inf
     px, py, pz = x, y, z
@@ -298,7 +297,7 @@ def _polish(A, x, y, z):
 
 #: the 20 monomials in the order of Nistér's elimination: x³, y³, x²y, xy², x²z, x², y²z,
 #: y², xyz, xy (eliminated), then xz², xz, x, yz², yz, y, z³, z², z, 1 (indices into the
-#: order of :func:`_monomials`)
+#: order of :data:`_MONOMIALS`)
 _NISTER = np.array([0, 6, 1, 3, 2, 10, 7, 13, 4, 11, 5, 12, 16, 8, 14, 17, 9, 15, 18, 19],
                    dtype=np.int64)
 
@@ -548,7 +547,7 @@ def _five_point_kernel(q1, q2, out, polish=True):
 @njit(cache=True)
 def _cubics(q1, q2, E, A, W):
     """The entries of ``E`` as linear polynomials (9, 4) in ``(x, y, z, 1)`` and the ten
-    cubic constraints ``A`` (10, 20), monomials ordered as in :func:`_monomials`; False
+    cubic constraints ``A`` (10, 20), monomials ordered as in :data:`_MONOMIALS`; False
     when the five equations are dependent. ``W``: float64 work (21, 10)."""
     Q = W[:5]
     for i in range(5):

@@ -12,13 +12,16 @@ import numpy as np
 import pytest
 
 from cvgeo.geometry._fivepoint import (
+    _MONOMIALS,
     _cubics,
     _det_poly,
     _five_point_hidden_kernel,
     _five_point_kernel,
     _five_point_work,
     _hidden_z,
+    _lin_lin_add,
     _null_space_5x9,
+    _quad_lin_add,
 )
 from cvgeo.geometry._polyroots import (
     _full_chain,
@@ -111,9 +114,22 @@ def _coefficients(E_true, basis):
 
 
 def _monomials(x, y, z):
-    return np.array([x**3, x * x * y, x * x * z, x * y * y, x * y * z, x * z * z, y**3,
-                     y * y * z, y * z * z, z**3, x * x, x * y, x * z, y * y, y * z, z * z,
-                     x, y, z, 1.0])
+    return np.array([x**a * y**b * z**c for a, b, c in _MONOMIALS])
+
+
+def test_polynomial_products_evaluate_as_products():
+    # quadratics over b = (x², xy, xz, y², yz, z², x, y, z, 1) are the last ten monomials
+    rng = np.random.default_rng(1)
+    E = rng.normal(size=(9, 4))
+    P = np.zeros((2, 10))
+    _lin_lin_add(E, 2, 5, P, 0)
+    out = np.zeros((1, 20))
+    _quad_lin_add(P, 0, E, 7, out, 0)
+    for x, y, z in rng.normal(size=(5, 3)):
+        lin = E[:, :3] @ [x, y, z] + E[:, 3]
+        m = _monomials(x, y, z)
+        np.testing.assert_allclose(P[0] @ m[10:], lin[2] * lin[5], rtol=1e-12)
+        np.testing.assert_allclose(out[0] @ m, lin[2] * lin[5] * lin[7], rtol=1e-12)
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -126,6 +126,15 @@ def _horner2(c, deg, x):
     return f, df
 
 
+@njit(cache=True, inline="always")
+def _shrink(a, b, fa, x, f):
+    """The bracket ``[a, b]`` (``fa`` the value at ``a``) cut at ``x`` (value ``f``) on the
+    side that keeps the sign change: ``(a, b, fa)``."""
+    if (f > 0) == (fa > 0):
+        return x, b, f
+    return a, x, fa
+
+
 @njit(cache=True)
 def _bracketed_root(c, deg, a, b, fa):
     """The root of the polynomial ``c`` (degree ``deg``) in ``[a, b]`` where it changes sign.
@@ -147,20 +156,14 @@ def _bracketed_root(c, deg, a, b, fa):
         fm = _horner(c, deg, m)
         if fm == 0.0:
             return m
-        if (fm > 0) == (fa > 0):
-            a, fa = m, fm
-        else:
-            b = m
+        a, b, fa = _shrink(a, b, fa, m, fm)
     x = 0.5 * (a + b)
     f, df = _horner2(c, deg, x)
     last = 0.0  # the previous Newton step (none yet)
     for it in range(200):
         if f == 0.0:
             return x
-        if (f > 0) == (fa > 0):
-            a, fa = x, f
-        else:
-            b = x
+        a, b, fa = _shrink(a, b, fa, x, f)
         if b - a <= 4e-16 * max(abs(a), abs(b)) or b - a < 1e-300:
             return 0.5 * (a + b)
         step = f / df if df != 0.0 else np.inf

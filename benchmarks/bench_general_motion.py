@@ -24,9 +24,14 @@ Run as ``cd benchmarks && python bench_general_motion.py [--seeds 20]``. Prints:
 5. Timing (same process, interleaved, medians of paired ratios): robust F and E (E with the
    pose: cv2 ``findEssentialMat`` + ``recoverPose``) at N = 1000 with 50 % and 70 % outliers,
    the variants of 4; triangulation and recover_pose.
+6. Minimal solvers: microseconds per sample of the 5-point solver as the robust loop runs
+   it (hidden variable, no polish), of the exact one (``essential_5point``'s action
+   matrix, polished) and of the 7-point F, over 3000 random samples of a scene with 70 %
+   outliers (compiled loops), beside PoseLib's ``essential_matrix_5pt`` called from
+   Python (its time includes the binding's per-call overhead).
 
 ``--only grid,planes,...`` runs some of the sections (grid, planes, homography, refine,
-budget, timing).
+budget, timing, solvers).
 The default uses 3 seeds per grid cell (a few minutes); ``--seeds 20`` is the full run.
 """
 
@@ -366,6 +371,72 @@ def timing(repeats):
     b.report(ours="cvgeo")
 
 
+def solvers(repeats):
+    """Per-sample cost of the minimal solvers (section 6 of the module docstring)."""
+    from numba import njit
+
+    from cvgeo.geometry._fivepoint import (
+        _five_point_hidden_core,
+        _five_point_kernel,
+        _five_point_work,
+    )
+    from cvgeo.geometry.epipolar.kernels import _seven_point_core
+
+    @njit(cache=False)
+    def hidden(S1, S2):
+        out = np.empty((10, 3, 3))
+        work = _five_point_work()
+        n = 0
+        for b in range(S1.shape[0]):
+            n += _five_point_hidden_core(S1[b], S2[b], out, False, work)
+        return n
+
+    @njit(cache=False)
+    def action(S1, S2):
+        out = np.empty((10, 3, 3))
+        n = 0
+        for b in range(S1.shape[0]):
+            n += _five_point_kernel(S1[b], S2[b], out, True)
+        return n
+
+    @njit(cache=False)
+    def seven(P1, P2):
+        out = np.empty((3, 3, 3))
+        A = np.empty((7, 9))
+        F2, D, M = np.empty((3, 3)), np.empty((3, 3)), np.empty((3, 3))
+        g, roots = np.empty(4), np.empty(3)
+        n = 0
+        for b in range(P1.shape[0]):
+            n += _seven_point_core(P1[b], P2[b], out, A, F2, D, M, g, roots)
+        return n
+
+    count = 3000
+    s = synthetic_two_view_scene(1000, seed=0, noise_px=0.5, outlier_fraction=0.7)
+    rng = np.random.default_rng(0)
+    i5 = np.array([rng.choice(1000, 5, replace=False) for _ in range(count)])
+    i7 = np.array([rng.choice(1000, 7, replace=False) for _ in range(count)])
+    Ki = np.linalg.inv(s.K1)
+    q1 = s.x1 @ Ki[:2, :2].T + Ki[:2, 2]
+    q2 = s.x2 @ Ki[:2, :2].T + Ki[:2, 2]
+    S1, S2 = np.ascontiguousarray(q1[i5]), np.ascontiguousarray(q2[i5])
+    P1, P2 = np.ascontiguousarray(s.x1[i7]), np.ascontiguousarray(s.x2[i7])
+    print(f"\n## Minimal solvers, {count} random samples (N=1000, 70 % outliers): roots per "
+          f"sample: 5-point {hidden(S1, S2) / count:.2f}, 7-point {seven(P1, P2) / count:.2f}")
+    b = Bench("minimal_solvers", samples=count)
+    b.add("cvgeo 5-point (RANSAC)", lambda: hidden(S1, S2))
+    b.add("cvgeo 5-point exact", lambda: action(S1, S2))
+    b.add("cvgeo 7-point", lambda: seven(P1, P2))
+    if poselib is not None:
+        B1 = [np.c_[S1[k], np.ones(5)] for k in range(count)]
+        B2 = [np.c_[S2[k], np.ones(5)] for k in range(count)]
+        b.add("PoseLib 5-point (Python)",
+              lambda: [poselib.essential_matrix_5pt(u, v) for u, v in zip(B1, B2)])
+    b.run(repeats=repeats)
+    b.report(ours="cvgeo 5-point (RANSAC)")
+    print("µs per sample: " + ", ".join(f"{k} {1e6 * v / count:.2f}"
+                                        for k, v in b.medians().items()))
+
+
 def refine_default(seeds):
     """Does ``recover_pose(refine=True)`` help users? F (8-point) -> E -> pose, no outliers."""
     from cvgeo.geometry.epipolar import essential_from_fundamental
@@ -389,7 +460,7 @@ def refine_default(seeds):
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=3, help="seeds per cell (20: full run)")
-    ap.add_argument("--only", default="grid,planes,homography,refine,budget,timing",
+    ap.add_argument("--only", default="grid,planes,homography,refine,budget,timing,solvers",
                     help="comma-separated sections to run")
     args = ap.parse_args()
     only = set(args.only.split(","))
@@ -404,7 +475,8 @@ def main() -> None:
                 "homography": lambda: homography_90(max(args.seeds, 10)),
                 "refine": lambda: refine_default(max(args.seeds, 10)),
                 "budget": lambda: budget(max(args.seeds, 10)),
-                "timing": lambda: timing(repeats=5 if args.seeds < 10 else 11)}
+                "timing": lambda: timing(repeats=5 if args.seeds < 10 else 11),
+                "solvers": lambda: solvers(repeats=7)}
     for name, run in sections.items():
         if name in only:
             run()

@@ -44,7 +44,7 @@ import numpy as np
 from numba import njit
 
 from cvgeo._checks import DegenerateError
-from cvgeo.geometry._fivepoint import _five_point_hidden_kernel
+from cvgeo.geometry._fivepoint import _five_point_hidden_core, _five_point_work
 from cvgeo.geometry.epipolar.kernels import (
     _eight_point_gram_kernel,
     _sampson_kernel,
@@ -56,10 +56,13 @@ from cvgeo.geometry.ransac import RansacResult, _draw_samples
 _CHUNK = 1024
 #: degenerate samples allowed, in multiples of max_trials (as in ransac)
 _DEGENERATE_CAP = 10
-#: cost of one minimal solve in units of the verification of one match, per solver
-#: (measured: 7-point ~2 µs, 5-point ~12 µs, one match ~5 ns), and mean models verified
-#: per sample: those that pass the oriented epipolar constraint (measured at N = 1000,
-#: 70 % outliers: 0.17 of 2.5 7-point roots, 1.0 of 4.4 5-point roots)
+#: cost of one minimal solve in units of the verification of one match, per solver, and
+#: mean models verified per sample: those that pass the oriented epipolar constraint
+#: (measured at N = 1000, 70 % outliers: 0.17 of 2.5 7-point roots, 1.0 of 4.4 5-point
+#: roots). The SPRT threshold grows as the logarithm of the cost, so it is a rough figure:
+#: a sample costs about 1 µs (7-point) and 3.5 µs (5-point) against ~5 ns per match, 200
+#: and 700 units; these larger values lose fewer good models for a few more matches per
+#: rejected one, at no measurable difference in time (N = 1000, 50 and 70 % outliers)
 _SOLVER_COST = {7: (400.0, 0.2), 5: (2400.0, 1.0)}
 #: the polish hook of two_view_ransac runs only while more than this many samples are
 #: left to draw: it costs about as much as a hundred 5-point samples, and the inlier
@@ -256,6 +259,8 @@ def _search_kernel(kind, x1, x2, idx, start, X, t2, bound, sprt, stats, remainin
     M = np.empty((3, 3))
     g = np.empty(4)
     roots = np.empty(3)
+    # work arrays of the 5-point solver
+    w5 = _five_point_work()
     eps, delta, A = sprt[0], sprt[1], sprt[2]
     n_valid = 0
     n_degen = 0
@@ -274,7 +279,7 @@ def _search_kernel(kind, x1, x2, idx, start, X, t2, bound, sprt, stats, remainin
                 s2[k, 0] = x2[i, 0]
                 s2[k, 1] = x2[i, 1]
         if kind == 5:
-            nr = _five_point_hidden_kernel(s1, s2, sols, False)
+            nr = _five_point_hidden_core(s1, s2, sols, False, w5)
         else:
             nr = _seven_point_core(s1, s2, sols, A7, F2, D, M, g, roots)
         b += 1

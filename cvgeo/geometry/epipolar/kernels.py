@@ -11,9 +11,24 @@ import math
 import numpy as np
 from numba import njit
 
-from cvgeo.geometry._common import _hartley_stats, _normalizer_kernel, _unit_sign_kernel
+from cvgeo.geometry._common import _hartley_stats, _unit_sign_kernel
 
 __all__ = []
+
+
+@njit(cache=True, inline="always")
+def _epipolar_row(A, i, u1, v1, u2, v2):
+    """``A[i] = kron((u2, v2, 1), (u1, v1, 1))``: the row of ``x2ᵀ F x1 = 0`` in the
+    entries of ``F`` (row-major)."""
+    A[i, 0] = u2 * u1
+    A[i, 1] = u2 * v1
+    A[i, 2] = u2
+    A[i, 3] = v2 * u1
+    A[i, 4] = v2 * v1
+    A[i, 5] = v2
+    A[i, 6] = u1
+    A[i, 7] = v1
+    A[i, 8] = 1.0
 
 
 @njit(cache=True)
@@ -46,26 +61,15 @@ def _eight_point_gram_kernel(x1, x2, idx, F):
     if s1 == 0.0 or s2 == 0.0:
         return False
     M = np.zeros((9, 9))
-    a = np.empty(9)
+    a = np.empty((1, 9))
     for k in range(m):
         i = idx[k]
-        u1 = (x1[i, 0] - c1x) * s1
-        v1 = (x1[i, 1] - c1y) * s1
-        u2 = (x2[i, 0] - c2x) * s2
-        v2 = (x2[i, 1] - c2y) * s2
-        a[0] = u2 * u1
-        a[1] = u2 * v1
-        a[2] = u2
-        a[3] = v2 * u1
-        a[4] = v2 * v1
-        a[5] = v2
-        a[6] = u1
-        a[7] = v1
-        a[8] = 1.0
+        _epipolar_row(a, 0, (x1[i, 0] - c1x) * s1, (x1[i, 1] - c1y) * s1,
+                      (x2[i, 0] - c2x) * s2, (x2[i, 1] - c2y) * s2)
         for r in range(9):
-            ar = a[r]
+            ar = a[0, r]
             for c in range(r, 9):
-                M[r, c] += ar * a[c]
+                M[r, c] += ar * a[0, c]
     for r in range(9):
         for c in range(r):
             M[r, c] = M[c, r]
@@ -169,24 +173,13 @@ def _cubic_roots_kernel(c3, c2, c1, c0, roots):
 def _seven_point_core(x1, x2, out, A, F2, D, M, g, roots):
     """The body of :func:`_seven_point_kernel` on caller-provided work arrays
     ``A`` (7, 9), ``F2``, ``D``, ``M`` (3, 3), ``g`` (4,), ``roots`` (3,)."""
-    q1, s1, cx1, cy1 = _normalizer_kernel(x1)
-    q2, s2, cx2, cy2 = _normalizer_kernel(x2)
+    s1, cx1, cy1 = _hartley_stats(x1, None)  # normalised in place: no arrays allocated
+    s2, cx2, cy2 = _hartley_stats(x2, None)
     if s1 == 0.0 or s2 == 0.0:
         return 0
     for i in range(7):
-        u1 = q1[i, 0]
-        v1 = q1[i, 1]
-        u2 = q2[i, 0]
-        v2 = q2[i, 1]
-        A[i, 0] = u2 * u1
-        A[i, 1] = u2 * v1
-        A[i, 2] = u2
-        A[i, 3] = v2 * u1
-        A[i, 4] = v2 * v1
-        A[i, 5] = v2
-        A[i, 6] = u1
-        A[i, 7] = v1
-        A[i, 8] = 1.0
+        _epipolar_row(A, i, (x1[i, 0] - cx1) * s1, (x1[i, 1] - cy1) * s1,
+                      (x2[i, 0] - cx2) * s2, (x2[i, 1] - cy2) * s2)
     for col in range(7):  # Gauss-Jordan, pivot rows
         piv = col
         best = abs(A[col, col])

@@ -9,6 +9,8 @@
 * The sign rule of a homography: unit Frobenius norm, ``h33 > 0`` (when ``|h33| <= 1e-6``,
   the first entry beyond 1e-6 in row-major order positive) — :func:`_homography_sign`
   (array API) and :func:`_homography_sign_kernel` (numba).
+* :func:`_cholesky` / :func:`_cholesky_solve`: the small symmetric positive-definite
+  solve (numba) of the Levenberg–Marquardt and least-squares steps.
 * :class:`_ConceptModel`: the ``model`` / ``n_inliers`` properties of the robust results
   that name their model by its concept (``F``, ``E``).
 
@@ -190,3 +192,40 @@ def _normalizer_kernel(p):
         out[i, 0] = (p[i, 0] - mx) * s
         out[i, 1] = (p[i, 1] - my) * s
     return out, s, mx, my
+
+
+@njit(cache=True)
+def _cholesky(A, L):
+    """``L L^T = A`` into the lower triangle of ``L`` for a symmetric ``A`` (n, n);
+    False unless ``A`` is (numerically) positive definite."""
+    n = A.shape[0]
+    for j in range(n):
+        d = A[j, j]
+        for k in range(j):
+            d -= L[j, k] * L[j, k]
+        if not d > 0.0:
+            return False
+        d = np.sqrt(d)
+        L[j, j] = d
+        for i in range(j + 1, n):
+            v = A[i, j]
+            for k in range(j):
+                v -= L[i, k] * L[j, k]
+            L[i, j] = v / d
+    return True
+
+
+@njit(cache=True)
+def _cholesky_solve(L, b, x):
+    """``x = (L L^T)^-1 b`` with ``L`` from :func:`_cholesky`."""
+    n = L.shape[0]
+    for i in range(n):
+        v = b[i]
+        for k in range(i):
+            v -= L[i, k] * x[k]
+        x[i] = v / L[i, i]
+    for i in range(n - 1, -1, -1):
+        v = x[i]
+        for k in range(i + 1, n):
+            v -= L[k, i] * x[k]
+        x[i] = v / L[i, i]

@@ -46,11 +46,9 @@ import numpy as np
 from numba import njit
 
 from cvgeo._checks import DegenerateError
-from cvgeo.geometry._common import _normalizer_kernel
+from cvgeo.geometry._common import _cholesky, _cholesky_solve, _normalizer_kernel
 from cvgeo.geometry._twoview_ransac import _LO_SCHEDULE, _MIN_A, trials_needed
 from cvgeo.geometry.homography import (
-    _cholesky,
-    _cholesky_solve,
     _denormalize,
     _minimal_one,
     _transfer_sq,

@@ -26,6 +26,8 @@ from cvgeo._checks import (
     names_errors_as,
 )
 from cvgeo.geometry._common import (
+    _cholesky,
+    _cholesky_solve,
     _hartley_stats,
     _homography_sign_kernel,
     _normalizer_kernel,
@@ -604,43 +606,6 @@ def _sampson_normal_kernel(Hn, xs, xd, s1, s2, JtJ, g, jac):
             for b in range(a):
                 JtJ[a, b] = JtJ[b, a]
     return cost if np.isfinite(cost) else np.inf
-
-
-@njit(cache=True)
-def _cholesky(A, L):
-    """``L L^T = A`` into the lower triangle of ``L`` for a symmetric ``A`` (n, n);
-    False unless ``A`` is (numerically) positive definite."""
-    n = A.shape[0]
-    for j in range(n):
-        d = A[j, j]
-        for k in range(j):
-            d -= L[j, k] * L[j, k]
-        if not d > 0.0:
-            return False
-        d = np.sqrt(d)
-        L[j, j] = d
-        for i in range(j + 1, n):
-            v = A[i, j]
-            for k in range(j):
-                v -= L[i, k] * L[j, k]
-            L[i, j] = v / d
-    return True
-
-
-@njit(cache=True)
-def _cholesky_solve(L, b, x):
-    """``x = (L L^T)^-1 b`` with ``L`` from :func:`_cholesky`."""
-    n = L.shape[0]
-    for i in range(n):
-        v = b[i]
-        for k in range(i):
-            v -= L[i, k] * x[k]
-        x[i] = v / L[i, i]
-    for i in range(n - 1, -1, -1):
-        v = x[i]
-        for k in range(i + 1, n):
-            v -= L[k, i] * x[k]
-        x[i] = v / L[i, i]
 
 
 @njit(cache=True)

@@ -17,6 +17,8 @@ from cvgeo._checks import (
     renamed_parameters,
 )
 from cvgeo.geometry._common import (
+    _cholesky,
+    _cholesky_solve,
     _normalizer_kernel,
     _unit_sign,
 )
@@ -79,29 +81,9 @@ def _solve_spd(A, g, out):
     Returns False when ``A`` is not numerically positive definite."""
     n = A.shape[0]
     L = np.zeros((n, n))
-    for j in range(n):
-        s = A[j, j]
-        for k in range(j):
-            s -= L[j, k] * L[j, k]
-        if not s > 0.0:
-            return False
-        L[j, j] = math.sqrt(s)
-        for i in range(j + 1, n):
-            s = A[i, j]
-            for k in range(j):
-                s -= L[i, k] * L[j, k]
-            L[i, j] = s / L[j, j]
-    y = np.empty(n)
-    for i in range(n):
-        s = g[i]
-        for k in range(i):
-            s -= L[i, k] * y[k]
-        y[i] = s / L[i, i]
-    for i in range(n - 1, -1, -1):
-        s = y[i]
-        for k in range(i + 1, n):
-            s -= L[k, i] * out[k]
-        out[i] = s / L[i, i]
+    if not _cholesky(A, L):
+        return False
+    _cholesky_solve(L, g, out)
     return True
 
 

@@ -47,7 +47,7 @@ from numba import njit
 
 from cvgeo._checks import DegenerateError
 from cvgeo.geometry._common import _cholesky, _cholesky_solve, _normalizer_kernel
-from cvgeo.geometry._twoview_ransac import _LO_SCHEDULE, _MIN_A, trials_needed
+from cvgeo.geometry._twoview_ransac import _LO_SCHEDULE, _MIN_A, sprt_a, trials_needed
 from cvgeo.geometry.homography import (
     _denormalize,
     _minimal_one,
@@ -72,6 +72,7 @@ _PP = np.array([[0, 1, 2], [1, 3, 4], [2, 4, 5]], dtype=np.int64)
 _SOLVER_COST = (20.0, 0.3)
 
 _trials_needed = njit(cache=True)(trials_needed)
+_sprt_a = njit(cache=True)(sprt_a)
 
 
 @njit(cache=True)
@@ -274,23 +275,9 @@ def _lo_kernel(src, dst, xs, xd, norm, t, schedule, model, cost, cur, ids, prev)
 
 @njit(cache=True)
 def _sprt_threshold(eps, delta):
-    """Chum & Matas' optimal SPRT threshold ``A`` for a good model's inlier ratio ``ε``
-    and a wrong model's ``δ`` (``inf``, no test, unless ``0 < δ < ε < 1``): the root of
-    ``A = K + 1 + log A`` with ``K = t_M C / m_S`` (see
-    :func:`cvgeo.geometry._twoview_ransac.sprt_threshold`, here with the 4-point costs
-    ``_SOLVER_COST``), at least ``_MIN_A``."""
-    if not (0.0 < delta < eps < 1.0):
-        return np.inf
-    C = (1.0 - delta) * math.log((1.0 - delta) / (1.0 - eps)) + delta * math.log(delta / eps)
-    K = _SOLVER_COST[0] * C / _SOLVER_COST[1]
-    A = K + 1.0
-    for _ in range(20):
-        A_next = K + 1.0 + math.log(A)
-        done = abs(A_next - A) <= 1e-6 * A
-        A = A_next
-        if done:
-            break
-    return max(A, _MIN_A)
+    """:func:`cvgeo.geometry._twoview_ransac.sprt_a` (the SPRT threshold ``A``) with the
+    4-point costs ``_SOLVER_COST``."""
+    return _sprt_a(eps, delta, _SOLVER_COST[0], _SOLVER_COST[1])
 
 
 @njit(cache=True)

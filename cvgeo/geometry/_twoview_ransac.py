@@ -405,16 +405,22 @@ def _lo_kernel(kind, x1, x2, K1, K2, Ki1, Ki2, t, schedule, model, res, cost, ou
 
 def sprt_threshold(eps: float, delta: float, sample_size: int) -> float:
     """Chum & Matas' optimal SPRT threshold ``A`` for inlier ratios ``ε`` (good model) and
-    ``δ`` (wrong model), or ``inf`` (no test) when ``ε <= δ``.
+    ``δ`` (wrong model) with the solver costs of ``sample_size``-point samples
+    (``_SOLVER_COST``), or ``inf`` (no test) when ``ε <= δ``: :func:`sprt_a`."""
+    t_m, m_s = _SOLVER_COST[sample_size]
+    return sprt_a(eps, delta, t_m, m_s)
+
+
+def sprt_a(eps: float, delta: float, t_m: float, m_s: float) -> float:
+    """The SPRT threshold ``A`` (plain Python, compiled as is by the callers that need it).
 
     ``A`` solves ``A = K + 1 + log A`` with ``K = t_M C / m_S``: ``t_M`` the cost of a
     minimal solve in units of one match's verification, ``m_S`` the mean number of models
     per sample, ``C = (1 - δ) log((1 - δ) / (1 - ε)) + δ log(δ / ε)`` the expected
-    information per match; kept at least ``_MIN_A``.
+    information per match; kept at least ``_MIN_A``; ``inf`` unless ``0 < δ < ε < 1``.
     """
     if not (0.0 < delta < eps < 1.0):
         return math.inf
-    t_m, m_s = _SOLVER_COST[sample_size]
     C = (1.0 - delta) * math.log((1.0 - delta) / (1.0 - eps)) + delta * math.log(delta / eps)
     K = t_m * C / m_s
     A = K + 1.0

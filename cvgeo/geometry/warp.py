@@ -5,13 +5,17 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from numba import njit, prange, uint64
+from llvmlite import ir
+from numba import njit, prange, types, uint64
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from cvgeo._checks import (
     DEFAULT_MAX_PIXELS,
     MAX_IMAGE_MAGNITUDE,
     DegenerateError,
     check_choice,
+    check_image_values,
     check_matrix,
     check_max_pixels,
     check_output_pixels,
@@ -367,11 +371,155 @@ def _tile_outside(src, dst, idx, o0, q0, q1, qa, qb, X0, Y0, W0, H00, H10, H20, 
                        wx, wy, jx, iy)
 
 
+# --- four-lane float32 primitives -------------------------------------------------------
+# numba leaves LLVM's SLP vectoriser off, so the per-pixel loads of a colour pixel would
+# be scalar; these intrinsics emit the <4 x float> loads, fused multiply-adds and store
+# themselves. Each reads ``array[offset:offset + 4]`` (unaligned) and writes
+# ``dst[u:u + 4]``: with three channels the fourth lane is the next pixel's first
+# channel, read from the source row and overwritten in the output by the next pixel.
+
+_F4 = ir.VectorType(ir.FloatType(), 4)
+
+
+def _load4(context, builder, array_type, array, offset):
+    """The ``<4 x float>`` at ``array[offset:offset + 4]``."""
+    data = context.make_array(array_type)(context, builder, array).data
+    pointer = builder.bitcast(builder.gep(data, [offset]), _F4.as_pointer())
+    return builder.load(pointer, align=4)
+
+
+def _store4(context, builder, array_type, array, offset, value):
+    """Store the ``<4 x float>`` ``value`` at ``array[offset:offset + 4]``."""
+    data = context.make_array(array_type)(context, builder, array).data
+    pointer = builder.bitcast(builder.gep(data, [offset]), _F4.as_pointer())
+    builder.store(value, pointer, align=4)
+
+
+def _weighted_sum4(builder, vectors, weights):
+    """``sum_k weights[k] * vectors[k]`` (float32 scalars times vectors): a product, then
+    one fused multiply-add per further term, left to right; the scalar paths do the same
+    operations with ``_fma``, so a pixel's value does not depend on the path it takes."""
+    fma = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(_F4, [_F4, _F4, _F4]), "llvm.fma.v4f32")
+    lane0 = ir.Constant(ir.IntType(32), 0)
+    zeros = ir.Constant(ir.VectorType(ir.IntType(32), 4), [0, 0, 0, 0])
+    acc = None
+    for v, wt in zip(vectors, weights):
+        s = builder.shuffle_vector(
+            builder.insert_element(ir.Constant(_F4, ir.Undefined), wt, lane0),
+            ir.Constant(_F4, ir.Undefined), zeros)
+        acc = builder.fmul(s, v) if acc is None else builder.call(fma, [s, v, acc])
+    return acc
+
+
+@intrinsic
+def _fma(typingctx, a, b, c):
+    """``a * b + c`` with one rounding (float32): the scalar lane of ``_weighted_sum4``."""
+    def codegen(context, builder, sig, args):
+        f = ir.FloatType()
+        fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(f, [f, f, f]),
+                                             "llvm.fma.f32")
+        return builder.call(fma, list(args))
+
+    return types.float32(types.float32, types.float32, types.float32), codegen
+
+
+@intrinsic
+def _copy4(typingctx, dst, u, src, b):
+    """``dst[u:u + 4] = src[b:b + 4]``."""
+    def codegen(context, builder, sig, args):
+        v = _load4(context, builder, sig.args[2], args[2], args[3])
+        _store4(context, builder, sig.args[0], args[0], args[1], v)
+        return context.get_dummy_value()
+
+    return types.void(dst, u, src, b), codegen
+
+
+@intrinsic
+def _bilinear4(typingctx, dst, u, src, b0, b1, c, w00, w01, w10, w11):
+    """``dst[u:u + 4] = w00 src[b0:] + w01 src[b0 + c:] + w10 src[b1:] + w11 src[b1 + c:]``
+    (four lanes each)."""
+    def codegen(context, builder, sig, args):
+        _, _, s, b0_, b1_, c_ = args[:6]
+        offsets = (b0_, builder.add(b0_, c_), b1_, builder.add(b1_, c_))
+        taps = [_load4(context, builder, sig.args[2], s, o) for o in offsets]
+        _store4(context, builder, sig.args[0], args[0], args[1],
+                _weighted_sum4(builder, taps, args[6:10]))
+        return context.get_dummy_value()
+
+    return types.void(dst, u, src, b0, b1, c, w00, w01, w10, w11), codegen
+
+
+@intrinsic
+def _bicubic4(typingctx, dst, u, src, b, stride, c, x0, x1, x2, x3, y0, y1, y2, y3):
+    """``dst[u:u + 4] = sum_a y_a sum_m x_m src[b + a stride + m c:]`` (four lanes each):
+    the x sums of the four source rows, then their y sum."""
+    def codegen(context, builder, sig, args):
+        _, _, s, b_, stride_, c_ = args[:6]
+        rows = []
+        for a in range(4):
+            start = builder.add(b_, builder.mul(stride_, ir.Constant(stride_.type, a)))
+            taps = [_load4(context, builder, sig.args[2], s,
+                           builder.add(start, builder.mul(c_, ir.Constant(c_.type, m))))
+                    for m in range(4)]
+            rows.append(_weighted_sum4(builder, taps, args[6:10]))
+        _store4(context, builder, sig.args[0], args[0], args[1],
+                _weighted_sum4(builder, rows, args[10:14]))
+        return context.get_dummy_value()
+
+    return types.void(dst, u, src, b, stride, c, x0, x1, x2, x3, y0, y1, y2, y3), codegen
+
+
+# --- pass 1: source offsets and weights of a tile row ----------------------------------
+
+@njit(cache=True, inline="always")
+def _tap_offset(interpolation, x, y, wts, i, row_stride, c):
+    """Flat offset of the first tap of the source point ``(x, y)`` (its taps all inside,
+    ``x, y`` not below the interpolation's reach), writing its float32 weights into
+    ``wts[:, i]``: nearest rounds half up; bilinear's first tap is ``floor``; bicubic's
+    is one before ``floor`` in x and in y."""
+    if interpolation == 0:
+        return int(y + 0.5) * row_stride + int(x + 0.5) * c
+    j0 = int(x)  # floor: x >= 0
+    i0 = int(y)
+    if interpolation == 1:
+        _bilinear_weights(wts, i, x - j0, y - i0)
+        return i0 * row_stride + j0 * c
+    _bicubic_weights(wts, i, x - j0, y - i0)
+    return (i0 - 1) * row_stride + (j0 - 1) * c
+
+
 @njit(cache=True, error_model="numpy")
-def _nearest_taps(X0, Y0, W0, H00, H10, H20, q0, q1, qa, qb, h, w, c, idx):
-    """Pass 1 of a nearest tile row, columns ``[q0, q1)``: each pixel's flat source
-    offset (round half up) into ``idx[q - q0]``; without tests in the span
-    ``[qa, qb)``, -1 where the sample falls outside elsewhere. Returns the count of -1s."""
+def _outside_taps(interpolation, X0, Y0, W0, H00, H10, H20, q0, q1, qa, qb, h, w, c, idx,
+                  wts):
+    """The columns of the tile row ``[q0, q1)`` outside its span ``[qa, qb)``: the tap
+    offset and weights where every tap is inside, else -1. Returns the count of -1s.
+
+    A point is inside for ``lo <= x < w - hi`` (and the same in y): nearest reads the
+    rounded point, bilinear ``floor(x) + {0, 1}``, bicubic ``floor(x) + {-1, .., 2}``.
+    The point is clamped first so that ``int()`` stays defined (NaN and far points)."""
+    lo = -0.5 if interpolation == 0 else (0.0 if interpolation == 1 else 1.0)
+    hi = 0.5 if interpolation == 0 else (1.0 if interpolation == 1 else 2.0)
+    top = 1.0 if interpolation < 2 else 2.0  # the clamp: floor(x) + {0, 1} stays defined
+    row_stride = w * c
+    n_out = 0
+    for seg in range(2):
+        for q in range(q0 if seg == 0 else qb, qa if seg == 0 else q1):
+            i = uint64(q - q0)
+            x, y = _column_point(X0, Y0, W0, H00, H10, H20, q)
+            inside = x >= lo and y >= lo and x < w - hi and y < h - hi
+            t = _tap_offset(interpolation, min(max(x, lo), w - top),
+                            min(max(y, lo), h - top), wts, i, row_stride, c)
+            idx[i] = t if inside else -1
+            n_out += 0 if inside else 1
+    return n_out
+
+
+@njit(cache=True, error_model="numpy")
+def _nearest_taps(X0, Y0, W0, H00, H10, H20, q0, qa, qb, h, w, c, idx):
+    """The span ``[qa, qb)`` of a nearest tile row, where every tap is inside: each
+    pixel's flat source offset (round half up) into ``idx[q - q0]``, without tests
+    (LLVM vectorises the loop)."""
     row_stride = w * c
     max_off = max((h - 1) * row_stride + (w - 1) * c, 0)
     for q in range(qa, qb):
@@ -379,195 +527,176 @@ def _nearest_taps(X0, Y0, W0, H00, H10, H20, q0, q1, qa, qb, h, w, c, idx):
         x, y = _column_point(X0, Y0, W0, H00, H10, H20, q)
         t = int(y + 0.5) * row_stride + int(x + 0.5) * c
         idx[i] = min(max(t, 0), max_off)  # a no-op that keeps the reads safe
-    wl = w - 1.0
-    hl = h - 1.0
-    n_out = 0
-    for seg in range(2):
-        lo = q0 if seg == 0 else qb
-        hi = qa if seg == 0 else q1
-        for q in range(lo, hi):
-            i = uint64(q - q0)
-            x, y = _column_point(X0, Y0, W0, H00, H10, H20, q)
-            inside = x >= -0.5 and y >= -0.5 and x < w - 0.5 and y < h - 0.5
-            jn = int(min(max(x + 0.5, 0.0), wl))  # clamped: int() stays defined
-            inn = int(min(max(y + 0.5, 0.0), hl))
-            idx[i] = inn * row_stride + jn * c if inside else -1
-            n_out += 0 if inside else 1
-    return n_out
 
 
 @njit(cache=True, error_model="numpy")
-def _nearest_gather(src, dst, o0, idx, n, c):
-    """Pass 2 of a nearest tile row: copy the ``n`` pixels' channels."""
-    if c == 3:
-        for q in range(n):
-            # unsigned offsets: numba skips its wraparound test for them; -1 (outside)
-            # reads offset 0, and _tile_outside overwrites the pixel
-            t = idx[q]
-            b = uint64(t if t >= 0 else 0)
-            u = uint64(o0 + 3 * q)
-            dst[u] = src[b]
-            dst[u + uint64(1)] = src[b + uint64(1)]
-            dst[u + uint64(2)] = src[b + uint64(2)]
-    else:
-        for q in range(n):
-            t = idx[q]
-            b = uint64(t if t >= 0 else 0)
-            u = uint64(o0 + c * q)
-            for k in range(c):
-                dst[u + uint64(k)] = src[b + uint64(k)]
-
-
-@njit(cache=True, error_model="numpy")
-def _bilinear_taps(X0, Y0, W0, H00, H10, H20, q0, q1, qa, qb, h, w, c, idx, wts):
-    """Pass 1 of a bilinear tile row: ``_nearest_taps`` with the offset of each pixel's
-    first tap, and its four float32 weights into ``wts[:, q - q0]``."""
+def _bilinear_taps(X0, Y0, W0, H00, H10, H20, q0, qa, qb, h, w, c, idx, wts):
+    """``_nearest_taps`` for bilinear: the offset of each pixel's first tap, and its four
+    float32 weights into ``wts[:, q - q0]``."""
     row_stride = w * c
     max_off = max((h - 2) * row_stride + (w - 2) * c, 0)
-    for q in range(qa, qb):  # all four taps inside
+    for q in range(qa, qb):
         i = uint64(q - q0)
         x, y = _column_point(X0, Y0, W0, H00, H10, H20, q)
         j0 = int(x)  # floor: x > 0
         i0 = int(y)
         _bilinear_weights(wts, i, x - j0, y - i0)
-        t = i0 * row_stride + j0 * c
-        idx[i] = min(max(t, 0), max_off)  # a no-op that keeps the reads safe
-    wl = w - 1.0
-    hl = h - 1.0
-    n_out = 0
-    for seg in range(2):
-        lo = q0 if seg == 0 else qb
-        hi = qa if seg == 0 else q1
-        for q in range(lo, hi):
-            i = uint64(q - q0)
-            x, y = _column_point(X0, Y0, W0, H00, H10, H20, q)
-            inside = x >= 0.0 and y >= 0.0 and x < wl and y < hl
-            xc = min(max(x, 0.0), wl)
-            yc = min(max(y, 0.0), hl)
-            j0 = int(xc)
-            i0 = int(yc)
-            _bilinear_weights(wts, i, xc - j0, yc - i0)
-            idx[i] = i0 * row_stride + j0 * c if inside else -1
-            n_out += 0 if inside else 1
-    return n_out
-
-
-@njit(cache=True, error_model="numpy", fastmath={"contract"})
-def _bilinear_gather(src, dst, o0, idx, wts, n, row_stride, c):
-    """Pass 2 of a bilinear tile row: the ``n`` pixels' weighted sums of four taps, all
-    channels of a pixel together, with fused multiply-adds."""
-    ustride = uint64(row_stride)
-    uc = uint64(c)
-    if c == 3:
-        for q in range(n):
-            t = idx[q]
-            b0 = uint64(t if t >= 0 else 0)  # branch-free; _tile_outside redoes the -1s
-            w00 = wts[0, q]
-            w01 = wts[1, q]
-            w10 = wts[2, q]
-            w11 = wts[3, q]
-            b1 = b0 + ustride
-            u = uint64(o0 + 3 * q)
-            dst[u] = (w00 * src[b0] + w01 * src[b0 + uint64(3)]
-                      + w10 * src[b1] + w11 * src[b1 + uint64(3)])
-            dst[u + uint64(1)] = (w00 * src[b0 + uint64(1)] + w01 * src[b0 + uint64(4)]
-                                  + w10 * src[b1 + uint64(1)] + w11 * src[b1 + uint64(4)])
-            dst[u + uint64(2)] = (w00 * src[b0 + uint64(2)] + w01 * src[b0 + uint64(5)]
-                                  + w10 * src[b1 + uint64(2)] + w11 * src[b1 + uint64(5)])
-    else:
-        for q in range(n):
-            t = idx[q]
-            b0 = uint64(t if t >= 0 else 0)
-            w00 = wts[0, q]
-            w01 = wts[1, q]
-            w10 = wts[2, q]
-            w11 = wts[3, q]
-            b1 = b0 + ustride
-            u = uint64(o0 + c * q)
-            for k in range(c):
-                uk = uint64(k)
-                dst[u + uk] = (w00 * src[b0 + uk] + w01 * src[b0 + uc + uk]
-                               + w10 * src[b1 + uk] + w11 * src[b1 + uc + uk])
+        idx[i] = min(max(i0 * row_stride + j0 * c, 0), max_off)
 
 
 @njit(cache=True, error_model="numpy")
-def _bicubic_taps(X0, Y0, W0, H00, H10, H20, q0, q1, qa, qb, h, w, c, idx, wts):
-    """Pass 1 of a bicubic tile row: ``_nearest_taps`` with the offset of each pixel's
-    first of sixteen taps, and its eight float32 Keys weights (four in x, four in y,
-    branch-free) into ``wts[:, q - q0]``."""
+def _bicubic_taps(X0, Y0, W0, H00, H10, H20, q0, qa, qb, h, w, c, idx, wts):
+    """``_nearest_taps`` for bicubic: the offset of each pixel's first of sixteen taps,
+    and its eight float32 Keys weights (four in x, four in y) into ``wts[:, q - q0]``."""
     row_stride = w * c
     max_off = max((h - 4) * row_stride + (w - 4) * c, 0)
-    for q in range(qa, qb):  # all sixteen taps inside
+    for q in range(qa, qb):
         i = uint64(q - q0)
         x, y = _column_point(X0, Y0, W0, H00, H10, H20, q)
         j0 = int(x)
         i0 = int(y)
         _bicubic_weights(wts, i, x - j0, y - i0)
-        t = (i0 - 1) * row_stride + (j0 - 1) * c
-        idx[i] = min(max(t, 0), max_off)  # a no-op that keeps the reads safe
-    n_out = 0
-    for seg in range(2):
-        lo = q0 if seg == 0 else qb
-        hi = qa if seg == 0 else q1
-        for q in range(lo, hi):
-            i = uint64(q - q0)
-            x, y = _column_point(X0, Y0, W0, H00, H10, H20, q)
-            inside = x >= 1.0 and y >= 1.0 and x < w - 2.0 and y < h - 2.0
-            xc = min(max(x, 1.0), w - 2.0)
-            yc = min(max(y, 1.0), h - 2.0)
-            j0 = int(xc)
-            i0 = int(yc)
-            _bicubic_weights(wts, i, xc - j0, yc - i0)
-            idx[i] = (i0 - 1) * row_stride + (j0 - 1) * c if inside else -1
-            n_out += 0 if inside else 1
-    return n_out
+        idx[i] = min(max((i0 - 1) * row_stride + (j0 - 1) * c, 0), max_off)
 
 
-@njit(cache=True, error_model="numpy", fastmath={"contract"})
-def _bicubic_gather(src, dst, o0, idx, wts, n, row_stride, c):
-    """Pass 2 of a bicubic tile row: the ``n`` pixels' separable sums of sixteen taps,
-    with fused multiply-adds."""
-    ustride = uint64(row_stride)
-    uc = uint64(c)
-    for q in range(n):
-        t = idx[q]
-        t = t if t >= 0 else 0
-        x0 = wts[0, q]
-        x1 = wts[1, q]
-        x2 = wts[2, q]
-        x3 = wts[3, q]
-        y0 = wts[4, q]
-        y1 = wts[5, q]
-        y2 = wts[6, q]
-        y3 = wts[7, q]
-        u = uint64(o0 + c * q)
-        for k in range(c):
-            b = uint64(t) + uint64(k)
-            b2 = b + ustride
-            b3 = b2 + ustride
-            b4 = b3 + ustride
-            acc = y0 * (x0 * src[b] + x1 * src[b + uc] + x2 * src[b + uint64(2) * uc]
-                        + x3 * src[b + uint64(3) * uc])
-            acc += y1 * (x0 * src[b2] + x1 * src[b2 + uc] + x2 * src[b2 + uint64(2) * uc]
-                         + x3 * src[b2 + uint64(3) * uc])
-            acc += y2 * (x0 * src[b3] + x1 * src[b3 + uc] + x2 * src[b3 + uint64(2) * uc]
-                         + x3 * src[b3 + uint64(3) * uc])
-            acc += y3 * (x0 * src[b4] + x1 * src[b4 + uc] + x2 * src[b4 + uint64(2) * uc]
-                         + x3 * src[b4 + uint64(3) * uc])
-            dst[u + uint64(k)] = acc
+# --- pass 2: interpolation of a tile row ------------------------------------------------
+
+@njit(cache=True, inline="always")
+def _lane_pixels(n, c, safe):
+    """How many of the ``n`` pixels of a tile row, from the first, are done as one
+    four-lane operation each: with four channels all, with three all but the last (its
+    store would pass the row's end), else none; none either when the source is too small
+    for one pixel's four-lane reads (``safe``, the largest first tap they allow, < 0)."""
+    if safe < 0:
+        return 0
+    return n if c == 4 else (n - 1 if c == 3 else 0)
+
+
+@njit(cache=True, inline="always")
+def _nearest_pixel(src, dst, u, t, c):
+    """One pixel of ``_nearest_gather``, channel by channel."""
+    for k in range(c):
+        dst[u + uint64(k)] = src[uint64(t + k)]
+
+
+@njit(cache=True, inline="always")
+def _bilinear_pixel(src, dst, u, t, row_stride, c, wts, q):
+    """One pixel of ``_bilinear_gather``, channel by channel: ``_bilinear4``'s
+    arithmetic."""
+    for k in range(c):
+        b0 = uint64(t + k)
+        b1 = b0 + uint64(row_stride)
+        acc = _fma(wts[1, q], src[b0 + uint64(c)], wts[0, q] * src[b0])
+        acc = _fma(wts[2, q], src[b1], acc)
+        dst[u + uint64(k)] = _fma(wts[3, q], src[b1 + uint64(c)], acc)
+
+
+@njit(cache=True, inline="always")
+def _bicubic_pixel(src, dst, u, t, row_stride, c, wts, q):
+    """One pixel of ``_bicubic_gather``, channel by channel: ``_bicubic4``'s
+    arithmetic."""
+    for k in range(c):
+        acc = np.float32(0.0)
+        for a in range(4):
+            b = uint64(t + k + a * row_stride)
+            row = _fma(wts[1, q], src[b + uint64(c)], wts[0, q] * src[b])
+            row = _fma(wts[2, q], src[b + uint64(2 * c)], row)
+            row = _fma(wts[3, q], src[b + uint64(3 * c)], row)
+            acc = wts[4, q] * row if a == 0 else _fma(wts[4 + a, q], row, acc)
+        dst[u + uint64(k)] = acc
 
 
 @njit(cache=True, error_model="numpy")
-def _warp_rows(src, dst, h, w, c, Hinv, r0, r1, out_w, interpolation, border, cval):
-    """Output rows ``r0:r1`` into the flat ``dst``, tile by tile.
+def _nearest_gather(src, dst, o0, idx, n, c):
+    """Pass 2 of a nearest tile row: copy the channels of the ``n`` pixels; ``dst[o0:]``
+    is the row's first pixel. Pixels marked -1 read the first source pixel, and
+    ``_tile_outside`` overwrites them. The four-lane loop clamps each first tap to where
+    its reads stay inside the source and redoes, channel by channel, the rare pixels
+    that the clamp moved (the source's last pixel)."""
+    safe = src.size - 4
+    m = _lane_pixels(n, c, safe)
+    over = False
+    for q in range(m):
+        t = idx[q]
+        over |= t > safe
+        # unsigned offsets: numba skips its wraparound test
+        _copy4(dst, uint64(o0 + c * q), src, uint64(min(max(t, 0), safe)))
+    for q in range(0 if over else m, n):
+        t = idx[q]
+        if t >= 0 and (q >= m or t > safe):
+            _nearest_pixel(src, dst, uint64(o0 + c * q), t, c)
 
-    For each row of a tile, pass 1 (``_*_taps``, vectorised by LLVM) maps the columns
-    through ``Hinv`` and keeps each pixel's flat source offset and weights: without
-    tests inside the row's ``_inside_span``, else -1 where a tap falls outside; pass 2
-    (``_*_gather``) interpolates; pixels marked -1 go to ``_border_pixels``.
+
+@njit(cache=True, error_model="numpy")
+def _bilinear_gather(src, dst, o0, idx, wts, n, row_stride, c):
+    """Pass 2 of a bilinear tile row: the weighted sums of four taps, all channels of a
+    pixel together, as ``_nearest_gather``."""
+    ustride = uint64(row_stride)
+    uc = uint64(c)
+    safe = src.size - 4 - row_stride - c
+    m = _lane_pixels(n, c, safe)
+    over = False
+    for q in range(m):
+        t = idx[q]
+        over |= t > safe
+        b0 = uint64(min(max(t, 0), safe))
+        _bilinear4(dst, uint64(o0 + c * q), src, b0, b0 + ustride, uc, wts[0, q], wts[1, q],
+                   wts[2, q], wts[3, q])
+    for q in range(0 if over else m, n):
+        t = idx[q]
+        if t >= 0 and (q >= m or t > safe):
+            _bilinear_pixel(src, dst, uint64(o0 + c * q), t, row_stride, c, wts, q)
+
+
+@njit(cache=True, error_model="numpy")
+def _bicubic_gather(src, dst, o0, idx, wts, n, row_stride, c):
+    """Pass 2 of a bicubic tile row: the separable sums of sixteen taps (x sums of four
+    source rows, then their y sum), as ``_nearest_gather``."""
+    ustride = uint64(row_stride)
+    uc = uint64(c)
+    safe = src.size - 4 - 3 * (row_stride + c)
+    m = _lane_pixels(n, c, safe)
+    over = False
+    for q in range(m):
+        t = idx[q]
+        over |= t > safe
+        _bicubic4(dst, uint64(o0 + c * q), src, uint64(min(max(t, 0), safe)), ustride, uc,
+                  wts[0, q], wts[1, q], wts[2, q], wts[3, q], wts[4, q], wts[5, q],
+                  wts[6, q], wts[7, q])
+    for q in range(0 if over else m, n):
+        t = idx[q]
+        if t >= 0 and (q >= m or t > safe):
+            _bicubic_pixel(src, dst, uint64(o0 + c * q), t, row_stride, c, wts, q)
+
+
+@njit(cache=True, error_model="numpy")
+def _count_outside(src, lo, hi, bound):
+    """How many of ``src[lo:hi]`` have magnitude above ``bound`` or are NaN (one
+    vectorised pass)."""
+    values = src[lo:hi]
+    bad = 0
+    for i in range(values.size):
+        bad += 0 if abs(values[i]) <= bound else 1
+    return bad
+
+
+@njit(cache=True, error_model="numpy")
+def _warp_rows(src, dst, h, w, c, Hinv, r0, r1, out_h, out_w, interpolation, border, cval,
+               check):
+    """Output rows ``r0:r1`` into the flat ``dst``, tile by tile; returns how many source
+    values fail the image value check (with ``check``; else 0).
+
+    For each row of a tile, pass 1 (``_span_taps``, vectorised by LLVM, and
+    ``_outside_taps``) maps the columns through ``Hinv`` and keeps each pixel's flat
+    source offset and weights: without tests inside the row's ``_inside_span``, else -1
+    where a tap falls outside; pass 2 (``_gather``) interpolates; pixels marked -1 go to
+    ``_border_pixels``. The value check goes band by band too: output rows
+    ``[b0, b1)`` check the source rows ``[b0 h / out_h, b1 h / out_h)`` just before the
+    band is warped (they partition the source; near-identity maps then read them from
+    cache).
     """
     row_stride = w * c
-    n_wts = 4 if interpolation == 1 else 8
+    n_wts = 1 if interpolation == 0 else (4 if interpolation == 1 else 8)
     idx = np.empty(_TILE_COLS, dtype=np.int64)
     wts = np.empty((n_wts, _TILE_COLS), dtype=np.float32)
     spans = np.empty((_BAND_ROWS, 2), dtype=np.int64)
@@ -584,8 +713,13 @@ def _warp_rows(src, dst, h, w, c, Hinv, r0, r1, out_w, interpolation, border, cv
     H00 = Hinv[0, 0]
     H10 = Hinv[1, 0]
     H20 = Hinv[2, 0]
+    bound = np.float32(MAX_IMAGE_MAGNITUDE)
+    bad = 0
     for b0 in range(r0, r1, _BAND_ROWS):
         b1 = min(b0 + _BAND_ROWS, r1)
+        if check:
+            bad += _count_outside(src, b0 * h // out_h * row_stride,
+                                  b1 * h // out_h * row_stride, bound)
         _band_spans(Hinv, b0, b1, out_w, lo, w - hi, lo, h - hi, spans)
         for q0 in range(0, out_w, _TILE_COLS):
             q1 = min(q0 + _TILE_COLS, out_w)
@@ -595,69 +729,64 @@ def _warp_rows(src, dst, h, w, c, Hinv, r0, r1, out_w, interpolation, border, cv
                 W0 = Hinv[2, 1] * r + Hinv[2, 2]
                 qa, qb = _clip_span(spans, r - b0, q0, q1)
                 o0 = (r * out_w + q0) * c
+                n_out = _outside_taps(interpolation, X0, Y0, W0, H00, H10, H20, q0, q1, qa,
+                                      qb, h, w, c, idx, wts)
                 if interpolation == 0:
-                    n_out = _nearest_taps(X0, Y0, W0, H00, H10, H20, q0, q1, qa, qb, h, w, c,
-                                          idx)
+                    _nearest_taps(X0, Y0, W0, H00, H10, H20, q0, qa, qb, h, w, c, idx)
                     _nearest_gather(src, dst, o0, idx, q1 - q0, c)
                 elif interpolation == 1:
-                    n_out = _bilinear_taps(X0, Y0, W0, H00, H10, H20, q0, q1, qa, qb, h, w,
-                                           c, idx, wts)
+                    _bilinear_taps(X0, Y0, W0, H00, H10, H20, q0, qa, qb, h, w, c, idx, wts)
                     _bilinear_gather(src, dst, o0, idx, wts, q1 - q0, row_stride, c)
                 else:
-                    n_out = _bicubic_taps(X0, Y0, W0, H00, H10, H20, q0, q1, qa, qb, h, w,
-                                          c, idx, wts)
+                    _bicubic_taps(X0, Y0, W0, H00, H10, H20, q0, qa, qb, h, w, c, idx, wts)
                     _bicubic_gather(src, dst, o0, idx, wts, q1 - q0, row_stride, c)
                 if n_out:
                     _tile_outside(src, dst, idx, o0, q0, q1, qa, qb, X0, Y0, W0, H00, H10,
                                   H20, h, w, c, interpolation, border, cval, bxs, bys, boffs,
                                   wx, wy, jx, iy)
+    return bad
 
 
 @njit(cache=True)
-def _warp_fast_kernel(image, Hinv, out_h, out_w, interpolation, border, cval):
-    """Inverse-mapping warp, the fast path: ``_warp_reference_kernel``'s contract."""
+def _warp_fast_kernel(image, Hinv, out_h, out_w, interpolation, border, cval, check):
+    """Inverse-mapping warp, the fast path: ``_warp_reference_kernel``'s contract, and
+    the count of image values that fail the value check (with ``check``; else 0)."""
     h, w, c = image.shape
     out = np.empty((out_h, out_w, c), dtype=np.float32)
     src = image.reshape(h * w * c)
     dst = out.reshape(out_h * out_w * c)
-    _warp_rows(src, dst, h, w, c, Hinv, 0, out_h, out_w, interpolation, border, cval)
-    return out
+    bad = _warp_rows(src, dst, h, w, c, Hinv, 0, out_h, out_h, out_w, interpolation, border,
+                     cval, check)
+    return out, bad
 
 
 @njit(cache=True, parallel=True)
-def _warp_parallel_kernel(image, Hinv, out_h, out_w, interpolation, border, cval, n_chunks):
+def _warp_parallel_kernel(image, Hinv, out_h, out_w, interpolation, border, cval, check,
+                          n_chunks):
     """``_warp_fast_kernel`` with the output rows split into ``n_chunks`` bands run on
     numba's threads; each band is computed exactly as the serial kernel computes it."""
     h, w, c = image.shape
     out = np.empty((out_h, out_w, c), dtype=np.float32)
     src = image.reshape(h * w * c)
     dst = out.reshape(out_h * out_w * c)
+    bad = np.zeros(n_chunks, dtype=np.int64)
     for k in prange(n_chunks):
         r0 = k * out_h // n_chunks
         r1 = (k + 1) * out_h // n_chunks
-        _warp_rows(src, dst, h, w, c, Hinv, r0, r1, out_w, interpolation, border, cval)
-    return out
+        bad[k] = _warp_rows(src, dst, h, w, c, Hinv, r0, r1, out_h, out_w, interpolation,
+                            border, cval, check)
+    return out, bad.sum()
 
 
-@njit(cache=True)
-def _all_within(values, bound):
-    """Whether every value has magnitude at most ``bound`` (NaN has none): the image
-    check in one vectorised pass."""
-    bad = 0
-    for i in range(values.size):
-        bad += 0 if abs(values[i]) <= bound else 1
-    return bad == 0
-
-
-def _float32_image(image: np.ndarray, func: str) -> np.ndarray:
-    """``as_float_image(image, func)``, with its value check done in one compiled pass
-    for the common C-contiguous float32 image (any other input, or a failed check, goes
-    through ``as_float_image`` itself, which converts or raises)."""
+def _float32_image(image: np.ndarray, func: str) -> tuple[np.ndarray, bool]:
+    """The image as float32 and whether its values are still to be checked: the common
+    C-contiguous float32 image is passed as it is, its value check left to the kernel
+    (``_warp_rows``); any other input goes through ``as_float_image``, which converts
+    and checks it, or raises."""
     if (isinstance(image, np.ndarray) and image.dtype == np.float32 and image.ndim in (2, 3)
-            and image.size and image.flags.c_contiguous
-            and _all_within(image.reshape(-1), np.float32(MAX_IMAGE_MAGNITUDE))):
-        return image
-    return as_float_image(image, func)
+            and image.size and image.flags.c_contiguous):
+        return image, True
+    return as_float_image(image, func), False
 
 
 @renamed_parameters(fill="cval")
@@ -739,7 +868,7 @@ def warp(
            [ 0,  8,  9, 10]])
     """
     func = "warp"
-    img = _float32_image(image, func)
+    img, check = _float32_image(image, func)
     M = check_matrix(H, func, "H")
     out_h, out_w = check_shape2(output_shape, func)
     check_output_pixels((out_h, out_w), func, check_max_pixels(max_pixels, func))
@@ -753,10 +882,12 @@ def warp(
     Hinv = np.linalg.inv(M / scale)
     src = img if img.ndim == 3 else img[:, :, None]
     args = (np.ascontiguousarray(src), np.ascontiguousarray(Hinv), out_h, out_w,
-            _INTERPOLATION[interp], _BORDER[bord], np.float32(cval))
+            _INTERPOLATION[interp], _BORDER[bord], np.float32(cval), check)
     threads = parallel_threads()
     if threads:
-        out = _warp_parallel_kernel(*args, min(out_h, 4 * threads))
+        out, bad = _warp_parallel_kernel(*args, min(out_h, 4 * threads))
     else:
-        out = _warp_fast_kernel(*args)
+        out, bad = _warp_fast_kernel(*args)
+    if bad:
+        check_image_values(img, func)  # raises: NaN, inf or a magnitude above the limit
     return out if img.ndim == 3 else out[:, :, 0]

@@ -280,16 +280,15 @@ def _half_line(alpha, beta, lo, hi):
 
 
 @njit(cache=True, error_model="numpy")
-def _inside_span(Hinv, r, out_w, xlo, xhi, ylo, yhi):
-    """The columns ``[qa, qb)`` of output row ``r`` whose source points lie in
-    ``[xlo, xhi] x [ylo, yhi]`` shrunk by ``_SPAN_MARGIN``: where every tap is inside,
-    so the fast loops need neither bounds tests nor clamps (``qa == qb``: none).
+def _span_solve(Hinv, r, out_w, xlo, xhi, ylo, yhi):
+    """The columns ``[qa, qb)`` of output row ``r`` whose source points satisfy
+    ``xlo <= x <= xhi, ylo <= y <= yhi`` in closed form, and whether the row could be
+    solved (False: the line at infinity crosses it).
 
     Along a row the source point is a ratio of linear functions of the column ``q``,
     ``x = (X0 + H00 q) / (W0 + H20 q)``; where the denominator keeps one sign each bound
-    is a linear inequality in ``q``. The span's two ends are checked in floating point
-    with half the margin; x and y are monotone along the row, so the columns between lie
-    inside too.
+    is a linear inequality in ``q``, and the columns that satisfy all four are one
+    interval.
     """
     H00 = Hinv[0, 0]
     H10 = Hinv[1, 0]
@@ -304,62 +303,120 @@ def _inside_span(Hinv, r, out_w, xlo, xhi, ylo, yhi):
     elif d0 < 0.0 and d1 < 0.0:
         s = -1.0
     else:  # the line at infinity crosses the row
-        return 0, 0
-    m = _SPAN_MARGIN
+        return 0, 0, False
     lo = 0.0
     hi = out_w - 1.0
-    # x >= xlo + m  <=>  s (X0 + H00 q - (xlo + m)(W0 + H20 q)) >= 0, and so on
-    lo, hi = _half_line(s * (X0 - (xlo + m) * W0), s * (H00 - (xlo + m) * H20), lo, hi)
-    lo, hi = _half_line(s * ((xhi - m) * W0 - X0), s * ((xhi - m) * H20 - H00), lo, hi)
-    lo, hi = _half_line(s * (Y0 - (ylo + m) * W0), s * (H10 - (ylo + m) * H20), lo, hi)
-    lo, hi = _half_line(s * ((yhi - m) * W0 - Y0), s * ((yhi - m) * H20 - H10), lo, hi)
+    # x >= xlo  <=>  s (X0 + H00 q - xlo (W0 + H20 q)) >= 0, and so on
+    lo, hi = _half_line(s * (X0 - xlo * W0), s * (H00 - xlo * H20), lo, hi)
+    lo, hi = _half_line(s * (xhi * W0 - X0), s * (xhi * H20 - H00), lo, hi)
+    lo, hi = _half_line(s * (Y0 - ylo * W0), s * (H10 - ylo * H20), lo, hi)
+    lo, hi = _half_line(s * (yhi * W0 - Y0), s * (yhi * H20 - H10), lo, hi)
     if not lo <= hi:
-        return 0, 0
+        return 0, 0, True
     qa = int(np.ceil(lo))
     qb = int(np.floor(hi)) + 1
-    if qb <= qa:
+    return qa, max(qa, qb), True
+
+
+@njit(cache=True, inline="always")
+def _point_within(Hinv, r, q, xlo, xhi, ylo, yhi):
+    """Whether the source point of output pixel ``(r, q)`` lies in the rectangle."""
+    x, y = _column_point(Hinv[0, 1] * r + Hinv[0, 2], Hinv[1, 1] * r + Hinv[1, 2],
+                         Hinv[2, 1] * r + Hinv[2, 2], Hinv[0, 0], Hinv[1, 0], Hinv[2, 0], q)
+    return x >= xlo and x <= xhi and y >= ylo and y <= yhi
+
+
+@njit(cache=True, error_model="numpy")
+def _inside_span(Hinv, r, out_w, xlo, xhi, ylo, yhi):
+    """The columns ``[qa, qb)`` of output row ``r`` whose source points lie in
+    ``[xlo, xhi] x [ylo, yhi]`` shrunk by ``_SPAN_MARGIN``: where every tap is inside,
+    so the fast loops need neither bounds tests nor clamps (``qa == qb``: none).
+
+    ``_span_solve``'s interval; its two ends are checked in floating point with half the
+    margin; x and y are monotone along the row, so the columns between lie inside too.
+    """
+    m = _SPAN_MARGIN
+    qa, qb, solved = _span_solve(Hinv, r, out_w, xlo + m, xhi - m, ylo + m, yhi - m)
+    if not solved or qb <= qa:
         return 0, 0
-    for q in (qa, qb - 1):
-        x, y = _column_point(X0, Y0, W0, H00, H10, H20, q)
-        if not (x >= xlo + 0.5 * m and x <= xhi - 0.5 * m
-                and y >= ylo + 0.5 * m and y <= yhi - 0.5 * m):
-            return 0, 0
+    h = 0.5 * m
+    if not (_point_within(Hinv, r, qa, xlo + h, xhi - h, ylo + h, yhi - h)
+            and _point_within(Hinv, r, qb - 1, xlo + h, xhi - h, ylo + h, yhi - h)):
+        return 0, 0
     return qa, qb
 
 
 @njit(cache=True, error_model="numpy")
-def _band_spans(Hinv, b0, b1, out_w, xlo, xhi, ylo, yhi, spans):
-    """``_inside_span`` of the rows ``b0:b1`` into ``spans[:b1 - b0]``."""
+def _reach_span(Hinv, r, out_w, xlo, xhi, ylo, yhi):
+    """Columns ``[pa, pb)`` of output row ``r`` outside which every source point lies
+    outside ``[xlo, xhi] x [ylo, yhi]`` grown by ``_SPAN_MARGIN`` (under the constant
+    border: no tap inside, the pixel is ``cval``); ``[0, out_w)`` where that is not
+    certain (the line at infinity crosses the row, or a check fails).
+
+    ``_span_solve``'s interval for the rectangle grown by twice the margin; the columns
+    next to it (or, for an empty one, the row's ends) are checked to lie outside the
+    rectangle grown by the margin."""
+    m = 2.0 * _SPAN_MARGIN
+    pa, pb, solved = _span_solve(Hinv, r, out_w, xlo - m, xhi + m, ylo - m, yhi + m)
+    if not solved:
+        return 0, out_w
+    left = pa - 1 if pb > pa else 0
+    right = pb if pb > pa else out_w - 1
+    h = 0.5 * m
+    for q in (left, right):
+        if 0 <= q < out_w and _point_within(Hinv, r, q, xlo - h, xhi + h, ylo - h, yhi + h):
+            return 0, out_w
+    return pa, pb
+
+
+@njit(cache=True, error_model="numpy")
+def _band_spans(Hinv, b0, b1, out_w, interpolation, border, h, w, spans):
+    """For the rows ``b0:b1``, ``spans[r - b0] = (qa, qb, pa, pb)``: the columns where
+    every tap is inside (``_inside_span``), and, under the constant border, those
+    outside which none is (``_reach_span``; else the whole row)."""
+    # every tap inside: nearest rounds, bilinear reads x0 + 1, bicubic x0 - 1..x0 + 2
+    lo = -0.5 if interpolation == 0 else (0.0 if interpolation == 1 else 1.0)
+    hi = 0.5 if interpolation == 0 else (1.0 if interpolation == 1 else 2.0)
+    # some tap inside (_border_pixels' test for cval)
+    reach = 0.5 if interpolation == 0 else (1.0 if interpolation == 1 else 2.0)
     for r in range(b0, b1):
-        qa, qb = _inside_span(Hinv, r, out_w, xlo, xhi, ylo, yhi)
+        qa, qb = _inside_span(Hinv, r, out_w, lo, w - hi, lo, h - hi)
+        pa, pb = 0, out_w
+        if border == 0:
+            pa, pb = _reach_span(Hinv, r, out_w, -reach, w - 1.0 + reach, -reach,
+                                 h - 1.0 + reach)
+            pa = min(pa, qa)  # the inner span lies in the outer one
+            pb = max(pb, qb)
         spans[r - b0, 0] = qa
         spans[r - b0, 1] = qb
+        spans[r - b0, 2] = pa
+        spans[r - b0, 3] = pb
 
 
 @njit(cache=True, inline="always")
 def _clip_span(spans, i, q0, q1):
-    """Row ``i``'s span cut to the tile columns ``[q0, q1)``: ``q0 <= qa <= qb <= q1``;
-    the tile's other columns are ``[q0, qa)`` and ``[qb, q1)``."""
+    """Row ``i``'s spans cut to the tile columns ``[q0, q1)``: ``q0 <= qa <= qb <= q1``;
+    the tile's other columns are ``[q0, qa)`` and ``[qb, q1)``; ``pa, pb``: the outer
+    span, not cut."""
     qa = min(max(spans[i, 0], q0), q1)
     qb = min(max(spans[i, 1], qa), q1)
-    return qa, qb
+    return qa, qb, spans[i, 2], spans[i, 3]
 
 
 @njit(cache=True, error_model="numpy")
-def _tile_outside(src, dst, idx, o0, q0, q1, qa, qb, X0, Y0, W0, H00, H10, H20, h, w, c,
-                  interpolation, border, cval, bxs, bys, boffs, wx, wy, jx, iy):
+def _tile_outside(src, dst, idx, o0, q0, q1, qa, qb, pa, pb, X0, Y0, W0, H00, H10, H20, h,
+                  w, c, interpolation, border, cval, bxs, bys, boffs, wx, wy, jx, iy):
     """The tile columns outside ``[qa, qb)`` that ``idx`` (indexed from ``q0``) marks
-    -1, collected into ``bxs, bys, boffs`` and sampled by ``_border_pixels``;
-    ``dst[o0:]`` is the tile row's first pixel."""
+    -1: ``cval`` outside the outer span ``[pa, pb)`` (and for every nearest one under
+    the constant border), the others collected into ``bxs, bys, boffs`` and sampled by
+    ``_border_pixels``; ``dst[o0:]`` is the tile row's first pixel."""
     n = 0
     for seg in range(2):
-        lo = q0 if seg == 0 else qb
-        hi = qa if seg == 0 else q1
-        for q in range(lo, hi):
+        for q in range(q0 if seg == 0 else qb, qa if seg == 0 else q1):
             if idx[q - q0] >= 0:
                 continue
             o = o0 + (q - q0) * c
-            if border == 0 and interpolation == 0:  # every nearest -1 is outside
+            if q < pa or q >= pb or (border == 0 and interpolation == 0):
                 for k in range(c):
                     dst[o + k] = cval
                 continue
@@ -490,10 +547,11 @@ def _tap_offset(interpolation, x, y, wts, i, row_stride, c):
 
 
 @njit(cache=True, error_model="numpy")
-def _outside_taps(interpolation, X0, Y0, W0, H00, H10, H20, q0, q1, qa, qb, h, w, c, idx,
-                  wts):
-    """The columns of the tile row ``[q0, q1)`` outside its span ``[qa, qb)``: the tap
-    offset and weights where every tap is inside, else -1. Returns the count of -1s.
+def _outside_taps(interpolation, X0, Y0, W0, H00, H10, H20, q0, q1, qa, qb, pa, pb, h, w,
+                  c, idx, wts):
+    """The columns of the tile row ``[q0, q1)`` outside its span ``[qa, qb)``: -1
+    outside the outer span ``[pa, pb)`` (no tap inside); within it, the tap offset and
+    weights where every tap is inside, else -1. Returns the count of -1s.
 
     A point is inside for ``lo <= x < w - hi`` (and the same in y): nearest reads the
     rounded point, bilinear ``floor(x) + {0, 1}``, bicubic ``floor(x) + {-1, .., 2}``.
@@ -502,9 +560,15 @@ def _outside_taps(interpolation, X0, Y0, W0, H00, H10, H20, q0, q1, qa, qb, h, w
     hi = 0.5 if interpolation == 0 else (1.0 if interpolation == 1 else 2.0)
     top = 1.0 if interpolation < 2 else 2.0  # the clamp: floor(x) + {0, 1} stays defined
     row_stride = w * c
-    n_out = 0
+    left = min(max(pa, q0), qa)  # [q0, left) and [right, q1): beyond the outer span
+    right = max(min(pb, q1), qb)
+    for q in range(q0, left):
+        idx[q - q0] = -1
+    for q in range(right, q1):
+        idx[q - q0] = -1
+    n_out = (left - q0) + (q1 - right)
     for seg in range(2):
-        for q in range(q0 if seg == 0 else qb, qa if seg == 0 else q1):
+        for q in range(left if seg == 0 else qb, qa if seg == 0 else right):
             i = uint64(q - q0)
             x, y = _column_point(X0, Y0, W0, H00, H10, H20, q)
             inside = x >= lo and y >= lo and x < w - hi and y < h - hi
@@ -699,7 +763,7 @@ def _warp_rows(src, dst, h, w, c, Hinv, r0, r1, out_h, out_w, interpolation, bor
     n_wts = 1 if interpolation == 0 else (4 if interpolation == 1 else 8)
     idx = np.empty(_TILE_COLS, dtype=np.int64)
     wts = np.empty((n_wts, _TILE_COLS), dtype=np.float32)
-    spans = np.empty((_BAND_ROWS, 2), dtype=np.int64)
+    spans = np.empty((_BAND_ROWS, 4), dtype=np.int64)
     bxs = np.empty(_TILE_COLS)  # _tile_outside's scratch, and _border_pixels'
     bys = np.empty(_TILE_COLS)
     boffs = np.empty(_TILE_COLS, dtype=np.int64)
@@ -707,9 +771,6 @@ def _warp_rows(src, dst, h, w, c, Hinv, r0, r1, out_h, out_w, interpolation, bor
     wy = np.empty(4, dtype=np.float32)
     jx = np.empty(4, dtype=np.int64)
     iy = np.empty(4, dtype=np.int64)
-    # where every tap is inside: nearest rounds, bilinear reads x0 + 1, bicubic x0 - 1..x0 + 2
-    lo = -0.5 if interpolation == 0 else (0.0 if interpolation == 1 else 1.0)
-    hi = 0.5 if interpolation == 0 else (1.0 if interpolation == 1 else 2.0)
     H00 = Hinv[0, 0]
     H10 = Hinv[1, 0]
     H20 = Hinv[2, 0]
@@ -720,30 +781,35 @@ def _warp_rows(src, dst, h, w, c, Hinv, r0, r1, out_h, out_w, interpolation, bor
         if check:
             bad += _count_outside(src, b0 * h // out_h * row_stride,
                                   b1 * h // out_h * row_stride, bound)
-        _band_spans(Hinv, b0, b1, out_w, lo, w - hi, lo, h - hi, spans)
+        _band_spans(Hinv, b0, b1, out_w, interpolation, border, h, w, spans)
         for q0 in range(0, out_w, _TILE_COLS):
             q1 = min(q0 + _TILE_COLS, out_w)
             for r in range(b0, b1):
                 X0 = Hinv[0, 1] * r + Hinv[0, 2]
                 Y0 = Hinv[1, 1] * r + Hinv[1, 2]
                 W0 = Hinv[2, 1] * r + Hinv[2, 2]
-                qa, qb = _clip_span(spans, r - b0, q0, q1)
+                qa, qb, pa, pb = _clip_span(spans, r - b0, q0, q1)
                 o0 = (r * out_w + q0) * c
-                n_out = _outside_taps(interpolation, X0, Y0, W0, H00, H10, H20, q0, q1, qa,
-                                      qb, h, w, c, idx, wts)
-                if interpolation == 0:
-                    _nearest_taps(X0, Y0, W0, H00, H10, H20, q0, qa, qb, h, w, c, idx)
-                    _nearest_gather(src, dst, o0, idx, q1 - q0, c)
-                elif interpolation == 1:
-                    _bilinear_taps(X0, Y0, W0, H00, H10, H20, q0, qa, qb, h, w, c, idx, wts)
-                    _bilinear_gather(src, dst, o0, idx, wts, q1 - q0, row_stride, c)
-                else:
-                    _bicubic_taps(X0, Y0, W0, H00, H10, H20, q0, qa, qb, h, w, c, idx, wts)
-                    _bicubic_gather(src, dst, o0, idx, wts, q1 - q0, row_stride, c)
+                n_out = 0
+                if qa > q0 or qb < q1:
+                    n_out = _outside_taps(interpolation, X0, Y0, W0, H00, H10, H20, q0, q1,
+                                          qa, qb, pa, pb, h, w, c, idx, wts)
+                if n_out < q1 - q0:  # some pixel with every tap inside
+                    if interpolation == 0:
+                        _nearest_taps(X0, Y0, W0, H00, H10, H20, q0, qa, qb, h, w, c, idx)
+                        _nearest_gather(src, dst, o0, idx, q1 - q0, c)
+                    elif interpolation == 1:
+                        _bilinear_taps(X0, Y0, W0, H00, H10, H20, q0, qa, qb, h, w, c, idx,
+                                       wts)
+                        _bilinear_gather(src, dst, o0, idx, wts, q1 - q0, row_stride, c)
+                    else:
+                        _bicubic_taps(X0, Y0, W0, H00, H10, H20, q0, qa, qb, h, w, c, idx,
+                                      wts)
+                        _bicubic_gather(src, dst, o0, idx, wts, q1 - q0, row_stride, c)
                 if n_out:
-                    _tile_outside(src, dst, idx, o0, q0, q1, qa, qb, X0, Y0, W0, H00, H10,
-                                  H20, h, w, c, interpolation, border, cval, bxs, bys, boffs,
-                                  wx, wy, jx, iy)
+                    _tile_outside(src, dst, idx, o0, q0, q1, qa, qb, pa, pb, X0, Y0, W0, H00,
+                                  H10, H20, h, w, c, interpolation, border, cval, bxs, bys,
+                                  boffs, wx, wy, jx, iy)
     return bad
 
 

@@ -403,7 +403,7 @@ def _clip_span(spans, i, q0, q1):
     return qa, qb, spans[i, 2], spans[i, 3]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _tile_outside(src, dst, idx, o0, q0, q1, qa, qb, pa, pb, X0, Y0, W0, H00, H10, H20, h,
                   w, c, interpolation, border, cval, bxs, bys, boffs, wx, wy, jx, iy):
     """The tile columns outside ``[qa, qb)`` that ``idx`` (indexed from ``q0``) marks
@@ -546,7 +546,7 @@ def _tap_offset(interpolation, x, y, wts, i, row_stride, c):
     return (i0 - 1) * row_stride + (j0 - 1) * c
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _outside_taps(interpolation, X0, Y0, W0, H00, H10, H20, q0, q1, qa, qb, pa, pb, h, w,
                   c, idx, wts):
     """The columns of the tile row ``[q0, q1)`` outside its span ``[qa, qb)``: -1
@@ -589,11 +589,12 @@ def _nearest_taps(X0, Y0, W0, H00, H10, H20, q0, qa, qb, h, w, c, idx):
     for q in range(qa, qb):
         i = uint64(q - q0)  # unsigned: numba skips its wraparound test
         x, y = _column_point(X0, Y0, W0, H00, H10, H20, q)
-        t = int(y + 0.5) * row_stride + int(x + 0.5) * c
+        # floor = int() here (x + 0.5 >= 0); the offset in float64 is exact (< 2^53)
+        t = int(np.floor(y + 0.5) * row_stride + np.floor(x + 0.5) * c)
         idx[i] = min(max(t, 0), max_off)  # a no-op that keeps the reads safe
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _bilinear_taps(X0, Y0, W0, H00, H10, H20, q0, qa, qb, h, w, c, idx, wts):
     """``_nearest_taps`` for bilinear: the offset of each pixel's first tap, and its four
     float32 weights into ``wts[:, q - q0]``."""
@@ -602,13 +603,13 @@ def _bilinear_taps(X0, Y0, W0, H00, H10, H20, q0, qa, qb, h, w, c, idx, wts):
     for q in range(qa, qb):
         i = uint64(q - q0)
         x, y = _column_point(X0, Y0, W0, H00, H10, H20, q)
-        j0 = int(x)  # floor: x > 0
-        i0 = int(y)
-        _bilinear_weights(wts, i, x - j0, y - i0)
-        idx[i] = min(max(i0 * row_stride + j0 * c, 0), max_off)
+        fx = np.floor(x)  # x >= 0
+        fy = np.floor(y)
+        _bilinear_weights(wts, i, x - fx, y - fy)
+        idx[i] = min(max(int(fy * row_stride + fx * c), 0), max_off)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _bicubic_taps(X0, Y0, W0, H00, H10, H20, q0, qa, qb, h, w, c, idx, wts):
     """``_nearest_taps`` for bicubic: the offset of each pixel's first of sixteen taps,
     and its eight float32 Keys weights (four in x, four in y) into ``wts[:, q - q0]``."""
@@ -691,7 +692,7 @@ def _nearest_gather(src, dst, o0, idx, n, c):
             _nearest_pixel(src, dst, uint64(o0 + c * q), t, c)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _bilinear_gather(src, dst, o0, idx, wts, n, row_stride, c):
     """Pass 2 of a bilinear tile row: the weighted sums of four taps, all channels of a
     pixel together, as ``_nearest_gather``."""
@@ -712,7 +713,7 @@ def _bilinear_gather(src, dst, o0, idx, wts, n, row_stride, c):
             _bilinear_pixel(src, dst, uint64(o0 + c * q), t, row_stride, c, wts, q)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _bicubic_gather(src, dst, o0, idx, wts, n, row_stride, c):
     """Pass 2 of a bicubic tile row: the separable sums of sixteen taps (x sums of four
     source rows, then their y sum), as ``_nearest_gather``."""
@@ -734,14 +735,14 @@ def _bicubic_gather(src, dst, o0, idx, wts, n, row_stride, c):
 
 
 @njit(cache=True, error_model="numpy")
-def _count_outside(src, lo, hi, bound):
-    """How many of ``src[lo:hi]`` have magnitude above ``bound`` or are NaN (one
-    vectorised pass)."""
+def _all_within(src, lo, hi, bound):
+    """Whether every value of ``src[lo:hi]`` has magnitude at most ``bound`` (NaN has
+    none): one vectorised pass."""
     values = src[lo:hi]
-    bad = 0
+    ok = True
     for i in range(values.size):
-        bad += 0 if abs(values[i]) <= bound else 1
-    return bad
+        ok &= abs(values[i]) <= bound
+    return ok
 
 
 @njit(cache=True, error_model="numpy")
@@ -778,9 +779,9 @@ def _warp_rows(src, dst, h, w, c, Hinv, r0, r1, out_h, out_w, interpolation, bor
     bad = 0
     for b0 in range(r0, r1, _BAND_ROWS):
         b1 = min(b0 + _BAND_ROWS, r1)
-        if check:
-            bad += _count_outside(src, b0 * h // out_h * row_stride,
-                                  b1 * h // out_h * row_stride, bound)
+        if check and not _all_within(src, b0 * h // out_h * row_stride,
+                                     b1 * h // out_h * row_stride, bound):
+            bad += 1
         _band_spans(Hinv, b0, b1, out_w, interpolation, border, h, w, spans)
         for q0 in range(0, out_w, _TILE_COLS):
             q1 = min(q0 + _TILE_COLS, out_w)

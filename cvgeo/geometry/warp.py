@@ -748,17 +748,20 @@ def _all_within(src, lo, hi, bound):
 @njit(cache=True, error_model="numpy")
 def _warp_rows(src, dst, h, w, c, Hinv, r0, r1, out_h, out_w, interpolation, border, cval,
                check):
-    """Output rows ``r0:r1`` into the flat ``dst``, tile by tile; returns how many source
-    values fail the image value check (with ``check``; else 0).
+    """Output rows ``r0:r1`` into the flat ``dst``, tile by tile; returns how many
+    bands of source rows hold a value that fails the image value check (with ``check``;
+    else 0).
 
-    For each row of a tile, pass 1 (``_span_taps``, vectorised by LLVM, and
-    ``_outside_taps``) maps the columns through ``Hinv`` and keeps each pixel's flat
-    source offset and weights: without tests inside the row's ``_inside_span``, else -1
-    where a tap falls outside; pass 2 (``_gather``) interpolates; pixels marked -1 go to
-    ``_border_pixels``. The value check goes band by band too: output rows
-    ``[b0, b1)`` check the source rows ``[b0 h / out_h, b1 h / out_h)`` just before the
-    band is warped (they partition the source; near-identity maps then read them from
-    cache).
+    Per band of rows, ``_band_spans`` finds each row's inner span (every tap inside) and,
+    under the constant border, its outer span (some tap inside). For each row of a tile,
+    pass 1 maps the columns through ``Hinv`` and keeps each pixel's flat source offset
+    and weights: in the inner span without tests (``_*_taps``, vectorised by LLVM),
+    elsewhere in the outer span with them (``_outside_taps``: -1 where a tap falls
+    outside), beyond it not at all (-1); pass 2 (``_*_gather``) interpolates; pixels
+    marked -1 go to ``_tile_outside`` (``cval``, or ``_border_pixels``). The value check
+    goes band by band too: output rows ``[b0, b1)`` check the source rows
+    ``[b0 h / out_h, b1 h / out_h)`` just before the band is warped (the bands' rows
+    partition the source; a near-identity map then reads them from cache).
     """
     row_stride = w * c
     n_wts = 1 if interpolation == 0 else (4 if interpolation == 1 else 8)
@@ -817,7 +820,8 @@ def _warp_rows(src, dst, h, w, c, Hinv, r0, r1, out_h, out_w, interpolation, bor
 @njit(cache=True)
 def _warp_fast_kernel(image, Hinv, out_h, out_w, interpolation, border, cval, check):
     """Inverse-mapping warp, the fast path: ``_warp_reference_kernel``'s contract, and
-    the count of image values that fail the value check (with ``check``; else 0)."""
+    whether the image failed the value check (nonzero; with ``check``, else 0): every
+    value of magnitude at most ``MAX_IMAGE_MAGNITUDE``, none NaN."""
     h, w, c = image.shape
     out = np.empty((out_h, out_w, c), dtype=np.float32)
     src = image.reshape(h * w * c)
@@ -882,7 +886,9 @@ def warp(
     Parameters
     ----------
     image : ndarray of shape (H, W) or (H, W, C)
-        uint8, uint16, bool, float32 or float64 (converted to float32 in [0, 1]).
+        uint8, uint16, bool, float32 or float64 (converted to float32 in [0, 1]); every
+        value finite with magnitude at most ``MAX_IMAGE_MAGNITUDE`` (1e10), whether the
+        warp reads it or not.
     H : ndarray of shape (3, 3)
         Source-to-destination transform (any non-singular 3x3; scale does not matter).
     output_shape : (int, int)
@@ -908,7 +914,8 @@ def warp(
     Raises
     ------
     ValueError, TypeError
-        Bad image, non-finite ``H``, bad options, an output above ``max_pixels``.
+        Bad image (a NaN, inf or magnitude above 1e10 anywhere in it included),
+        non-finite ``H``, bad options, an output above ``max_pixels``.
     DegenerateError
         ``H`` is singular (not invertible).
 
@@ -916,13 +923,18 @@ def warp(
     -----
     The output is done in tiles of 16 rows by 64 columns. Along an output row the source
     point is a ratio of linear functions of the column, so the columns whose taps all lie
-    inside the source form one span, found per row in closed form; each tile row is
-    mapped through ``H^-1`` in one vectorised pass (source coordinates in float64, the
-    interpolation weights in float32; no bounds tests inside the span), then sampled, all
-    channels of a pixel together, with fused multiply-adds for bilinear and bicubic
-    (within 1e-6 of the plain sums); pixels with a tap outside the source take the border
-    logic. With ``cvgeo.set_num_threads(n)``, ``n > 1``, bands of output rows run on ``n``
-    threads, with the same result.
+    inside the source form one span, and (constant border) those with any tap inside a
+    wider one, both found per row in closed form; each tile row is mapped through
+    ``H^-1`` in one vectorised pass (source coordinates in float64, the interpolation
+    weights in float32; no bounds tests inside the span), then sampled, all channels of
+    a pixel together (one four-lane float32 operation per pixel for three and four
+    channels), with fused multiply-adds for bilinear and bicubic (within 1e-6 of the
+    plain sums, and the same for every channel count); pixels with a tap outside the
+    source take the border logic, those beyond the wider span are ``cval`` directly.
+    Every value of a float32 C-contiguous image is checked (finite, magnitude at most
+    1e10) inside the same pass, band by band, and the ``ValueError`` is raised after it;
+    other images are checked as they are converted. With ``cvgeo.set_num_threads(n)``,
+    ``n > 1``, bands of output rows run on ``n`` threads, with the same result.
 
     Examples
     --------

@@ -317,3 +317,70 @@ def test_fast_kernel_equals_reference_across_tiles(rng, interpolation):
                 np.testing.assert_array_equal(fast, ref)
             else:  # fused multiply-adds in the fast kernel: float32 roundings apart
                 np.testing.assert_allclose(fast, ref, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear", "bicubic"])
+@pytest.mark.parametrize("channels", [3, 4])
+def test_four_lane_pixels_at_the_source_end(rng, interpolation, channels):
+    """Three and four channels take one four-lane operation per pixel; pixels whose taps
+    reach the source's last pixel (reads that would pass its end) and a tile row's last
+    pixel take the channel loop. Every pixel equals the one-channel warp of its channel
+    (same arithmetic on both paths) and the reference kernel."""
+    warp_module = importlib.import_module("cvgeo.geometry.warp")
+    interp = {"nearest": 0, "bilinear": 1, "bicubic": 2}[interpolation]
+    img = rng.random((9, 70, channels), dtype=np.float32)
+    # a sub-pixel shift towards the bottom-right corner: the last rows and columns read
+    # the source's last pixels; 70 columns: a full tile row and a partial one
+    H = _translation(-0.37, -0.41)
+    out = warp(img, H, output_shape=(9, 70), interpolation=interpolation, border="edge")
+    for k in range(channels):
+        np.testing.assert_array_equal(
+            out[..., k], warp(img[..., k], H, output_shape=(9, 70),
+                              interpolation=interpolation, border="edge"))
+    ref = warp_module._warp_reference_kernel(img, np.linalg.inv(H), 9, 70, interp, 1,
+                                             np.float32(0))
+    np.testing.assert_allclose(out, ref, rtol=0, atol=1e-6)
+    # the interior pixel (4, 30) by hand: x = 30.37, y = 4.41
+    if interpolation == "bilinear":
+        fx, fy = 0.37, 0.41
+        want = ((1 - fy) * ((1 - fx) * img[4, 30] + fx * img[4, 31])
+                + fy * ((1 - fx) * img[5, 30] + fx * img[5, 31]))
+        np.testing.assert_allclose(out[4, 30], want, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear", "bicubic"])
+def test_far_columns_are_cval_under_the_constant_border(rng, interpolation):
+    """A canvas much larger than the source: most columns have no tap inside (the outer
+    span per row), they are cval; the rest equals the reference kernel."""
+    warp_module = importlib.import_module("cvgeo.geometry.warp")
+    interp = {"nearest": 0, "bilinear": 1, "bicubic": 2}[interpolation]
+    img = rng.random((20, 30, 3), dtype=np.float32)
+    H = np.array([[2.6, 0.2, 60.0], [-0.1, 2.4, 15.0], [1e-3, 2e-3, 1.0]])
+    out = warp(img, H, output_shape=(90, 200), interpolation=interpolation, cval=0.75)
+    Hinv = np.linalg.inv(H / np.abs(H).max())
+    ref = warp_module._warp_reference_kernel(img, Hinv, 90, 200, interp, 0, np.float32(0.75))
+    if interpolation == "nearest":
+        np.testing.assert_array_equal(out, ref)
+    else:
+        np.testing.assert_allclose(out, ref, rtol=0, atol=1e-6)
+    far = np.all(out == np.float32(0.75), axis=-1)
+    assert 0.5 < far.mean() < 0.95  # most of the canvas, not all of it
+
+
+def test_value_check_on_the_parallel_path(rng):
+    """With several threads each band checks its own source rows: a NaN anywhere raises,
+    also where no output pixel reads it."""
+    import cvgeo
+
+    img = rng.random((64, 48, 3)).astype(np.float32)
+    previous = cvgeo.set_num_threads(2)
+    try:
+        for r in (0, 37, 63):
+            bad = img.copy()
+            bad[r, 47, 2] = np.nan
+            with pytest.raises(ValueError, match="^warp: image must be finite"):
+                warp(bad, np.eye(3), output_shape=(8, 8))
+        ok = warp(img, H_PERSP, output_shape=(64, 48))
+    finally:
+        cvgeo.set_num_threads(previous)
+    np.testing.assert_array_equal(ok, warp(img, H_PERSP, output_shape=(64, 48)))

@@ -407,16 +407,21 @@ def _clip_span(spans, i, q0, q1):
 def _tile_outside(src, dst, idx, o0, q0, q1, qa, qb, pa, pb, X0, Y0, W0, H00, H10, H20, h,
                   w, c, interpolation, border, cval, bxs, bys, boffs, wx, wy, jx, iy):
     """The tile columns outside ``[qa, qb)`` that ``idx`` (indexed from ``q0``) marks
-    -1: ``cval`` outside the outer span ``[pa, pb)`` (and for every nearest one under
-    the constant border), the others collected into ``bxs, bys, boffs`` and sampled by
-    ``_border_pixels``; ``dst[o0:]`` is the tile row's first pixel."""
+    -1: ``cval`` outside the outer span ``[pa, pb)`` (two runs, filled as such) and for
+    every nearest one under the constant border, the others collected into
+    ``bxs, bys, boffs`` and sampled by ``_border_pixels``; ``dst[o0:]`` is the tile
+    row's first pixel."""
+    left = min(max(pa, q0), qa)  # as in _outside_taps
+    right = max(min(pb, q1), qb)
+    dst[o0:o0 + (left - q0) * c] = cval
+    dst[o0 + (right - q0) * c:o0 + (q1 - q0) * c] = cval
     n = 0
     for seg in range(2):
-        for q in range(q0 if seg == 0 else qb, qa if seg == 0 else q1):
+        for q in range(left if seg == 0 else qb, qa if seg == 0 else right):
             if idx[q - q0] >= 0:
                 continue
             o = o0 + (q - q0) * c
-            if q < pa or q >= pb or (border == 0 and interpolation == 0):
+            if border == 0 and interpolation == 0:  # every nearest -1 is outside
                 for k in range(c):
                     dst[o + k] = cval
                 continue

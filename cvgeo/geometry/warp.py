@@ -371,9 +371,12 @@ def _reach_span(Hinv, r, out_w, xlo, xhi, ylo, yhi):
 
 @njit(cache=True, error_model="numpy")
 def _band_spans(Hinv, b0, b1, out_w, interpolation, border, h, w, spans):
-    """For the rows ``b0:b1``, ``spans[r - b0] = (qa, qb, pa, pb)``: the columns where
-    every tap is inside (``_inside_span``), and, under the constant border, those
-    outside which none is (``_reach_span``; else the whole row)."""
+    """For the rows ``b0:b1``, ``spans[r - b0] = (qa, qb, pa, pb, end)``: the columns
+    where every tap is inside (``_inside_span``); under the constant border, those
+    outside which none is (``_reach_span``; else the whole row); and whether a pixel of
+    the row may read the source's last pixel (``end``: the gathers' four-lane reads
+    could pass the source's end there). ``end`` is 0 where the inner span's source
+    points (monotone along the row) stay two rows clear of the last tap row."""
     # every tap inside: nearest rounds, bilinear reads x0 + 1, bicubic x0 - 1..x0 + 2
     lo = -0.5 if interpolation == 0 else (0.0 if interpolation == 1 else 1.0)
     hi = 0.5 if interpolation == 0 else (1.0 if interpolation == 1 else 2.0)
@@ -387,20 +390,27 @@ def _band_spans(Hinv, b0, b1, out_w, interpolation, border, h, w, spans):
                                  h - 1.0 + reach)
             pa = min(pa, qa)  # the inner span lies in the outer one
             pb = max(pb, qb)
+        end = 1
+        if qb > qa:
+            end = 0
+            for q in (qa, qb - 1):
+                if not _point_within(Hinv, r, q, -np.inf, np.inf, -np.inf, h - hi - 2.0):
+                    end = 1
         spans[r - b0, 0] = qa
         spans[r - b0, 1] = qb
         spans[r - b0, 2] = pa
         spans[r - b0, 3] = pb
+        spans[r - b0, 4] = end
 
 
 @njit(cache=True, inline="always")
 def _clip_span(spans, i, q0, q1):
     """Row ``i``'s spans cut to the tile columns ``[q0, q1)``: ``q0 <= qa <= qb <= q1``;
     the tile's other columns are ``[q0, qa)`` and ``[qb, q1)``; ``pa, pb``: the outer
-    span, not cut."""
+    span, not cut; and the row's ``end`` flag."""
     qa = min(max(spans[i, 0], q0), q1)
     qb = min(max(spans[i, 1], qa), q1)
-    return qa, qb, spans[i, 2], spans[i, 3]
+    return qa, qb, spans[i, 2], spans[i, 3], spans[i, 4] != 0
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -677,20 +687,23 @@ def _bicubic_pixel(src, dst, u, t, row_stride, c, wts, q):
 
 
 @njit(cache=True, error_model="numpy")
-def _nearest_gather(src, dst, o0, idx, n, c):
+def _nearest_gather(src, dst, o0, idx, n, c, end):
     """Pass 2 of a nearest tile row: copy the channels of the ``n`` pixels; ``dst[o0:]``
     is the row's first pixel. Pixels marked -1 read the first source pixel, and
-    ``_tile_outside`` overwrites them. The four-lane loop clamps each first tap to where
-    its reads stay inside the source and redoes, channel by channel, the rare pixels
-    that the clamp moved (the source's last pixel)."""
+    ``_tile_outside`` overwrites them. On a row that may read the source's last pixel
+    (``end``) the four-lane loop clamps each first tap to where its reads stay inside
+    the source and redoes, channel by channel, the rare pixels that the clamp moved."""
     safe = src.size - 4
     m = _lane_pixels(n, c, safe)
     over = False
-    for q in range(m):
-        t = idx[q]
-        over |= t > safe
-        # unsigned offsets: numba skips its wraparound test
-        _copy4(dst, uint64(o0 + c * q), src, uint64(min(max(t, 0), safe)))
+    if end:
+        for q in range(m):
+            t = idx[q]
+            over |= t > safe
+            _copy4(dst, uint64(o0 + c * q), src, uint64(min(max(t, 0), safe)))
+    else:  # unsigned offsets: numba skips its wraparound test
+        for q in range(m):
+            _copy4(dst, uint64(o0 + c * q), src, uint64(max(idx[q], 0)))
     for q in range(0 if over else m, n):
         t = idx[q]
         if t >= 0 and (q >= m or t > safe):
@@ -698,7 +711,7 @@ def _nearest_gather(src, dst, o0, idx, n, c):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _bilinear_gather(src, dst, o0, idx, wts, n, row_stride, c):
+def _bilinear_gather(src, dst, o0, idx, wts, n, row_stride, c, end):
     """Pass 2 of a bilinear tile row: the weighted sums of four taps, all channels of a
     pixel together, as ``_nearest_gather``."""
     ustride = uint64(row_stride)
@@ -706,12 +719,18 @@ def _bilinear_gather(src, dst, o0, idx, wts, n, row_stride, c):
     safe = src.size - 4 - row_stride - c
     m = _lane_pixels(n, c, safe)
     over = False
-    for q in range(m):
-        t = idx[q]
-        over |= t > safe
-        b0 = uint64(min(max(t, 0), safe))
-        _bilinear4(dst, uint64(o0 + c * q), src, b0, b0 + ustride, uc, wts[0, q], wts[1, q],
-                   wts[2, q], wts[3, q])
+    if end:
+        for q in range(m):
+            t = idx[q]
+            over |= t > safe
+            b0 = uint64(min(max(t, 0), safe))
+            _bilinear4(dst, uint64(o0 + c * q), src, b0, b0 + ustride, uc, wts[0, q],
+                       wts[1, q], wts[2, q], wts[3, q])
+    else:
+        for q in range(m):
+            b0 = uint64(max(idx[q], 0))
+            _bilinear4(dst, uint64(o0 + c * q), src, b0, b0 + ustride, uc, wts[0, q],
+                       wts[1, q], wts[2, q], wts[3, q])
     for q in range(0 if over else m, n):
         t = idx[q]
         if t >= 0 and (q >= m or t > safe):
@@ -719,7 +738,7 @@ def _bilinear_gather(src, dst, o0, idx, wts, n, row_stride, c):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _bicubic_gather(src, dst, o0, idx, wts, n, row_stride, c):
+def _bicubic_gather(src, dst, o0, idx, wts, n, row_stride, c, end):
     """Pass 2 of a bicubic tile row: the separable sums of sixteen taps (x sums of four
     source rows, then their y sum), as ``_nearest_gather``."""
     ustride = uint64(row_stride)
@@ -729,8 +748,10 @@ def _bicubic_gather(src, dst, o0, idx, wts, n, row_stride, c):
     over = False
     for q in range(m):
         t = idx[q]
-        over |= t > safe
-        _bicubic4(dst, uint64(o0 + c * q), src, uint64(min(max(t, 0), safe)), ustride, uc,
+        if end:
+            over |= t > safe
+            t = min(t, safe)
+        _bicubic4(dst, uint64(o0 + c * q), src, uint64(max(t, 0)), ustride, uc,
                   wts[0, q], wts[1, q], wts[2, q], wts[3, q], wts[4, q], wts[5, q],
                   wts[6, q], wts[7, q])
     for q in range(0 if over else m, n):
@@ -772,7 +793,7 @@ def _warp_rows(src, dst, h, w, c, Hinv, r0, r1, out_h, out_w, interpolation, bor
     n_wts = 1 if interpolation == 0 else (4 if interpolation == 1 else 8)
     idx = np.empty(_TILE_COLS, dtype=np.int64)
     wts = np.empty((n_wts, _TILE_COLS), dtype=np.float32)
-    spans = np.empty((_BAND_ROWS, 4), dtype=np.int64)
+    spans = np.empty((_BAND_ROWS, 5), dtype=np.int64)
     bxs = np.empty(_TILE_COLS)  # _tile_outside's scratch, and _border_pixels'
     bys = np.empty(_TILE_COLS)
     boffs = np.empty(_TILE_COLS, dtype=np.int64)
@@ -797,7 +818,7 @@ def _warp_rows(src, dst, h, w, c, Hinv, r0, r1, out_h, out_w, interpolation, bor
                 X0 = Hinv[0, 1] * r + Hinv[0, 2]
                 Y0 = Hinv[1, 1] * r + Hinv[1, 2]
                 W0 = Hinv[2, 1] * r + Hinv[2, 2]
-                qa, qb, pa, pb = _clip_span(spans, r - b0, q0, q1)
+                qa, qb, pa, pb, end = _clip_span(spans, r - b0, q0, q1)
                 o0 = (r * out_w + q0) * c
                 n_out = 0
                 if qa > q0 or qb < q1:
@@ -806,15 +827,17 @@ def _warp_rows(src, dst, h, w, c, Hinv, r0, r1, out_h, out_w, interpolation, bor
                 if n_out < q1 - q0:  # some pixel with every tap inside
                     if interpolation == 0:
                         _nearest_taps(X0, Y0, W0, H00, H10, H20, q0, qa, qb, h, w, c, idx)
-                        _nearest_gather(src, dst, o0, idx, q1 - q0, c)
+                        _nearest_gather(src, dst, o0, idx, q1 - q0, c, end)
                     elif interpolation == 1:
                         _bilinear_taps(X0, Y0, W0, H00, H10, H20, q0, qa, qb, h, w, c, idx,
                                        wts)
-                        _bilinear_gather(src, dst, o0, idx, wts, q1 - q0, row_stride, c)
+                        _bilinear_gather(src, dst, o0, idx, wts, q1 - q0, row_stride, c,
+                                         end)
                     else:
                         _bicubic_taps(X0, Y0, W0, H00, H10, H20, q0, qa, qb, h, w, c, idx,
                                       wts)
-                        _bicubic_gather(src, dst, o0, idx, wts, q1 - q0, row_stride, c)
+                        _bicubic_gather(src, dst, o0, idx, wts, q1 - q0, row_stride, c,
+                                        end)
                 if n_out:
                     _tile_outside(src, dst, idx, o0, q0, q1, qa, qb, pa, pb, X0, Y0, W0, H00,
                                   H10, H20, h, w, c, interpolation, border, cval, bxs, bys,

@@ -760,7 +760,7 @@ def _bicubic_gather(src, dst, o0, idx, wts, n, row_stride, c, end):
             _bicubic_pixel(src, dst, uint64(o0 + c * q), t, row_stride, c, wts, q)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _all_within(src, lo, hi, bound):
     """Whether every value of ``src[lo:hi]`` has magnitude at most ``bound`` (NaN has
     none): one vectorised pass."""
@@ -786,8 +786,9 @@ def _warp_rows(src, dst, h, w, c, Hinv, r0, r1, out_h, out_w, interpolation, bor
     outside), beyond it not at all (-1); pass 2 (``_*_gather``) interpolates; pixels
     marked -1 go to ``_tile_outside`` (``cval``, or ``_border_pixels``). The value check
     goes band by band too: output rows ``[b0, b1)`` check the source rows
-    ``[b0 h / out_h, b1 h / out_h)`` just before the band is warped (the bands' rows
-    partition the source; a near-identity map then reads them from cache).
+    ``[b0 h / out_h, b1 h / out_h)`` (the bands' rows partition the source), a piece
+    before each tile row, so that its loads overlap the warping (and a near-identity
+    map then reads those rows from cache).
     """
     row_stride = w * c
     n_wts = 1 if interpolation == 0 else (4 if interpolation == 1 else 8)
@@ -806,15 +807,22 @@ def _warp_rows(src, dst, h, w, c, Hinv, r0, r1, out_h, out_w, interpolation, bor
     H20 = Hinv[2, 0]
     bound = np.float32(MAX_IMAGE_MAGNITUDE)
     bad = 0
+    n_tiles = (out_w + _TILE_COLS - 1) // _TILE_COLS
     for b0 in range(r0, r1, _BAND_ROWS):
         b1 = min(b0 + _BAND_ROWS, r1)
-        if check and not _all_within(src, b0 * h // out_h * row_stride,
-                                     b1 * h // out_h * row_stride, bound):
-            bad += 1
+        # the band's share of the value check, in one piece per tile row: its loads
+        # overlap the warping instead of preceding it
+        lo = b0 * h // out_h * row_stride
+        hi = b1 * h // out_h * row_stride
+        piece = (hi - lo) // (n_tiles * (b1 - b0)) + 1
         _band_spans(Hinv, b0, b1, out_w, interpolation, border, h, w, spans)
         for q0 in range(0, out_w, _TILE_COLS):
             q1 = min(q0 + _TILE_COLS, out_w)
             for r in range(b0, b1):
+                if check and lo < hi:
+                    if not _all_within(src, lo, min(lo + piece, hi), bound):
+                        bad += 1
+                    lo += piece
                 X0 = Hinv[0, 1] * r + Hinv[0, 2]
                 Y0 = Hinv[1, 1] * r + Hinv[1, 2]
                 W0 = Hinv[2, 1] * r + Hinv[2, 2]

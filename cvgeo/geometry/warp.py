@@ -854,26 +854,29 @@ def _warp_rows(src, dst, h, w, c, Hinv, r0, r1, out_h, out_w, interpolation, bor
 
 
 @njit(cache=True)
-def _warp_fast_kernel(image, Hinv, out_h, out_w, interpolation, border, cval, check):
-    """Inverse-mapping warp, the fast path: ``_warp_reference_kernel``'s contract, and
-    whether the image failed the value check (nonzero; with ``check``, else 0): every
-    value of magnitude at most ``MAX_IMAGE_MAGNITUDE``, none NaN."""
+def _warp_fast_kernel(image, Hinv, out, interpolation, border, cval, check):
+    """Inverse-mapping warp, the fast path, into ``out`` (float32 ``(out_h, out_w, C)``,
+    C-contiguous): ``_warp_reference_kernel``'s contract. Returns whether the image
+    failed the value check (nonzero; with ``check``, else 0): every value of magnitude
+    at most ``MAX_IMAGE_MAGNITUDE``, none NaN.
+
+    The caller allocates ``out`` with numpy: its allocator reuses freed blocks and asks
+    for huge pages for large arrays, where numba's pays the page faults of fresh memory
+    on every call (measured: 0.5 ms of a 512x512x3 warp, 12 ms of a 2048x2048x3 one)."""
     h, w, c = image.shape
-    out = np.empty((out_h, out_w, c), dtype=np.float32)
+    out_h, out_w = out.shape[:2]
     src = image.reshape(h * w * c)
     dst = out.reshape(out_h * out_w * c)
-    bad = _warp_rows(src, dst, h, w, c, Hinv, 0, out_h, out_h, out_w, interpolation, border,
-                     cval, check)
-    return out, bad
+    return _warp_rows(src, dst, h, w, c, Hinv, 0, out_h, out_h, out_w, interpolation,
+                      border, cval, check)
 
 
 @njit(cache=True, parallel=True)
-def _warp_parallel_kernel(image, Hinv, out_h, out_w, interpolation, border, cval, check,
-                          n_chunks):
+def _warp_parallel_kernel(image, Hinv, out, interpolation, border, cval, check, n_chunks):
     """``_warp_fast_kernel`` with the output rows split into ``n_chunks`` bands run on
     numba's threads; each band is computed exactly as the serial kernel computes it."""
     h, w, c = image.shape
-    out = np.empty((out_h, out_w, c), dtype=np.float32)
+    out_h, out_w = out.shape[:2]
     src = image.reshape(h * w * c)
     dst = out.reshape(out_h * out_w * c)
     bad = np.zeros(n_chunks, dtype=np.int64)
@@ -882,7 +885,7 @@ def _warp_parallel_kernel(image, Hinv, out_h, out_w, interpolation, border, cval
         r1 = (k + 1) * out_h // n_chunks
         bad[k] = _warp_rows(src, dst, h, w, c, Hinv, r0, r1, out_h, out_w, interpolation,
                             border, cval, check)
-    return out, bad.sum()
+    return bad.sum()
 
 
 def _float32_image(image: np.ndarray, func: str) -> tuple[np.ndarray, bool]:
@@ -995,14 +998,15 @@ def warp(
         raise DegenerateError(f"{func}: H must be invertible, got a singular matrix "
                               f"(|det(H / max|H|)| < 1e-14)")
     Hinv = np.linalg.inv(M / scale)
-    src = img if img.ndim == 3 else img[:, :, None]
-    args = (np.ascontiguousarray(src), np.ascontiguousarray(Hinv), out_h, out_w,
-            _INTERPOLATION[interp], _BORDER[bord], np.float32(cval), check)
+    src = np.ascontiguousarray(img if img.ndim == 3 else img[:, :, None])
+    out = np.empty((out_h, out_w, src.shape[2]), dtype=np.float32)
+    args = (src, np.ascontiguousarray(Hinv), out, _INTERPOLATION[interp], _BORDER[bord],
+            np.float32(cval), check)
     threads = parallel_threads()
     if threads:
-        out, bad = _warp_parallel_kernel(*args, min(out_h, 4 * threads))
+        bad = _warp_parallel_kernel(*args, min(out_h, 4 * threads))
     else:
-        out, bad = _warp_fast_kernel(*args)
+        bad = _warp_fast_kernel(*args)
     if bad:
         check_image_values(img, func)  # raises: NaN, inf or a magnitude above the limit
     return out if img.ndim == 3 else out[:, :, 0]

@@ -686,27 +686,47 @@ def _bicubic_pixel(src, dst, u, t, row_stride, c, wts, q):
         dst[u + uint64(k)] = acc
 
 
+@njit(cache=True, inline="always")
+def _set_aside(idx, m, safe):
+    """On a row that may read the source's last pixel: the four-lane pixels (the first
+    ``m``) whose reads would pass the source's end (first tap beyond ``safe``), set
+    aside for the channel loop, their offset ``t`` stored as ``-2 - t`` (negative: the
+    four-lane loop reads the first source pixel instead). Returns whether any was."""
+    aside = False
+    for q in range(m):
+        t = idx[q]
+        if t > safe:
+            idx[q] = -2 - t
+            aside = True
+    return aside
+
+
+@njit(cache=True, inline="always")
+def _channel_pixel(idx, q, m):
+    """The first tap of pixel ``q`` for the channel-by-channel loop, or -1: the pixels
+    after the four-lane ones (``q >= m``) and those set aside (their offset restored in
+    ``idx`` for ``_tile_outside``)."""
+    t = idx[q]
+    if t <= -2:
+        t = -2 - t
+        idx[q] = t
+        return t
+    return t if q >= m else -1
+
+
 @njit(cache=True, error_model="numpy")
 def _nearest_gather(src, dst, o0, idx, n, c, end):
     """Pass 2 of a nearest tile row: copy the channels of the ``n`` pixels; ``dst[o0:]``
     is the row's first pixel. Pixels marked -1 read the first source pixel, and
-    ``_tile_outside`` overwrites them. On a row that may read the source's last pixel
-    (``end``) the four-lane loop clamps each first tap to where its reads stay inside
-    the source and redoes, channel by channel, the rare pixels that the clamp moved."""
-    safe = src.size - 4
-    m = _lane_pixels(n, c, safe)
-    over = False
-    if end:
-        for q in range(m):
-            t = idx[q]
-            over |= t > safe
-            _copy4(dst, uint64(o0 + c * q), src, uint64(min(max(t, 0), safe)))
-    else:  # unsigned offsets: numba skips its wraparound test
-        for q in range(m):
-            _copy4(dst, uint64(o0 + c * q), src, uint64(max(idx[q], 0)))
-    for q in range(0 if over else m, n):
-        t = idx[q]
-        if t >= 0 and (q >= m or t > safe):
+    ``_tile_outside`` overwrites them; on a row that may read the source's last pixel
+    (``end``), ``_set_aside`` keeps the four-lane loop inside the source."""
+    m = _lane_pixels(n, c, src.size - 4)
+    aside = end and _set_aside(idx, m, src.size - 4)
+    for q in range(m):  # unsigned offsets: numba skips its wraparound test
+        _copy4(dst, uint64(o0 + c * q), src, uint64(max(idx[q], 0)))
+    for q in range(0 if aside else m, n):
+        t = _channel_pixel(idx, q, m)
+        if t >= 0:
             _nearest_pixel(src, dst, uint64(o0 + c * q), t, c)
 
 
@@ -714,26 +734,16 @@ def _nearest_gather(src, dst, o0, idx, n, c, end):
 def _bilinear_gather(src, dst, o0, idx, wts, n, row_stride, c, end):
     """Pass 2 of a bilinear tile row: the weighted sums of four taps, all channels of a
     pixel together, as ``_nearest_gather``."""
-    ustride = uint64(row_stride)
-    uc = uint64(c)
     safe = src.size - 4 - row_stride - c
     m = _lane_pixels(n, c, safe)
-    over = False
-    if end:
-        for q in range(m):
-            t = idx[q]
-            over |= t > safe
-            b0 = uint64(min(max(t, 0), safe))
-            _bilinear4(dst, uint64(o0 + c * q), src, b0, b0 + ustride, uc, wts[0, q],
-                       wts[1, q], wts[2, q], wts[3, q])
-    else:
-        for q in range(m):
-            b0 = uint64(max(idx[q], 0))
-            _bilinear4(dst, uint64(o0 + c * q), src, b0, b0 + ustride, uc, wts[0, q],
-                       wts[1, q], wts[2, q], wts[3, q])
-    for q in range(0 if over else m, n):
-        t = idx[q]
-        if t >= 0 and (q >= m or t > safe):
+    aside = end and _set_aside(idx, m, safe)
+    for q in range(m):
+        b0 = uint64(max(idx[q], 0))
+        _bilinear4(dst, uint64(o0 + c * q), src, b0, b0 + uint64(row_stride), uint64(c),
+                   wts[0, q], wts[1, q], wts[2, q], wts[3, q])
+    for q in range(0 if aside else m, n):
+        t = _channel_pixel(idx, q, m)
+        if t >= 0:
             _bilinear_pixel(src, dst, uint64(o0 + c * q), t, row_stride, c, wts, q)
 
 
@@ -741,22 +751,16 @@ def _bilinear_gather(src, dst, o0, idx, wts, n, row_stride, c, end):
 def _bicubic_gather(src, dst, o0, idx, wts, n, row_stride, c, end):
     """Pass 2 of a bicubic tile row: the separable sums of sixteen taps (x sums of four
     source rows, then their y sum), as ``_nearest_gather``."""
-    ustride = uint64(row_stride)
-    uc = uint64(c)
     safe = src.size - 4 - 3 * (row_stride + c)
     m = _lane_pixels(n, c, safe)
-    over = False
+    aside = end and _set_aside(idx, m, safe)
     for q in range(m):
-        t = idx[q]
-        if end:
-            over |= t > safe
-            t = min(t, safe)
-        _bicubic4(dst, uint64(o0 + c * q), src, uint64(max(t, 0)), ustride, uc,
-                  wts[0, q], wts[1, q], wts[2, q], wts[3, q], wts[4, q], wts[5, q],
-                  wts[6, q], wts[7, q])
-    for q in range(0 if over else m, n):
-        t = idx[q]
-        if t >= 0 and (q >= m or t > safe):
+        _bicubic4(dst, uint64(o0 + c * q), src, uint64(max(idx[q], 0)), uint64(row_stride),
+                  uint64(c), wts[0, q], wts[1, q], wts[2, q], wts[3, q], wts[4, q],
+                  wts[5, q], wts[6, q], wts[7, q])
+    for q in range(0 if aside else m, n):
+        t = _channel_pixel(idx, q, m)
+        if t >= 0:
             _bicubic_pixel(src, dst, uint64(o0 + c * q), t, row_stride, c, wts, q)
 
 

@@ -336,23 +336,28 @@ def test_four_lane_pixels_at_the_source_end(rng, interpolation, channels):
     warp_module = importlib.import_module("cvgeo.geometry.warp")
     interp = {"nearest": 0, "bilinear": 1, "bicubic": 2}[interpolation]
     img = rng.random((9, 70, channels), dtype=np.float32)
-    # a sub-pixel shift towards the bottom-right corner: the last rows and columns read
-    # the source's last pixels; 70 columns: a full tile row and a partial one
-    H = _translation(-0.37, -0.41)
-    out = warp(img, H, output_shape=(9, 70), interpolation=interpolation, border="edge")
-    for k in range(channels):
-        np.testing.assert_array_equal(
-            out[..., k], warp(img[..., k], H, output_shape=(9, 70),
-                              interpolation=interpolation, border="edge"))
-    ref = warp_module._warp_reference_kernel(img, np.linalg.inv(H), 9, 70, interp, 1,
-                                             np.float32(0))
-    np.testing.assert_allclose(out, ref, rtol=0, atol=1e-6)
-    # the interior pixel (4, 30) by hand: x = 30.37, y = 4.41
-    if interpolation == "bilinear":
-        fx, fy = 0.37, 0.41
-        want = ((1 - fy) * ((1 - fx) * img[4, 30] + fx * img[4, 31])
-                + fy * ((1 - fx) * img[5, 30] + fx * img[5, 31]))
-        np.testing.assert_allclose(out[4, 30], want, rtol=0, atol=1e-6)
+    # sub-pixel shifts towards the bottom-right corner: the last rows and columns read
+    # the source's last pixels (with the second, nearest reads the very last one from a
+    # pixel that is not its tile row's last); 70 columns: a full tile row and a partial one
+    for H in (_translation(-0.37, -0.41), _translation(-1.37, -1.41)):
+        out = warp(img, H, output_shape=(9, 70), interpolation=interpolation,
+                   border="edge")
+        for k in range(channels):
+            np.testing.assert_array_equal(
+                out[..., k], warp(img[..., k], H, output_shape=(9, 70),
+                                  interpolation=interpolation, border="edge"))
+        ref = warp_module._warp_reference_kernel(img, np.linalg.inv(H), 9, 70, interp, 1,
+                                                 np.float32(0))
+        np.testing.assert_allclose(out, ref, rtol=0, atol=1e-6)
+        if interpolation == "nearest":
+            np.testing.assert_array_equal(out[7, 68], img[8, 69] if H[0, 2] < -1
+                                          else img[7, 68])
+        if interpolation == "bilinear" and H[0, 2] > -1:
+            # the interior pixel (4, 30) by hand: x = 30.37, y = 4.41
+            fx, fy = 0.37, 0.41
+            want = ((1 - fy) * ((1 - fx) * img[4, 30] + fx * img[4, 31])
+                    + fy * ((1 - fx) * img[5, 30] + fx * img[5, 31]))
+            np.testing.assert_allclose(out[4, 30], want, rtol=0, atol=1e-6)
 
 
 @pytest.mark.parametrize("interpolation", ["nearest", "bilinear", "bicubic"])

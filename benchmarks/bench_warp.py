@@ -49,6 +49,7 @@ def main() -> None:
              "bicubic": cv2.INTER_CUBIC}
     orders = {"nearest": 0, "bilinear": 1, "bicubic": 3}
     warp_module = importlib.import_module("cvgeo.geometry.warp")
+    summary = []
     for size in (512, 2048):
         s = size / 512
         Hs = np.diag([s, s, 1.0]) @ H @ np.diag([1 / s, 1 / s, 1.0])
@@ -60,8 +61,8 @@ def main() -> None:
                 im, Hinv, size, size, {"nearest": 0, "bilinear": 1, "bicubic": 2}[interp], 0,
                 np.float32(0))
             fast = warp(im, Hs, output_shape=(size, size), interpolation=interp)
-            print(f"\n{interp} {size}: max |fast - reference kernel| = "
-                  f"{np.abs(fast - reference).max():.1e}")
+            err = float(np.abs(fast - reference).max())
+            print(f"\n{interp} {size}: max |fast - reference kernel| = {err:.1e}")
             bench = Bench(f"warp_{interp}", size=f"{size}x{size}x3", dtype="float32")
             bench.add("cvgeo", lambda i=interp, im=im, Hs=Hs, n=size: warp(
                 im, Hs, output_shape=(n, n), interpolation=i))
@@ -70,6 +71,16 @@ def main() -> None:
             bench.run(repeats=41 if size == 512 else 11)
             bench.report(ours="cvgeo")
             print_minima(bench)
+            med = {k: float(np.median(v)) for k, v in bench.times.items()}
+            low = {k: min(v) for k, v in bench.times.items()}
+            summary.append((interp, size, med["cvgeo"], med["cv2"], low["cvgeo"] / low["cv2"],
+                            err))
+    print("\n## summary: cvgeo.warp / cv2.warpPerspective (single thread)")
+    print("row                 cvgeo ms   cv2 ms   median ratio   fastest ratio   "
+          "max |fast - ref|")
+    for interp, size, ours, peer, fastest, err in summary:
+        print(f"{interp:8s} {size:4d}^2x3 {ours * 1e3:10.3f} {peer * 1e3:8.3f} "
+              f"{ours / peer:14.2f} {fastest:15.2f} {err:18.1e}")
     # skimage separately: its large temporaries, interleaved, slow the others' allocations
     slow = Bench("warp_bilinear_vs_skimage", size="512x512x3", dtype="float32")
     slow.add("cvgeo", lambda: warp(img, H, output_shape=(h, w)))

@@ -162,6 +162,13 @@ def test_tiny_images_against_cv2_edge(rng, shape, interpolation):
         np.testing.assert_allclose(ours, ref.reshape(shape), atol=1e-4)
 
 
+def _fast_kernel(warp_module, img, Hinv, out_h, out_w, *options):
+    """The fast kernel into a new array (without the value check), as warp() runs it."""
+    out = np.empty((out_h, out_w, img.shape[2]), dtype=np.float32)
+    assert warp_module._warp_fast_kernel(img, Hinv, out, *options, False) == 0
+    return out
+
+
 def _random_homography(rng):
     H = np.eye(3) + rng.normal(0, 0.2, (3, 3))
     H[2, :2] *= 0.05
@@ -189,7 +196,7 @@ def test_fast_kernel_equals_reference(rng, interpolation, border):
         Hinv = np.linalg.inv(H)
         args = (img, Hinv, 23, 37, interp, bord, np.float32(0.25))
         ref = warp_module._warp_reference_kernel(*args)
-        fast = warp_module._warp_fast_kernel(*args)
+        fast = _fast_kernel(warp_module, *args)
         if interpolation == "nearest":  # the same arithmetic: equal
             np.testing.assert_array_equal(fast, ref)
         else:
@@ -312,8 +319,80 @@ def test_fast_kernel_equals_reference_across_tiles(rng, interpolation):
             Hinv = np.linalg.inv(H)
             args = (img, Hinv / np.abs(Hinv).max(), 37, 150, interp, border, np.float32(0.5))
             ref = warp_module._warp_reference_kernel(*args)
-            fast = warp_module._warp_fast_kernel(*args)
+            fast = _fast_kernel(warp_module, *args)
             if interpolation == "nearest":
                 np.testing.assert_array_equal(fast, ref)
             else:  # fused multiply-adds in the fast kernel: float32 roundings apart
                 np.testing.assert_allclose(fast, ref, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear", "bicubic"])
+@pytest.mark.parametrize("channels", [3, 4])
+def test_four_lane_pixels_at_the_source_end(rng, interpolation, channels):
+    """Three and four channels take one four-lane operation per pixel; pixels whose taps
+    reach the source's last pixel (reads that would pass its end) and a tile row's last
+    pixel take the channel loop. Every pixel equals the one-channel warp of its channel
+    (same arithmetic on both paths) and the reference kernel."""
+    warp_module = importlib.import_module("cvgeo.geometry.warp")
+    interp = {"nearest": 0, "bilinear": 1, "bicubic": 2}[interpolation]
+    img = rng.random((9, 70, channels), dtype=np.float32)
+    # sub-pixel shifts towards the bottom-right corner: the last rows and columns read
+    # the source's last pixels (with the second, nearest reads the very last one from a
+    # pixel that is not its tile row's last); 70 columns: a full tile row and a partial one
+    for H in (_translation(-0.37, -0.41), _translation(-1.37, -1.41)):
+        out = warp(img, H, output_shape=(9, 70), interpolation=interpolation,
+                   border="edge")
+        for k in range(channels):
+            np.testing.assert_array_equal(
+                out[..., k], warp(img[..., k], H, output_shape=(9, 70),
+                                  interpolation=interpolation, border="edge"))
+        ref = warp_module._warp_reference_kernel(img, np.linalg.inv(H), 9, 70, interp, 1,
+                                                 np.float32(0))
+        np.testing.assert_allclose(out, ref, rtol=0, atol=1e-6)
+        if interpolation == "nearest":
+            np.testing.assert_array_equal(out[7, 68], img[8, 69] if H[0, 2] < -1
+                                          else img[7, 68])
+        if interpolation == "bilinear" and H[0, 2] > -1:
+            # the interior pixel (4, 30) by hand: x = 30.37, y = 4.41
+            fx, fy = 0.37, 0.41
+            want = ((1 - fy) * ((1 - fx) * img[4, 30] + fx * img[4, 31])
+                    + fy * ((1 - fx) * img[5, 30] + fx * img[5, 31]))
+            np.testing.assert_allclose(out[4, 30], want, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear", "bicubic"])
+def test_far_columns_are_cval_under_the_constant_border(rng, interpolation):
+    """A canvas much larger than the source: most columns have no tap inside (the outer
+    span per row), they are cval; the rest equals the reference kernel."""
+    warp_module = importlib.import_module("cvgeo.geometry.warp")
+    interp = {"nearest": 0, "bilinear": 1, "bicubic": 2}[interpolation]
+    img = rng.random((20, 30, 3), dtype=np.float32)
+    H = np.array([[2.6, 0.2, 60.0], [-0.1, 2.4, 15.0], [1e-3, 2e-3, 1.0]])
+    out = warp(img, H, output_shape=(90, 200), interpolation=interpolation, cval=0.75)
+    Hinv = np.linalg.inv(H / np.abs(H).max())
+    ref = warp_module._warp_reference_kernel(img, Hinv, 90, 200, interp, 0, np.float32(0.75))
+    if interpolation == "nearest":
+        np.testing.assert_array_equal(out, ref)
+    else:
+        np.testing.assert_allclose(out, ref, rtol=0, atol=1e-6)
+    far = np.all(out == np.float32(0.75), axis=-1)
+    assert 0.5 < far.mean() < 0.95  # most of the canvas, not all of it
+
+
+def test_value_check_on_the_parallel_path(rng):
+    """With several threads each band checks its own source rows: a NaN anywhere raises,
+    also where no output pixel reads it."""
+    import cvgeo
+
+    img = rng.random((64, 48, 3)).astype(np.float32)
+    previous = cvgeo.set_num_threads(2)
+    try:
+        for r in (0, 37, 63):
+            bad = img.copy()
+            bad[r, 47, 2] = np.nan
+            with pytest.raises(ValueError, match="^warp: image must be finite"):
+                warp(bad, np.eye(3), output_shape=(8, 8))
+        ok = warp(img, H_PERSP, output_shape=(64, 48))
+    finally:
+        cvgeo.set_num_threads(previous)
+    np.testing.assert_array_equal(ok, warp(img, H_PERSP, output_shape=(64, 48)))

@@ -85,6 +85,18 @@ def _sobel_normals_kernel(smoothed, xs, ys):
 
 
 @njit(cache=True)
+def _normal_maps_kernel(xs, ys, nx, ny, shape):
+    """The normals ``nx, ny`` of the pixels ``(xs, ys)`` as two float32 maps of
+    ``shape``, zero elsewhere."""
+    ux = np.zeros(shape, dtype=np.float32)
+    uy = np.zeros(shape, dtype=np.float32)
+    for i in range(xs.shape[0]):
+        ux[ys[i], xs[i]] = nx[i]
+        uy[ys[i], xs[i]] = ny[i]
+    return ux, uy
+
+
+@njit(cache=True)
 def _vote_slice(xs, ys, nx, ny, r, raw, cells, pad):
     """Votes of every edge pixel for radius ``r`` into ``raw`` (one-cell zero frame
     around the image grown by ``pad`` cells on each side).
@@ -663,18 +675,16 @@ def hough_circles(
         xf, yf = _edge_points_kernel(edge_map)  # np.nonzero's order, faster on sparse maps
         xs, ys = xf.astype(np.int64), yf.astype(np.int64)
         nx, ny = _sobel_normals_kernel(smoothed, xs, ys)
-        ux = np.zeros(edge_map.shape, np.float32)
-        uy = np.zeros(edge_map.shape, np.float32)
-        ux[ys, xs] = nx
-        uy[ys, xs] = ny
+        ux, uy = _normal_maps_kernel(xs, ys, nx, ny, edge_map.shape)
     edge_map = np.ascontiguousarray(edge_map)
     facing = (nx != 0) | (ny != 0)
     H, W = edge_map.shape
     n_facing = int(facing.sum())
     pad = int(math.ceil(radius_grid[-1])) if centers_outside else 0
-    cand = _circle_candidates_kernel(xs[facing].astype(np.float64),
-                                     ys[facing].astype(np.float64), nx[facing], ny[facing],
-                                     radius_grid, H, W, 0.5 * threshold,
+    vx, vy, vnx, vny = xs.astype(np.float64), ys.astype(np.float64), nx, ny
+    if n_facing < nx.size:
+        vx, vy, vnx, vny = vx[facing], vy[facing], vnx[facing], vny[facing]
+    cand = _circle_candidates_kernel(vx, vy, vnx, vny, radius_grid, H, W, 0.5 * threshold,
                                      np.int16 if 2 * n_facing < 32767 else np.int32, pad)
     tables = _support_tables(xs.astype(np.int64), ys.astype(np.int64), nx, ny, (H, W),
                              radius_grid, pad)

@@ -213,14 +213,16 @@ def _circle_candidates_kernel(xs, ys, nx, ny, radii, H, W, threshold, acc_dtype,
             _box3(raw, rows, ring[(k + 1) % 3], rowmax[(k + 1) % 3])
             _clear_slice(raw, cells, n_cells)
         cur = ring[k % 3]
-        votes_min = threshold / norm[k] - 1e-9  # the threshold in votes of this slice
+        # the threshold in (whole) votes of this slice
+        votes_min = int(math.ceil(threshold / norm[k] - 1e-9))
         k_lo = max(k - 1, 0)
         k_hi = min(k + 2, n_r)
         for y in range(1, Hp - 1):
             if rowmax[k % 3, y] < votes_min:
                 continue
+            row = cur[y]
             for x in range(1, Wp - 1):
-                if cur[y, x] < votes_min:
+                if row[x] < votes_min:
                     continue
                 v = cur[y, x] * norm[k]
                 is_max = True

@@ -313,8 +313,11 @@ def _ray_tables(radii: np.ndarray, wc: int) -> tuple[np.ndarray, ...]:
         flat_off = off_y * wc + off_x
         ray_bin = (np.rint(np.arctan2(s, c) % np.pi * (_ANGLE_BINS / np.pi)).astype(np.int64)
                    % _ANGLE_BINS)
-        d = np.abs(np.arange(-_ANGLE_BINS, _ANGLE_BINS + 1)) % _ANGLE_BINS
+        # ok[b, c]: a pixel of code c faces a ray of angle bin b (code 0: no edge pixel)
+        d = np.abs(np.arange(_ANGLE_BINS)[:, None] - np.arange(-1, 255)[None, :]) % _ANGLE_BINS
         ok = np.minimum(d, _ANGLE_BINS - d) <= _NORMAL_TOL * _ANGLE_BINS / np.pi
+        ok[:, 0] = False
+        ok[:, _ANGLE_BINS + 1:] = False
         out = (ok, flat_off, ray_bin, counts)
         for arr in out:
             arr.flags.writeable = False
@@ -331,8 +334,9 @@ def _support_tables(xs: np.ndarray, ys: np.ndarray, nx: np.ndarray, ny: np.ndarr
     ``(code, ok, flat_off, ray_bin, counts, wc, frame)``: the byte map of
     :func:`_normal_codes_kernel` for the edge pixels ``xs, ys`` (int64) with unit
     normals ``nx, ny``, with a frame wide enough for every sample of a circle centred up
-    to ``pad`` pixels outside the image; ``ok[d + _ANGLE_BINS]``, whether angle bins
-    ``d`` apart are within ``_NORMAL_TOL`` modulo pi; per radius and ray the three
+    to ``pad`` pixels outside the image; ``ok[b, c]`` (shape ``(_ANGLE_BINS, 256)``),
+    whether a pixel of code ``c`` has its normal within ``_NORMAL_TOL`` of angle bin
+    ``b`` modulo pi (never for code 0, no edge pixel); per radius and ray the three
     sample offsets (radius ``r``, ``r - 0.5``, ``r + 0.5``) as flat offsets into the
     byte map and the ray's angle bin; the samples per radius; the byte map's width and
     frame.
@@ -360,18 +364,27 @@ def _circle_support(tables, x, y, k, beat):
     code, ok, flat_off, ray_bin, counts, wc, frame = tables
     base = (y + frame) * wc + (x + frame)
     n = counts[k]
-    hits = 0
+    # after m misses the support is at most (n - m) / n: the count stops at the first
+    # m_stop misses where that no longer beats ``beat`` (n + 1: never)
+    m_stop = n + 1
+    if beat >= 0:
+        m_stop = max(int(math.ceil(n - beat * n)), 0)
+        while m_stop > 0 and (n - (m_stop - 1)) / n <= beat:
+            m_stop -= 1
+        while m_stop <= n and (n - m_stop) / n > beat:
+            m_stop += 1
+    if m_stop == 0:
+        return 1.0
+    misses = 0
     for i in range(n):
-        rb = _ANGLE_BINS - 1 - ray_bin[k, i]  # ok[] index of code c is c + rb
-        for j in range(3):
-            cv = code[base + flat_off[k, i, j]]
-            if cv != 0 and ok[cv + rb]:
-                hits += 1
-                break
-        reach = (hits + (n - 1 - i)) / n  # division is monotonic: the support is <= reach
-        if reach <= beat:
-            return reach
-    return hits / n
+        b = ray_bin[k, i]
+        # the three samples read and or-ed: no branch on the edge map
+        hit = (ok[b, code[base + flat_off[k, i, 0]]] | ok[b, code[base + flat_off[k, i, 1]]]
+               | ok[b, code[base + flat_off[k, i, 2]]])
+        misses += 1 - hit
+        if misses >= m_stop:
+            return (n - misses) / n
+    return (n - misses) / n
 
 
 @njit(cache=True)

@@ -140,25 +140,69 @@ def _clear_slice(raw, cells, n):
 
 
 @njit(cache=True)
-def _box3(raw, rows, out, rowmax):
-    """``out = 3x3 sum of raw`` inside the one-cell frame, and each row's maximum.
+def _box3(raw, rows, out, rowmax, computed, w_min):
+    """``out = 3x3 sum of raw`` inside the one-cell frame, and each row's maximum, on
+    the rows that can reach ``9 w_min``.
 
-    Integer arithmetic on whole rows, so the loops vectorise.
+    A row is summed only when a cell of ``raw`` in it or the rows beside it holds at
+    least ``w_min`` votes (every sum elsewhere is below ``9 w_min``); ``computed[y]``
+    says which were, and the others get ``rowmax[y] = 0`` and keep stale sums.
     """
     Hp, Wp = raw.shape
-    for y in range(1, Hp - 1):
-        r0 = raw[y - 1]
-        r1 = raw[y]
-        r2 = raw[y + 1]
+    raw_max = np.empty(Hp, dtype=raw.dtype)
+    for y in range(Hp):
+        r = raw[y]
+        mx = r[0]
+        for x in range(1, Wp):
+            mx = max(mx, r[x])
+        raw_max[y] = mx
+    y = 1
+    while y < Hp - 1:  # runs of rows to sum, each in one call
+        y1 = y
+        while y1 < Hp - 1 and max(raw_max[y1 - 1], raw_max[y1], raw_max[y1 + 1]) >= w_min:
+            computed[y1] = True
+            y1 += 1
+        if y1 > y:
+            _box3_rows(raw, rows, out, rowmax, y, y1)
+            y = y1
+        else:
+            computed[y] = False
+            rowmax[y] = 0
+            y += 1
+
+
+@njit(cache=True)
+def _box3_rows(raw, rows, out, rowmax, y0, y1):
+    """Rows ``y0 .. y1 - 1`` of :func:`_box3`: integer arithmetic on whole rows, indexed
+    in two dimensions (no row views), so the loops vectorise."""
+    Wp = raw.shape[1]
+    for y in range(y0, y1):
         for x in range(Wp):
-            rows[x] = r0[x] + r1[x] + r2[x]
-        o = out[y]
+            rows[x] = raw[y - 1, x] + raw[y, x] + raw[y + 1, x]
         for x in range(1, Wp - 1):
-            o[x] = rows[x - 1] + rows[x] + rows[x + 1]
-        mx = o[1]  # the maximum in a loop of its own: both loops vectorise far better
+            out[y, x] = rows[x - 1] + rows[x] + rows[x + 1]
+        mx = out[y, 1]  # the maximum in a loop of its own: both loops vectorise far better
         for x in range(2, Wp - 1):
-            mx = max(mx, o[x])
+            mx = max(mx, out[y, x])
         rowmax[y] = mx
+
+
+@njit(cache=True)
+def _skip_below(threshold, norm, k):
+    """The ``w_min`` of :func:`_box3` for slice ``k``: rows whose cells all hold fewer
+    votes have 3x3 sums worth less than 0.99 of any candidate's score in slices
+    ``k - 1 .. k + 1`` (those are at least ``threshold - 1e-9 norm``), so neither a
+    candidate nor a neighbour that could beat one lies there. 0 (every row) when the
+    threshold is too small for that margin."""
+    n_max = norm[k]
+    if k > 0:
+        n_max = max(n_max, norm[k - 1])
+    if k + 1 < norm.shape[0]:
+        n_max = max(n_max, norm[k + 1])
+    low = 0.99 * (threshold - 1e-9 * n_max)
+    if low <= 0:
+        return 0
+    return int(math.ceil(low / (9.0 * norm[k])))
 
 
 @njit(cache=True)
@@ -200,17 +244,19 @@ def _circle_candidates_kernel(xs, ys, nx, ny, radii, H, W, threshold, acc_dtype,
     raw = np.zeros((Hp, Wp), dtype=acc_dtype)
     ring = np.zeros((3, Hp, Wp), dtype=acc_dtype)
     rowmax = np.zeros((3, Hp), dtype=acc_dtype)
+    computed = np.ones((3, Hp), dtype=np.bool_)  # the frame rows: zero sums
     rows = np.empty(Wp, dtype=acc_dtype)
     cells = np.empty(2 * xs.shape[0], dtype=np.int64)
     out = np.empty((64, 4))
     m = 0
     n_cells = _vote_slice(xs, ys, nx, ny, radii[0], raw, cells, pad)
-    _box3(raw, rows, ring[0], rowmax[0])
+    _box3(raw, rows, ring[0], rowmax[0], computed[0], _skip_below(threshold, norm, 0))
     _clear_slice(raw, cells, n_cells)
     for k in range(n_r):
         if k + 1 < n_r:
             n_cells = _vote_slice(xs, ys, nx, ny, radii[k + 1], raw, cells, pad)
-            _box3(raw, rows, ring[(k + 1) % 3], rowmax[(k + 1) % 3])
+            _box3(raw, rows, ring[(k + 1) % 3], rowmax[(k + 1) % 3], computed[(k + 1) % 3],
+                  _skip_below(threshold, norm, k + 1))
             _clear_slice(raw, cells, n_cells)
         cur = ring[k % 3]
         # the threshold in (whole) votes of this slice
@@ -229,6 +275,8 @@ def _circle_candidates_kernel(xs, ys, nx, ny, radii, H, W, threshold, acc_dtype,
                 for kk in range(k_lo, k_hi):
                     sl = ring[kk % 3]
                     for yy in range(y - 1, y + 2):
+                        if not computed[kk % 3, yy]:  # every sum there is below v
+                            continue
                         for xx in range(x - 1, x + 2):
                             if sl[yy, xx] * norm[kk] > v:
                                 is_max = False

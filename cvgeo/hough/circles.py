@@ -236,7 +236,11 @@ def _circle_candidates_kernel(xs, ys, nx, ny, radii, H, W, threshold, acc_dtype,
     -----
     Only three smoothed slices (radii ``k - 1``, ``k``, ``k + 1``) exist at a time, so
     memory is ``O(H W)`` whatever the number of radii; the radius loop is outermost, so
-    the scattered vote writes stay inside one slice.
+    the scattered vote writes stay inside one slice. A slice's 3x3 sums are taken only
+    on the rows where some cell could come within 0.99 of the threshold (see
+    :func:`_skip_below`): the other rows can hold neither a candidate nor a neighbour
+    that beats one, and both tests pass them by. Within one slice, scores compare as
+    whole votes (the same order: ``norm > 0`` and the counts are far below ``2**52``).
     """
     n_r = radii.shape[0]
     Hp, Wp = H + 2 + 2 * pad, W + 2 + 2 * pad
@@ -271,8 +275,19 @@ def _circle_candidates_kernel(xs, ys, nx, ny, radii, H, W, threshold, acc_dtype,
                 if row[x] < votes_min:
                     continue
                 v = cur[y, x] * norm[k]
-                is_max = True
+                # its own slice first (the test that fails most often), in whole votes; rows
+                # not summed hold only sums below v
+                c = cur[y, x]
+                is_max = (cur[y, x - 1] <= c) & (cur[y, x + 1] <= c)
+                if computed[k % 3, y - 1]:
+                    is_max &= ((cur[y - 1, x - 1] <= c) & (cur[y - 1, x] <= c)
+                               & (cur[y - 1, x + 1] <= c))
+                if computed[k % 3, y + 1]:
+                    is_max &= ((cur[y + 1, x - 1] <= c) & (cur[y + 1, x] <= c)
+                               & (cur[y + 1, x + 1] <= c))
                 for kk in range(k_lo, k_hi):
+                    if kk == k or not is_max:
+                        continue
                     sl = ring[kk % 3]
                     for yy in range(y - 1, y + 2):
                         if not computed[kk % 3, yy]:  # every sum there is below v

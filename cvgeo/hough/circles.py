@@ -450,8 +450,28 @@ def _circle_support(tables, x, y, k, beat):
     return (n - misses) / n
 
 
+#: Cells a climb remembers having counted (the most recent ones).
+_SEEN = 64
+
+
+@njit(cache=True, inline="always")
+def _cell_key(k, y, x, bounds):
+    """Flat key of cell ``(k, y, x)`` for centres in ``bounds``."""
+    y_lo, y_hi, x_lo, x_hi = bounds
+    return (k * (y_hi - y_lo) + (y - y_lo)) * (x_hi - x_lo) + (x - x_lo)
+
+
+@njit(cache=True, inline="always")
+def _seen_before(seen, n_seen, key):
+    """Whether ``key`` is among the last ``_SEEN`` keys of the ring ``seen``."""
+    for i in range(min(n_seen, _SEEN)):
+        if seen[i] == key:
+            return True
+    return False
+
+
 @njit(cache=True)
-def _climb(tables, k, y, x, best, bounds, path, visited):
+def _climb(tables, k, y, x, best, bounds, path, visited, seen, n_seen):
     """Hill-climb the support of circle ``(x, y, radii[k])``, whose support is ``best``.
 
     Moves one pixel (same radius) or one radius step (same centre) at a time to the best
@@ -460,20 +480,32 @@ def _climb(tables, k, y, x, best, bounds, path, visited):
     ``path`` (flat keys); the climb stops early at a cell in ``visited`` (a climb from
     there was made before). Returns ``k, y, x, best, key`` with ``key`` that visited cell,
     or -1.
+
+    ``seen`` (a ring of ``_SEEN`` keys, ``n_seen`` written so far) holds cells whose
+    support is known not to beat ``best``: they are not counted again. Every cell the
+    climb counts joins it, as does each cell it passes: what a count returned was either
+    the new best or at most the best of its time, and the best only grows.
     """
     n_r = tables[4].shape[0]
     y_lo, y_hi, x_lo, x_hi = bounds
     for _ in range(200):
-        key = (k * (y_hi - y_lo) + (y - y_lo)) * (x_hi - x_lo) + (x - x_lo)
+        key = _cell_key(k, y, x, bounds)
         if key in visited:
             return k, y, x, best, key
         path.append(key)
+        seen[n_seen % _SEEN] = key
+        n_seen += 1
         bk, by, bx = k, y, x
         for kk in range(max(k - 1, 0), min(k + 2, n_r)):
             for yy in range(max(y - 1, y_lo), min(y + 2, y_hi)):
                 for xx in range(max(x - 1, x_lo), min(x + 2, x_hi)):
                     if (kk == k) == (yy == y and xx == x):
                         continue
+                    nkey = _cell_key(kk, yy, xx, bounds)
+                    if _seen_before(seen, n_seen, nkey):
+                        continue
+                    seen[n_seen % _SEEN] = nkey
+                    n_seen += 1
                     v = _circle_support(tables, xx, yy, kk, best)
                     if v > best:
                         best = v
@@ -545,12 +577,24 @@ def _circle_refine_kernel(tables, cand, threshold, bounds):
     visited = Dict.empty(key_type=types.int64, value_type=types.int64)
     found = np.empty((m_total, 4))
     n_found = 0
+    seen = np.empty(_SEEN, dtype=np.int64)
     for m in order:
         if own[m] < 0.5 * threshold:
             break
+        # the cells counted for this start: none beats it
+        k0, y0, x0 = int(cand[m, 0]), int(cand[m, 1]), int(cand[m, 2])
+        n_seen = 0
+        for k in range(max(k0 - 2, 0), min(k0 + 3, n_r)):
+            seen[n_seen] = _cell_key(k, y0, x0, bounds)
+            n_seen += 1
+        for y in range(max(y0 - 1, y_lo), min(y0 + 2, y_hi)):
+            for x in range(max(x0 - 1, x_lo), min(x0 + 2, x_hi)):
+                if y != y0 or x != x0:
+                    seen[n_seen] = _cell_key(k0, y, x, bounds)
+                    n_seen += 1
         path = List.empty_list(types.int64)
         k, y, x, best, hit = _climb(tables, own_kyx[m, 0], own_kyx[m, 1], own_kyx[m, 2],
-                                    own[m], bounds, path, visited)
+                                    own[m], bounds, path, visited, seen, n_seen)
         if hit >= 0:
             result = visited[hit]
         else:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit, types
-from numba.typed import Dict, List
+from numba.typed import Dict
 
 from cvgeo._checks import (
     check_bool,
@@ -476,10 +476,10 @@ def _climb(tables, k, y, x, best, bounds, path, visited, seen, n_seen):
 
     Moves one pixel (same radius) or one radius step (same centre) at a time to the best
     of those 10 neighbours while it beats the current support; centres stay inside
-    ``bounds = (y_lo, y_hi, x_lo, x_hi)`` (half-open). The cells passed are appended to
-    ``path`` (flat keys); the climb stops early at a cell in ``visited`` (a climb from
-    there was made before). Returns ``k, y, x, best, key`` with ``key`` that visited cell,
-    or -1.
+    ``bounds = (y_lo, y_hi, x_lo, x_hi)`` (half-open). The cells passed go to ``path``
+    (flat keys); the climb stops early at a cell in ``visited`` (a climb from
+    there was made before). Returns ``k, y, x, best, key, n_path`` with ``key`` that
+    visited cell, or -1, and ``n_path`` the cells written to ``path`` (room for 200).
 
     ``seen`` (a ring of ``_SEEN`` keys, ``n_seen`` written so far) holds cells whose
     support is known not to beat ``best``: they are not counted again. Every cell the
@@ -488,11 +488,13 @@ def _climb(tables, k, y, x, best, bounds, path, visited, seen, n_seen):
     """
     n_r = tables[4].shape[0]
     y_lo, y_hi, x_lo, x_hi = bounds
+    n_path = 0
     for _ in range(200):
         key = _cell_key(k, y, x, bounds)
         if key in visited:
-            return k, y, x, best, key
-        path.append(key)
+            return k, y, x, best, key, n_path
+        path[n_path] = key
+        n_path += 1
         seen[n_seen % _SEEN] = key
         n_seen += 1
         bk, by, bx = k, y, x
@@ -513,7 +515,7 @@ def _climb(tables, k, y, x, best, bounds, path, visited, seen, n_seen):
         if bk == k and by == y and bx == x:
             break
         k, y, x = bk, by, bx
-    return k, y, x, best, -1
+    return k, y, x, best, -1, n_path
 
 
 @njit(cache=True)
@@ -578,6 +580,7 @@ def _circle_refine_kernel(tables, cand, threshold, bounds):
     found = np.empty((m_total, 4))
     n_found = 0
     seen = np.empty(_SEEN, dtype=np.int64)
+    path = np.empty(200, dtype=np.int64)
     for m in order:
         if own[m] < 0.5 * threshold:
             break
@@ -592,8 +595,7 @@ def _circle_refine_kernel(tables, cand, threshold, bounds):
                 if y != y0 or x != x0:
                     seen[n_seen] = _cell_key(k0, y, x, bounds)
                     n_seen += 1
-        path = List.empty_list(types.int64)
-        k, y, x, best, hit = _climb(tables, own_kyx[m, 0], own_kyx[m, 1], own_kyx[m, 2],
+        k, y, x, best, hit, n_path = _climb(tables, own_kyx[m, 0], own_kyx[m, 1], own_kyx[m, 2],
                                     own[m], bounds, path, visited, seen, n_seen)
         if hit >= 0:
             result = visited[hit]
@@ -609,8 +611,8 @@ def _circle_refine_kernel(tables, cand, threshold, bounds):
                 found[n_found, 3] = best
                 result = n_found
                 n_found += 1
-        for key in path:
-            visited[key] = result
+        for i in range(n_path):
+            visited[path[i]] = result
     return found[:n_found]
 
 

@@ -410,7 +410,7 @@ def _support_tables(xs: np.ndarray, ys: np.ndarray, nx: np.ndarray, ny: np.ndarr
     return (code.ravel(), *_ray_tables(radii, wc), wc, frame)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _circle_support(tables, x, y, k, beat):
     """Fraction of circle ``(x, y, radii[k])`` on edge pixels whose normal faces the centre.
 
@@ -454,14 +454,14 @@ def _circle_support(tables, x, y, k, beat):
 _SEEN = 64
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _cell_key(k, y, x, bounds):
     """Flat key of cell ``(k, y, x)`` for centres in ``bounds``."""
     y_lo, y_hi, x_lo, x_hi = bounds
     return (k * (y_hi - y_lo) + (y - y_lo)) * (x_hi - x_lo) + (x - x_lo)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _seen_before(seen, n_seen, key):
     """Whether ``key`` is among the last ``_SEEN`` keys of the ring ``seen``."""
     for i in range(min(n_seen, _SEEN)):

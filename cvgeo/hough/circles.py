@@ -140,13 +140,13 @@ def _clear_slice(raw, cells, n):
 
 
 @njit(cache=True)
-def _box3(raw, rows, out, rowmax, computed, w_min):
+def _box3(raw, rows, out, rowmax, computed, s_min):
     """``out = 3x3 sum of raw`` inside the one-cell frame, and each row's maximum, on
-    the rows that can reach ``9 w_min``.
+    the rows that can reach ``3 s_min``.
 
-    A row is summed only when a cell of ``raw`` in it or the rows beside it holds at
-    least ``w_min`` votes (every sum elsewhere is below ``9 w_min``); ``computed[y]``
-    says which were, and the others get ``rowmax[y] = 0`` and keep stale sums.
+    A row is summed only when the maxima of ``raw`` on it and the rows beside it add up
+    to at least ``s_min`` (a 3x3 sum is at most three times that); ``computed[y]`` says
+    which were, and the others get ``rowmax[y] = 0`` and keep stale sums.
     """
     Hp, Wp = raw.shape
     raw_max = np.empty(Hp, dtype=raw.dtype)
@@ -159,7 +159,8 @@ def _box3(raw, rows, out, rowmax, computed, w_min):
     y = 1
     while y < Hp - 1:  # runs of rows to sum, each in one call
         y1 = y
-        while y1 < Hp - 1 and max(raw_max[y1 - 1], raw_max[y1], raw_max[y1 + 1]) >= w_min:
+        while y1 < Hp - 1 and (np.int64(raw_max[y1 - 1]) + raw_max[y1]
+                               + raw_max[y1 + 1]) >= s_min:
             computed[y1] = True
             y1 += 1
         if y1 > y:
@@ -189,11 +190,11 @@ def _box3_rows(raw, rows, out, rowmax, y0, y1):
 
 @njit(cache=True)
 def _skip_below(threshold, norm, k):
-    """The ``w_min`` of :func:`_box3` for slice ``k``: rows whose cells all hold fewer
-    votes have 3x3 sums worth less than 0.99 of any candidate's score in slices
-    ``k - 1 .. k + 1`` (those are at least ``threshold - 1e-9 norm``), so neither a
-    candidate nor a neighbour that could beat one lies there. 0 (every row) when the
-    threshold is too small for that margin."""
+    """The ``s_min`` of :func:`_box3` for slice ``k``: rows that fall short of it have
+    3x3 sums worth less than 0.99 of any candidate's score in slices ``k - 1 .. k + 1``
+    (those are at least ``threshold - 1e-9 norm``), so neither a candidate nor a
+    neighbour that could beat one lies there. 0 (every row) when the threshold is too
+    small for that margin."""
     n_max = norm[k]
     if k > 0:
         n_max = max(n_max, norm[k - 1])
@@ -202,7 +203,7 @@ def _skip_below(threshold, norm, k):
     low = 0.99 * (threshold - 1e-9 * n_max)
     if low <= 0:
         return 0
-    return int(math.ceil(low / (9.0 * norm[k])))
+    return int(math.ceil(low / (3.0 * norm[k])))
 
 
 @njit(cache=True)

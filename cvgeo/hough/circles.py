@@ -360,7 +360,8 @@ def _normal_codes_kernel(xs, ys, nx, ny, shape, pad):
     scale = _ANGLE_BINS / math.pi
     for i in range(xs.shape[0]):
         if nx[i] != 0 or ny[i] != 0:
-            a = math.atan2(ny[i], nx[i]) % math.pi
+            a = math.atan2(ny[i], nx[i])  # modulo pi, as % gives it, without a division:
+            a = a + math.pi if a < 0 else (0.0 if a == math.pi else a)
             code[ys[i] + pad, xs[i] + pad] = 1 + int(a * scale + 0.5) % _ANGLE_BINS
     return code
 

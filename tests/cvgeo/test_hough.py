@@ -711,6 +711,24 @@ def test_circle_candidates_match_dense_reference(coins, threshold, pad):
     np.testing.assert_allclose(got[:, 3], ref[:, 3], rtol=1e-15)
 
 
+def test_normal_codes_match_python_angle_bins():
+    """The code map's bins: ``1 + round(atan2(ny, nx) % pi * 254 / pi) % 254``, as Python
+    computes it, for random normals and the angles at the ends of the range (+-pi,
+    +-0, +-pi/2); 0 where the normal vanishes."""
+    rng = np.random.default_rng(3)
+    ang = rng.uniform(-np.pi, np.pi, 2000)
+    nx = np.concatenate([np.cos(ang), [-1.0, -1.0, 1.0, 1.0, 0.0, 0.0, 0.0]])
+    ny = np.concatenate([np.sin(ang), [0.0, -0.0, 0.0, -0.0, 1.0, -1.0, 0.0]])
+    xs = np.arange(nx.size, dtype=np.int64) % 50
+    ys = np.arange(nx.size, dtype=np.int64) // 50
+    code = hcirc._normal_codes_kernel(xs, ys, nx, ny, (ys.max() + 1, 50), 2)
+    for x, y, u, v in zip(xs, ys, nx, ny):
+        want = 0 if u == 0 and v == 0 else 1 + int(
+            math.atan2(v, u) % math.pi * (254 / math.pi) + 0.5) % 254
+        assert code[y + 2, x + 2] == want, (u, v)
+    assert code.sum() == code[2:-2, 2:-2].sum()  # nothing in the frame
+
+
 def _support_reference(edges, ux, uy, x, y, r):
     """The support in floating point, straight from its definition: per ray (one per
     pixel of arc) an edge pixel at radius r, r - 0.5 or r + 0.5 (rounded half away from

@@ -550,6 +550,8 @@ def _circle_refine_kernel(tables, cand, threshold, bounds):
     first; every cell a climb passes is remembered with the circle it led to, so a later
     climb that meets one stops there: each circle is climbed to once, whatever the
     number of candidates on it, and no candidate is dropped for being near another one.
+    A climb does not count again a cell it (or the choice of its start) counted: that
+    support cannot beat the current one.
     """
     n_r = tables[4].shape[0]
     m_total = cand.shape[0]
@@ -586,7 +588,7 @@ def _circle_refine_kernel(tables, cand, threshold, bounds):
     for m in order:
         if own[m] < 0.5 * threshold:
             break
-        # the cells counted for this start: none beats it
+        # the cells counted to choose this start: none of them beats it
         k0, y0, x0 = int(cand[m, 0]), int(cand[m, 1]), int(cand[m, 2])
         n_seen = 0
         for k in range(max(k0 - 2, 0), min(k0 + 3, n_r)):
@@ -597,8 +599,9 @@ def _circle_refine_kernel(tables, cand, threshold, bounds):
                 if y != y0 or x != x0:
                     seen[n_seen] = _cell_key(k0, y, x, bounds)
                     n_seen += 1
-        k, y, x, best, hit, n_path = _climb(tables, own_kyx[m, 0], own_kyx[m, 1], own_kyx[m, 2],
-                                    own[m], bounds, path, visited, seen, n_seen)
+        k, y, x, best, hit, n_path = _climb(tables, own_kyx[m, 0], own_kyx[m, 1],
+                                            own_kyx[m, 2], own[m], bounds, path, visited,
+                                            seen, n_seen)
         if hit >= 0:
             result = visited[hit]
         else:

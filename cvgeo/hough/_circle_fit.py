@@ -25,6 +25,7 @@ def _circle_fit_kernel(edges, nx_map, ny_map, circles, n_iter):
     ----------
     edges : ndarray of bool, shape (H, W)
     nx_map, ny_map : ndarray of float32, shape (H, W)
+        Unit normals, read at edge pixels only.
     circles : ndarray of float64, shape (N, 3)
         ``(x, y, r)`` to refine; updated in place.
     n_iter : int

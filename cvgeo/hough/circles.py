@@ -87,9 +87,10 @@ def _sobel_normals_kernel(smoothed, xs, ys):
 @njit(cache=True)
 def _normal_maps_kernel(xs, ys, nx, ny, shape):
     """The normals ``nx, ny`` of the pixels ``(xs, ys)`` as two float32 maps of
-    ``shape``, zero elsewhere."""
-    ux = np.zeros(shape, dtype=np.float32)
-    uy = np.zeros(shape, dtype=np.float32)
+    ``shape``, left unset elsewhere (their only reader, the circle fit, looks at edge
+    pixels alone)."""
+    ux = np.empty(shape, dtype=np.float32)
+    uy = np.empty(shape, dtype=np.float32)
     for i in range(xs.shape[0]):
         ux[ys[i], xs[i]] = nx[i]
         uy[ys[i], xs[i]] = ny[i]

@@ -25,6 +25,7 @@ def _circle_fit_kernel(edges, nx_map, ny_map, circles, n_iter):
     ----------
     edges : ndarray of bool, shape (H, W)
     nx_map, ny_map : ndarray of float32, shape (H, W)
+        Unit normals, read at edge pixels only.
     circles : ndarray of float64, shape (N, 3)
         ``(x, y, r)`` to refine; updated in place.
     n_iter : int
@@ -44,8 +45,9 @@ def _circle_fit_kernel(edges, nx_map, ny_map, circles, n_iter):
         for _ in range(n_iter):
             cx, cy, r = circles[m, 0], circles[m, 1], circles[m, 2]
             n = max(8, int(math.ceil(2.0 * math.pi * r)))
-            a = np.zeros((3, 3))
-            b = np.zeros(3)
+            # the normal equations' sums, a = sum [x y 1]^T [x y 1], b = sum [x y 1]^T q
+            sxx = sxy = sx = syy = sy = s1 = 0.0
+            bx = by = b1 = 0.0
             used = 0
             last_x = -1
             last_y = -1
@@ -62,28 +64,30 @@ def _circle_fit_kernel(edges, nx_map, ny_map, circles, n_iter):
                     if (0 <= px < W and 0 <= py < H and edges[py, px]
                             and abs(nx_map[py, px] * c + ny_map[py, px] * s) >= cos_tol):
                         if px != last_x or py != last_y:  # neighbouring rays, same pixel
-                            row = (float(px), float(py), 1.0)
-                            rhs = float(px) * px + float(py) * py
-                            for u in range(3):
-                                b[u] += row[u] * rhs
-                                for v in range(3):
-                                    a[u, v] += row[u] * row[v]
+                            fx = float(px)
+                            fy = float(py)
+                            q = fx * fx + fy * fy
+                            sxx += fx * fx
+                            sxy += fx * fy
+                            sx += fx
+                            syy += fy * fy
+                            sy += fy
+                            s1 += 1.0
+                            bx += fx * q
+                            by += fy * q
+                            b1 += q
                             used += 1
                             last_x, last_y = px, py
                         break
             if used < 8:
                 break
-            det = _det3(a[0, 0], a[0, 1], a[0, 2], a[1, 0], a[1, 1], a[1, 2], a[2, 0],
-                        a[2, 1], a[2, 2])
+            det = _det3(sxx, sxy, sx, sxy, syy, sy, sx, sy, s1)
             if abs(det) < 1e-9:
                 break
             # Cramer's rule for the 3x3 normal equations a @ (D, E, F) = b
-            d_ = _det3(b[0], a[0, 1], a[0, 2], b[1], a[1, 1], a[1, 2], b[2], a[2, 1],
-                       a[2, 2]) / det
-            e_ = _det3(a[0, 0], b[0], a[0, 2], a[1, 0], b[1], a[1, 2], a[2, 0], b[2],
-                       a[2, 2]) / det
-            f_ = _det3(a[0, 0], a[0, 1], b[0], a[1, 0], a[1, 1], b[1], a[2, 0], a[2, 1],
-                       b[2]) / det
+            d_ = _det3(bx, sxy, sx, by, syy, sy, b1, sy, s1) / det
+            e_ = _det3(sxx, bx, sx, sxy, by, sy, sx, b1, s1) / det
+            f_ = _det3(sxx, sxy, bx, sxy, syy, by, sx, sy, b1) / det
             nx_c = 0.5 * d_
             ny_c = 0.5 * e_
             r2 = f_ + nx_c * nx_c + ny_c * ny_c

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit, types
-from numba.typed import Dict, List
+from numba.typed import Dict
 
 from cvgeo._checks import (
     check_bool,
@@ -85,6 +85,19 @@ def _sobel_normals_kernel(smoothed, xs, ys):
 
 
 @njit(cache=True)
+def _normal_maps_kernel(xs, ys, nx, ny, shape):
+    """The normals ``nx, ny`` of the pixels ``(xs, ys)`` as two float32 maps of
+    ``shape``, left unset elsewhere (their only reader, the circle fit, looks at edge
+    pixels alone)."""
+    ux = np.empty(shape, dtype=np.float32)
+    uy = np.empty(shape, dtype=np.float32)
+    for i in range(xs.shape[0]):
+        ux[ys[i], xs[i]] = nx[i]
+        uy[ys[i], xs[i]] = ny[i]
+    return ux, uy
+
+
+@njit(cache=True)
 def _vote_slice(xs, ys, nx, ny, r, raw, cells, pad):
     """Votes of every edge pixel for radius ``r`` into ``raw`` (one-cell zero frame
     around the image grown by ``pad`` cells on each side).
@@ -128,25 +141,70 @@ def _clear_slice(raw, cells, n):
 
 
 @njit(cache=True)
-def _box3(raw, rows, out, rowmax):
-    """``out = 3x3 sum of raw`` inside the one-cell frame, and each row's maximum.
+def _box3(raw, rows, out, rowmax, computed, s_min):
+    """``out = 3x3 sum of raw`` inside the one-cell frame, and each row's maximum, on
+    the rows that can reach ``3 s_min``.
 
-    Integer arithmetic on whole rows, so the loops vectorise.
+    A row is summed only when the maxima of ``raw`` on it and the rows beside it add up
+    to at least ``s_min`` (a 3x3 sum is at most three times that); ``computed[y]`` says
+    which were, and the others get ``rowmax[y] = 0`` and keep stale sums.
     """
     Hp, Wp = raw.shape
-    for y in range(1, Hp - 1):
-        r0 = raw[y - 1]
-        r1 = raw[y]
-        r2 = raw[y + 1]
+    raw_max = np.empty(Hp, dtype=raw.dtype)
+    for y in range(Hp):
+        r = raw[y]
+        mx = r[0]
+        for x in range(1, Wp):
+            mx = max(mx, r[x])
+        raw_max[y] = mx
+    y = 1
+    while y < Hp - 1:  # runs of rows to sum, each in one call
+        y1 = y
+        while y1 < Hp - 1 and (np.int64(raw_max[y1 - 1]) + raw_max[y1]
+                               + raw_max[y1 + 1]) >= s_min:
+            computed[y1] = True
+            y1 += 1
+        if y1 > y:
+            _box3_rows(raw, rows, out, rowmax, y, y1)
+            y = y1
+        else:
+            computed[y] = False
+            rowmax[y] = 0
+            y += 1
+
+
+@njit(cache=True)
+def _box3_rows(raw, rows, out, rowmax, y0, y1):
+    """Rows ``y0 .. y1 - 1`` of :func:`_box3`: integer arithmetic on whole rows, indexed
+    in two dimensions (no row views), so the loops vectorise."""
+    Wp = raw.shape[1]
+    for y in range(y0, y1):
         for x in range(Wp):
-            rows[x] = r0[x] + r1[x] + r2[x]
-        o = out[y]
+            rows[x] = raw[y - 1, x] + raw[y, x] + raw[y + 1, x]
         for x in range(1, Wp - 1):
-            o[x] = rows[x - 1] + rows[x] + rows[x + 1]
-        mx = o[1]  # the maximum in a loop of its own: both loops vectorise far better
+            out[y, x] = rows[x - 1] + rows[x] + rows[x + 1]
+        mx = out[y, 1]  # the maximum in a loop of its own: both loops vectorise far better
         for x in range(2, Wp - 1):
-            mx = max(mx, o[x])
+            mx = max(mx, out[y, x])
         rowmax[y] = mx
+
+
+@njit(cache=True)
+def _skip_below(threshold, norm, k):
+    """The ``s_min`` of :func:`_box3` for slice ``k``: rows that fall short of it have
+    3x3 sums worth less than 0.99 of any candidate's score in slices ``k - 1 .. k + 1``
+    (those are at least ``threshold - 1e-9 norm``), so neither a candidate nor a
+    neighbour that could beat one lies there. 0 (every row) when the threshold is too
+    small for that margin."""
+    n_max = norm[k]
+    if k > 0:
+        n_max = max(n_max, norm[k - 1])
+    if k + 1 < norm.shape[0]:
+        n_max = max(n_max, norm[k + 1])
+    low = 0.99 * (threshold - 1e-9 * n_max)
+    if low <= 0:
+        return 0
+    return int(math.ceil(low / (3.0 * norm[k])))
 
 
 @njit(cache=True)
@@ -180,7 +238,11 @@ def _circle_candidates_kernel(xs, ys, nx, ny, radii, H, W, threshold, acc_dtype,
     -----
     Only three smoothed slices (radii ``k - 1``, ``k``, ``k + 1``) exist at a time, so
     memory is ``O(H W)`` whatever the number of radii; the radius loop is outermost, so
-    the scattered vote writes stay inside one slice.
+    the scattered vote writes stay inside one slice. A slice's 3x3 sums are taken only
+    on the rows where some cell could come within 0.99 of the threshold (see
+    :func:`_skip_below`): the other rows can hold neither a candidate nor a neighbour
+    that beats one, and both tests pass them by. Within one slice, scores compare as
+    whole votes (the same order: ``norm > 0`` and the counts are far below ``2**52``).
     """
     n_r = radii.shape[0]
     Hp, Wp = H + 2 + 2 * pad, W + 2 + 2 * pad
@@ -188,33 +250,50 @@ def _circle_candidates_kernel(xs, ys, nx, ny, radii, H, W, threshold, acc_dtype,
     raw = np.zeros((Hp, Wp), dtype=acc_dtype)
     ring = np.zeros((3, Hp, Wp), dtype=acc_dtype)
     rowmax = np.zeros((3, Hp), dtype=acc_dtype)
+    computed = np.ones((3, Hp), dtype=np.bool_)  # the frame rows: zero sums
     rows = np.empty(Wp, dtype=acc_dtype)
     cells = np.empty(2 * xs.shape[0], dtype=np.int64)
     out = np.empty((64, 4))
     m = 0
     n_cells = _vote_slice(xs, ys, nx, ny, radii[0], raw, cells, pad)
-    _box3(raw, rows, ring[0], rowmax[0])
+    _box3(raw, rows, ring[0], rowmax[0], computed[0], _skip_below(threshold, norm, 0))
     _clear_slice(raw, cells, n_cells)
     for k in range(n_r):
         if k + 1 < n_r:
             n_cells = _vote_slice(xs, ys, nx, ny, radii[k + 1], raw, cells, pad)
-            _box3(raw, rows, ring[(k + 1) % 3], rowmax[(k + 1) % 3])
+            _box3(raw, rows, ring[(k + 1) % 3], rowmax[(k + 1) % 3], computed[(k + 1) % 3],
+                  _skip_below(threshold, norm, k + 1))
             _clear_slice(raw, cells, n_cells)
         cur = ring[k % 3]
-        votes_min = threshold / norm[k] - 1e-9  # the threshold in votes of this slice
+        # the threshold in (whole) votes of this slice
+        votes_min = int(math.ceil(threshold / norm[k] - 1e-9))
         k_lo = max(k - 1, 0)
         k_hi = min(k + 2, n_r)
         for y in range(1, Hp - 1):
             if rowmax[k % 3, y] < votes_min:
                 continue
+            row = cur[y]
             for x in range(1, Wp - 1):
-                if cur[y, x] < votes_min:
+                if row[x] < votes_min:
                     continue
                 v = cur[y, x] * norm[k]
-                is_max = True
+                # its own slice first (the test that fails most often), in whole votes; rows
+                # not summed hold only sums below v
+                c = cur[y, x]
+                is_max = (cur[y, x - 1] <= c) & (cur[y, x + 1] <= c)
+                if computed[k % 3, y - 1]:
+                    is_max &= ((cur[y - 1, x - 1] <= c) & (cur[y - 1, x] <= c)
+                               & (cur[y - 1, x + 1] <= c))
+                if computed[k % 3, y + 1]:
+                    is_max &= ((cur[y + 1, x - 1] <= c) & (cur[y + 1, x] <= c)
+                               & (cur[y + 1, x + 1] <= c))
                 for kk in range(k_lo, k_hi):
+                    if kk == k or not is_max:
+                        continue
                     sl = ring[kk % 3]
                     for yy in range(y - 1, y + 2):
+                        if not computed[kk % 3, yy]:  # every sum there is below v
+                            continue
                         for xx in range(x - 1, x + 2):
                             if sl[yy, xx] * norm[kk] > v:
                                 is_max = False
@@ -282,7 +361,8 @@ def _normal_codes_kernel(xs, ys, nx, ny, shape, pad):
     scale = _ANGLE_BINS / math.pi
     for i in range(xs.shape[0]):
         if nx[i] != 0 or ny[i] != 0:
-            a = math.atan2(ny[i], nx[i]) % math.pi
+            a = math.atan2(ny[i], nx[i])  # modulo pi, as % gives it, without a division:
+            a = a + math.pi if a < 0 else (0.0 if a == math.pi else a)
             code[ys[i] + pad, xs[i] + pad] = 1 + int(a * scale + 0.5) % _ANGLE_BINS
     return code
 
@@ -299,8 +379,11 @@ def _ray_tables(radii: np.ndarray, wc: int) -> tuple[np.ndarray, ...]:
         flat_off = off_y * wc + off_x
         ray_bin = (np.rint(np.arctan2(s, c) % np.pi * (_ANGLE_BINS / np.pi)).astype(np.int64)
                    % _ANGLE_BINS)
-        d = np.abs(np.arange(-_ANGLE_BINS, _ANGLE_BINS + 1)) % _ANGLE_BINS
+        # ok[b, c]: a pixel of code c faces a ray of angle bin b (code 0: no edge pixel)
+        d = np.abs(np.arange(_ANGLE_BINS)[:, None] - np.arange(-1, 255)[None, :]) % _ANGLE_BINS
         ok = np.minimum(d, _ANGLE_BINS - d) <= _NORMAL_TOL * _ANGLE_BINS / np.pi
+        ok[:, 0] = False
+        ok[:, _ANGLE_BINS + 1:] = False
         out = (ok, flat_off, ray_bin, counts)
         for arr in out:
             arr.flags.writeable = False
@@ -317,8 +400,9 @@ def _support_tables(xs: np.ndarray, ys: np.ndarray, nx: np.ndarray, ny: np.ndarr
     ``(code, ok, flat_off, ray_bin, counts, wc, frame)``: the byte map of
     :func:`_normal_codes_kernel` for the edge pixels ``xs, ys`` (int64) with unit
     normals ``nx, ny``, with a frame wide enough for every sample of a circle centred up
-    to ``pad`` pixels outside the image; ``ok[d + _ANGLE_BINS]``, whether angle bins
-    ``d`` apart are within ``_NORMAL_TOL`` modulo pi; per radius and ray the three
+    to ``pad`` pixels outside the image; ``ok[b, c]`` (shape ``(_ANGLE_BINS, 256)``),
+    whether a pixel of code ``c`` has its normal within ``_NORMAL_TOL`` of angle bin
+    ``b`` modulo pi (never for code 0, no edge pixel); per radius and ray the three
     sample offsets (radius ``r``, ``r - 0.5``, ``r + 0.5``) as flat offsets into the
     byte map and the ray's angle bin; the samples per radius; the byte map's width and
     frame.
@@ -329,7 +413,7 @@ def _support_tables(xs: np.ndarray, ys: np.ndarray, nx: np.ndarray, ny: np.ndarr
     return (code.ravel(), *_ray_tables(radii, wc), wc, frame)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _circle_support(tables, x, y, k, beat):
     """Fraction of circle ``(x, y, radii[k])`` on edge pixels whose normal faces the centre.
 
@@ -346,44 +430,87 @@ def _circle_support(tables, x, y, k, beat):
     code, ok, flat_off, ray_bin, counts, wc, frame = tables
     base = (y + frame) * wc + (x + frame)
     n = counts[k]
-    hits = 0
+    # after m misses the support is at most (n - m) / n: the count stops at the first
+    # m_stop misses where that no longer beats ``beat`` (n + 1: never)
+    m_stop = n + 1
+    if beat >= 0:
+        m_stop = max(int(math.ceil(n - beat * n)), 0)
+        while m_stop > 0 and (n - (m_stop - 1)) / n <= beat:
+            m_stop -= 1
+        while m_stop <= n and (n - m_stop) / n > beat:
+            m_stop += 1
+    if m_stop == 0:
+        return 1.0
+    misses = 0
     for i in range(n):
-        rb = _ANGLE_BINS - 1 - ray_bin[k, i]  # ok[] index of code c is c + rb
-        for j in range(3):
-            cv = code[base + flat_off[k, i, j]]
-            if cv != 0 and ok[cv + rb]:
-                hits += 1
-                break
-        reach = (hits + (n - 1 - i)) / n  # division is monotonic: the support is <= reach
-        if reach <= beat:
-            return reach
-    return hits / n
+        b = ray_bin[k, i]
+        # the three samples read and or-ed: no branch on the edge map
+        hit = (ok[b, code[base + flat_off[k, i, 0]]] | ok[b, code[base + flat_off[k, i, 1]]]
+               | ok[b, code[base + flat_off[k, i, 2]]])
+        misses += 1 - hit
+        if misses >= m_stop:
+            return (n - misses) / n
+    return (n - misses) / n
+
+
+#: Cells a climb remembers having counted (the most recent ones).
+_SEEN = 64
 
 
 @njit(cache=True)
-def _climb(tables, k, y, x, best, bounds, path, visited):
+def _cell_key(k, y, x, bounds):
+    """Flat key of cell ``(k, y, x)`` for centres in ``bounds``."""
+    y_lo, y_hi, x_lo, x_hi = bounds
+    return (k * (y_hi - y_lo) + (y - y_lo)) * (x_hi - x_lo) + (x - x_lo)
+
+
+@njit(cache=True)
+def _seen_before(seen, n_seen, key):
+    """Whether ``key`` is among the last ``_SEEN`` keys of the ring ``seen``."""
+    for i in range(min(n_seen, _SEEN)):
+        if seen[i] == key:
+            return True
+    return False
+
+
+@njit(cache=True)
+def _climb(tables, k, y, x, best, bounds, path, visited, seen, n_seen):
     """Hill-climb the support of circle ``(x, y, radii[k])``, whose support is ``best``.
 
     Moves one pixel (same radius) or one radius step (same centre) at a time to the best
     of those 10 neighbours while it beats the current support; centres stay inside
-    ``bounds = (y_lo, y_hi, x_lo, x_hi)`` (half-open). The cells passed are appended to
-    ``path`` (flat keys); the climb stops early at a cell in ``visited`` (a climb from
-    there was made before). Returns ``k, y, x, best, key`` with ``key`` that visited cell,
-    or -1.
+    ``bounds = (y_lo, y_hi, x_lo, x_hi)`` (half-open). The cells passed go to ``path``
+    (flat keys); the climb stops early at a cell in ``visited`` (a climb from
+    there was made before). Returns ``k, y, x, best, key, n_path`` with ``key`` that
+    visited cell, or -1, and ``n_path`` the cells written to ``path`` (room for 200).
+
+    ``seen`` (a ring of ``_SEEN`` keys, ``n_seen`` written so far) holds cells whose
+    support is known not to beat ``best``: they are not counted again. Every cell the
+    climb counts joins it, as does each cell it passes: what a count returned was either
+    the new best or at most the best of its time, and the best only grows.
     """
     n_r = tables[4].shape[0]
     y_lo, y_hi, x_lo, x_hi = bounds
+    n_path = 0
     for _ in range(200):
-        key = (k * (y_hi - y_lo) + (y - y_lo)) * (x_hi - x_lo) + (x - x_lo)
+        key = _cell_key(k, y, x, bounds)
         if key in visited:
-            return k, y, x, best, key
-        path.append(key)
+            return k, y, x, best, key, n_path
+        path[n_path] = key
+        n_path += 1
+        seen[n_seen % _SEEN] = key
+        n_seen += 1
         bk, by, bx = k, y, x
         for kk in range(max(k - 1, 0), min(k + 2, n_r)):
             for yy in range(max(y - 1, y_lo), min(y + 2, y_hi)):
                 for xx in range(max(x - 1, x_lo), min(x + 2, x_hi)):
                     if (kk == k) == (yy == y and xx == x):
                         continue
+                    nkey = _cell_key(kk, yy, xx, bounds)
+                    if _seen_before(seen, n_seen, nkey):
+                        continue
+                    seen[n_seen % _SEEN] = nkey
+                    n_seen += 1
                     v = _circle_support(tables, xx, yy, kk, best)
                     if v > best:
                         best = v
@@ -391,7 +518,7 @@ def _climb(tables, k, y, x, best, bounds, path, visited):
         if bk == k and by == y and bx == x:
             break
         k, y, x = bk, by, bx
-    return k, y, x, best, -1
+    return k, y, x, best, -1, n_path
 
 
 @njit(cache=True)
@@ -424,6 +551,8 @@ def _circle_refine_kernel(tables, cand, threshold, bounds):
     first; every cell a climb passes is remembered with the circle it led to, so a later
     climb that meets one stops there: each circle is climbed to once, whatever the
     number of candidates on it, and no candidate is dropped for being near another one.
+    A climb does not count again a cell it (or the choice of its start) counted: that
+    support cannot beat the current one.
     """
     n_r = tables[4].shape[0]
     m_total = cand.shape[0]
@@ -455,12 +584,25 @@ def _circle_refine_kernel(tables, cand, threshold, bounds):
     visited = Dict.empty(key_type=types.int64, value_type=types.int64)
     found = np.empty((m_total, 4))
     n_found = 0
+    seen = np.empty(_SEEN, dtype=np.int64)
+    path = np.empty(200, dtype=np.int64)
     for m in order:
         if own[m] < 0.5 * threshold:
             break
-        path = List.empty_list(types.int64)
-        k, y, x, best, hit = _climb(tables, own_kyx[m, 0], own_kyx[m, 1], own_kyx[m, 2],
-                                    own[m], bounds, path, visited)
+        # the cells counted to choose this start: none of them beats it
+        k0, y0, x0 = int(cand[m, 0]), int(cand[m, 1]), int(cand[m, 2])
+        n_seen = 0
+        for k in range(max(k0 - 2, 0), min(k0 + 3, n_r)):
+            seen[n_seen] = _cell_key(k, y0, x0, bounds)
+            n_seen += 1
+        for y in range(max(y0 - 1, y_lo), min(y0 + 2, y_hi)):
+            for x in range(max(x0 - 1, x_lo), min(x0 + 2, x_hi)):
+                if y != y0 or x != x0:
+                    seen[n_seen] = _cell_key(k0, y, x, bounds)
+                    n_seen += 1
+        k, y, x, best, hit, n_path = _climb(tables, own_kyx[m, 0], own_kyx[m, 1],
+                                            own_kyx[m, 2], own[m], bounds, path, visited,
+                                            seen, n_seen)
         if hit >= 0:
             result = visited[hit]
         else:
@@ -475,8 +617,8 @@ def _circle_refine_kernel(tables, cand, threshold, bounds):
                 found[n_found, 3] = best
                 result = n_found
                 n_found += 1
-        for key in path:
-            visited[key] = result
+        for i in range(n_path):
+            visited[path[i]] = result
     return found[:n_found]
 
 
@@ -663,18 +805,16 @@ def hough_circles(
         xf, yf = _edge_points_kernel(edge_map)  # np.nonzero's order, faster on sparse maps
         xs, ys = xf.astype(np.int64), yf.astype(np.int64)
         nx, ny = _sobel_normals_kernel(smoothed, xs, ys)
-        ux = np.zeros(edge_map.shape, np.float32)
-        uy = np.zeros(edge_map.shape, np.float32)
-        ux[ys, xs] = nx
-        uy[ys, xs] = ny
+        ux, uy = _normal_maps_kernel(xs, ys, nx, ny, edge_map.shape)
     edge_map = np.ascontiguousarray(edge_map)
     facing = (nx != 0) | (ny != 0)
     H, W = edge_map.shape
     n_facing = int(facing.sum())
     pad = int(math.ceil(radius_grid[-1])) if centers_outside else 0
-    cand = _circle_candidates_kernel(xs[facing].astype(np.float64),
-                                     ys[facing].astype(np.float64), nx[facing], ny[facing],
-                                     radius_grid, H, W, 0.5 * threshold,
+    vx, vy, vnx, vny = xs.astype(np.float64), ys.astype(np.float64), nx, ny
+    if n_facing < nx.size:
+        vx, vy, vnx, vny = vx[facing], vy[facing], vnx[facing], vny[facing]
+    cand = _circle_candidates_kernel(vx, vy, vnx, vny, radius_grid, H, W, 0.5 * threshold,
                                      np.int16 if 2 * n_facing < 32767 else np.int32, pad)
     tables = _support_tables(xs.astype(np.int64), ys.astype(np.int64), nx, ny, (H, W),
                              radius_grid, pad)

@@ -654,6 +654,83 @@ def test_circle_kernels_bounded_support_and_sparse_votes(coins):
     assert not raw.any()
 
 
+def _candidates_reference(xs, ys, nx, ny, radii, shape, threshold, pad):
+    """The candidates straight from their definition, with whole dense arrays: every
+    edge pixel votes for ``p +- r n`` (rounded half away from zero) in each radius slice
+    (zero frame of one cell around the image grown by ``pad``), slices summed over 3x3,
+    scores = sums / (2 pi r); cells at or above ``threshold`` (less 1e-9 in votes)
+    whose score no neighbour in (radius, row, column) beats, in (radius, row, column)
+    order."""
+    hp, wp = shape[0] + 2 + 2 * pad, shape[1] + 2 + 2 * pad
+    norm = 1 / (2 * np.pi * radii)
+    sums = np.zeros((radii.size + 2, hp, wp))  # a zero slice before and after
+    for k, r in enumerate(radii):
+        raw = np.zeros((hp, wp))
+        for sgn in (1, -1):
+            vx, vy = xs + sgn * (r * nx), ys + sgn * (r * ny)
+            cx = np.trunc(vx + np.copysign(0.5, vx)).astype(int) + 1 + pad
+            cy = np.trunc(vy + np.copysign(0.5, vy)).astype(int) + 1 + pad
+            inside = (cx >= 1) & (cx < wp - 1) & (cy >= 1) & (cy < hp - 1)
+            np.add.at(raw, (cy[inside], cx[inside]), 1)
+        box = sum(raw[1 + dy:hp - 1 + dy, 1 + dx:wp - 1 + dx]
+                  for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+        sums[k + 1, 1:-1, 1:-1] = box
+    score = sums * np.concatenate([[0], norm, [0]])[:, None, None]
+    best = np.zeros_like(score)  # the largest score among the 27 cells around each cell
+    for dk in (-1, 0, 1):
+        for dy in (-1, 0, 1):
+            for dx in (-1, 0, 1):
+                best[1:-1, 1:-1, 1:-1] = np.maximum(
+                    best[1:-1, 1:-1, 1:-1],
+                    score[1 + dk:score.shape[0] - 1 + dk, 1 + dy:hp - 1 + dy,
+                          1 + dx:wp - 1 + dx])
+    passing = sums >= threshold / np.concatenate([[1], norm, [1]])[:, None, None] - 1e-9
+    keep = passing & (score >= best)
+    keep[0] = keep[-1] = False
+    kyx = np.argwhere(keep)
+    return np.column_stack([kyx[:, 0] - 1, kyx[:, 1] - 1 - pad, kyx[:, 2] - 1 - pad,
+                            score[keep]])
+
+
+@pytest.mark.parametrize("threshold, pad", [(0.25, 0), (0.15, 40), (0.4, 0)])
+def test_circle_candidates_match_dense_reference(coins, threshold, pad):
+    """The compiled candidate search keeps three slices at a time, sums 3x3 only on the
+    rows that can reach the threshold and compares a slice's own cells in whole votes:
+    on the coins' edges and normals, the same candidates, scores and order as the
+    dense definition."""
+    res = hough_circles(coins, radii=np.arange(14, 41), sigma=3.0)
+    smoothed = cvgeo.gaussian_filter(cvgeo.to_float(coins), 3.0)
+    ys, xs = np.nonzero(res.edges)
+    nx, ny = hcirc._sobel_normals_kernel(smoothed, xs.astype(np.int64), ys.astype(np.int64))
+    radii = np.arange(14, 41).astype(float)
+    h, w = coins.shape
+    got = hcirc._circle_candidates_kernel(xs.astype(float), ys.astype(float), nx, ny, radii,
+                                          h, w, threshold, np.int16, pad)
+    ref = _candidates_reference(xs.astype(float), ys.astype(float), nx, ny, radii, (h, w),
+                                threshold, pad)
+    assert got.shape[0] > 20
+    np.testing.assert_array_equal(got[:, :3], ref[:, :3])
+    np.testing.assert_allclose(got[:, 3], ref[:, 3], rtol=1e-15)
+
+
+def test_normal_codes_match_python_angle_bins():
+    """The code map's bins: ``1 + round(atan2(ny, nx) % pi * 254 / pi) % 254``, as Python
+    computes it, for random normals and the angles at the ends of the range (+-pi,
+    +-0, +-pi/2); 0 where the normal vanishes."""
+    rng = np.random.default_rng(3)
+    ang = rng.uniform(-np.pi, np.pi, 2000)
+    nx = np.concatenate([np.cos(ang), [-1.0, -1.0, 1.0, 1.0, 0.0, 0.0, 0.0]])
+    ny = np.concatenate([np.sin(ang), [0.0, -0.0, 0.0, -0.0, 1.0, -1.0, 0.0]])
+    xs = np.arange(nx.size, dtype=np.int64) % 50
+    ys = np.arange(nx.size, dtype=np.int64) // 50
+    code = hcirc._normal_codes_kernel(xs, ys, nx, ny, (ys.max() + 1, 50), 2)
+    for x, y, u, v in zip(xs, ys, nx, ny):
+        want = 0 if u == 0 and v == 0 else 1 + int(
+            math.atan2(v, u) % math.pi * (254 / math.pi) + 0.5) % 254
+        assert code[y + 2, x + 2] == want, (u, v)
+    assert code.sum() == code[2:-2, 2:-2].sum()  # nothing in the frame
+
+
 def _support_reference(edges, ux, uy, x, y, r):
     """The support in floating point, straight from its definition: per ray (one per
     pixel of arc) an edge pixel at radius r, r - 0.5 or r + 0.5 (rounded half away from

@@ -16,6 +16,7 @@ import pytest
 from cvgeo import DegenerateError
 from cvgeo.geometry import triangulation as tri
 from cvgeo.geometry._fivepoint import _real_roots
+from cvgeo.geometry._twoview_ransac import _cheiral_ok, _oriented_ok
 from cvgeo.geometry.camera import (
     projection_matrix,
     rotation_angle,
@@ -49,6 +50,29 @@ def _five_point_problem(seed):
 
 def _dist_up_to_sign(A, B):
     return min(np.abs(A - B).max(), np.abs(A + B).max())
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_sample_cheirality_rejects_a_point_behind_both_cameras(seed):
+    rng = np.random.default_rng(seed)
+    axis = rng.normal(size=3)
+    R = rotation_from_axis_angle(axis / np.linalg.norm(axis) * rng.uniform(0.05, 0.5))
+    t = rng.normal(size=3)
+    t /= np.linalg.norm(t)
+    E = skew(t) @ R
+    X = rng.uniform(-1, 1, (5, 3)) + [0, 0, 4]
+    X[4] *= -1.0  # behind both cameras: depths -4 ± 1 and about -4 ± 2 after (R, t)
+    X2 = X @ R.T + t
+    assert X[4, 2] < 0 and X2[4, 2] < 0 and (X[:4, 2] > 0).all() and (X2[:4, 2] > 0).all()
+    q1, q2 = X[:, :2] / X[:, 2:], X2[:, :2] / X2[:, 2:]
+    h1, h2 = np.c_[q1, np.ones(5)], np.c_[q2, np.ones(5)]
+    assert np.abs(np.einsum("ni,ij,nj->n", h2, E, h1)).max() < 1e-12  # all exact
+    # the four in front pass under E and -E; the fifth passes the oriented epipolar
+    # constraint (its depths have the same sign as each other) but no pose of E puts
+    # all five in front of both cameras
+    assert _cheiral_ok(E, q1, q2, 4) and _cheiral_ok(-E, q1, q2, 4)
+    assert _oriented_ok(E, q1, q2, 5)
+    assert not _cheiral_ok(E, q1, q2, 5) and not _cheiral_ok(-E, q1, q2, 5)
 
 
 @pytest.mark.parametrize("seed", range(8))

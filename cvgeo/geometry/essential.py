@@ -57,6 +57,9 @@ _LO_POLISH_ITER = 5
 #: threshold of 2 σ)
 _FINAL_TUKEY_C = 2.5
 
+#: matches within this many thresholds of an epipole sit out the final refinement
+_EPIPOLE_RADIUS = 25.0
+
 
 def _skew(t):
     return np.array([[0.0, -t[2], t[1]], [t[2], 0.0, -t[0]], [-t[1], t[0], 0.0]])
@@ -256,6 +259,23 @@ def _select_pose(E, p1, p2, Ki1, Ki2, sel):
     return poses[best].R, poses[best].t / np.linalg.norm(poses[best].t), counts[best]
 
 
+def _off_epipoles(R, t, p1, p2, K1, K2, radius, inl):
+    """Matches farther than ``radius`` from both epipoles of the pose; all of them when
+    that leaves fewer than half of the inliers ``inl`` (or fewer than 6).
+
+    Every epipolar line passes through the epipole, so a chance match near it is
+    explained by a small move of the epipole, i.e. of the translation direction, and a
+    robust cost rewards that move; the inliers there carry little of the pose.
+    """
+    keep = np.ones(len(p1), dtype=bool)
+    for e, p in ((K2 @ t, p2), (K1 @ (-R.T @ t), p1)):
+        if abs(e[2]) > 1e-12 * np.linalg.norm(e):
+            keep &= np.hypot(p[:, 0] - e[0] / e[2], p[:, 1] - e[1] / e[2]) > radius
+    if np.count_nonzero(keep & inl) < max(6, inl.sum() / 2):
+        keep[:] = True
+    return keep
+
+
 @renamed_parameters(max_iterations="max_iter")
 @names_errors_as("ransac")
 def find_essential(
@@ -299,9 +319,9 @@ def find_essential(
         the result replaces the model when its MSAC cost is lower. 0 disables it.
     refine : bool
         Finish with a Levenberg–Marquardt minimisation over the five degrees of freedom
-        of the pose of a robust cost of the Sampson distances (pixels) of all the
-        matches: Tukey's biweight of scale ``2.5 threshold_px``, reweighted at every
-        iteration.
+        of the pose of a robust cost of the Sampson distances (pixels) of the matches:
+        Tukey's biweight of scale ``2.5 threshold_px``, reweighted at every iteration;
+        matches within ``25 threshold_px`` of an epipole are left out (Notes).
     max_iter : int
         Levenberg–Marquardt iterations of that refinement. (Formerly ``max_iterations``;
         that keyword works for one release, with a ``DeprecationWarning``.)
@@ -349,7 +369,11 @@ def find_essential(
        weights frozen over several iterations let a start that some chance outliers pull
        off stay in their basin. The scale (2.5 thresholds, about 5 σ) keeps most of the
        least-squares efficiency on the inliers; at 70 % outliers a narrower one lets
-       fewer chance outliers in but wastes more of the inliers.
+       fewer chance outliers in but wastes more of the inliers. Matches within 25
+       thresholds of an epipole (when that leaves at least half of the inliers) sit the
+       refinement out: every epipolar line passes through the epipole, so an outlier
+       near it costs nothing once the epipole moves onto it, and under forward motion
+       (the epipole in the image) such chance matches pull the translation direction.
 
     References
     ----------
@@ -415,7 +439,9 @@ def find_essential(
         raise DegenerateError(f"{func}: the inliers must triangulate in front of both "
                               "cameras for some pose of E, got none")
     if refine:
-        R, tv = refine_pose(R, tv, p1, p2, K1, K2, iters, tukey=_FINAL_TUKEY_C * t)
+        keep = _off_epipoles(R, tv, p1, p2, K1, K2, _EPIPOLE_RADIUS * t, inl)
+        R, tv = refine_pose(R, tv, p1[keep], p2[keep], K1, K2, iters,
+                            tukey=_FINAL_TUKEY_C * t)
         E = _skew(tv) @ R
         E /= np.linalg.norm(E)
     res = est.residuals(E, p1, p2)

@@ -32,7 +32,12 @@ from cvgeo.geometry.epipolar import (
     triangulate_points,
 )
 from cvgeo.geometry.epipolar.pose import _triangulate_h
-from cvgeo.geometry.essential import EssentialResult, essential_5point, find_essential
+from cvgeo.geometry.essential import (
+    EssentialResult,
+    _off_epipoles,
+    essential_5point,
+    find_essential,
+)
 from cvgeo.geometry.ransac import ransac
 
 
@@ -50,6 +55,24 @@ def _five_point_problem(seed):
 
 def _dist_up_to_sign(A, B):
     return min(np.abs(A - B).max(), np.abs(A + B).max())
+
+
+def test_off_epipoles_drops_the_matches_near_either_epipole():
+    K = np.array([[800.0, 0, 320], [0, 800, 240], [0, 0, 1]])
+    R, t = np.eye(3), np.array([0.0, 0.0, 1.0])  # forward: both epipoles at (320, 240)
+    d = np.array([5.0, 30.0, 49.0, 51.0, 80.0, 120.0, 150.0, 200.0, 210.0, 220.0])
+    far = np.c_[320 + d, np.full(10, 240.0)]
+    near2 = far.copy()
+    near2[6] = [322.0, 241.0]  # x1 far, x2 by the epipole of image 2
+    keep = _off_epipoles(R, t, far, near2, K, K, 50.0, np.ones(10, bool))
+    assert keep.tolist() == [False, False, False, True, True, True, False, True, True, True]
+    # fewer than half of the inliers (or fewer than 6) left: nothing is dropped
+    inl = np.r_[np.ones(4, bool), np.zeros(6, bool)]
+    assert _off_epipoles(R, t, far, far, K, K, 50.0, inl).all()
+    assert _off_epipoles(R, t, far, far, K, K, 100.0, np.ones(10, bool)).all()
+    # sideways: the epipoles are at infinity, every match stays
+    assert _off_epipoles(R, np.array([1.0, 0, 0]), far, far, K, K, 50.0,
+                         np.ones(10, bool)).all()
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -148,10 +148,39 @@ def _solve5(A, g, out):
 
 
 @njit(cache=True)
-def _lm_pose_kernel(R0, t0, x1, x2, sw, Ki1, Ki2, iterations, R, t):
+def _tukey_weigh(r, G, c, sw):
+    """Tukey's biweight cost ``Σ ρ(r)`` of the raw residuals ``r`` at scale ``c``
+    (``ρ = c²/6 (1 - (1 - (r/c)²)³)`` inside ``c``, ``c²/6`` beyond); with ``G`` of ``len(r)``
+    rows, also scales ``r`` and the rows of ``G`` by ``√w``, ``w = ρ'(r) / r = (1 -
+    (r/c)²)²`` the IRLS weight (zero beyond ``c``)."""
+    cost = 0.0
+    c2 = c * c
+    for i in range(r.shape[0]):
+        u = r[i] * r[i] / c2
+        if u < 1.0:
+            v = 1.0 - u
+            cost += c2 / 6.0 * (1.0 - v * v * v)
+            sw[i] = v
+        else:
+            cost += c2 / 6.0
+            sw[i] = 0.0
+    if G.shape[0] == r.shape[0]:
+        for i in range(r.shape[0]):
+            r[i] *= sw[i]
+            for j in range(9):
+                G[i, j] *= sw[i]
+    return cost
+
+
+@njit(cache=True)
+def _lm_pose_kernel(R0, t0, x1, x2, sw, Ki1, Ki2, iterations, R, t, tukey=0.0):
     """Levenberg–Marquardt on the weighted signed Sampson residuals over ``(R, t)``.
 
-    Writes the final pose into ``R``, ``t``; the sum of squares never increases.
+    ``tukey`` 0: least squares with the fixed weights ``sw²``; ``tukey > 0``: Tukey's
+    biweight cost of that scale on the unweighted residuals (``sw`` must then be ones),
+    its IRLS weights recomputed at every iteration (Gauss–Newton on the weighted
+    residuals, steps accepted on the robust cost). Writes the final pose into ``R``,
+    ``t``; the cost never increases.
     """
     n = x1.shape[0]
     R[:, :] = R0
@@ -169,13 +198,20 @@ def _lm_pose_kernel(R0, t0, x1, x2, sw, Ki1, Ki2, iterations, R, t):
     step = np.empty(5)
     Rc = np.empty((3, 3))
     tc = np.empty(3)
+    robust = tukey > 0.0
+    ws = np.empty(n)
+    no_g = np.empty((0, 9))
     _build(R, t, Ki1, Ki2, F0)
     cost = _residuals(F0, x1, x2, sw, r, G, False)
+    if robust:
+        cost = _tukey_weigh(r, no_g, tukey, ws)
     lam = 1e-3
     eps = 1e-7
     for _ in range(iterations):
         _build(R, t, Ki1, Ki2, F0)
         _residuals(F0, x1, x2, sw, r, G, True)
+        if robust:
+            _tukey_weigh(r, G, tukey, ws)
         for k in range(5):
             dp[:] = 0.0
             dp[k] = eps
@@ -211,6 +247,8 @@ def _lm_pose_kernel(R0, t0, x1, x2, sw, Ki1, Ki2, iterations, R, t):
             _update(R, t, step, Rc, tc)
             _build(Rc, tc, Ki1, Ki2, Fk)
             cn = _residuals(Fk, x1, x2, sw, r, G, False)
+            if robust:
+                cn = _tukey_weigh(r, no_g, tukey, ws)
             if np.isfinite(cn) and cn < cost:
                 rel = (cost - cn) / max(cost, 1e-300)
                 R[:, :] = Rc
@@ -224,9 +262,13 @@ def _lm_pose_kernel(R0, t0, x1, x2, sw, Ki1, Ki2, iterations, R, t):
             break
 
 
-def refine_pose(R, t, p1, p2, K1, K2, iterations, weights=None):
+def refine_pose(R, t, p1, p2, K1, K2, iterations, weights=None, tukey=0.0):
     """Minimise the (weighted) Sampson error of ``F = K2⁻ᵀ [t]x R K1⁻¹`` over ``R`` and the
-    unit ``t`` (Levenberg–Marquardt, ``iterations`` at most)."""
+    unit ``t`` (Levenberg–Marquardt, ``iterations`` at most); with ``tukey > 0`` (pixels,
+    no ``weights``), Tukey's biweight of the Sampson distances at that scale instead,
+    reweighted at every iteration."""
+    if tukey > 0.0 and weights is not None:
+        raise ValueError("refine_pose: weights must be None with a tukey scale, got both")
     Ki1 = np.ascontiguousarray(np.linalg.inv(K1), dtype=np.float64)
     Ki2 = np.ascontiguousarray(np.linalg.inv(K2), dtype=np.float64)
     x1 = np.ascontiguousarray(p1, dtype=np.float64)
@@ -236,7 +278,8 @@ def refine_pose(R, t, p1, p2, K1, K2, iterations, weights=None):
     t_out = np.empty(3)
     _lm_pose_kernel(np.ascontiguousarray(R, dtype=np.float64),
                     np.ascontiguousarray(t, dtype=np.float64), x1, x2,
-                    np.ascontiguousarray(sw), Ki1, Ki2, int(iterations), R_out, t_out)
+                    np.ascontiguousarray(sw), Ki1, Ki2, int(iterations), R_out, t_out,
+                    float(tukey))
     return R_out, t_out
 
 
@@ -257,3 +300,4 @@ def polish_pose(est, R, t, p1, p2, K1, K2, threshold, iterations, rounds=3):
         w = (1.0 - (res[sel] / c) ** 2) ** 2
         R, t = refine_pose(R, t, p1[sel], p2[sel], K1, K2, iterations, w)
     return R, t
+

@@ -201,6 +201,49 @@ def _oriented_ok(F, s1, s2, k):
     return True
 
 
+@njit(cache=True)
+def _cheiral_ok(E, s1, s2, k):
+    """Some pose of ``E`` puts the first ``k`` sample matches (normalised coordinates) in
+    front of both cameras.
+
+    ``E = U diag(1, 1, 0) Vᵀ`` gives ``t = ±u3`` and ``R = U W Vᵀ`` or ``U Wᵀ Vᵀ``; with
+    ``X2 = R X1 + t`` the depths of a match are ``λ1 = -((q2 × t)·(q2 × R q1)) / |q2 × R
+    q1|²`` and ``λ2 = ((R q1 × t)·(R q1 × q2)) / |R q1 × q2|²``, both changing sign with
+    ``t``. Stronger than the oriented epipolar constraint for E: it also rules out the
+    twisted pair, where the points lie in front of one camera and behind the other.
+    """
+    U, _, Vt = np.linalg.svd(E)
+    if np.linalg.det(U) < 0.0:
+        U = -U
+    if np.linalg.det(Vt) < 0.0:
+        Vt = -Vt
+    W = np.zeros((3, 3))
+    W[0, 1] = -1.0
+    W[1, 0] = 1.0
+    W[2, 2] = 1.0
+    t = U[:, 2].copy()
+    for w in range(2):
+        R = U @ (W if w == 0 else W.T) @ Vt
+        pos = True
+        neg = True
+        for i in range(k):
+            q1 = np.array([s1[i, 0], s1[i, 1], 1.0])
+            q2 = np.array([s2[i, 0], s2[i, 1], 1.0])
+            a = R @ q1
+            c = np.cross(q2, a)
+            l1 = -np.dot(np.cross(q2, t), c)
+            l2 = np.dot(np.cross(a, t), -c)
+            if not (l1 > 0.0 and l2 > 0.0):
+                pos = False
+            if not (l1 < 0.0 and l2 < 0.0):
+                neg = False
+            if not (pos or neg):
+                break
+        if pos or neg:
+            return True
+    return False
+
+
 @njit(cache=True, inline="always")
 def _normalise(x, i, Ki, out, k):
     """``out[k] = Ki (x_i, 1)``, dehomogenised."""
@@ -298,7 +341,9 @@ def _search_kernel(kind, x1, x2, idx, start, X, t2, bound, sprt, stats, remainin
                 c = _sprt_cost(Fk, X, t2, eps, delta, A, bound, stats)
             else:
                 c = _sprt_cost(sols[r], X, t2, eps, delta, A, bound, stats)
-            if c < bound:
+            # E: the full cheirality test of the sample, only for a root that would be the
+            # new best (an SVD per root is too dear for every one)
+            if c < bound and (kind != 5 or _cheiral_ok(sols[r], s1, s2, s)):
                 bound = c
                 model[:, :] = sols[r]
                 found = 1

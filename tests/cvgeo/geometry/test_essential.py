@@ -16,6 +16,7 @@ import pytest
 from cvgeo import DegenerateError
 from cvgeo.geometry import triangulation as tri
 from cvgeo.geometry._fivepoint import _real_roots
+from cvgeo.geometry._twoview_ransac import _cheiral_ok, _oriented_ok
 from cvgeo.geometry.camera import (
     projection_matrix,
     rotation_angle,
@@ -31,7 +32,12 @@ from cvgeo.geometry.epipolar import (
     triangulate_points,
 )
 from cvgeo.geometry.epipolar.pose import _triangulate_h
-from cvgeo.geometry.essential import EssentialResult, essential_5point, find_essential
+from cvgeo.geometry.essential import (
+    EssentialResult,
+    _off_epipoles,
+    essential_5point,
+    find_essential,
+)
 from cvgeo.geometry.ransac import ransac
 
 
@@ -49,6 +55,47 @@ def _five_point_problem(seed):
 
 def _dist_up_to_sign(A, B):
     return min(np.abs(A - B).max(), np.abs(A + B).max())
+
+
+def test_off_epipoles_drops_the_matches_near_either_epipole():
+    K = np.array([[800.0, 0, 320], [0, 800, 240], [0, 0, 1]])
+    R, t = np.eye(3), np.array([0.0, 0.0, 1.0])  # forward: both epipoles at (320, 240)
+    d = np.array([5.0, 30.0, 49.0, 51.0, 80.0, 120.0, 150.0, 200.0, 210.0, 220.0])
+    far = np.c_[320 + d, np.full(10, 240.0)]
+    near2 = far.copy()
+    near2[6] = [322.0, 241.0]  # x1 far, x2 by the epipole of image 2
+    keep = _off_epipoles(R, t, far, near2, K, K, 50.0, np.ones(10, bool))
+    assert keep.tolist() == [False, False, False, True, True, True, False, True, True, True]
+    # fewer than half of the inliers (or fewer than 6) left: nothing is dropped
+    inl = np.r_[np.ones(4, bool), np.zeros(6, bool)]
+    assert _off_epipoles(R, t, far, far, K, K, 50.0, inl).all()
+    assert _off_epipoles(R, t, far, far, K, K, 100.0, np.ones(10, bool)).all()
+    # sideways: the epipoles are at infinity, every match stays
+    assert _off_epipoles(R, np.array([1.0, 0, 0]), far, far, K, K, 50.0,
+                         np.ones(10, bool)).all()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_sample_cheirality_rejects_a_point_behind_both_cameras(seed):
+    rng = np.random.default_rng(seed)
+    axis = rng.normal(size=3)
+    R = rotation_from_axis_angle(axis / np.linalg.norm(axis) * rng.uniform(0.05, 0.5))
+    t = rng.normal(size=3)
+    t /= np.linalg.norm(t)
+    E = skew(t) @ R
+    X = rng.uniform(-1, 1, (5, 3)) + [0, 0, 4]
+    X[4] *= -1.0  # behind both cameras: depths -4 ± 1 and about -4 ± 2 after (R, t)
+    X2 = X @ R.T + t
+    assert X[4, 2] < 0 and X2[4, 2] < 0 and (X[:4, 2] > 0).all() and (X2[:4, 2] > 0).all()
+    q1, q2 = X[:, :2] / X[:, 2:], X2[:, :2] / X2[:, 2:]
+    h1, h2 = np.c_[q1, np.ones(5)], np.c_[q2, np.ones(5)]
+    assert np.abs(np.einsum("ni,ij,nj->n", h2, E, h1)).max() < 1e-12  # all exact
+    # the four in front pass under E and -E; the fifth passes the oriented epipolar
+    # constraint (its depths have the same sign as each other) but no pose of E puts
+    # all five in front of both cameras
+    assert _cheiral_ok(E, q1, q2, 4) and _cheiral_ok(-E, q1, q2, 4)
+    assert _oriented_ok(E, q1, q2, 5)
+    assert not _cheiral_ok(E, q1, q2, 5) and not _cheiral_ok(-E, q1, q2, 5)
 
 
 @pytest.mark.parametrize("seed", range(8))

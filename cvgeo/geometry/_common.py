@@ -9,6 +9,8 @@
 * The sign rule of a homography: unit Frobenius norm, ``h33 > 0`` (when ``|h33| <= 1e-6``,
   the first entry beyond 1e-6 in row-major order positive) — :func:`_homography_sign`
   (array API) and :func:`_homography_sign_kernel` (numba).
+* :func:`_left_null_cross`: the left null vector of a rank-2 3x3 matrix (the epipole
+  ``e2`` of ``F``, ``Fᵀ e2 = 0``) as the largest cross product of two of its columns.
 * :func:`_cholesky` / :func:`_cholesky_solve`: the small symmetric positive-definite
   solve (numba) of the Levenberg–Marquardt and least-squares steps.
 * :class:`_ConceptModel`: the ``model`` / ``n_inliers`` properties of the robust results
@@ -229,3 +231,25 @@ def _cholesky_solve(L, b, x):
         for k in range(i + 1, n):
             v -= L[k, i] * x[k]
         x[i] = v / L[i, i]
+
+
+@njit(cache=True)
+def _left_null_cross(F):
+    """``(e0, e1, e2, n2)``: the vector orthogonal to every column of ``F`` (``Fᵀ e = 0``
+    for a rank-2 ``F``: the epipole in the second image), unnormalised, as the largest of
+    the cross products of two columns, and its squared norm ``n2`` (0 when ``F`` has rank
+    below 2)."""
+    best = -1.0
+    e0 = 0.0
+    e1 = 0.0
+    e2 = 0.0
+    for a in range(3):
+        for b in range(a + 1, 3):
+            c0 = F[1, a] * F[2, b] - F[2, a] * F[1, b]
+            c1 = F[2, a] * F[0, b] - F[0, a] * F[2, b]
+            c2 = F[0, a] * F[1, b] - F[1, a] * F[0, b]
+            nn = c0 * c0 + c1 * c1 + c2 * c2
+            if nn > best:
+                best = nn
+                e0, e1, e2 = c0, c1, c2
+    return e0, e1, e2, best

@@ -47,7 +47,13 @@ from numba import njit
 
 from cvgeo._checks import DegenerateError
 from cvgeo.geometry._common import _cholesky, _cholesky_solve, _normalizer_kernel
-from cvgeo.geometry._twoview_ransac import _LO_SCHEDULE, _MIN_A, sprt_a, trials_needed
+from cvgeo.geometry._twoview_ransac import (
+    _LO_SCHEDULE,
+    _MIN_A,
+    _select_within,
+    sprt_a,
+    trials_needed,
+)
 from cvgeo.geometry.homography import (
     _denormalize,
     _minimal_one,
@@ -246,15 +252,7 @@ def _lo_kernel(src, dst, xs, xd, norm, t, schedule, model, cost, cur, ids, prev)
             break  # past the schedule: refits at t go on only while the cost drops
         thr = (schedule[step] if step < schedule.shape[0] else 1.0) * t
         thr2 = thr * thr
-        m = 0
-        same = have_prev
-        for i in range(n):
-            inl = cur[i] <= thr2
-            if inl:
-                ids[m] = i
-                m += 1
-            if same and inl != prev[i]:
-                same = False
+        m, same = _select_within(cur, thr2, prev, have_prev, ids)
         if m < _LO_MIN or same:
             break
         if thr == t:

@@ -44,6 +44,7 @@ import numpy as np
 from numba import njit
 
 from cvgeo._checks import DegenerateError
+from cvgeo.geometry._common import _left_null_cross
 from cvgeo.geometry._fivepoint import _five_point_hidden_core, _five_point_work
 from cvgeo.geometry.epipolar.kernels import (
     _eight_point_gram_kernel,
@@ -164,19 +165,7 @@ def _oriented_ok(F, s1, s2, k):
     ``(e2 × x2) · (F x1)`` must agree; a model whose sample disagrees explains its
     matches only with some point behind a camera, and cannot be the answer.
     """
-    best = -1.0
-    e0 = 0.0
-    e1 = 0.0
-    e2 = 0.0
-    for a in range(3):  # e2 ⟂ every column of F: cross product of two columns
-        for b in range(a + 1, 3):
-            c0 = F[1, a] * F[2, b] - F[2, a] * F[1, b]
-            c1 = F[2, a] * F[0, b] - F[0, a] * F[2, b]
-            c2 = F[0, a] * F[1, b] - F[1, a] * F[0, b]
-            nn = c0 * c0 + c1 * c1 + c2 * c2
-            if nn > best:
-                best = nn
-                e0, e1, e2 = c0, c1, c2
+    e0, e1, e2, best = _left_null_cross(F)
     if not best > 0.0:
         return True
     sign = 0.0
@@ -361,6 +350,25 @@ def _search_kernel(kind, x1, x2, idx, start, X, t2, bound, sprt, stats, remainin
 
 
 @njit(cache=True)
+def _select_within(res, thr, prev, have_prev, ids):
+    """The local optimisation's selection: the indices of ``res <= thr`` into ``ids``.
+
+    Returns ``(m, same)``: their number, and whether ``have_prev`` and the selection equals
+    the boolean mask ``prev`` (a refit from the same matches would repeat the last one).
+    """
+    m = 0
+    same = have_prev
+    for i in range(res.shape[0]):
+        inl = res[i] <= thr
+        if inl:
+            ids[m] = i
+            m += 1
+        if same and inl != prev[i]:
+            same = False
+    return m, same
+
+
+@njit(cache=True)
 def _lo_kernel(kind, x1, x2, K1, K2, Ki1, Ki2, t, schedule, model, res, cost, out, out_res):
     """LO+ around ``model``: least-squares refits on the matches within a shrinking
     threshold, each from the last refit's residuals.
@@ -409,15 +417,7 @@ def _lo_kernel(kind, x1, x2, K1, K2, Ki1, Ki2, t, schedule, model, res, cost, ou
     D[1, 1] = 1.0 / math.sqrt(2.0)
     for step in range(schedule.shape[0]):
         thr = schedule[step] * t
-        m = 0
-        same = have_prev
-        for i in range(n):
-            inl = cur[i] <= thr
-            if inl:
-                idx[m] = i
-                m += 1
-            if same and inl != prev[i]:
-                same = False
+        m, same = _select_within(cur, thr, prev, have_prev, idx)
         if m < 8 or same:
             break
         if schedule[step] == 1.0:

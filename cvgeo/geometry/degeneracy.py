@@ -32,6 +32,7 @@ import numpy as np
 from numba import njit
 
 from cvgeo._checks import DegenerateError
+from cvgeo.geometry._common import _left_null_cross
 from cvgeo.geometry.epipolar.kernels import _sampson_kernel, _score_batch_kernel, _soa
 from cvgeo.geometry.homography import _dlt_lsq, _transfer, _transfer_sq
 from cvgeo.geometry.ransac import _chance_support, _draw_samples, _epipolar_chance
@@ -53,18 +54,8 @@ _PARALLAX_PAIRS = 10_000
 
 @njit(cache=True)
 def _left_epipole(F, e2):
-    """The unit ``e2`` with ``Fᵀ e2 = 0`` (cross product of two columns... of Fᵀ rows)."""
-    best = -1.0
-    for a in range(3):
-        for b in range(a + 1, 3):
-            # columns a, b of F are orthogonal to e2 (e2ᵀ F = 0)
-            c0 = F[1, a] * F[2, b] - F[2, a] * F[1, b]
-            c1 = F[2, a] * F[0, b] - F[0, a] * F[2, b]
-            c2 = F[0, a] * F[1, b] - F[1, a] * F[0, b]
-            n = c0 * c0 + c1 * c1 + c2 * c2
-            if n > best:
-                best = n
-                e2[0], e2[1], e2[2] = c0, c1, c2
+    """The unit ``e2`` with ``Fᵀ e2 = 0`` into ``e2``; False when ``F`` has rank below 2."""
+    e2[0], e2[1], e2[2], best = _left_null_cross(F)
     n = math.sqrt(best)
     if not n > 0.0:
         return False

@@ -31,13 +31,12 @@ from cvgeo.geometry._fivepoint import _five_point_kernel
 from cvgeo.geometry._pose_polish import polish_pose, refine_pose
 from cvgeo.geometry._twoview_ransac import two_view_ransac
 from cvgeo.geometry.epipolar.kernels import (
-    _eight_point_gram_kernel,
     _msac_cost_kernel,
     _sampson_kernel,
     _soa,
 )
 from cvgeo.geometry.epipolar.pose import _cheirality, decompose_essential
-from cvgeo.geometry.epipolar.robust import _inner_lo
+from cvgeo.geometry.epipolar.robust import _eight_point_fit, _inner_lo
 from cvgeo.geometry.ransac import (
     MAX_THRESHOLD_PX,
     MAX_TRIALS,
@@ -185,14 +184,8 @@ class _EssentialEstimator:
         return [out[i] for i in range(k)]
 
     def fit(self, x1, x2):
-        if len(x1) < 8:
-            raise DegenerateError(f"find_essential: the local refit needs at least 8 matches, "
-                                  f"got {len(x1)}")
-        F = np.empty((3, 3))
-        if not _eight_point_gram_kernel(np.ascontiguousarray(x1), np.ascontiguousarray(x2),
-                                        np.arange(len(x1)), F):
-            raise DegenerateError("find_essential: the inliers must determine E, got a "
-                                  "degenerate configuration")
+        F = _eight_point_fit(x1, x2, "find_essential: the local refit needs at least 8 matches",
+                             "find_essential: the inliers must determine E")
         return _project_to_essential(np.linalg.inv(self.Ki2).T @ F @ np.linalg.inv(self.Ki1))
 
     def residuals(self, E, x1, x2):

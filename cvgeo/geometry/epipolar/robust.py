@@ -64,6 +64,19 @@ from cvgeo.geometry.ransac import (
 __all__ = ["FundamentalResult", "find_fundamental"]
 
 
+def _eight_point_fit(x1, x2, few: str, degenerate: str) -> np.ndarray:
+    """The 8-point F (pixels) of all the matches, for the estimators' ``fit``; raises
+    DegenerateError with ``few`` (under 8 matches) or ``degenerate`` (no unique F) and
+    what arrived."""
+    if len(x1) < 8:
+        raise DegenerateError(f"{few}, got {len(x1)}")
+    F = np.empty((3, 3))
+    if not _eight_point_gram_kernel(np.ascontiguousarray(x1), np.ascontiguousarray(x2),
+                                    np.arange(len(x1)), F):
+        raise DegenerateError(f"{degenerate}, got a degenerate configuration")
+    return F
+
+
 class _FundamentalEstimator:
     """The ransac estimator protocol for F: 7-point hypotheses, √Sampson residuals.
 
@@ -109,15 +122,8 @@ class _FundamentalEstimator:
                                    float(bound), np.empty(len(Fs)))
 
     def fit(self, x1, x2):
-        if len(x1) < 8:
-            raise DegenerateError(f"fundamental_8point: x1 must hold at least 8 points, got "
-                                  f"{len(x1)}")
-        F = np.empty((3, 3))
-        if not _eight_point_gram_kernel(np.ascontiguousarray(x1), np.ascontiguousarray(x2),
-                                        np.arange(len(x1)), F):
-            raise DegenerateError("fundamental_8point: the matches must determine F, got a "
-                                  "degenerate configuration")
-        return F
+        return _eight_point_fit(x1, x2, "fundamental_8point: x1 must hold at least 8 points",
+                                "fundamental_8point: the matches must determine F")
 
     def residuals(self, F, x1, x2):
         return _sampson_kernel(F, np.ascontiguousarray(x1), np.ascontiguousarray(x2),

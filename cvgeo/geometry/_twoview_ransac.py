@@ -202,6 +202,8 @@ def _cheiral_ok(E, s1, s2, k):
     twisted pair, where the points lie in front of one camera and behind the other.
     """
     U, _, Vt = np.linalg.svd(E)
+    U = np.ascontiguousarray(U)
+    Vt = np.ascontiguousarray(Vt)
     if np.linalg.det(U) < 0.0:
         U = -U
     if np.linalg.det(Vt) < 0.0:
@@ -210,9 +212,10 @@ def _cheiral_ok(E, s1, s2, k):
     W[0, 1] = -1.0
     W[1, 0] = 1.0
     W[2, 2] = 1.0
+    Wt = np.ascontiguousarray(W.T)
     t = U[:, 2].copy()
     for w in range(2):
-        R = U @ (W if w == 0 else W.T) @ Vt
+        R = U @ W @ Vt if w == 0 else U @ Wt @ Vt
         pos = True
         neg = True
         for i in range(k):

@@ -41,13 +41,17 @@ from cvgeo.geometry.essential import (
 from cvgeo.geometry.ransac import ransac
 
 
-def _five_point_problem(seed):
-    rng = np.random.default_rng(seed)
+def _random_pose_and_points(rng):
+    """A random rotation (3-29 degrees), unit translation and five points about z = 4."""
     axis = rng.normal(size=3)
     R = rotation_from_axis_angle(axis / np.linalg.norm(axis) * rng.uniform(0.05, 0.5))
     t = rng.normal(size=3)
     t /= np.linalg.norm(t)
-    X = rng.uniform(-1, 1, (5, 3)) + [0, 0, 4]
+    return R, t, rng.uniform(-1, 1, (5, 3)) + [0, 0, 4]
+
+
+def _five_point_problem(seed):
+    R, t, X = _random_pose_and_points(np.random.default_rng(seed))
     X2 = X @ R.T + t
     E = skew(t) @ R
     return X[:, :2] / X[:, 2:], X2[:, :2] / X2[:, 2:], E / np.linalg.norm(E)
@@ -77,13 +81,8 @@ def test_off_epipoles_drops_the_matches_near_either_epipole():
 
 @pytest.mark.parametrize("seed", range(4))
 def test_sample_cheirality_rejects_a_point_behind_both_cameras(seed):
-    rng = np.random.default_rng(seed)
-    axis = rng.normal(size=3)
-    R = rotation_from_axis_angle(axis / np.linalg.norm(axis) * rng.uniform(0.05, 0.5))
-    t = rng.normal(size=3)
-    t /= np.linalg.norm(t)
+    R, t, X = _random_pose_and_points(np.random.default_rng(seed))
     E = skew(t) @ R
-    X = rng.uniform(-1, 1, (5, 3)) + [0, 0, 4]
     X[4] *= -1.0  # behind both cameras: depths -4 ± 1 and about -4 ± 2 after (R, t)
     X2 = X @ R.T + t
     assert X[4, 2] < 0 and X2[4, 2] < 0 and (X[:4, 2] > 0).all() and (X2[:4, 2] > 0).all()

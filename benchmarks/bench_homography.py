@@ -102,7 +102,7 @@ def cost_split(src: np.ndarray, dst: np.ndarray, t: float, repeats: int = 41) ->
     import time
 
     from cvgeo.geometry._homography_ransac import homography_ransac
-    from cvgeo.geometry.homography import _finish_kernel
+    from cvgeo.geometry._homography_refine import _finish_kernel
 
     src = np.ascontiguousarray(src, dtype=np.float64)
     dst = np.ascontiguousarray(dst, dtype=np.float64)

@@ -26,12 +26,8 @@ import numpy as np
 from numba import njit
 
 from cvgeo._checks import DegenerateError
-from cvgeo.geometry.homography import (
-    _dlt_lsq,
-    _homography_minimal_kernel,
-    _transfer,
-    _transfer_sq,
-)
+from cvgeo.geometry._homography_refine import _transfer_sq
+from cvgeo.geometry.homography import _dlt_lsq, _homography_minimal_kernel, _transfer
 from cvgeo.geometry.ransac import _draw_samples
 
 #: matches within this many thresholds of their transfer by H are on the plane (as in

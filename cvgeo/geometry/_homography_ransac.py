@@ -47,6 +47,7 @@ from numba import njit
 
 from cvgeo._checks import DegenerateError
 from cvgeo.geometry._common import _cholesky, _cholesky_solve, _normalizer_kernel
+from cvgeo.geometry._homography_refine import _denormalize, _transfer_sq
 from cvgeo.geometry._twoview_ransac import (
     _LO_SCHEDULE,
     _MIN_A,
@@ -54,11 +55,7 @@ from cvgeo.geometry._twoview_ransac import (
     sprt_a,
     trials_needed,
 )
-from cvgeo.geometry.homography import (
-    _denormalize,
-    _minimal_one,
-    _transfer_sq,
-)
+from cvgeo.geometry.homography import _minimal_one
 from cvgeo.geometry.ransac import _DEGENERATE_CAP
 
 #: the local refits need at least this many matches (twice a minimal sample)

@@ -33,8 +33,9 @@ from numba import njit
 
 from cvgeo._checks import DegenerateError
 from cvgeo.geometry._common import _left_null_cross
+from cvgeo.geometry._homography_refine import _transfer_sq
 from cvgeo.geometry.epipolar.kernels import _sampson_kernel, _score_batch_kernel, _soa
-from cvgeo.geometry.homography import _dlt_lsq, _transfer, _transfer_sq
+from cvgeo.geometry.homography import _dlt_lsq, _transfer
 from cvgeo.geometry.ransac import _chance_support, _draw_samples, _epipolar_chance
 
 #: the five triplets of a 7-point sample of which any five points contain one

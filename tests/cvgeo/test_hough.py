@@ -19,6 +19,7 @@ from cvgeo.hough import (
     hough_lines,
     hough_segments,
 )
+from cvgeo.hough import _circle_support as hsup
 from cvgeo.hough import _common as hgrid
 from cvgeo.hough import circles as hcirc
 from cvgeo.hough import segments as hsegs
@@ -637,13 +638,13 @@ def test_circle_kernels_bounded_support_and_sparse_votes(coins):
     uy = np.zeros(edges.shape, np.float32)
     ux[ys, xs], uy[ys, xs] = np.cos(ang), np.sin(ang)
     radii = np.arange(14, 41).astype(float)
-    tables = hcirc._support_tables(xs, ys, ux[ys, xs], uy[ys, xs], edges.shape, radii, 0)
+    tables = hsup._support_tables(xs, ys, ux[ys, xs], uy[ys, xs], edges.shape, radii, 0)
     for x, y, k in ((46, 54, 6), (100, 56, 5), (200, 150, 10), (3, 3, 0)):
-        exact = hcirc._circle_support(tables, x, y, k, -1.0)
-        assert exact == pytest.approx(hcirc._circle_support(tables, x, y, k, exact - 1e-9),
+        exact = hsup._circle_support(tables, x, y, k, -1.0)
+        assert exact == pytest.approx(hsup._circle_support(tables, x, y, k, exact - 1e-9),
                                       abs=0)
         for beat in (exact, exact + 0.05, 0.9):
-            got = hcirc._circle_support(tables, x, y, k, beat)
+            got = hsup._circle_support(tables, x, y, k, beat)
             assert got == exact if exact > beat else got <= beat
     raw = np.zeros((edges.shape[0] + 2, edges.shape[1] + 2), np.int16)
     cells = np.empty(2 * xs.size, np.int64)
@@ -723,7 +724,7 @@ def test_normal_codes_match_python_angle_bins():
     ny = np.concatenate([np.sin(ang), [0.0, -0.0, 0.0, -0.0, 1.0, -1.0, 0.0]])
     xs = np.arange(nx.size, dtype=np.int64) % 50
     ys = np.arange(nx.size, dtype=np.int64) // 50
-    code = hcirc._normal_codes_kernel(xs, ys, nx, ny, (ys.max() + 1, 50), 2)
+    code = hsup._normal_codes_kernel(xs, ys, nx, ny, (ys.max() + 1, 50), 2)
     for x, y, u, v in zip(xs, ys, nx, ny):
         want = 0 if u == 0 and v == 0 else 1 + int(
             math.atan2(v, u) % math.pi * (254 / math.pi) + 0.5) % 254
@@ -761,11 +762,11 @@ def test_circle_support_matches_float_reference(coins):
     uy = np.where(mag > 0, g.gy / np.where(mag > 0, mag, 1), 0).astype(np.float32)
     radii = np.arange(14, 41).astype(float)
     ys, xs = np.nonzero(res.edges)
-    tables = hcirc._support_tables(xs, ys, ux[ys, xs], uy[ys, xs], res.edges.shape, radii, 0)
+    tables = hsup._support_tables(xs, ys, ux[ys, xs], uy[ys, xs], res.edges.shape, radii, 0)
     for x, y, r in np.rint(res.circles[:8]).astype(int).tolist() + [[150, 150, 20]]:
         k = int(np.abs(radii - r).argmin())
         ref = _support_reference(res.edges, ux, uy, x, y, radii[k])
-        assert abs(hcirc._circle_support(tables, x, y, k, -1.0) - ref) <= 0.02, (x, y, r)
+        assert abs(hsup._circle_support(tables, x, y, k, -1.0) - ref) <= 0.02, (x, y, r)
 
 
 def test_coins_agree_with_skimage_live(coins):

@@ -8,6 +8,7 @@ import pytest
 
 from cvgeo import find_homography
 from cvgeo.geometry import _homography_ransac as HR
+from cvgeo.geometry import _homography_refine as HK
 from cvgeo.geometry import homography as R
 from cvgeo.geometry._common import _normalizer_kernel
 from cvgeo.geometry._twoview_ransac import _MIN_A
@@ -66,14 +67,14 @@ def test_null_vector_matches_eigh_and_dlt_subset_matches_numpy(rng):
     # denormalised, it is the DLT of the inliers (the subset's own normalisation
     # differs from the global one by far less than the noise)
     Hp = np.empty((3, 3))
-    R._denormalize(Hn, s1, -s1 * mx1, -s1 * my1, s2, -s2 * mx2, -s2 * my2, Hp)
+    HK._denormalize(Hn, s1, -s1 * mx1, -s1 * my1, s2, -s2 * mx2, -s2 * my2, Hp)
     assert corner_error(Hp, R._dlt_lsq(src[ids], dst[ids])) < 0.02
     # exact data: the null vector is the true H
     exact = apply_h(H, src)
     xd, s2, mx2, my2 = _normalizer_kernel(exact)
     Hn = np.eye(3)
     assert HR._dlt_subset(xs, xd, np.arange(300), M, Hn)
-    R._denormalize(Hn, s1, -s1 * mx1, -s1 * my1, s2, -s2 * mx2, -s2 * my2, Hp)
+    HK._denormalize(Hn, s1, -s1 * mx1, -s1 * my1, s2, -s2 * mx2, -s2 * my2, Hp)
     np.testing.assert_allclose(Hp / Hp[2, 2], H / H[2, 2], rtol=1e-9, atol=1e-12)
     assert not HR._null_vector(np.zeros((9, 9)), np.eye(3))  # not positive definite
 
@@ -174,13 +175,13 @@ def test_sampson_cost_only_pass_matches_the_full_pass(rng):
     xs, xd = rng.normal(size=(40, 2)), rng.normal(size=(40, 2))
     Hn = np.eye(3) + 0.1 * rng.normal(size=(3, 3))
     J, g = np.empty((9, 9)), np.empty(9)
-    full = R._sampson_normal_kernel(Hn, xs, xd, 0.7, 1.3, J, g, True)
-    r, Jr, ok = R._sampson_kernel(Hn, xs, xd, 0.7, 1.3)
+    full = HK._sampson_normal_kernel(Hn, xs, xd, 0.7, 1.3, J, g, True)
+    r, Jr, ok = HK._sampson_kernel(Hn, xs, xd, 0.7, 1.3)
     assert ok and full == pytest.approx(r @ r, rel=1e-12)
     np.testing.assert_allclose(J, Jr.T @ Jr, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(g, Jr.T @ r, rtol=1e-10, atol=1e-12)
     J0, g0 = J.copy(), g.copy()
-    assert R._sampson_normal_kernel(Hn, xs, xd, 0.7, 1.3, J, g, False) == full
+    assert HK._sampson_normal_kernel(Hn, xs, xd, 0.7, 1.3, J, g, False) == full
     np.testing.assert_array_equal(J, J0)  # left alone
     np.testing.assert_array_equal(g, g0)
 
@@ -188,10 +189,10 @@ def test_sampson_cost_only_pass_matches_the_full_pass(rng):
 def test_finish_without_refine_is_the_sign_rule_and_transfer(rng):
     H, src, dst, _ = synthetic(rng, n=200)
     M = -3.0 * H
-    out, res = R._finish_kernel(M, src, dst, 3.0, False)
+    out, res = HK._finish_kernel(M, src, dst, 3.0, False)
     np.testing.assert_allclose(out, H / np.linalg.norm(H) * np.sign(H[2, 2]), rtol=1e-12)
     np.testing.assert_array_equal(res, R._transfer(out, src, dst))
     # with fewer than 5 matches within t there is nothing to refine on
     far = dst + 100.0
-    out, _ = R._finish_kernel(H, src, far, 3.0, True)
+    out, _ = HK._finish_kernel(H, src, far, 3.0, True)
     np.testing.assert_allclose(out, H / np.linalg.norm(H) * np.sign(H[2, 2]), rtol=1e-12)

@@ -8,6 +8,7 @@ called from here, never copied, and never done with ``assert``.
 from __future__ import annotations
 
 import functools
+import math
 import numbers
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -293,19 +294,22 @@ def check_real(
     high_inclusive: bool = True,
 ) -> float:
     """Validate a finite real number, optionally in a range, and return it as float."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+    if type(value) is float:  # the common case first: skips the ABC checks
+        v = value
+    elif isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{func}: {name} must be a real number, got {describe(value)}")
-    try:
-        v = float(value)
-    except OverflowError:  # an int beyond float64's range
-        v = float("inf") if value > 0 else float("-inf")
-    rng = _range_text(low, high, low_inclusive, high_inclusive)
-    if not np.isfinite(v):
-        raise ValueError(f"{func}: {name} must be a finite number{' ' + rng if rng else ''}, "
-                         f"got {describe(value)}")
+    else:
+        try:
+            v = float(value)
+        except OverflowError:  # an int beyond float64's range
+            v = float("inf") if value > 0 else float("-inf")
     bad_low = low is not None and (v < low if low_inclusive else v <= low)
     bad_high = high is not None and (v > high if high_inclusive else v >= high)
-    if bad_low or bad_high:
+    if not math.isfinite(v) or bad_low or bad_high:
+        rng = _range_text(low, high, low_inclusive, high_inclusive)
+        if not math.isfinite(v):
+            raise ValueError(f"{func}: {name} must be a finite number"
+                             f"{' ' + rng if rng else ''}, got {describe(value)}")
         raise ValueError(f"{func}: {name} must be {rng}, got {describe(value)}")
     return v
 
@@ -319,9 +323,12 @@ def check_int(
     high: int | None = None,
 ) -> int:
     """Validate an integer (bool refused), optionally in ``[low, high]``, and return it."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+    if type(value) is int:  # the common case first: skips the ABC checks (bool is not int)
+        v = value
+    elif isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{func}: {name} must be an int, got {describe(value)}")
-    v = int(value)
+    else:
+        v = int(value)
     if (low is not None and v < low) or (high is not None and v > high):
         raise ValueError(f"{func}: {name} must be an int {_range_text(low, high, True, True)}, "
                          f"got {describe(v)}")

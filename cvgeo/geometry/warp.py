@@ -21,7 +21,12 @@ from cvgeo._checks import (
     renamed_parameters,
 )
 from cvgeo.filters import BORDERS, border_index
-from cvgeo.geometry._warp_gather import _bicubic_gather, _bilinear_gather, _nearest_gather
+from cvgeo.geometry._warp_gather import (
+    _bicubic_gather,
+    _bilinear_gather,
+    _borrowed,
+    _nearest_gather,
+)
 from cvgeo.image import as_float_image
 from cvgeo.threads import parallel_threads
 
@@ -421,8 +426,10 @@ def _tile_outside(src, dst, idx, o0, q0, q1, qa, qb, pa, pb, X0, Y0, W0, H00, H1
     row's first pixel."""
     left = min(max(pa, q0), qa)  # as in _outside_taps
     right = max(min(pb, q1), qb)
-    dst[o0:o0 + (left - q0) * c] = cval
-    dst[o0 + (right - q0) * c:o0 + (q1 - q0) * c] = cval
+    for o in range(o0, o0 + (left - q0) * c):
+        dst[o] = cval
+    for o in range(o0 + (right - q0) * c, o0 + (q1 - q0) * c):
+        dst[o] = cval
     n = 0
     for seg in range(2):
         for q in range(left if seg == 0 else qb, qa if seg == 0 else right):
@@ -493,7 +500,7 @@ def _outside_taps(interpolation, X0, Y0, W0, H00, H10, H20, q0, q1, qa, qb, pa, 
     return n_out
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _nearest_taps(X0, Y0, W0, H00, H10, H20, q0, qa, qb, h, w, c, idx):
     """The span ``[qa, qb)`` of a nearest tile row, where every tap is inside: each
     pixel's flat source offset (round half up) into ``idx[q - q0]``, without tests
@@ -542,10 +549,9 @@ def _bicubic_taps(X0, Y0, W0, H00, H10, H20, q0, qa, qb, h, w, c, idx, wts):
 def _all_within(src, lo, hi, bound):
     """Whether every value of ``src[lo:hi]`` has magnitude at most ``bound`` (NaN has
     none): one vectorised pass."""
-    values = src[lo:hi]
     ok = True
-    for i in range(values.size):
-        ok &= abs(values[i]) <= bound
+    for i in range(lo, hi):
+        ok &= abs(src[uint64(i)]) <= bound
     return ok
 
 
@@ -570,16 +576,28 @@ def _warp_rows(src, dst, h, w, c, Hinv, r0, r1, out_h, out_w, interpolation, bor
     """
     row_stride = w * c
     n_wts = 1 if interpolation == 0 else (4 if interpolation == 1 else 8)
-    idx = np.empty(_TILE_COLS, dtype=np.int64)
-    wts = np.empty((n_wts, _TILE_COLS), dtype=np.float32)
-    spans = np.empty((_BAND_ROWS, 5), dtype=np.int64)
-    bxs = np.empty(_TILE_COLS)  # _tile_outside's scratch, and _border_pixels'
-    bys = np.empty(_TILE_COLS)
-    boffs = np.empty(_TILE_COLS, dtype=np.int64)
-    wx = np.empty(4, dtype=np.float32)
-    wy = np.empty(4, dtype=np.float32)
-    jx = np.empty(4, dtype=np.int64)
-    iy = np.empty(4, dtype=np.int64)
+    # scratch: one block each of float32, float64 and int64, used through borrowed views
+    # (no reference counting in the loops); the blocks stay alive to the end (returned
+    # sizes below)
+    f32 = np.empty(n_wts * _TILE_COLS + 8, dtype=np.float32)
+    f64 = np.empty(2 * _TILE_COLS)
+    i64 = np.empty(2 * _TILE_COLS + 5 * _BAND_ROWS + 8, dtype=np.int64)
+    f32b = _borrowed(f32)
+    f64b = _borrowed(f64)
+    i64b = _borrowed(i64)
+    wts = f32b[:n_wts * _TILE_COLS].reshape((n_wts, _TILE_COLS))
+    wx = f32b[n_wts * _TILE_COLS:n_wts * _TILE_COLS + 4]
+    wy = f32b[n_wts * _TILE_COLS + 4:]
+    bxs = f64b[:_TILE_COLS]  # _tile_outside's scratch, and _border_pixels'
+    bys = f64b[_TILE_COLS:]
+    idx = i64b[:_TILE_COLS]
+    boffs = i64b[_TILE_COLS:2 * _TILE_COLS]
+    spans = i64b[2 * _TILE_COLS:2 * _TILE_COLS + 5 * _BAND_ROWS].reshape((_BAND_ROWS, 5))
+    jx = i64b[2 * _TILE_COLS + 5 * _BAND_ROWS:2 * _TILE_COLS + 5 * _BAND_ROWS + 4]
+    iy = i64b[2 * _TILE_COLS + 5 * _BAND_ROWS + 4:]
+    src = _borrowed(src)
+    dst = _borrowed(dst)
+    Hinv = _borrowed(Hinv)
     H00 = Hinv[0, 0]
     H10 = Hinv[1, 0]
     H20 = Hinv[2, 0]
@@ -628,7 +646,8 @@ def _warp_rows(src, dst, h, w, c, Hinv, r0, r1, out_h, out_w, interpolation, bor
                     _tile_outside(src, dst, idx, o0, q0, q1, qa, qb, pa, pb, X0, Y0, W0, H00,
                                   H10, H20, h, w, c, interpolation, border, cval, bxs, bys,
                                   boffs, wx, wy, jx, iy)
-    return bad
+    # the scratch blocks are used here, after the loops: alive while borrowed
+    return bad + 0 * (f32.size + f64.size + i64.size)
 
 
 @njit(cache=True)

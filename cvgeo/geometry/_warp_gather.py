@@ -210,6 +210,10 @@ def _nearest_gather(src, dst, o0, idx, n, c, end):
     is the row's first pixel. Pixels marked -1 read the first source pixel, and
     ``warp._tile_outside`` overwrites them; on a row that may read the source's last pixel
     (``end``), ``_set_aside`` keeps the four-lane loop inside the source."""
+    if c == 1:  # one load per pixel, no tests: a loop LLVM vectorises (gathers)
+        for q in range(n):
+            dst[uint64(o0 + q)] = src[uint64(max(idx[q], 0))]
+        return
     m = _lane_pixels(n, c, src.size - 4)
     aside = end and _set_aside(idx, m, src.size - 4)
     for q in range(m):  # unsigned offsets: numba skips its wraparound test
@@ -224,6 +228,14 @@ def _nearest_gather(src, dst, o0, idx, n, c, end):
 def _bilinear_gather(src, dst, o0, idx, wts, n, row_stride, c, end):
     """Pass 2 of a bilinear tile row: the weighted sums of four taps, all channels of a
     pixel together, as ``_nearest_gather``."""
+    if c == 1 and src.size >= row_stride + 2:  # the -1s' taps at 0 are inside too
+        for q in range(n):
+            b0 = uint64(max(idx[q], 0))
+            b1 = b0 + uint64(row_stride)
+            acc = _fma(wts[1, q], src[b0 + uint64(1)], wts[0, q] * src[b0])
+            acc = _fma(wts[2, q], src[b1], acc)
+            dst[uint64(o0 + q)] = _fma(wts[3, q], src[b1 + uint64(1)], acc)
+        return
     safe = src.size - 4 - row_stride - c
     m = _lane_pixels(n, c, safe)
     aside = end and _set_aside(idx, m, safe)
@@ -241,6 +253,10 @@ def _bilinear_gather(src, dst, o0, idx, wts, n, row_stride, c, end):
 def _bicubic_gather(src, dst, o0, idx, wts, n, row_stride, c, end):
     """Pass 2 of a bicubic tile row: the separable sums of sixteen taps (x sums of four
     source rows, then their y sum), as ``_nearest_gather``."""
+    if c == 1 and src.size >= 3 * row_stride + 4:  # the -1s' taps at 0 are inside too
+        for q in range(n):
+            _bicubic_pixel(src, dst, uint64(o0 + q), max(idx[q], 0), row_stride, 1, wts, q)
+        return
     safe = src.size - 4 - 3 * (row_stride + c)
     m = _lane_pixels(n, c, safe)
     aside = end and _set_aside(idx, m, safe)

@@ -3,7 +3,8 @@
 512x512 RGB float32 astronaut and the same resized to 2048x2048, a perspective H (scaled
 with the image), nearest / bilinear / bicubic, constant border. Also prints the interior
 agreement with cv2 and the largest difference from the plain reference kernel (the fast
-kernels must be within 1e-6 of it).
+kernels must be within 1e-6 of it); OpenCV's own bilinear kernel (IPP off) as a second peer
+at 512^2; one-channel rows; and each library's distance from the exact float64 map.
 
 Run: ``cd benchmarks && python bench_warp.py``.
 """
@@ -37,6 +38,50 @@ def print_minima(bench: Bench, ours: str = "cvgeo") -> None:
         for k, t in mins.items()))
 
 
+def _without_ipp(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` with OpenCV's IPP dispatch switched off."""
+    cv2.ipp.setUseIPP(False)
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        cv2.ipp.setUseIPP(True)
+
+
+def precision(img: np.ndarray) -> None:
+    """How far each warp is from the exact map on a noise image (every neighbour
+    differs, so any coordinate error shows): nearest, the share of pixels that take
+    another source pixel than ``floor(x + 0.5)`` of the float64 map; bilinear, the
+    largest error against float64 interpolation at the float64 point."""
+    rng = np.random.default_rng(0)
+    noise = rng.random(img.shape, dtype=np.float32)
+    n = noise.shape[0]
+    Hinv = np.linalg.inv(H)
+    q, r = np.meshgrid(np.arange(n), np.arange(n))
+    P = Hinv @ np.stack([q.ravel(), r.ravel(), np.ones(n * n)])
+    x, y = P[0] / P[2], P[1] / P[2]
+    inner = (x >= 1) & (y >= 1) & (x < n - 2) & (y < n - 2)
+    j = np.floor(x + 0.5).astype(int)[inner]
+    i = np.floor(y + 0.5).astype(int)[inner]
+    exact = noise[i, j]
+    j0 = np.floor(x).astype(int)[inner]
+    i0 = np.floor(y).astype(int)[inner]
+    fx = (x[inner] - j0)[:, None]
+    fy = (y[inner] - i0)[:, None]
+    src = noise.astype(np.float64)
+    exact_lin = ((1 - fy) * ((1 - fx) * src[i0, j0] + fx * src[i0, j0 + 1])
+                 + fy * ((1 - fx) * src[i0 + 1, j0] + fx * src[i0 + 1, j0 + 1]))
+    print("\n## precision against the float64 map (512x512x3 noise, interior)")
+    for name, fn in (("cvgeo", lambda f: warp(noise, H, output_shape=(n, n),
+                                              interpolation=f)),
+                     ("cv2", lambda f: cv2.warpPerspective(noise, H, (n, n), flags={
+                         "nearest": cv2.INTER_NEAREST, "bilinear": cv2.INTER_LINEAR}[f]))):
+        near = fn("nearest").reshape(-1, 3)[inner]
+        lin = fn("bilinear").reshape(-1, 3)[inner]
+        wrong = np.mean(np.any(near != exact, axis=1))
+        print(f"{name:6s} nearest: {wrong:.2e} of pixels take another source pixel; "
+              f"bilinear: max error {np.abs(lin - exact_lin).max():.1e}")
+
+
 def main() -> None:
     img = skimage.data.astronaut().astype(np.float32) / 255
     h, w = img.shape[:2]
@@ -68,6 +113,11 @@ def main() -> None:
                 im, Hs, output_shape=(n, n), interpolation=i))
             bench.add("cv2", lambda i=interp, im=im, Hs=Hs, n=size: cv2.warpPerspective(
                 im, Hs, (n, n), flags=flags[i]))
+            if interp == "bilinear" and size == 512:
+                # cv2's bilinear float32 warp is Intel IPP's (bundled in the wheel);
+                # OpenCV's own kernel, with IPP switched off, as a second peer
+                bench.add("cv2 without IPP", lambda im=im, Hs=Hs, n=size: _without_ipp(
+                    cv2.warpPerspective, im, Hs, (n, n), flags=cv2.INTER_LINEAR))
             bench.run(repeats=41 if size == 512 else 11)
             bench.report(ours="cvgeo")
             print_minima(bench)
@@ -81,6 +131,15 @@ def main() -> None:
     for interp, size, ours, peer, fastest, err in summary:
         print(f"{interp:8s} {size:4d}^2x3 {ours * 1e3:10.3f} {peer * 1e3:8.3f} "
               f"{ours / peer:14.2f} {fastest:15.2f} {err:18.1e}")
+    # one channel (grey images), 512^2
+    grey = np.ascontiguousarray(img[..., 1])
+    for interp in ("nearest", "bilinear"):
+        bench = Bench(f"warp_{interp}", size="512x512x1", dtype="float32")
+        bench.add("cvgeo", lambda i=interp: warp(grey, H, output_shape=(h, w), interpolation=i))
+        bench.add("cv2", lambda i=interp: cv2.warpPerspective(grey, H, (w, h), flags=flags[i]))
+        bench.run(repeats=41)
+        bench.report(ours="cvgeo")
+    precision(img)
     # skimage separately: its large temporaries, interleaved, slow the others' allocations
     slow = Bench("warp_bilinear_vs_skimage", size="512x512x3", dtype="float32")
     slow.add("cvgeo", lambda: warp(img, H, output_shape=(h, w)))

@@ -197,6 +197,14 @@ def _normalizer_kernel(p):
 
 
 @njit(cache=True)
+def _det3(M):
+    """Determinant of a 3x3 matrix by cofactors along the first row."""
+    return (M[0, 0] * (M[1, 1] * M[2, 2] - M[1, 2] * M[2, 1])
+            - M[0, 1] * (M[1, 0] * M[2, 2] - M[1, 2] * M[2, 0])
+            + M[0, 2] * (M[1, 0] * M[2, 1] - M[1, 1] * M[2, 0]))
+
+
+@njit(cache=True)
 def _cholesky(A, L):
     """``L L^T = A`` into the lower triangle of ``L`` for a symmetric ``A`` (n, n);
     False unless ``A`` is (numerically) positive definite."""

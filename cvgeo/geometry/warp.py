@@ -21,6 +21,7 @@ from cvgeo._checks import (
     renamed_parameters,
 )
 from cvgeo.filters import BORDERS, border_index
+from cvgeo.geometry._common import _det3
 from cvgeo.geometry._warp_gather import (
     _bicubic_gather,
     _bilinear_gather,
@@ -685,15 +686,6 @@ def _warp_parallel_kernel(image, Hinv, out, interpolation, border, cval, check, 
     return bad.sum()
 
 
-def _det3(a: list[list[float]]) -> float:
-    """Determinant of a 3x3 matrix given as nested lists, by cofactors along the first
-    row (Python floats: a few times cheaper than ``np.linalg.det`` on so small a
-    matrix)."""
-    return (a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1])
-            - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0])
-            + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0]))
-
-
 def _float32_image(image: np.ndarray, func: str) -> tuple[np.ndarray, bool]:
     """The image as float32 and whether its values are still to be checked: the common
     C-contiguous float32 image is passed as it is, its value check left to the kernel
@@ -800,10 +792,11 @@ def warp(
     bord = check_choice(border, func, "border", _BORDER)
     cval = check_real(cval, func, "cval", low=-MAX_IMAGE_MAGNITUDE, high=MAX_IMAGE_MAGNITUDE)
     scale = float(np.abs(M).max())
-    if scale == 0 or abs(_det3((M / scale).tolist())) < 1e-14:
+    A = M / scale if scale else M
+    if scale == 0 or abs(_det3(A)) < 1e-14:
         raise DegenerateError(f"{func}: H must be invertible, got a singular matrix "
                               f"(|det(H / max|H|)| < 1e-14)")
-    Hinv = np.linalg.inv(M / scale)
+    Hinv = np.linalg.inv(A)
     src = np.ascontiguousarray(img if img.ndim == 3 else img[:, :, None])
     out = np.empty((out_h, out_w, src.shape[2]), dtype=np.float32)
     args = (src, np.ascontiguousarray(Hinv), out, _INTERPOLATION[interp], _BORDER[bord],

@@ -11,7 +11,7 @@ import math
 import numpy as np
 from numba import njit
 
-from cvgeo.geometry._common import _hartley_stats, _unit_sign_kernel
+from cvgeo.geometry._common import _det3, _hartley_stats, _unit_sign_kernel
 
 __all__ = []
 
@@ -89,13 +89,6 @@ def _eight_point_gram_kernel(x1, x2, idx, F):
     _unit_sign_kernel(T2.T @ G @ T1, F)
     return True
 
-
-
-@njit(cache=True)
-def _det3(M):
-    return (M[0, 0] * (M[1, 1] * M[2, 2] - M[1, 2] * M[2, 1])
-            - M[0, 1] * (M[1, 0] * M[2, 2] - M[1, 2] * M[2, 0])
-            + M[0, 2] * (M[1, 0] * M[2, 1] - M[1, 1] * M[2, 0]))
 
 
 @njit(cache=True)

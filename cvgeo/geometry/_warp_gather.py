@@ -10,6 +10,8 @@ from numba import njit, types, uint64
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from cvgeo._llvm import _fma
+
 # --- four-lane float32 primitives -------------------------------------------------------
 # numba leaves LLVM's SLP vectoriser off, so the per-pixel loads of a colour pixel would
 # be scalar; these intrinsics emit the <4 x float> loads, fused multiply-adds and store
@@ -49,18 +51,6 @@ def _weighted_sum4(builder, vectors, weights):
             ir.Constant(_F4, ir.Undefined), zeros)
         acc = builder.fmul(s, v) if acc is None else builder.call(fma, [s, v, acc])
     return acc
-
-
-@intrinsic
-def _fma(typingctx, a, b, c):
-    """``a * b + c`` with one rounding (float32): the scalar lane of ``_weighted_sum4``."""
-    def codegen(context, builder, sig, args):
-        f = ir.FloatType()
-        fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(f, [f, f, f]),
-                                             "llvm.fma.f32")
-        return builder.call(fma, list(args))
-
-    return types.float32(types.float32, types.float32, types.float32), codegen
 
 
 @intrinsic
@@ -107,26 +97,6 @@ def _bicubic4(typingctx, dst, u, src, b, stride, c, x0, x1, x2, x3, y0, y1, y2, 
         return context.get_dummy_value()
 
     return types.void(dst, u, src, b, stride, c, x0, x1, x2, x3, y0, y1, y2, y3), codegen
-
-
-@intrinsic
-def _borrowed(typingctx, a):
-    """``a`` without its reference count: the same view with a NULL meminfo, so that
-    numba's reference counting of it (at every call and inlined call it is passed to)
-    costs a null test instead of an atomic increment and decrement. Measured: those
-    atomics were 14-30 % of a 512x512x3 warp. Valid only while ``a`` itself is alive:
-    the caller keeps it (an argument, or an array used after the last use of the
-    borrowed view)."""
-    def codegen(context, builder, sig, args):
-        src = context.make_array(sig.args[0])(context, builder, args[0])
-        out = context.make_array(sig.return_type)(context, builder)
-        for field in ("data", "shape", "strides", "itemsize", "nitems"):
-            setattr(out, field, getattr(src, field))
-        out.meminfo = ir.Constant(out.meminfo.type, None)
-        out.parent = ir.Constant(out.parent.type, None)
-        return out._getvalue()
-
-    return a(a), codegen
 
 
 # --- pass 2: interpolation of a tile row ------------------------------------------------

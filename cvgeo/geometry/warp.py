@@ -20,12 +20,12 @@ from cvgeo._checks import (
     check_shape2,
     renamed_parameters,
 )
+from cvgeo._llvm import _borrowed
 from cvgeo.filters import BORDERS, border_index
 from cvgeo.geometry._common import _det3
 from cvgeo.geometry._warp_gather import (
     _bicubic_gather,
     _bilinear_gather,
-    _borrowed,
     _nearest_gather,
 )
 from cvgeo.image import as_float_image

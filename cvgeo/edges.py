@@ -17,6 +17,7 @@ import scipy.ndimage as ndi
 from numba import njit
 
 from cvgeo._checks import check_bool, check_choice, check_kernel_radius, check_mask, check_real
+from cvgeo._llvm import _borrowed
 from cvgeo.filters import (
     BORDERS,
     Border,
@@ -269,6 +270,21 @@ def _fused_labels_kernel(image, C, taps, low, high, mode):  # pragma: no cover -
     mag = np.empty((3, W), np.float32)
     labels = np.zeros((H, W), np.uint8)
     valid = np.ones(W, np.bool_)
+    count = _fused_label_rows(image, C, taps, low, high, mode, ring, tag, buf, sm, gx, gy,
+                              mag, labels, valid)
+    return labels, count
+
+
+@njit(cache=True)
+def _fused_label_rows(image, C, taps, low, high, mode, ring, tag, buf, sm, gx, gy, mag,
+                      labels, valid):  # pragma: no cover - compiled
+    """The row loop of :func:`_fused_labels_kernel` on borrowed views of its arguments
+    (alive for the call): no reference counting of the arrays passed per row."""
+    H, WC = image.shape
+    image, taps, ring, tag, buf = (_borrowed(image), _borrowed(taps), _borrowed(ring),
+                                   _borrowed(tag), _borrowed(buf))
+    sm, gx, gy, mag = _borrowed(sm), _borrowed(gx), _borrowed(gy), _borrowed(mag)
+    labels, valid = _borrowed(labels), _borrowed(valid)
     count = 0
     smooth = taps.size > 1
     for y in range(H + 1):
@@ -286,7 +302,7 @@ def _fused_labels_kernel(image, C, taps, low, high, mode):  # pragma: no cover -
         if 1 <= i <= H - 2:
             count += _nms_row(gx[i % 3], gy[i % 3], mag[(i - 1) % 3], mag[i % 3],
                               mag[(i + 1) % 3], valid, low, high, labels[i])
-    return labels, count
+    return count
 
 
 @njit(cache=True)

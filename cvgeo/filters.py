@@ -191,6 +191,12 @@ def _row_filter(src_row, buf, C, taps, mode, fill, dst):  # pragma: no cover - c
 
 
 @njit(cache=True, inline="always")
+def _fma4(t0, t1, t2, t3, v0, v1, v2, v3, acc):  # pragma: no cover - compiled
+    """``acc + t0 v0 + t1 v1 + t2 v2 + t3 v3`` as four fused multiply-adds, in order."""
+    return _fma(t3, v3, _fma(t2, v2, _fma(t1, v1, _fma(t0, v0, acc))))
+
+
+@njit(cache=True, inline="always")
 def _accumulate_taps(dst, taps, buf, C, WC):  # pragma: no cover - compiled
     """``dst[j] += sum_k taps[k] buf[j + k C]``, four taps per pass over ``dst`` (fused
     multiply-adds): each pass loads and stores ``dst`` once for four products instead
@@ -204,7 +210,7 @@ def _accumulate_taps(dst, taps, buf, C, WC):  # pragma: no cover - compiled
         b2 = buf[(k + 2) * C:(k + 2) * C + WC]
         b3 = buf[(k + 3) * C:(k + 3) * C + WC]
         for j in range(WC):
-            dst[j] = _fma(t3, b3[j], _fma(t2, b2[j], _fma(t1, b1[j], _fma(t0, b0[j], dst[j]))))
+            dst[j] = _fma4(t0, t1, t2, t3, b0[j], b1[j], b2[j], b3[j], dst[j])
         k += 4
     while k < n:
         t = taps[k]
@@ -239,7 +245,7 @@ def _filtered_row(image, C, row_taps, col_taps, mode, cval, ring, tag, buf, y,
             t0, t1, t2, t3 = col_taps[k], col_taps[k + 1], col_taps[k + 2], col_taps[k + 3]
             r0, r1, r2, r3 = ring[rows[0]], ring[rows[1]], ring[rows[2]], ring[rows[3]]
             for j in range(WC):
-                o[j] = _fma(t3, r3[j], _fma(t2, r2[j], _fma(t1, r1[j], _fma(t0, r0[j], o[j]))))
+                o[j] = _fma4(t0, t1, t2, t3, r0[j], r1[j], r2[j], r3[j], o[j])
             k += 4
             continue
         t = col_taps[k]
@@ -250,11 +256,8 @@ def _filtered_row(image, C, row_taps, col_taps, mode, cval, ring, tag, buf, y,
             for j in range(WC):
                 o[j] += v
             continue
-        slot = s % n_slots
-        if tag[slot] != s:
-            _row_filter(image[s], buf, C, row_taps, mode, fill, ring[slot])
-            tag[slot] = s
-        src = ring[slot]
+        src = ring[_ring_row(image, C, row_taps, mode, fill, ring, tag, buf, y + k - 1 - rc,
+                             H)]
         for j in range(WC):
             o[j] += t * src[j]
 
